@@ -1,0 +1,90 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Yitiji",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kioskd", targets: ["kioskd"]),
+        .executable(name: "kiosk", targets: ["kiosk"]),
+        .executable(name: "kioskctl", targets: ["kioskctl"]),
+        .executable(name: "registryd", targets: ["registryd"]),
+        .library(name: "KioskCore", targets: ["KioskCore"]),
+        .library(name: "IDCardReader", targets: ["IDCardReader"]),
+        .library(name: "Printing", targets: ["Printing"]),
+        .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "KioskConfig", targets: ["KioskConfig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries (module maps live in drivers/)
+        .systemLibrary(name: "CLibUSB", path: "drivers/CLibUSB", pkgConfig: "libusb-1.0",
+                       providers: [.apt(["libusb-1.0-0-dev"])]),
+        .systemLibrary(name: "CCups", path: "drivers/CCups",
+                       providers: [.apt(["libcups2-dev"])]),
+        .systemLibrary(name: "CCairo", path: "drivers/CCairo", pkgConfig: "pangocairo",
+                       providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
+        .systemLibrary(name: "CQREncode", path: "drivers/CQREncode", pkgConfig: "libqrencode",
+                       providers: [.apt(["libqrencode-dev"])]),
+
+        // Libraries, lowest first
+        .target(name: "KioskCore"),
+        .target(name: "IDCardReader", dependencies: [
+            "KioskCore", "CLibUSB",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Printing", dependencies: [
+            "KioskCore", "CCups", "CCairo", "CQREncode",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Registry", dependencies: [
+            "KioskCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "KioskConfig", dependencies: ["KioskCore"]),
+        .target(name: "KioskDaemon", dependencies: [
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "RegistryServer", dependencies: [
+            "KioskCore", "Registry", "KioskConfig",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Executables: argument parsing and wiring only
+        .executableTarget(name: "kioskd", dependencies: [
+            "KioskDaemon",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "kiosk", dependencies: [
+            "KioskCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "kioskctl", dependencies: [
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "registryd", dependencies: [
+            "RegistryServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "yitiji-bench", dependencies: [
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
+        ], path: "benchmarks"),
+
+        // Tests
+        .target(name: "TestSupport", dependencies: ["KioskCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore", "TestSupport"]),
+        .testTarget(name: "IDCardReaderTests", dependencies: ["IDCardReader", "TestSupport"]),
+        .testTarget(name: "PrintingTests", dependencies: ["Printing", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "TestSupport"]),
+        .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
+        .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "TestSupport"]),
+        .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

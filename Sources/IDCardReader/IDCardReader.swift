@@ -1,0 +1,4 @@
+import KioskCore
+
+/// Namespace for the IDCardReader module.
+public enum IDCardReaderModule {}

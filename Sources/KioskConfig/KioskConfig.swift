@@ -1,0 +1,4 @@
+import KioskCore
+
+/// Namespace for the KioskConfig module.
+public enum KioskConfigModule {}

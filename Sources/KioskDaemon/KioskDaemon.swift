@@ -1,0 +1,4 @@
+import KioskCore
+
+/// Namespace for the KioskDaemon module.
+public enum KioskDaemonModule {}

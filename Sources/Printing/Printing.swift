@@ -1,0 +1,4 @@
+import KioskCore
+
+/// Namespace for the Printing module.
+public enum PrintingModule {}

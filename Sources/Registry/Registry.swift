@@ -1,0 +1,4 @@
+import KioskCore
+
+/// Namespace for the Registry module.
+public enum RegistryModule {}

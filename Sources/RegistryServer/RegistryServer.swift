@@ -1,0 +1,4 @@
+import KioskCore
+
+/// Namespace for the RegistryServer module.
+public enum RegistryServerModule {}

@@ -1,0 +1,3 @@
+import KioskCore
+
+print("kiosk \(KioskCore.version)")

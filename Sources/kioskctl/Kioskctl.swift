@@ -1,0 +1,25 @@
+import ArgumentParser
+import KioskCore
+
+/// `kioskctl`: the technician's command line.
+@main
+struct Kioskctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kioskctl",
+        abstract: "Diagnose and operate a Yitiji kiosk.",
+        version: KioskCore.version,
+        subcommands: [
+            ReaderCommand.self,
+            ValidateCommand.self,
+            DocumentCommand.self,
+            PrinterCommand.self,
+            QueueCommand.self,
+        ]
+    )
+}
+
+/// Thrown by commands that are declared but not available in this build.
+struct NotAvailable: Error, CustomStringConvertible {
+    let command: String
+    var description: String { "'\(command)' is not available in this build" }
+}

@@ -1,0 +1,4 @@
+import KioskDaemon
+import KioskCore
+
+print("kioskd \(KioskCore.version)")

@@ -1,0 +1,4 @@
+import RegistryServer
+import KioskCore
+
+print("registryd \(KioskCore.version)")

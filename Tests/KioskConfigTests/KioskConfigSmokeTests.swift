@@ -1,0 +1,6 @@
+import Testing
+@testable import KioskConfig
+
+@Test func KioskConfigModuleLinks() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+import KioskCore
+
+@Test func versionIsSemantic() {
+    #expect(KioskCore.version.split(separator: ".").count == 3)
+}

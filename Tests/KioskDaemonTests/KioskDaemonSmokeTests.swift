@@ -1,0 +1,6 @@
+import Testing
+@testable import KioskDaemon
+
+@Test func KioskDaemonModuleLinks() {
+    #expect(Bool(true))
+}

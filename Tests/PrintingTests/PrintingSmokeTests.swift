@@ -1,0 +1,6 @@
+import Testing
+@testable import Printing
+
+@Test func PrintingModuleLinks() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Registry
+
+@Test func RegistryModuleLinks() {
+    #expect(Bool(true))
+}
