@@ -1,0 +1,130 @@
+/// An amount of money in yuan, kept exactly as fen (1/100 yuan). Codable as a string with two
+/// decimals, e.g. `"1234.50"`.
+public struct Money: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The amount in fen.
+    public let fen: Int
+
+    public init(fen: Int) { self.fen = fen }
+
+    /// Parses `"1234"`, `"1234.5"` or `"1234.50"`; nil for anything else.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count),
+              let yuanPart = parts.first, !yuanPart.isEmpty, yuanPart.count <= 12,
+              yuanPart.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let yuan = Int(yuanPart) else { return nil }
+        var fenPart = 0
+        if parts.count == 2 {
+            let decimals = parts[1]
+            guard (1...2).contains(decimals.count), decimals.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let value = Int(decimals) else { return nil }
+            fenPart = decimals.count == 1 ? value * 10 : value
+        }
+        fen = yuan * 100 + fenPart
+    }
+
+    /// `1234.50`.
+    public var description: String {
+        let cents = fen % 100
+        return "\(fen / 100).\(cents < 10 ? "0" : "")\(cents)"
+    }
+
+    public static func < (lhs: Money, rhs: Money) -> Bool { lhs.fen < rhs.fen }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Money(text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is not an amount: expected e.g. \"1234.50\"")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// The five social insurances (五险).
+public enum InsuranceType: String, Codable, Sendable, CaseIterable {
+    case pension, medical, unemployment, workInjury, maternity
+
+    /// The Chinese name as printed, e.g. 基本养老保险.
+    public var chineseName: String {
+        switch self {
+        case .pension: return "基本养老保险"
+        case .medical: return "基本医疗保险"
+        case .unemployment: return "失业保险"
+        case .workInjury: return "工伤保险"
+        case .maternity: return "生育保险"
+        }
+    }
+}
+
+/// A person's enrolment in one insurance.
+public struct InsuranceEnrolment: Codable, Sendable, Hashable {
+    public var type: InsuranceType
+    /// 参保日期.
+    public var startedOn: CalendarDate
+    /// 累计缴费月数.
+    public var monthsPaid: Int
+    /// 参保状态, e.g. 正常参保, 暂停缴费.
+    public var status: String
+
+    public init(type: InsuranceType, startedOn: CalendarDate, monthsPaid: Int, status: String) {
+        self.type = type
+        self.startedOn = startedOn
+        self.monthsPaid = monthsPaid
+        self.status = status
+    }
+}
+
+/// One month's contribution to one insurance.
+public struct MonthlyPayment: Codable, Sendable, Hashable {
+    /// 费款所属期, `YYYY-MM`.
+    public var month: String
+    public var type: InsuranceType
+    /// 缴费基数.
+    public var base: Money
+    /// 单位缴纳.
+    public var employerAmount: Money
+    /// 个人缴纳.
+    public var personalAmount: Money
+    /// 缴费单位.
+    public var employer: String
+
+    public init(month: String, type: InsuranceType, base: Money, employerAmount: Money,
+                personalAmount: Money, employer: String) {
+        self.month = month
+        self.type = type
+        self.base = base
+        self.employerAmount = employerAmount
+        self.personalAmount = personalAmount
+        self.employer = employer
+    }
+}
+
+/// A person's social-insurance record (参保记录): the input of the 参保证明 document.
+/// Personal data: held in memory for one session only, never cached or logged.
+public struct SocialInsuranceRecord: Codable, Sendable, Hashable {
+    /// 公民身份号码 (18 characters).
+    public var idNumber: String
+    /// 姓名.
+    public var name: String
+    /// 参保地, e.g. 广东省东莞市.
+    public var region: String
+    public var enrolments: [InsuranceEnrolment]
+    /// Oldest first.
+    public var payments: [MonthlyPayment]
+
+    public init(idNumber: String, name: String, region: String, enrolments: [InsuranceEnrolment],
+                payments: [MonthlyPayment]) {
+        self.idNumber = idNumber
+        self.name = name
+        self.region = region
+        self.enrolments = enrolments
+        self.payments = payments
+    }
+}
