@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C libraries (module maps live in drivers/)
@@ -44,7 +45,10 @@ let package = Package(
             "KioskCore",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "KioskConfig", dependencies: ["KioskCore"]),
+        .target(name: "KioskConfig", dependencies: [
+            "KioskCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "KioskDaemon", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
             .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,0 @@
-import KioskCore
-
-/// Namespace for the KioskConfig module.
-public enum KioskConfigModule {}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// A kiosk's whole configuration, loaded from one directory and validated as a unit.
+///
+/// The directory holds `kiosk.yaml`, `services.yaml`, `evaluation.yaml` and `texts.yaml`
+/// (templates and keys beside them are read by the modules that use them).
+public struct KioskConfiguration: Sendable, Equatable {
+    /// The directory it was loaded from.
+    public var directory: URL
+    public var settings: KioskSettings
+    public var services: ServiceCatalogue
+    public var evaluation: EvaluationForm
+    public var texts: InterfaceTexts
+
+    /// The files a configuration directory must hold.
+    public static let files = ["kiosk.yaml", "services.yaml", "evaluation.yaml", "texts.yaml"]
+
+    /// Loads and validates the configuration in `directory`.
+    /// - Throws: `ConfigurationError` naming the file, line and field of the first problem.
+    public static func load(from directory: URL) throws(ConfigurationError) -> KioskConfiguration {
+        func file(_ name: String) throws(ConfigurationError) -> YAMLFile {
+            try YAMLFile(url: directory.appendingPathComponent(name), name: name)
+        }
+        let kioskFile = try file("kiosk.yaml")
+        let settings = try kioskFile.decode(KioskSettings.self)
+        try settings.validate(in: kioskFile)
+
+        let servicesFile = try file("services.yaml")
+        let services = try servicesFile.decode(ServiceCatalogue.self)
+        try services.validate(in: servicesFile)
+
+        let evaluationFile = try file("evaluation.yaml")
+        let evaluation = try evaluationFile.decode(EvaluationForm.self)
+        try evaluation.validate(in: evaluationFile)
+
+        let textsFile = try file("texts.yaml")
+        let texts = try textsFile.decode(InterfaceTexts.self)
+        try texts.validate(in: textsFile, required: settings.languages)
+
+        return KioskConfiguration(directory: directory, settings: settings, services: services,
+                                  evaluation: evaluation, texts: texts)
+    }
+
+    /// Where the configuration is when none is named: `$YITIJI_CONFIG_DIR`, else `/etc/yitiji`
+    /// when it holds a `kiosk.yaml`, else the embedded default `kiosk-config/` found beside the
+    /// installed executable (`../share/yitiji/kiosk-config`) or in the source tree it was built from.
+    public static func defaultDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: URL = URL(fileURLWithPath: CommandLine.arguments.first ?? "/")
+    ) -> URL {
+        if let explicit = environment["YITIJI_CONFIG_DIR"], !explicit.isEmpty {
+            return URL(fileURLWithPath: explicit)
+        }
+        let system = URL(fileURLWithPath: "/etc/yitiji")
+        if FileManager.default.fileExists(atPath: system.appendingPathComponent("kiosk.yaml").path) {
+            return system
+        }
+        return embeddedDirectory(executable: executable) ?? system
+    }
+
+    /// The embedded default configuration directory, if it can be found.
+    public static func embeddedDirectory(
+        executable: URL = URL(fileURLWithPath: CommandLine.arguments.first ?? "/")
+    ) -> URL? {
+        var dir = executable.resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            for candidate in [dir.appendingPathComponent("kiosk-config"),
+                              dir.appendingPathComponent("share/yitiji/kiosk-config")] {
+                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("kiosk.yaml").path) {
+                    return candidate
+                }
+            }
+            dir.deleteLastPathComponent()
+        }
+        let source = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("kiosk-config")
+        if FileManager.default.fileExists(atPath: source.appendingPathComponent("kiosk.yaml").path) {
+            return source
+        }
+        return nil
+    }
+}

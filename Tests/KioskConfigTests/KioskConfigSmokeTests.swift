@@ -1,6 +1,0 @@
-import Testing
-@testable import KioskConfig
-
-@Test func KioskConfigModuleLinks() {
-    #expect(Bool(true))
-}
