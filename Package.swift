@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // C libraries (module maps live in drivers/)
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "KioskConfig", dependencies: [
             "KioskCore",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "KioskDaemon", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
