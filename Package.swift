@@ -51,6 +51,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "KioskTerminal"),
         .target(name: "KioskDaemon", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
             .product(name: "Logging", package: "swift-log"),
@@ -66,7 +67,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiosk", dependencies: [
-            "KioskCore",
+            "KioskCore", "KioskTerminal",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kioskctl", dependencies: [
@@ -89,6 +90,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "TestSupport"]),
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "TestSupport"]),
+        .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "TestSupport"]),
     ],
