@@ -1,0 +1,272 @@
+import KioskCore
+
+/// The card holder as the citizen's screen may show them: masked, never the full identity.
+public struct CardHolderView: Codable, Sendable, Equatable {
+    /// `resident`, `hkMacaoTaiwan`, `foreigner2017` or `foreigner2023`.
+    public var cardType: String
+    /// Masked name, e.g. 张*.
+    public var maskedName: String
+    /// Masked ID number, e.g. 441900********1234.
+    public var maskedIdNumber: String
+
+    public init(cardType: String, maskedName: String, maskedIdNumber: String) {
+        self.cardType = cardType
+        self.maskedName = maskedName
+        self.maskedIdNumber = maskedIdNumber
+    }
+}
+
+/// Something that happened at the kiosk, pushed to subscribed clients.
+public enum KioskEvent: Codable, Sendable, Equatable {
+    /// A card is on the reader and being read.
+    case cardReading
+    /// A card was read: a session started for its holder.
+    case sessionStarted(CardHolderView)
+    /// The card on the reader could not be read; `reason` is a text key such as `card.unreadable`.
+    case cardUnreadable(reason: String)
+    /// The card was removed: the session ended and its data was wiped.
+    case cardRemoved
+    /// The session will end in `secondsLeft` unless the citizen does something.
+    case sessionWarning(secondsLeft: Int)
+    /// The session ended (`timeout`, `finished`, `cardRemoved`).
+    case sessionEnded(reason: String)
+    /// The reader is connected (true) or missing (false).
+    case readerPresent(Bool)
+    /// A print job moved on: `queued`, `printing`, `completed`, `failed`, `uncertain`.
+    case printProgress(state: String)
+    /// Maintenance mode switched on (with the technician's reason) or off.
+    case maintenance(on: Bool, reason: String?)
+}
+
+/// One service item as the citizen's menu shows it.
+public struct ServiceItemView: Codable, Sendable, Equatable {
+    public var code: String
+    public var nameZh: String
+    public var nameEn: String
+    /// `archive-query`, `business-licence`, `social-insurance-certificate`, `establishment-application`.
+    public var action: String
+    public var requiresCard: Bool
+
+    public init(code: String, nameZh: String, nameEn: String, action: String, requiresCard: Bool) {
+        self.code = code
+        self.nameZh = nameZh
+        self.nameEn = nameEn
+        self.action = action
+        self.requiresCard = requiresCard
+    }
+}
+
+/// What the citizen interface needs from the configuration: menu, texts, evaluation form.
+public struct InterfaceConfiguration: Codable, Sendable, Equatable {
+    public var kioskName: String
+    public var languages: [String]
+    /// Texts by language, then key.
+    public var texts: [String: [String: String]]
+    public var services: [ServiceItemView]
+    /// Level labels, best (5) first, by language.
+    public var ratingLevels: [RatingLevelView]
+    public var ratingReasons: [LocalizedTextView]
+    public var reasonRequiredAtOrBelow: Int
+    public var evaluationVersion: Int
+    public var idleTimeoutSeconds: Int
+
+    public init(kioskName: String, languages: [String], texts: [String: [String: String]], services: [ServiceItemView],
+                ratingLevels: [RatingLevelView], ratingReasons: [LocalizedTextView], reasonRequiredAtOrBelow: Int,
+                evaluationVersion: Int, idleTimeoutSeconds: Int) {
+        self.kioskName = kioskName
+        self.languages = languages
+        self.texts = texts
+        self.services = services
+        self.ratingLevels = ratingLevels
+        self.ratingReasons = ratingReasons
+        self.reasonRequiredAtOrBelow = reasonRequiredAtOrBelow
+        self.evaluationVersion = evaluationVersion
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+    }
+
+    /// The text for `key` in `language`, else Chinese, else the key itself.
+    public func text(_ key: String, _ language: String) -> String {
+        texts[language]?[key] ?? texts["zh"]?[key] ?? key
+    }
+}
+
+/// A text in both interface languages.
+public struct LocalizedTextView: Codable, Sendable, Equatable {
+    public var zh: String
+    public var en: String
+    public init(zh: String, en: String) { self.zh = zh; self.en = en }
+    public func text(_ language: String) -> String { language == "en" ? en : zh }
+}
+
+/// One level of the evaluation form.
+public struct RatingLevelView: Codable, Sendable, Equatable {
+    public var value: Int
+    public var label: LocalizedTextView
+    public init(value: Int, label: LocalizedTextView) { self.value = value; self.label = label }
+}
+
+/// What the kiosk is able to do right now.
+public struct KioskStatusView: Codable, Sendable, Equatable {
+    public var maintenance: Bool
+    public var maintenanceReason: String?
+    public var readerPresent: Bool
+    /// Text keys of current problems the citizen should know, e.g. `print.nopaper`.
+    public var warnings: [String]
+    /// The current session's card holder, if a session is active.
+    public var session: CardHolderView?
+
+    public init(maintenance: Bool, maintenanceReason: String? = nil, readerPresent: Bool, warnings: [String] = [],
+                session: CardHolderView? = nil) {
+        self.maintenance = maintenance
+        self.maintenanceReason = maintenanceReason
+        self.readerPresent = readerPresent
+        self.warnings = warnings
+        self.session = session
+    }
+}
+
+/// One line of an enterprise search result.
+public struct EnterpriseSummary: Codable, Sendable, Equatable {
+    public var uscc: String
+    public var name: String
+    public var status: String
+    public var legalRepresentative: String
+    public init(uscc: String, name: String, status: String, legalRepresentative: String) {
+        self.uscc = uscc
+        self.name = name
+        self.status = status
+        self.legalRepresentative = legalRepresentative
+    }
+}
+
+/// Search results; `cachedAgeSeconds` is set when the registry was unreachable and cached data is shown.
+public struct EnterpriseSearchResult: Codable, Sendable, Equatable {
+    public var results: [EnterpriseSummary]
+    public var cachedAgeSeconds: Int?
+    public init(results: [EnterpriseSummary], cachedAgeSeconds: Int? = nil) {
+        self.results = results
+        self.cachedAgeSeconds = cachedAgeSeconds
+    }
+}
+
+/// An enterprise's public record and registration archive.
+public struct EnterpriseDetail: Codable, Sendable, Equatable {
+    public var enterprise: Enterprise
+    public var status: String
+    public var archive: [ArchiveEvent]
+    public var cachedAgeSeconds: Int?
+    public init(enterprise: Enterprise, status: String, archive: [ArchiveEvent], cachedAgeSeconds: Int? = nil) {
+        self.enterprise = enterprise
+        self.status = status
+        self.archive = archive
+        self.cachedAgeSeconds = cachedAgeSeconds
+    }
+}
+
+/// A document the citizen asks for.
+public struct DocumentRequest: Codable, Sendable, Equatable {
+    /// `business-licence`, `archive-extract` or `social-insurance-certificate`.
+    public var kind: String
+    /// The enterprise, for enterprise documents.
+    public var uscc: String?
+    public init(kind: String, uscc: String? = nil) { self.kind = kind; self.uscc = uscc }
+}
+
+/// A document's text, page by page, for the preview screen.
+public struct DocumentPreview: Codable, Sendable, Equatable {
+    public var title: String
+    public var pages: [String]
+    public init(title: String, pages: [String]) { self.title = title; self.pages = pages }
+}
+
+/// How a print ended.
+public struct PrintOutcomeView: Codable, Sendable, Equatable {
+    /// `completed`, `failed` or `uncertain`.
+    public var state: String
+    /// A text key for the citizen, e.g. `print.done`, `print.nopaper`.
+    public var messageKey: String
+    public var verificationCode: String?
+    public init(state: String, messageKey: String, verificationCode: String? = nil) {
+        self.state = state
+        self.messageKey = messageKey
+        self.verificationCode = verificationCode
+    }
+}
+
+/// An enterprise establishment pre-application; the applicant is the session's card holder.
+public struct ApplicationForm: Codable, Sendable, Equatable {
+    public var proposedName: String
+    public var type: String
+    public var registeredCapital: String
+    public var address: String
+    public var businessScope: String
+    public init(proposedName: String, type: String, registeredCapital: String, address: String, businessScope: String) {
+        self.proposedName = proposedName
+        self.type = type
+        self.registeredCapital = registeredCapital
+        self.address = address
+        self.businessScope = businessScope
+    }
+}
+
+/// The receipt a citizen gets at once, online or offline.
+public struct ApplicationReceipt: Codable, Sendable, Equatable {
+    /// The kiosk's own tracking number, e.g. YT-20261123-000042.
+    public var trackingNumber: String
+    /// The registry's number, once delivered; nil while queued offline.
+    public var registryNumber: String?
+    /// Whether the receipt slip printed.
+    public var receiptPrinted: Bool
+    public init(trackingNumber: String, registryNumber: String?, receiptPrinted: Bool) {
+        self.trackingNumber = trackingNumber
+        self.registryNumber = registryNumber
+        self.receiptPrinted = receiptPrinted
+    }
+}
+
+/// A 好差评 rating.
+public struct RatingSubmission: Codable, Sendable, Equatable {
+    /// 1 (非常不满意) to 5 (非常满意).
+    public var level: Int
+    public var reason: String?
+    /// The service item rated.
+    public var serviceCode: String
+    public var formVersion: Int
+    public init(level: Int, reason: String?, serviceCode: String, formVersion: Int) {
+        self.level = level
+        self.reason = reason
+        self.serviceCode = serviceCode
+        self.formVersion = formVersion
+    }
+}
+
+/// A failure the citizen's interface shows: `messageKey` names the text to show
+/// (e.g. `registry.unreachable`, `licence.refused`), `detail` is for logs and staff.
+public struct CitizenAPIError: Error, Codable, Sendable, Equatable, CustomStringConvertible {
+    public var messageKey: String
+    public var detail: String?
+    public init(messageKey: String, detail: String? = nil) { self.messageKey = messageKey; self.detail = detail }
+    public var description: String { detail.map { "\(messageKey): \($0)" } ?? messageKey }
+}
+
+/// The operations of kioskd's citizen socket. The `kiosk` program is written against this
+/// protocol; its production implementation talks to kioskd over the Unix socket.
+public protocol CitizenService: Sendable {
+    /// Menu, texts and the evaluation form.
+    func interfaceConfiguration() async throws -> InterfaceConfiguration
+    /// What works right now, and the current session.
+    func status() async throws -> KioskStatusView
+    /// Events as they happen, until the stream is cancelled.
+    func events() -> AsyncStream<KioskEvent>
+    /// Tells kioskd the citizen is still there (resets the idle timer).
+    func touch() async
+    func searchEnterprises(_ query: String) async throws -> EnterpriseSearchResult
+    func enterprise(uscc: String) async throws -> EnterpriseDetail
+    func preview(_ request: DocumentRequest) async throws -> DocumentPreview
+    /// Prints; retrying with the same `requestId` never prints twice.
+    func print(_ request: DocumentRequest, requestId: String) async throws -> PrintOutcomeView
+    func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt
+    func rate(_ rating: RatingSubmission) async throws
+    /// Ends the session and wipes its data.
+    func endSession() async
+}

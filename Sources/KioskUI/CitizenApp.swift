@@ -1,0 +1,422 @@
+import Foundation
+import KioskAPI
+import KioskCore
+import KioskTerminal
+
+/// The citizen's interface as a state machine: keys and kiosk events in, a drawn screen out.
+/// It holds no terminal and no socket, so every screen can be driven and checked in tests.
+public actor CitizenApp {
+    /// The screens of the flow.
+    public enum Screen: Equatable, Sendable {
+        case idle
+        case reading
+        case menu
+        case queryInput
+        case results
+        case detail
+        case preview
+        case printing
+        case printResult
+        case applicationForm
+        case applicationReceipt
+        case rating
+        case ratingReason
+        case goodbye
+        case maintenance
+        case message
+        case busy
+    }
+
+    let service: any CitizenService
+    public private(set) var config: InterfaceConfiguration
+    public private(set) var screen: Screen = .idle
+    public private(set) var language: String
+    var holder: CardHolderView?
+    var status = KioskStatusView(maintenance: false, readerPresent: true)
+    var notice: String?          // a text key shown on the idle screen (e.g. card.removed)
+    var warningSeconds: Int?     // idle warning banner
+    var selection = 0
+    var scroll = 0
+    var input = ""
+    var busyKey = "loading"
+    var messageKey = ""
+    var messageReturn: Screen = .idle
+    var searchResult = EnterpriseSearchResult(results: [])
+    var detail: EnterpriseDetail?
+    var previewRequest: DocumentRequest?
+    var previewDocument: DocumentPreview?
+    var previewReturn: Screen = .menu
+    var printOutcome: PrintOutcomeView?
+    var printRequestId = ""
+    var serviceCode: String?
+    var formFields = Array(repeating: "", count: 5)
+    var receipt: ApplicationReceipt?
+    var ratingLevel = 5
+
+    public init(service: any CitizenService, config: InterfaceConfiguration) {
+        self.service = service
+        self.config = config
+        language = config.languages.first ?? "zh"
+    }
+
+    // MARK: Inputs
+
+    /// Loads the kiosk's current status (call once at start).
+    public func start() async {
+        if let current = try? await service.status() {
+            status = current
+            holder = current.session
+            if current.maintenance { screen = .maintenance } else if holder != nil { screen = .menu }
+        }
+    }
+
+    /// Handles something that happened at the kiosk.
+    public func handle(event: KioskEvent) async {
+        switch event {
+        case .cardReading:
+            if screen == .idle || screen == .goodbye { screen = .reading }
+        case let .sessionStarted(view):
+            holder = view
+            notice = nil
+            warningSeconds = nil
+            if screen != .maintenance { go(.menu) }
+        case let .cardUnreadable(reason):
+            if holder == nil, screen != .maintenance {
+                notice = reason
+                screen = .idle
+            }
+        case .cardRemoved:
+            endSessionLocally(notice: "card.removed")
+        case let .sessionEnded(reason):
+            endSessionLocally(notice: reason == "timeout" ? "session.goodbye" : (reason == "cardRemoved" ? "card.removed" : nil))
+        case let .sessionWarning(secondsLeft):
+            warningSeconds = secondsLeft
+        case let .readerPresent(present):
+            status.readerPresent = present
+        case .printProgress:
+            break
+        case let .maintenance(on, reason):
+            status.maintenance = on
+            status.maintenanceReason = reason
+            if on { endSessionLocally(notice: nil); screen = .maintenance } else if screen == .maintenance { screen = .idle }
+        }
+    }
+
+    /// Handles a key the citizen pressed.
+    public func handle(key: Key) async {
+        if warningSeconds != nil {
+            warningSeconds = nil
+            await service.touch()
+        } else if holder != nil {
+            await service.touch()
+        }
+        if case .character(let c) = key, "eE".contains(c), !acceptsText {
+            language = (language == "zh" && config.languages.contains("en")) ? "en" : (config.languages.first ?? "zh")
+            return
+        }
+        switch screen {
+        case .idle, .reading: await idleKey(key)
+        case .menu: await menuKey(key)
+        case .queryInput: await queryKey(key)
+        case .results: await resultsKey(key)
+        case .detail: await detailKey(key)
+        case .preview: await previewKey(key)
+        case .printResult:
+            if key == .enter || key == .escape { startRating() }
+        case .applicationForm: await formKey(key)
+        case .applicationReceipt:
+            if key == .enter || key == .escape { startRating() }
+        case .rating: await ratingKey(key)
+        case .ratingReason: await reasonKey(key)
+        case .goodbye:
+            if key == .enter || key == .escape { await finishVisit() }
+        case .message:
+            if key == .enter || key == .escape || key == .backspace { screen = messageReturn }
+        case .maintenance, .printing, .busy:
+            break
+        }
+    }
+
+    var acceptsText: Bool { screen == .queryInput || screen == .applicationForm }
+
+    // MARK: Screens' keys
+
+    private func idleKey(_ key: Key) async {
+        if key == .enter { notice = nil; go(.menu) }
+    }
+
+    private func menuKey(_ key: Key) async {
+        let count = config.services.count + 1
+        switch key {
+        case .up: selection = (selection + count - 1) % count
+        case .down, .tab: selection = (selection + 1) % count
+        case .character(let c) where c.isNumber:
+            if let n = c.wholeNumberValue, (1...count).contains(n) { selection = n - 1; await chooseMenuItem() }
+        case .enter: await chooseMenuItem()
+        case .escape, .backspace:
+            if holder == nil { screen = .idle } else { go(.goodbye) }
+        default: break
+        }
+    }
+
+    private func chooseMenuItem() async {
+        guard selection < config.services.count else {
+            if holder == nil { screen = .idle } else { startRatingOrGoodbye() }
+            return
+        }
+        let item = config.services[selection]
+        if item.requiresCard, holder == nil {
+            show(message: "card.needed", returnTo: .menu)
+            return
+        }
+        serviceCode = item.code
+        switch item.action {
+        case "archive-query", "business-licence":
+            input = ""
+            go(.queryInput)
+        case "social-insurance-certificate":
+            previewReturn = .menu
+            await openPreview(DocumentRequest(kind: "social-insurance-certificate"))
+        case "establishment-application":
+            formFields = Array(repeating: "", count: 5)
+            go(.applicationForm)
+        default:
+            show(message: "error.generic", returnTo: .menu)
+        }
+    }
+
+    private func queryKey(_ key: Key) async {
+        switch key {
+        case .character(let c): if input.count < 60 { input.append(c) }
+        case .backspace: if !input.isEmpty { input.removeLast() } else { go(.menu) }
+        case .escape: go(.menu)
+        case .enter:
+            let query = input.trimmingCharacters(in: .whitespaces)
+            guard query.count >= 2 else { show(message: "error.invalidQuery", returnTo: .queryInput); return }
+            await perform("query.searching", returnTo: .queryInput) {
+                let result = try await self.service.searchEnterprises(query)
+                if result.results.isEmpty {
+                    self.show(message: "error.notfound", returnTo: .queryInput)
+                } else {
+                    self.searchResult = result
+                    self.go(.results)
+                }
+            }
+        default: break
+        }
+    }
+
+    private func resultsKey(_ key: Key) async {
+        let count = searchResult.results.count
+        switch key {
+        case .up: selection = max(0, selection - 1)
+        case .down: selection = min(count - 1, selection + 1)
+        case .character(let c) where c.isNumber:
+            if let n = c.wholeNumberValue, (1...min(9, count)).contains(n) { selection = n - 1; await openDetail() }
+        case .enter: await openDetail()
+        case .escape, .backspace: go(.queryInput)
+        default: break
+        }
+    }
+
+    private func openDetail() async {
+        guard searchResult.results.indices.contains(selection) else { return }
+        let uscc = searchResult.results[selection].uscc
+        await perform("loading", returnTo: .results) {
+            self.detail = try await self.service.enterprise(uscc: uscc)
+            self.go(.detail)
+        }
+    }
+
+    private func detailKey(_ key: Key) async {
+        guard let detail else { go(.results); return }
+        switch key {
+        case .up: scroll = max(0, scroll - 1)
+        case .down: scroll += 1
+        case .pageDown: scroll += 10
+        case .pageUp: scroll = max(0, scroll - 10)
+        case .character("1"):
+            previewReturn = .detail
+            await openPreview(DocumentRequest(kind: "business-licence", uscc: detail.enterprise.uscc))
+        case .character("2"):
+            previewReturn = .detail
+            await openPreview(DocumentRequest(kind: "archive-extract", uscc: detail.enterprise.uscc))
+        case .escape, .backspace:
+            selection = searchResult.results.firstIndex { $0.uscc == detail.enterprise.uscc } ?? 0
+            screen = .results
+        default: break
+        }
+    }
+
+    private func openPreview(_ request: DocumentRequest) async {
+        guard holder != nil else { show(message: "card.needed", returnTo: previewReturn); return }
+        let back = previewReturn
+        await perform("loading", returnTo: back) {
+            self.previewDocument = try await self.service.preview(request)
+            self.previewRequest = request
+            self.printRequestId = UUID().uuidString
+            self.go(.preview)
+        }
+    }
+
+    private func previewKey(_ key: Key) async {
+        let pages = previewDocument?.pages.count ?? 0
+        switch key {
+        case .right, .pageDown, .down: scroll = min(max(0, pages - 1), scroll + 1)
+        case .left, .pageUp, .up: scroll = max(0, scroll - 1)
+        case .escape, .backspace: screen = previewReturn; scroll = 0
+        case .enter:
+            guard let request = previewRequest else { return }
+            let requestId = printRequestId
+            screen = .printing
+            do {
+                printOutcome = try await service.print(request, requestId: requestId)
+            } catch let error as CitizenAPIError {
+                printOutcome = PrintOutcomeView(state: "failed", messageKey: error.messageKey)
+            } catch {
+                printOutcome = PrintOutcomeView(state: "failed", messageKey: "print.failed")
+            }
+            if holder == nil { return }   // the card was removed while printing
+            go(.printResult)
+        default: break
+        }
+    }
+
+    static let formKeys = ["apply.name", "apply.type", "apply.capital", "apply.address", "apply.scope"]
+
+    private func formKey(_ key: Key) async {
+        let submitIndex = formFields.count
+        switch key {
+        case .up: selection = max(0, selection - 1)
+        case .down, .tab: selection = min(submitIndex, selection + 1)
+        case .character(let c) where selection < submitIndex:
+            if formFields[selection].count < 200 { formFields[selection].append(c) }
+        case .backspace:
+            if selection < submitIndex, !formFields[selection].isEmpty { formFields[selection].removeLast() }
+        case .escape: go(.menu)
+        case .enter:
+            if selection < submitIndex { selection += 1; return }
+            if let missing = formFields.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                messageKey = "apply.missing"
+                input = config.text(Self.formKeys[missing], language)
+                selection = missing
+                show(message: "apply.missing", returnTo: .applicationForm)
+                return
+            }
+            let form = ApplicationForm(proposedName: formFields[0], type: formFields[1], registeredCapital: formFields[2],
+                                       address: formFields[3], businessScope: formFields[4])
+            await perform("loading", returnTo: .applicationForm) {
+                self.receipt = try await self.service.submitApplication(form)
+                self.go(.applicationReceipt)
+            }
+        default: break
+        }
+    }
+
+    private func startRating() {
+        ratingLevel = 5
+        selection = 0
+        go(.rating)
+    }
+
+    private func startRatingOrGoodbye() {
+        if serviceCode != nil { startRating() } else { go(.goodbye) }
+    }
+
+    private func ratingKey(_ key: Key) async {
+        let levels = config.ratingLevels
+        switch key {
+        case .up: selection = max(0, selection - 1)
+        case .down: selection = min(levels.count - 1, selection + 1)
+        case .character(let c) where c.isNumber:
+            if let n = c.wholeNumberValue, let index = levels.firstIndex(where: { $0.value == n }) { selection = index }
+        case .escape: go(.goodbye)
+        case .enter:
+            guard levels.indices.contains(selection) else { return }
+            ratingLevel = levels[selection].value
+            if ratingLevel <= config.reasonRequiredAtOrBelow {
+                go(.ratingReason)
+            } else {
+                await submitRating(reason: nil)
+            }
+        default: break
+        }
+    }
+
+    private func reasonKey(_ key: Key) async {
+        let reasons = config.ratingReasons
+        switch key {
+        case .up: selection = max(0, selection - 1)
+        case .down: selection = min(reasons.count - 1, selection + 1)
+        case .character(let c) where c.isNumber:
+            if let n = c.wholeNumberValue, (1...reasons.count).contains(n) { selection = n - 1 }
+        case .escape, .backspace: selection = 0; screen = .rating
+        case .enter:
+            guard reasons.indices.contains(selection) else { return }
+            await submitRating(reason: reasons[selection].zh)
+        default: break
+        }
+    }
+
+    private func submitRating(reason: String?) async {
+        let rating = RatingSubmission(level: ratingLevel, reason: reason, serviceCode: serviceCode ?? "SC-GENERAL",
+                                      formVersion: config.evaluationVersion)
+        await perform("loading", returnTo: .rating) {
+            try await self.service.rate(rating)
+            self.notice = "rating.thanks"
+            self.go(.goodbye)
+        }
+    }
+
+    private func finishVisit() async {
+        await service.endSession()
+        endSessionLocally(notice: holder == nil ? nil : "card.take")
+    }
+
+    // MARK: Helpers
+
+    private func go(_ next: Screen) {
+        screen = next
+        selection = 0
+        scroll = 0
+    }
+
+    private func show(message key: String, returnTo: Screen) {
+        messageKey = key
+        messageReturn = returnTo
+        screen = .message
+    }
+
+    /// Runs a service call behind a busy screen; a failure shows its message and returns.
+    private func perform(_ busy: String, returnTo: Screen, _ body: () async throws -> Void) async {
+        busyKey = busy
+        screen = .busy
+        do {
+            try await body()
+        } catch let error as CitizenAPIError {
+            if screen == .busy { show(message: error.messageKey, returnTo: returnTo) }
+        } catch {
+            if screen == .busy { show(message: "error.generic", returnTo: returnTo) }
+        }
+    }
+
+    /// Clears everything personal from the interface at once.
+    private func endSessionLocally(notice: String?) {
+        holder = nil
+        detail = nil
+        previewDocument = nil
+        previewRequest = nil
+        printOutcome = nil
+        receipt = nil
+        formFields = Array(repeating: "", count: 5)
+        input = ""
+        searchResult = EnterpriseSearchResult(results: [])
+        serviceCode = nil
+        warningSeconds = nil
+        self.notice = notice
+        language = config.languages.first ?? "zh"
+        screen = status.maintenance ? .maintenance : .idle
+        selection = 0
+        scroll = 0
+    }
+}

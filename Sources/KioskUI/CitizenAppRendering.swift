@@ -1,0 +1,281 @@
+import KioskAPI
+import KioskCore
+import KioskTerminal
+
+extension CitizenApp {
+    /// Draws the current screen into a buffer of the terminal's size.
+    public func draw(into screenBuffer: inout ScreenBuffer) {
+        var canvas = Canvas(buffer: screenBuffer, config: config, language: language)
+        canvas.buffer.clear()
+        drawFrame(&canvas)
+        switch screen {
+        case .idle: drawIdle(&canvas)
+        case .reading: canvas.centered(t("card.reading"), row: canvas.height / 2, style: .title)
+        case .menu: drawMenu(&canvas)
+        case .queryInput: drawQuery(&canvas)
+        case .results: drawResults(&canvas)
+        case .detail: drawDetail(&canvas)
+        case .preview: drawPreview(&canvas)
+        case .printing: canvas.centered(t("print.progress"), row: canvas.height / 2, style: .title)
+        case .printResult: drawPrintResult(&canvas)
+        case .applicationForm: drawForm(&canvas)
+        case .applicationReceipt: drawReceipt(&canvas)
+        case .rating: drawRating(&canvas)
+        case .ratingReason: drawReasons(&canvas)
+        case .goodbye: drawGoodbye(&canvas)
+        case .maintenance: drawMaintenance(&canvas)
+        case .message: drawMessage(&canvas)
+        case .busy: canvas.centered(t(busyKey), row: canvas.height / 2, style: .title)
+        }
+        screenBuffer = canvas.buffer
+    }
+
+    /// The screen as plain text lines (for tests and snapshots).
+    public func snapshot(width: Int = 80, height: Int = 24) -> [String] {
+        var buffer = ScreenBuffer(width: width, height: height, useStyles: false)
+        draw(into: &buffer)
+        return (0..<height).map { buffer.rowText($0).replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) }
+    }
+
+    func t(_ key: String) -> String { config.text(key, language) }
+
+    private func drawFrame(_ c: inout Canvas) {
+        c.buffer.fillRow(0, style: .selected)
+        c.buffer.put(" " + t("app.title") + " · " + config.kioskName, x: 0, y: 0, style: .selected)
+        var right = language == "zh" ? "中文 | E" : "English | E"
+        if let holder { right = holder.maskedName + "  " + right }
+        c.buffer.put(right + " ", x: max(0, c.width - DisplayWidth.of(right) - 1), y: 0, style: .selected)
+        if let warningSeconds {
+            let text = t("session.idle") + " (\(warningSeconds)s)"
+            c.buffer.fillRow(c.height - 2, style: .warning)
+            c.buffer.put(" " + TextLayout.truncate(text, width: c.width - 2), x: 0, y: c.height - 2, style: .warning)
+        } else if screen != .maintenance, let warning = status.warnings.first ?? (status.readerPresent ? nil : "reader.missing") {
+            c.buffer.put(" " + TextLayout.truncate(t(warning), width: c.width - 2), x: 0, y: c.height - 2, style: .warning)
+        }
+    }
+
+    private func hint(_ c: inout Canvas, _ key: String) {
+        c.buffer.put(" " + TextLayout.truncate(t(key), width: c.width - 2), x: 0, y: c.height - 1, style: Style.dim)
+    }
+
+    private func drawIdle(_ c: inout Canvas) {
+        let middle = c.height / 2
+        if let notice { c.centered(t(notice), row: middle - 3, style: .warning) }
+        c.centered(t("idle.prompt"), row: middle - 1, style: .title)
+        c.centered(t("idle.hint"), row: middle + 1)
+    }
+
+    private func drawMenu(_ c: inout Canvas) {
+        var row = 2
+        if let holder {
+            c.buffer.put(" " + t("session.hello").replacingOccurrences(of: "{name}", with: holder.maskedName), x: 1, y: row)
+            row += 2
+        }
+        c.buffer.put(t("menu.title"), x: 2, y: row, style: .title)
+        row += 2
+        for (index, item) in config.services.enumerated() {
+            var label = "\(index + 1). " + (language == "en" ? item.nameEn : item.nameZh)
+            if item.requiresCard, holder == nil { label += " " + t("menu.needcard") }
+            c.item(label, row: row, selected: selection == index)
+            row += 1
+        }
+        c.item("\(config.services.count + 1). " + (holder == nil ? t("menu.back") : t("menu.finish")),
+               row: row, selected: selection == config.services.count)
+        hint(&c, "menu.hint")
+    }
+
+    private func drawQuery(_ c: inout Canvas) {
+        c.paragraph(t("query.prompt"), row: 3, style: .title)
+        c.buffer.put("> " + input + "_", x: 4, y: 6)
+        hint(&c, "query.hint")
+    }
+
+    private func drawResults(_ c: inout Canvas) {
+        var row = 2
+        c.buffer.put(t("results.title"), x: 2, y: row, style: .title)
+        row += 1
+        if searchResult.cachedAgeSeconds != nil {
+            c.buffer.put(t("query.cached"), x: 2, y: row, style: .warning)
+        }
+        row += 1
+        let header = [" ", t("field.name"), t("field.uscc"), t("field.status")]
+        let rows = searchResult.results.enumerated().map { ["\($0.offset + 1)", $0.element.name, $0.element.uscc, $0.element.status] }
+        let lines = TextLayout.table(header: header, rows: rows, width: c.width - 4)
+        let visible = c.height - row - 3
+        let first = max(0, min(selection - visible + 3, lines.count - visible))
+        for (index, line) in lines.enumerated() where index < 2 || index - 2 >= first {
+            guard row < c.height - 2 else { break }
+            let selected = index >= 2 && index - 2 == selection
+            c.buffer.put(line, x: 2, y: row, style: selected ? .selected : (index == 0 ? .title : .plain))
+            row += 1
+        }
+        hint(&c, "results.hint")
+    }
+
+    private func drawDetail(_ c: inout Canvas) {
+        guard let detail else { return }
+        let e = detail.enterprise
+        var lines: [(String, ScreenBuffer.Style)] = []
+        if detail.cachedAgeSeconds != nil { lines.append((t("query.cached"), .warning)) }
+        let term = e.termFrom.description + " " + t("term.to") + " " + (e.termUntil?.description ?? t("term.indefinite"))
+        let fields: [(String, String)] = [
+            ("field.name", e.name), ("field.uscc", e.uscc), ("field.status", detail.status), ("field.type", e.type),
+            ("field.legalRepresentative", e.legalRepresentative), ("field.registeredCapital", e.registeredCapital),
+            ("field.establishedOn", e.establishedOn.description), ("field.term", term), ("field.address", e.address),
+            ("field.authority", e.authority), ("field.businessScope", e.businessScope),
+        ]
+        let labelWidth = fields.map { DisplayWidth.of(t($0.0)) }.max() ?? 10
+        for (key, value) in fields {
+            let wrapped = TextLayout.wrap(value, width: max(10, c.width - labelWidth - 8))
+            for (n, line) in wrapped.enumerated() {
+                lines.append(((n == 0 ? TextLayout.pad(t(key), width: labelWidth) : String(repeating: " ", count: labelWidth)) + "  " + line, .plain))
+            }
+        }
+        lines.append(("", .plain))
+        lines.append((t("archive.title"), .title))
+        for event in detail.archive {
+            lines.append(("  " + event.date.description + "  " + t("event." + event.kind.rawValue) + (event.summary.map { "  " + $0 } ?? ""), .plain))
+            for change in event.changes {
+                for line in TextLayout.wrap("    \(change.item): \(change.before) -> \(change.after)", width: c.width - 6) {
+                    lines.append((line, .plain))
+                }
+            }
+        }
+        let actionsTop = c.height - 5
+        let visible = actionsTop - 3
+        let first = min(scroll, max(0, lines.count - visible))
+        c.buffer.put(t("detail.title"), x: 2, y: 2, style: .title)
+        for (offset, line) in lines.dropFirst(first).prefix(visible).enumerated() {
+            c.buffer.put(TextLayout.truncate(line.0, width: c.width - 4), x: 2, y: 3 + offset, style: line.1)
+        }
+        c.buffer.put("1. " + t("action.printLicence"), x: 2, y: actionsTop + 1)
+        c.buffer.put("2. " + t("action.printArchive"), x: 2, y: actionsTop + 2)
+        hint(&c, "detail.hint")
+    }
+
+    private func drawPreview(_ c: inout Canvas) {
+        guard let document = previewDocument else { return }
+        c.buffer.put(t("preview.title") + " · " + document.title, x: 2, y: 2, style: .title)
+        let page = document.pages.indices.contains(scroll) ? document.pages[scroll] : ""
+        var row = 4
+        for line in TextLayout.wrap(page, width: c.width - 6) {
+            guard row < c.height - 4 else { break }
+            c.buffer.put(line, x: 3, y: row)
+            row += 1
+        }
+        let pageLine = t("preview.page").replacingOccurrences(of: "{n}", with: "\(scroll + 1)")
+            .replacingOccurrences(of: "{m}", with: "\(document.pages.count)")
+        c.centered(pageLine, row: c.height - 3)
+        hint(&c, "preview.hint")
+    }
+
+    private func drawPrintResult(_ c: inout Canvas) {
+        guard let outcome = printOutcome else { return }
+        let style: ScreenBuffer.Style = outcome.state == "completed" ? .title : .warning
+        c.paragraph(t(outcome.messageKey), row: c.height / 2 - 2, style: style, centered: true)
+        if let code = outcome.verificationCode {
+            c.centered(t("print.code") + ": " + code, row: c.height / 2 + 1)
+        }
+        hint(&c, "continue.hint")
+    }
+
+    private func drawForm(_ c: inout Canvas) {
+        c.buffer.put(t("apply.title"), x: 2, y: 2, style: .title)
+        if let holder {
+            c.buffer.put(t("apply.applicant") + ": " + holder.maskedName, x: 2, y: 3)
+        }
+        let labelWidth = Self.formKeys.map { DisplayWidth.of(t($0)) }.max() ?? 10
+        var row = 5
+        for (index, key) in Self.formKeys.enumerated() {
+            let value = formFields[index] + (selection == index ? "_" : "")
+            let lines = TextLayout.wrap(value, width: max(10, c.width - labelWidth - 8))
+            for (n, line) in lines.enumerated() where row < c.height - 4 {
+                let label = n == 0 ? TextLayout.pad(t(key), width: labelWidth) : String(repeating: " ", count: labelWidth)
+                c.buffer.put(label + "  " + line, x: 2, y: row, style: selection == index && n == 0 ? .title : .plain)
+                row += 1
+            }
+            row += 1
+        }
+        c.item(t("apply.submit"), row: min(row, c.height - 3), selected: selection == Self.formKeys.count)
+        hint(&c, "apply.hint")
+    }
+
+    private func drawReceipt(_ c: inout Canvas) {
+        guard let receipt else { return }
+        let middle = c.height / 2
+        c.centered(t("apply.received"), row: middle - 3, style: .title)
+        c.centered(t("apply.tracking") + ": " + receipt.trackingNumber, row: middle - 1)
+        if let number = receipt.registryNumber {
+            c.centered(t("apply.registryNumber") + ": " + number, row: middle)
+        } else {
+            c.paragraph(t("apply.offline"), row: middle + 1, style: .plain, centered: true)
+        }
+        hint(&c, "continue.hint")
+    }
+
+    private func drawRating(_ c: inout Canvas) {
+        c.buffer.put(t("rating.title"), x: 2, y: 3, style: .title)
+        for (index, level) in config.ratingLevels.enumerated() {
+            c.item("\(level.value). " + level.label.text(language), row: 5 + index, selected: selection == index)
+        }
+        hint(&c, "rating.hint")
+    }
+
+    private func drawReasons(_ c: inout Canvas) {
+        c.buffer.put(t("rating.reason"), x: 2, y: 3, style: .title)
+        for (index, reason) in config.ratingReasons.enumerated() {
+            c.item("\(index + 1). " + reason.text(language), row: 5 + index, selected: selection == index)
+        }
+        hint(&c, "rating.hint")
+    }
+
+    private func drawGoodbye(_ c: inout Canvas) {
+        let middle = c.height / 2
+        if let notice { c.centered(t(notice), row: middle - 3) }
+        if holder != nil { c.centered(t("card.take"), row: middle - 1, style: .warning) }
+        c.centered(t("session.goodbye"), row: middle + 1, style: .title)
+        hint(&c, "continue.hint")
+    }
+
+    private func drawMaintenance(_ c: inout Canvas) {
+        c.centered(t("maintenance"), row: c.height / 2 - 1, style: .warning)
+        c.centered(config.text("maintenance", language == "zh" ? "en" : "zh"), row: c.height / 2 + 1)
+    }
+
+    private func drawMessage(_ c: inout Canvas) {
+        var text = t(messageKey)
+        if messageKey == "apply.missing" { text = text.replacingOccurrences(of: "{field}", with: input) }
+        c.paragraph(text, row: c.height / 2 - 1, style: .warning, centered: true)
+        hint(&c, "continue.hint")
+    }
+}
+
+/// Drawing helpers over a screen buffer.
+struct Canvas {
+    var buffer: ScreenBuffer
+    let config: InterfaceConfiguration
+    let language: String
+    var width: Int { buffer.width }
+    var height: Int { buffer.height }
+
+    mutating func centered(_ text: String, row: Int, style: ScreenBuffer.Style = .plain) {
+        let fitted = TextLayout.truncate(text, width: width - 2)
+        buffer.put(fitted, x: max(0, (width - DisplayWidth.of(fitted)) / 2), y: row, style: style)
+    }
+
+    mutating func paragraph(_ text: String, row: Int, style: ScreenBuffer.Style, centered: Bool = false) {
+        for (offset, line) in TextLayout.wrap(text, width: width - 8).enumerated() {
+            if centered { self.centered(line, row: row + offset, style: style) } else { buffer.put(line, x: 4, y: row + offset, style: style) }
+        }
+    }
+
+    mutating func item(_ text: String, row: Int, selected: Bool) {
+        let line = (selected ? "> " : "  ") + TextLayout.truncate(text, width: width - 8)
+        buffer.put(line, x: 3, y: row, style: selected ? .selected : .plain)
+    }
+}
+
+typealias Style = ScreenBuffer.Style
+extension ScreenBuffer.Style {
+    static let dim = ScreenBuffer.Style(dim: true)
+}

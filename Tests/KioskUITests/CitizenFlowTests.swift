@@ -1,0 +1,272 @@
+import Foundation
+import KioskAPI
+import KioskConfig
+import KioskCore
+import KioskTerminal
+import Testing
+import TestSupport
+@testable import KioskUI
+
+/// An in-process stand-in for kioskd's citizen socket, for testing the interface layer alone.
+actor FakeCitizenService: CitizenService {
+    var failures: [String: CitizenAPIError] = [:]
+    var ratings: [RatingSubmission] = []
+    var prints: [(DocumentRequest, String)] = []
+    var touches = 0
+    var ended = 0
+
+    func fail(_ operation: String, _ key: String) { failures[operation] = CitizenAPIError(messageKey: key) }
+    func succeed(_ operation: String) { failures[operation] = nil }
+
+    nonisolated func interfaceConfiguration() async throws -> InterfaceConfiguration { try CitizenFlowTests.interface() }
+    func status() async throws -> KioskStatusView { KioskStatusView(maintenance: false, readerPresent: true) }
+    nonisolated func events() -> AsyncStream<KioskEvent> { AsyncStream { $0.finish() } }
+    func touch() async { touches += 1 }
+    func searchEnterprises(_ query: String) async throws -> EnterpriseSearchResult {
+        if let error = failures["search"] { throw error }
+        return EnterpriseSearchResult(results: [
+            EnterpriseSummary(uscc: "91350100M000100Y43", name: "测试科技有限公司", status: "存续", legalRepresentative: "张*"),
+            EnterpriseSummary(uscc: "91440300MA5DC1234X", name: "测试贸易有限公司", status: "注销", legalRepresentative: "李*"),
+        ])
+    }
+    func enterprise(uscc: String) async throws -> EnterpriseDetail {
+        let date = CalendarDate(year: 2015, month: 6, day: 1)!
+        let enterprise = Enterprise(uscc: uscc, name: "测试科技有限公司", type: "有限责任公司(自然人独资)", legalRepresentative: "张三",
+                                    registeredCapital: "人民币壹佰万元", establishedOn: date, termFrom: date, termUntil: nil,
+                                    address: "演示市测试路1号", businessScope: String(repeating: "软件开发；信息技术咨询服务；", count: 8),
+                                    authority: "演示市市场监督管理局", issuedOn: date)
+        return EnterpriseDetail(enterprise: enterprise, status: "存续", archive: [
+            ArchiveEvent(kind: .establishment, date: date),
+            ArchiveEvent(kind: .change, date: CalendarDate(year: 2018, month: 3, day: 4)!, changes: [FieldChange(item: "住所", before: "甲路", after: "乙路")]),
+        ])
+    }
+    func preview(_ request: DocumentRequest) async throws -> DocumentPreview {
+        if let error = failures["preview"] { throw error }
+        return DocumentPreview(title: "营业执照", pages: ["营业执照（副本）\n名称 测试科技有限公司", "第二页"])
+    }
+    func print(_ request: DocumentRequest, requestId: String) async throws -> PrintOutcomeView {
+        prints.append((request, requestId))
+        if let error = failures["print"] { throw error }
+        return PrintOutcomeView(state: "completed", messageKey: "print.done", verificationCode: "ABCD-EFGH")
+    }
+    func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt {
+        ApplicationReceipt(trackingNumber: "YT-20261123-000001", registryNumber: nil, receiptPrinted: true)
+    }
+    func rate(_ rating: RatingSubmission) async throws { ratings.append(rating) }
+    func endSession() async { ended += 1 }
+}
+
+@Suite struct CitizenFlowTests {
+    static func interface() throws -> InterfaceConfiguration {
+        let config = try KioskConfiguration.load(from: URL(fileURLWithPath: BuiltProducts.repositoryPath("kiosk-config")))
+        return InterfaceConfiguration(
+            kioskName: config.settings.kiosk.name, languages: config.settings.languages, texts: config.texts.languages,
+            services: config.services.items.map {
+                ServiceItemView(code: $0.code, nameZh: $0.name.zh, nameEn: $0.name.en, action: $0.action.rawValue, requiresCard: $0.requiresCard)
+            },
+            ratingLevels: config.evaluation.levels.map { RatingLevelView(value: $0.value, label: LocalizedTextView(zh: $0.label.zh, en: $0.label.en)) },
+            ratingReasons: config.evaluation.reasons.map { LocalizedTextView(zh: $0.zh, en: $0.en) },
+            reasonRequiredAtOrBelow: config.evaluation.reasonRequiredAtOrBelow, evaluationVersion: config.evaluation.version,
+            idleTimeoutSeconds: config.settings.session.idleTimeoutSeconds)
+    }
+
+    static let holder = CardHolderView(cardType: "resident", maskedName: "张*", maskedIdNumber: "441900********1234")
+
+    func makeApp() throws -> (CitizenApp, FakeCitizenService) {
+        let service = FakeCitizenService()
+        return (CitizenApp(service: service, config: try Self.interface()), service)
+    }
+
+    func screenText(_ app: CitizenApp, width: Int = 80, height: Int = 24) async -> String {
+        let lines = await app.snapshot(width: width, height: height)
+        for line in lines { #expect(DisplayWidth.of(line) <= width, "line wider than the terminal: \(line)") }
+        return lines.joined(separator: "\n")
+    }
+
+    func type(_ app: CitizenApp, _ text: String) async {
+        for c in text { await app.handle(key: .character(c)) }
+    }
+
+    @Test func idleScreenInvitesTheCardAndSwitchesLanguage() async throws {
+        let (app, _) = try makeApp()
+        #expect(await screenText(app).contains("请将身份证放在读卡区"))
+        await app.handle(key: .character("e"))
+        #expect(await screenText(app).contains("Please place your ID card on the reader"))
+        await app.handle(key: .character("E"))
+        #expect(await screenText(app).contains("请将身份证放在读卡区"))
+    }
+
+    @Test func wholeFlowQueryPrintAndRate() async throws {
+        let (app, service) = try makeApp()
+        await app.handle(event: .cardReading)
+        #expect(await screenText(app).contains("正在读取身份证"))
+        await app.handle(event: .sessionStarted(Self.holder))
+        var text = await screenText(app)
+        #expect(text.contains("您好，张*"))
+        #expect(text.contains("1. 企业登记档案查询"))
+
+        await app.handle(key: .character("1"))
+        #expect(await app.screen == .queryInput)
+        await type(app, "测试")
+        #expect(await screenText(app).contains("> 测试"))
+        await app.handle(key: .enter)
+        #expect(await app.screen == .results)
+        text = await screenText(app)
+        #expect(text.contains("测试科技有限公司"))
+        #expect(text.contains("91440300MA5DC1234X"))
+
+        await app.handle(key: .enter)
+        #expect(await app.screen == .detail)
+        text = await screenText(app)
+        #expect(text.contains("法定代表人"))
+        #expect(text.contains("人民币壹佰万元"))
+        #expect(text.contains("长期"))
+
+        await app.handle(key: .character("1"))
+        #expect(await app.screen == .preview)
+        #expect(await screenText(app).contains("第 1 页 共 2 页"))
+        await app.handle(key: .right)
+        #expect(await screenText(app).contains("第 2 页 共 2 页"))
+
+        await app.handle(key: .enter)
+        #expect(await app.screen == .printResult)
+        text = await screenText(app)
+        #expect(text.contains("打印完成，请取走文件"))
+        #expect(text.contains("ABCD-EFGH"))
+        #expect(await service.prints.count == 1)
+
+        await app.handle(key: .enter)
+        #expect(await app.screen == .rating)
+        #expect(await screenText(app).contains("非常满意"))
+        await app.handle(key: .character("1"))
+        await app.handle(key: .enter)
+        #expect(await app.screen == .ratingReason)
+        await app.handle(key: .down)
+        await app.handle(key: .enter)
+        let ratings = await service.ratings
+        #expect(ratings.first?.level == 1)
+        #expect(ratings.first?.reason == "操作步骤复杂")
+        #expect(ratings.first?.serviceCode == "SC-ARCHIVE")
+        #expect(await app.screen == .goodbye)
+        #expect(await screenText(app).contains("请取走您的身份证"))
+
+        await app.handle(key: .enter)
+        #expect(await service.ended == 1)
+        #expect(await app.screen == .idle)
+        text = await screenText(app)
+        #expect(!text.contains("张*"))
+    }
+
+    @Test func cardRemovedClearsPersonalDataAtOnce() async throws {
+        let (app, _) = try makeApp()
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(key: .character("1"))
+        await type(app, "测试")
+        await app.handle(key: .enter)
+        await app.handle(key: .enter)
+        #expect(await screenText(app).contains("张*"))
+        await app.handle(event: .cardRemoved)
+        let text = await screenText(app)
+        #expect(await app.screen == .idle)
+        #expect(text.contains("身份证已移开"))
+        #expect(!text.contains("张*"))
+        #expect(!text.contains("测试科技"))
+    }
+
+    @Test func failuresSayWhatHappenedInPlainWords() async throws {
+        let (app, service) = try makeApp()
+        await app.handle(event: .sessionStarted(Self.holder))
+        await service.fail("search", "registry.unreachable")
+        await app.handle(key: .character("1"))
+        await type(app, "测试")
+        await app.handle(key: .enter)
+        #expect(await screenText(app).contains("暂时无法连接服务中心"))
+        await app.handle(key: .enter)
+        #expect(await app.screen == .queryInput)
+
+        await service.succeed("search")
+        await app.handle(key: .enter)
+        await app.handle(key: .enter)
+        await service.fail("preview", "licence.refused")
+        await app.handle(key: .character("1"))
+        #expect(await screenText(app).contains("仅企业法定代表人可打印营业执照"))
+        await app.handle(key: .enter)
+        #expect(await app.screen == .detail)
+    }
+
+    @Test func paperOutIsShownAfterPrinting() async throws {
+        let (app, service) = try makeApp()
+        await app.handle(event: .sessionStarted(Self.holder))
+        await service.fail("print", "print.nopaper")
+        await app.handle(key: .character("3"))
+        #expect(await app.screen == .preview)
+        await app.handle(key: .enter)
+        #expect(await screenText(app).contains("打印机缺纸，请联系工作人员"))
+    }
+
+    @Test func servicesNeedingACardAskForIt() async throws {
+        let (app, _) = try makeApp()
+        await app.handle(key: .enter)
+        #expect(await app.screen == .menu)
+        #expect(await screenText(app).contains("（需先放置身份证）"))
+        await app.handle(key: .character("2"))
+        #expect(await screenText(app).contains("此项服务需要先放置身份证"))
+    }
+
+    @Test func applicationFormNeedsEveryFieldThenGivesAReceipt() async throws {
+        let (app, _) = try makeApp()
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(key: .character("4"))
+        #expect(await app.screen == .applicationForm)
+        await type(app, "演示新材料有限公司")
+        await app.handle(key: .enter)
+        await type(app, "有限责任公司")
+        for _ in 0..<4 { await app.handle(key: .down) }
+        await app.handle(key: .enter)
+        #expect(await screenText(app).contains("请填写：注册资本"))
+        await app.handle(key: .enter)
+        await type(app, "人民币伍拾万元")
+        await app.handle(key: .enter)
+        await type(app, "演示市测试路2号")
+        await app.handle(key: .enter)
+        await type(app, "新材料技术研发")
+        await app.handle(key: .enter)
+        await app.handle(key: .enter)
+        let text = await screenText(app)
+        #expect(text.contains("YT-20261123-000001"))
+        #expect(text.contains("网络恢复后将自动上报"))
+    }
+
+    @Test func idleWarningAndMaintenance() async throws {
+        let (app, service) = try makeApp()
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(event: .sessionWarning(secondsLeft: 15))
+        #expect(await screenText(app).contains("即将结束服务 (15s)"))
+        await app.handle(key: .down)
+        #expect(await service.touches >= 1)
+        #expect(!(await screenText(app).contains("即将结束服务")))
+        await app.handle(event: .maintenance(on: true, reason: "更换打印纸"))
+        #expect(await app.screen == .maintenance)
+        let text = await screenText(app)
+        #expect(text.contains("设备维护中"))
+        #expect(!text.contains("张*"))
+        await app.handle(event: .maintenance(on: false, reason: nil))
+        #expect(await app.screen == .idle)
+    }
+
+    @Test(arguments: [(80, 24), (120, 40), (100, 30)])
+    func everyScreenFitsTheTerminal(width: Int, height: Int) async throws {
+        let (app, _) = try makeApp()
+        await app.handle(key: .character("e"))
+        _ = await screenText(app, width: width, height: height)
+        await app.handle(event: .sessionStarted(Self.holder))
+        _ = await screenText(app, width: width, height: height)
+        await app.handle(key: .character("1"))
+        await type(app, "测试")
+        await app.handle(key: .enter)
+        _ = await screenText(app, width: width, height: height)
+        await app.handle(key: .enter)
+        let text = await screenText(app, width: width, height: height)
+        #expect(text.contains("Legal representative"))
+    }
+}
