@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
     ],
     targets: [
         // C libraries (module maps live in drivers/)
@@ -54,8 +56,13 @@ let package = Package(
         .target(name: "KioskTerminal"),
         .target(name: "KioskAPI", dependencies: ["KioskCore"]),
         .target(name: "KioskUI", dependencies: ["KioskCore", "KioskAPI", "KioskTerminal"]),
+        .target(name: "KioskClient", dependencies: [
+            "KioskAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "KioskDaemon", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskAPI",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "RegistryServer", dependencies: [

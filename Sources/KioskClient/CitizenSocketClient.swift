@@ -1,0 +1,150 @@
+import AsyncHTTPClient
+import Foundation
+import KioskAPI
+import NIOCore
+import NIOHTTP1
+
+/// `CitizenService` over kioskd's citizen Unix socket: what the `kiosk` program uses.
+public final class CitizenSocketClient: CitizenService {
+    /// Path of the citizen socket, e.g. `/run/yitiji/citizen.sock`.
+    public let socketPath: String
+    let client: HTTPClient
+    let requestTimeout: TimeAmount
+
+    /// - Parameter requestTimeout: deadline of one request (printing waits for the printer, so
+    ///   prints get four times this).
+    public init(socketPath: String, requestTimeout: TimeAmount = .seconds(30)) {
+        self.socketPath = socketPath
+        self.requestTimeout = requestTimeout
+        client = HTTPClient(eventLoopGroupProvider: .singleton)
+    }
+
+    /// Releases the connection pool.
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    func url(_ path: String) throws -> String {
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw CitizenAPIError(messageKey: "error.generic", detail: "bad socket path \(socketPath)")
+        }
+        return url.absoluteString
+    }
+
+    func send<Body: Encodable, Answer: Decodable>(_ method: HTTPMethod, _ path: String, body: Body?, as: Answer.Type,
+                                                  timeout: TimeAmount? = nil) async throws -> Answer {
+        let data = try await raw(method, path, body: body, timeout: timeout)
+        do {
+            return try JSONDecoder().decode(Answer.self, from: data)
+        } catch {
+            throw CitizenAPIError(messageKey: "error.generic", detail: "kioskd sent an answer that is not \(Answer.self): \(error)")
+        }
+    }
+
+    func raw<Body: Encodable>(_ method: HTTPMethod, _ path: String, body: Body?, timeout: TimeAmount? = nil) async throws -> Data {
+        var request = HTTPClientRequest(url: try url(path))
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout ?? requestTimeout)
+        } catch {
+            throw CitizenAPIError(messageKey: "error.generic", detail: "kioskd is not answering on \(socketPath): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: 8 << 20)
+        let data = Data(bytes.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            if let error = try? JSONDecoder().decode(CitizenAPIError.self, from: data) { throw error }
+            throw CitizenAPIError(messageKey: "error.generic", detail: "kioskd answered \(response.status.code)")
+        }
+        return data
+    }
+
+    struct Empty: Codable {}
+
+    public func interfaceConfiguration() async throws -> InterfaceConfiguration {
+        try await send(.GET, "/v1/interface", body: Empty?.none, as: InterfaceConfiguration.self)
+    }
+
+    public func status() async throws -> KioskStatusView {
+        try await send(.GET, "/v1/status", body: Empty?.none, as: KioskStatusView.self)
+    }
+
+    public func touch() async {
+        _ = try? await raw(.POST, "/v1/touch", body: Empty?.none)
+    }
+
+    public func searchEnterprises(_ query: String) async throws -> EnterpriseSearchResult {
+        var components = URLComponents()
+        components.path = "/v1/enterprises"
+        components.queryItems = [URLQueryItem(name: "q", value: query)]
+        return try await send(.GET, components.string ?? "/v1/enterprises", body: Empty?.none, as: EnterpriseSearchResult.self)
+    }
+
+    public func enterprise(uscc: String) async throws -> EnterpriseDetail {
+        let safe = uscc.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        return try await send(.GET, "/v1/enterprises/\(safe)", body: Empty?.none, as: EnterpriseDetail.self)
+    }
+
+    public func preview(_ request: DocumentRequest) async throws -> DocumentPreview {
+        try await send(.POST, "/v1/documents/preview", body: request, as: DocumentPreview.self)
+    }
+
+    public func print(_ request: DocumentRequest, requestId: String) async throws -> PrintOutcomeView {
+        struct PrintBody: Encodable { var request: DocumentRequest; var requestId: String }
+        return try await send(.POST, "/v1/prints", body: PrintBody(request: request, requestId: requestId),
+                              as: PrintOutcomeView.self, timeout: requestTimeout * 4)
+    }
+
+    public func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt {
+        try await send(.POST, "/v1/applications", body: form, as: ApplicationReceipt.self, timeout: requestTimeout * 2)
+    }
+
+    public func rate(_ rating: RatingSubmission) async throws {
+        _ = try await raw(.POST, "/v1/ratings", body: rating)
+    }
+
+    public func endSession() async {
+        _ = try? await raw(.POST, "/v1/session/end", body: Empty?.none)
+    }
+
+    /// Events from kioskd; reconnects by itself when the stream breaks, until cancelled.
+    public func events() -> AsyncStream<KioskEvent> {
+        let client = self.client
+        let socketPath = self.socketPath
+        return AsyncStream { continuation in
+            let task = Task {
+                var backoff = 0.2
+                while !Task.isCancelled {
+                    do {
+                        guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/v1/events") else { break }
+                        let request = HTTPClientRequest(url: url.absoluteString)
+                        let response = try await client.execute(request, timeout: .hours(24))
+                        backoff = 0.2
+                        var pending = Data()
+                        for try await buffer in response.body {
+                            pending.append(contentsOf: buffer.readableBytesView)
+                            guard pending.count < 1 << 20 else { pending.removeAll(); continue }
+                            while let newline = pending.firstIndex(of: 0x0A) {
+                                let line = pending[pending.startIndex..<newline]
+                                pending.removeSubrange(pending.startIndex...newline)
+                                if let event = try? JSONDecoder().decode(KioskEvent.self, from: line) {
+                                    continuation.yield(event)
+                                }
+                            }
+                        }
+                    } catch {
+                        if Task.isCancelled { break }
+                    }
+                    try? await Task.sleep(for: .seconds(backoff))
+                    backoff = min(backoff * 2, 5)
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Hummingbird
+import KioskAPI
+import NIOCore
+
+/// The citizen socket's HTTP routes over any `CitizenService`. The same routes serve the daemon's
+/// real service on `/run/yitiji/citizen.sock` and an in-process service in tests.
+///
+/// Routes (JSON bodies; errors are `{"messageKey": ..., "detail": ...}` with a 4xx/5xx status):
+/// `GET /v1/interface`, `GET /v1/status`, `GET /v1/events` (newline-delimited JSON, one event per
+/// line, until the client goes away), `POST /v1/touch`, `GET /v1/enterprises?q=`,
+/// `GET /v1/enterprises/{uscc}`, `POST /v1/documents/preview`, `POST /v1/prints`
+/// (`{"request": DocumentRequest, "requestId": "..."}`), `POST /v1/applications`,
+/// `POST /v1/ratings`, `POST /v1/session/end`.
+public enum CitizenRoutes {
+    /// Largest request body accepted on the citizen socket.
+    public static let maxBodyBytes = 64 * 1024
+
+    /// A print request on the wire.
+    public struct PrintRequest: Codable, Sendable {
+        public var request: DocumentRequest
+        public var requestId: String
+        public init(request: DocumentRequest, requestId: String) {
+            self.request = request
+            self.requestId = requestId
+        }
+    }
+
+    /// Adds every citizen route to `router`.
+    public static func add<Context: RequestContext>(to router: Router<Context>, service: any CitizenService) {
+        let v1 = router.group("v1")
+        v1.get("interface") { _, _ in try await json { try await service.interfaceConfiguration() } }
+        v1.get("status") { _, _ in try await json { try await service.status() } }
+        v1.post("touch") { _, _ in
+            await service.touch()
+            return Response(status: .noContent)
+        }
+        v1.get("events") { _, _ in
+            let stream = service.events()
+            let body = ResponseBody { writer in
+                let encoder = JSONEncoder()
+                for await event in stream {
+                    var line = try encoder.encode(event)
+                    line.append(0x0A)
+                    try await writer.write(ByteBuffer(bytes: line))
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+        }
+        v1.get("enterprises") { request, _ in
+            guard let query = request.uri.queryParameters.get("q", as: String.self)?.trimmingCharacters(in: .whitespaces),
+                  (2...60).contains(query.count) else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.invalidQuery",
+                                    detail: "query parameter q must hold 2 to 60 characters")
+            }
+            return try await json { try await service.searchEnterprises(query) }
+        }
+        v1.get("enterprises/:uscc") { _, context in
+            let uscc = try context.parameters.require("uscc")
+            guard uscc.count == 18, uscc.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isUppercase) }) else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.notfound",
+                                    detail: "'\(uscc.prefix(40))' is not an 18-character unified social credit code")
+            }
+            return try await json { try await service.enterprise(uscc: uscc) }
+        }
+        v1.post("documents/preview") { request, context in
+            let body = try await decode(DocumentRequest.self, request, context)
+            try validate(body)
+            return try await json { try await service.preview(body) }
+        }
+        v1.post("prints") { request, context in
+            let body = try await decode(PrintRequest.self, request, context)
+            try validate(body.request)
+            guard (8...64).contains(body.requestId.count) else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 characters")
+            }
+            return try await json { try await service.print(body.request, requestId: body.requestId) }
+        }
+        v1.post("applications") { request, context in
+            let form = try await decode(ApplicationForm.self, request, context)
+            for (name, value) in [("proposedName", form.proposedName), ("type", form.type), ("registeredCapital", form.registeredCapital),
+                                  ("address", form.address), ("businessScope", form.businessScope)]
+                where value.trimmingCharacters(in: .whitespaces).isEmpty || value.count > 500 {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "field \(name) must hold 1 to 500 characters")
+            }
+            return try await json { try await service.submitApplication(form) }
+        }
+        v1.post("ratings") { request, context in
+            let rating = try await decode(RatingSubmission.self, request, context)
+            guard (1...5).contains(rating.level) else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "level must be 1 to 5")
+            }
+            try await service.rate(rating)
+            return Response(status: .noContent)
+        }
+        v1.post("session/end") { _, _ in
+            await service.endSession()
+            return Response(status: .noContent)
+        }
+    }
+
+    static let documentKinds: Set<String> = ["business-licence", "archive-extract", "social-insurance-certificate"]
+
+    static func validate(_ request: DocumentRequest) throws {
+        guard documentKinds.contains(request.kind) else {
+            throw LocalAPIError(status: .badRequest, messageKey: "error.generic",
+                                detail: "kind must be one of \(documentKinds.sorted().joined(separator: ", "))")
+        }
+        if request.kind != "social-insurance-certificate", request.uscc?.count != 18 {
+            throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "uscc is required for \(request.kind)")
+        }
+    }
+
+    static func decode<T: Decodable, Context: RequestContext>(_ type: T.Type, _ request: Request, _ context: Context) async throws -> T {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw LocalAPIError(status: .contentTooLarge, messageKey: "error.generic", detail: "request body over \(maxBodyBytes) bytes")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "invalid JSON for \(T.self): \(error)")
+        }
+    }
+
+    static func json<T: Encodable>(_ body: () async throws -> T) async throws -> Response {
+        do {
+            let data = try JSONEncoder().encode(try await body())
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        } catch let error as CitizenAPIError {
+            throw LocalAPIError(status: .unprocessableContent, messageKey: error.messageKey, detail: error.detail)
+        }
+    }
+}
+
+/// An error answered on a local socket: the status, and a JSON body naming the text to show.
+public struct LocalAPIError: HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var messageKey: String
+    public var detail: String?
+
+    public init(status: HTTPResponse.Status, messageKey: String, detail: String?) {
+        self.status = status
+        self.messageKey = messageKey
+        self.detail = detail
+    }
+
+    public var description: String { "\(status.code) \(messageKey)\(detail.map { ": \($0)" } ?? "")" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = (try? JSONEncoder().encode(CitizenAPIError(messageKey: messageKey, detail: detail))) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
