@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "kiosk", targets: ["kiosk"]),
         .executable(name: "kioskctl", targets: ["kioskctl"]),
         .executable(name: "registryd", targets: ["registryd"]),
+        .executable(name: "yitiji-reader-sim", targets: ["yitiji-reader-sim"]),
         .library(name: "KioskCore", targets: ["KioskCore"]),
         .library(name: "IDCardReader", targets: ["IDCardReader"]),
         .library(name: "Printing", targets: ["Printing"]),
@@ -85,6 +86,10 @@ let package = Package(
         ]),
         .executableTarget(name: "registryd", dependencies: [
             "RegistryServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "yitiji-reader-sim", dependencies: [
+            "IDCardReader",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "yitiji-bench", dependencies: [

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A calendar date with no time or zone, as printed on cards and documents.
 /// Codable as `YYYY-MM-DD`; parses `YYYYMMDD` (card text) and `YYYY-MM-DD` (JSON).
 public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
@@ -9,6 +11,13 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
     public init?(year: Int, month: Int, day: Int) {
         guard (1000...9999).contains(year), (1...12).contains(month),
               (1...CalendarDate.daysIn(month: month, year: year)).contains(day) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// A date known to be valid at compile time.
+    init(unchecked year: Int, _ month: Int, _ day: Int) {
         self.year = year
         self.month = month
         self.day = day
@@ -77,5 +86,17 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+}
+
+extension CalendarDate {
+    /// Today's date in the given time zone (China Standard Time by default).
+    public static func today(in timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current,
+                             now: Date = Date()) -> CalendarDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        let fallback = CalendarDate(unchecked: 2000, 1, 1)
+        return CalendarDate(year: parts.year ?? 2000, month: parts.month ?? 1, day: parts.day ?? 1) ?? fallback
     }
 }
