@@ -6,7 +6,7 @@ import Glibc
 /// Serves a `ReaderSimulator` on file descriptors: host bytes in, reader bytes out (stdio for
 /// the emulated USB reader, or a pseudo-terminal for the serial transport), with a control FIFO
 /// that takes the simulator's control lines (`place resident`, `remove`, `fault checksum` …).
-public final class SimulatorHost {
+public final class SimulatorHost: @unchecked Sendable {
     public let simulator: ReaderSimulator
     private let input: Int32
     private let output: Int32
@@ -15,6 +15,11 @@ public final class SimulatorHost {
     private var queue: [(due: UInt64, bytes: [UInt8])] = []
     /// Kept open so a pty master does not see EIO while no client has the slave open.
     private var keepAlive: Int32 = -1
+    private let stopLock = NSLock()
+    private var stopped = false
+
+    /// Makes `run()` return within a second.
+    public func stop() { stopLock.withLock { stopped = true } }
 
     public init(simulator: ReaderSimulator, input: Int32, output: Int32) {
         self.simulator = simulator
@@ -70,7 +75,7 @@ public final class SimulatorHost {
     /// Serves until the input closes (stdio) or forever (pty).
     public func run() {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
+        while !stopLock.withLock({ stopped }) {
             flushDue()
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
             if control >= 0 { fds.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0)) }

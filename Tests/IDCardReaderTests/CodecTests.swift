@@ -1,0 +1,162 @@
+import IDCardReader
+import KioskCore
+import Testing
+
+/// Golden frames from the protocol reference, and the streaming decoder byte by byte.
+@Suite struct CodecTests {
+    @Test("every command encodes to the reference's frame", arguments: [
+        (SAMCommand.resetSAM, "AA AA AA 96 69 00 03 10 FF EC"),
+        (.samStatus, "AA AA AA 96 69 00 03 11 FF ED"),
+        (.readSAMID, "AA AA AA 96 69 00 03 12 FF EE"),
+        (.findCard, "AA AA AA 96 69 00 03 20 01 22"),
+        (.selectCard, "AA AA AA 96 69 00 03 20 02 21"),
+        (.readText, "AA AA AA 96 69 00 03 30 01 32"),
+        (.readTextAndFingerprint, "AA AA AA 96 69 00 03 30 10 23"),
+        (.readAppendedAddress, "AA AA AA 96 69 00 03 30 03 30"),
+        (.setMaxRFBytes(0x50), "AA AA AA 96 69 00 04 61 FF 50 CA"),
+        (.setBaudRate(.b115200), "AA AA AA 96 69 00 03 60 00 63"),
+    ])
+    func commandFrames(command: SAMCommand, expected: String) {
+        #expect(hexString(command.frame) == expected)
+        var decoder = SAMFrameDecoder()
+        decoder.append(command.frame)
+        let body = try? decoder.nextBody()
+        #expect(body.flatMap(SAMCommand.init(body:)) == command)
+    }
+
+    @Test func goldenSuccessAndFailureFrames() throws {
+        var decoder = SAMFrameDecoder()
+        decoder.append(try #require(parseHex("AA AA AA 96 69 00 04 00 00 90 94")))
+        #expect(try decoder.nextResponse()?.status == .success)
+        decoder.append(try #require(parseHex("AA AA AA 96 69 00 04 00 00 41 45")))
+        let failure = try #require(try decoder.nextResponse())
+        #expect(failure.status == .readCardFailed)
+        #expect(failure.status.description == "41 (read card failed)")
+    }
+
+    @Test func goldenSAMIdentifier() throws {
+        let frame = try #require(parseHex(
+            "AA AA AA 96 69 00 14 00 00 90 05 00 01 00 09 B8 32 01 05 BE 12 00 AD C5 B1 11 63"))
+        var decoder = SAMFrameDecoder()
+        decoder.append(frame)
+        let response = try #require(try decoder.nextResponse())
+        #expect(SAMIdentifier(data: response.data)?.description == "05.01-20101129-0001228293-0296863149")
+    }
+
+    @Test func everyStatusCodeHasAMeaning() {
+        for status in SAMStatus.known {
+            #expect(SAMStatus(code: status.code) == status)
+            #expect(!status.meaning.isEmpty)
+            #expect(status.isSuccess || status == .noContent || !status.advice.isEmpty)
+        }
+        #expect(SAMStatus(code: 0x77) == .other(0x77))
+    }
+
+    /// A full `30 10` read response for a card.
+    static func readFrame(_ card: CardIdentity, fingerprint: Bool = true) -> [UInt8] {
+        let simulator = ReaderSimulator(card: card)
+        var bytes: [UInt8] = []
+        for command in [SAMCommand.findCard, .selectCard, fingerprint ? .readTextAndFingerprint : .readText] {
+            bytes = simulator.receive(command.frame).flatMap(\.bytes)
+        }
+        return bytes
+    }
+
+    @Test func readResponseSizesMatchTheReference() {
+        #expect(CodecTests.readFrame(SampleCards.resident, fingerprint: false).count == 1295)
+        #expect(CodecTests.readFrame(SampleCards.resident, fingerprint: true).count == 2321)
+    }
+
+    @Test func decodesByteByByteDespiteThePreambleInsidePhotoData() throws {
+        let frame = CodecTests.readFrame(SampleCards.resident)
+        var decoder = SAMFrameDecoder()
+        var responses: [SAMResponse] = []
+        for byte in frame {
+            decoder.append([byte])
+            if let r = try decoder.nextResponse() { responses.append(r) }
+        }
+        #expect(responses.count == 1)
+        let card = try CardText.decodeRead(data: responses[0].data)
+        #expect(card.identity == SampleCards.resident)
+        #expect(card.photo.count == 1024)
+        #expect(card.fingerprint.count == 1024)
+        #expect(decoder.skippedBytes == 0)
+    }
+
+    @Test func resynchronisesAfterJunkAndSkipsVendorFrames() throws {
+        let junk: [UInt8] = [0x00, 0xAA, 0xAA, 0x13, 0xAA, 0xAA, 0xAA, 0x96]
+        let vendor = SAMFrame.encode(body: [0x01, 0x02]).enumerated().map { i, b in i == 3 ? 0x69 : (i == 4 ? 0x96 : b) }
+        var decoder = SAMFrameDecoder()
+        decoder.append(junk + vendor + SAMResponse(status: .success).frame)
+        #expect(try decoder.nextResponse()?.status == .success)
+        #expect(decoder.skippedVendorFrames == 1)
+        #expect(decoder.skippedBytes > 0)
+    }
+
+    @Test func reportsChecksumErrorsAndCarriesOn() throws {
+        var bad = SAMResponse(status: .success).frame
+        bad[bad.count - 1] ^= 0xFF
+        var decoder = SAMFrameDecoder()
+        decoder.append(bad + SAMResponse(status: .findCardSuccess, data: [0, 0, 0, 0]).frame)
+        #expect(throws: FrameError.checksum(expected: 0x94, received: 0x6B)) { try decoder.nextResponse() }
+        #expect(try decoder.nextResponse()?.status == .findCardSuccess)
+    }
+
+    @Test func reportsLengthErrors() {
+        var decoder = SAMFrameDecoder()
+        decoder.append([0xAA, 0xAA, 0xAA, 0x96, 0x69, 0xFF, 0xFF, 0x00])
+        #expect(throws: FrameError.length(0xFFFF)) { try decoder.nextResponse() }
+    }
+
+    @Test func waitsForTheRestOfAPartialFrame() throws {
+        let frame = SAMResponse(status: .success, data: [1, 2, 3]).frame
+        var decoder = SAMFrameDecoder()
+        decoder.append(frame.prefix(9))
+        #expect(try decoder.nextResponse() == nil)
+        #expect(decoder.bytesNeeded == frame.count - 9)
+        decoder.append(frame.dropFirst(9))
+        #expect(try decoder.nextResponse()?.data == [1, 2, 3])
+    }
+
+    @Test func randomTruncatedAndMutatedInputNeverCrashesOrHangs() {
+        var rng = SplitMix(seed: 0x5EED)
+        let valid = CodecTests.readFrame(SampleCards.hkMacaoTaiwan)
+        for round in 0..<3000 {
+            var input: [UInt8]
+            switch round % 3 {
+            case 0: input = (0..<Int(rng.next() % 3000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            case 1: input = Array(valid.prefix(Int(rng.next() % UInt64(valid.count))))
+            default:
+                input = valid
+                for _ in 0..<(1 + rng.next() % 8) {
+                    input[Int(rng.next() % UInt64(input.count))] = UInt8(truncatingIfNeeded: rng.next())
+                }
+            }
+            var decoder = SAMFrameDecoder()
+            decoder.append(input)
+            var steps = 0
+            while steps < 10_000 {
+                steps += 1
+                do {
+                    guard let r = try decoder.nextResponse() else { break }
+                    _ = try? CardText.decodeRead(data: r.data)
+                } catch {}
+            }
+            #expect(steps < 10_000)
+            _ = try? FrameTranscript.decodeCard(bytes: input)
+        }
+    }
+}
+
+/// A small deterministic generator for fuzzing.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

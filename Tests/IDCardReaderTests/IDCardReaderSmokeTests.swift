@@ -1,6 +1,0 @@
-import Testing
-@testable import IDCardReader
-
-@Test func IDCardReaderModuleLinks() {
-    #expect(Bool(true))
-}
