@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "IDCardReader", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

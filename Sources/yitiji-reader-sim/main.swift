@@ -33,6 +33,9 @@ struct ReaderSim: ParsableCommand {
     var latency: Int = 0
 
     func run() throws {
+        // A parent may have left these ignored; the simulator must stop when asked.
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGINT, SIG_DFL)
         let simulator = ReaderSimulator()
         if let card, let problem = simulator.control("place \(card)") { throw ValidationError(problem) }
         if latency > 0 { simulator.setLatency(latency) }
