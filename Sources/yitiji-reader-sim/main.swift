@@ -36,6 +36,11 @@ struct ReaderSim: ParsableCommand {
         // A parent may have left these ignored; the simulator must stop when asked.
         signal(SIGTERM, SIG_DFL)
         signal(SIGINT, SIG_DFL)
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGTERM)
+        sigaddset(&unblock, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         let simulator = ReaderSimulator()
         if let card, let problem = simulator.control("place \(card)") { throw ValidationError(problem) }
         if latency > 0 { simulator.setLatency(latency) }

@@ -94,6 +94,20 @@ import Testing
         guard case .cardRead? = try machine.poll().first else { Issue.record("no read after reset"); return }
     }
 
+    @Test func aLateAnswerToATimedOutCommandIsSkipped() throws {
+        let simulator = ReaderSimulator(card: SampleCards.resident)
+        let reader = SAMReader(transport: SimulatedTransport(simulator: simulator))
+        reader.timing.readMilliseconds = 100
+        simulator.setLatency(300, for: "read")
+        _ = try reader.findCard()
+        _ = try reader.selectCard()
+        #expect(throws: ReaderError.transport(.timeout, command: "read text and photo")) { try reader.readCard() }
+        simulator.setLatency(0, for: "read")
+        simulator.setLatency(250, for: "other")  // the late read answer arrives while this one is awaited
+        #expect(try reader.samStatus() == .success)
+        #expect(reader.staleFramesSkipped == 1)
+    }
+
     @Test func unpluggingThrowsSoTheServiceCanReopen() throws {
         let (_, transport, machine) = EngineTests.make()
         _ = try machine.poll()

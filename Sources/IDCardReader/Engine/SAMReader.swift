@@ -61,6 +61,8 @@ public final class SAMReader {
     public let transport: any ReaderTransport
     public var timing: ReaderTiming
     private var decoder = SAMFrameDecoder()
+    /// Late answers to earlier commands that were recognised and skipped.
+    public private(set) var staleFramesSkipped = 0
     /// Called with each frame sent and received, for `--verbose` diagnostics (never card data in logs).
     public var frameObserver: ((_ sent: Bool, _ frame: [UInt8]) -> Void)?
 
@@ -83,9 +85,11 @@ public final class SAMReader {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout) * 1_000_000
         while true {
             do {
-                if let response = try decoder.nextResponse() {
+                while var response = try decoder.nextResponse() {
                     frameObserver?(false, response.frame)
-                    return response
+                    if command.accepts(response) { return response }
+                    staleFramesSkipped += 1
+                    wipeBytes(&response.data)
                 }
             } catch {
                 decoder.reset()

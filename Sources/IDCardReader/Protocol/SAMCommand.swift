@@ -63,6 +63,21 @@ public enum SAMCommand: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// True when `response` can be the answer to this command: failures carry no data, and each
+    /// success has its command's data size. A frame that fails this is a late answer to an earlier
+    /// command (one that timed out) and is skipped.
+    public func accepts(_ response: SAMResponse) -> Bool {
+        guard response.status.isSuccess else { return response.data.count <= 70 }
+        switch self {
+        case .resetSAM, .samStatus, .setMaxRFBytes, .setBaudRate: return response.data.isEmpty
+        case .readSAMID: return response.data.count == 16
+        case .findCard: return response.data.count <= 8
+        case .selectCard: return response.data.count <= 16
+        case .readText, .readTextAndFingerprint: return response.data.count >= 4 + CardText.blockSize
+        case .readAppendedAddress: return response.data.count <= 140
+        }
+    }
+
     /// The reference's timeout for this command, in milliseconds.
     public var defaultTimeoutMilliseconds: Int {
         switch self {
