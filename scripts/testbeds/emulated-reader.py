@@ -46,6 +46,7 @@ import glob
 import os
 import re
 import shlex
+import shutil
 import signal
 import struct
 import subprocess
@@ -121,8 +122,11 @@ VERBOSE = False
 
 
 def log(msg):
-    sys.stderr.write('emulated-reader[%d]: %s\n' % (os.getpid(), msg))
-    sys.stderr.flush()
+    try:
+        sys.stderr.write('emulated-reader[%d]: %s\n' % (os.getpid(), msg))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # nobody reads the log any more; keep serving
 
 
 def debug(msg):
@@ -283,7 +287,6 @@ class Emulator:
         self.sim_watch = None
         self.control_fd = None
         self.exit_code = 0
-        self.stopping = False
 
     # -- state directory ---------------------------------------------------
 
@@ -558,6 +561,8 @@ class Emulator:
         arg = client.get_arg()
         st = self.client_state(plug, client)
 
+        if req not in (USBDEVFS_REAPURBNDELAY, USBDEVFS_SUBMITURB):
+            debug('%s on %s' % (IOCTL_NAMES.get(req, '0x%08X' % req), plug.devnode))
         if req in (USBDEVFS_REAPURB, USBDEVFS_REAPURBNDELAY):
             return self.reap(client, arg, st, plug, block=(req == USBDEVFS_REAPURB))
 
@@ -840,19 +845,19 @@ class Emulator:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
             GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, self.on_signal, signum)
 
-        self.testbed = UMockdev.Testbed.new()
-        self.root_dir = self.testbed.get_root_dir()
-        self.do_plug(initial=True)
-        self.start_simulator()
-        self.open_control_fifo()
-        GLib.timeout_add(250, self.forget_closed_clients)
-
-        write_atomic(self.path('env'),
-                     'export UMOCKDEV_DIR=%s\nexport LD_PRELOAD=%s\n' % (
-                         shlex.quote(self.root_dir), shlex.quote(find_preload_library())))
-        write_atomic(self.path('ready'), '%s\n' % self.plug.devnode)
-        log('ready: model %s, test bed %s, state in %s' % (self.args.model, self.root_dir, self.state_dir))
         try:
+            self.testbed = UMockdev.Testbed.new()
+            self.root_dir = self.testbed.get_root_dir()
+            self.do_plug(initial=True)
+            self.start_simulator()
+            self.open_control_fifo()
+            GLib.timeout_add(250, self.forget_closed_clients)
+
+            write_atomic(self.path('env'),
+                         'export UMOCKDEV_DIR=%s\nexport LD_PRELOAD=%s\n' % (
+                             shlex.quote(self.root_dir), shlex.quote(find_preload_library())))
+            write_atomic(self.path('ready'), '%s\n' % self.plug.devnode)
+            log('ready: model %s, test bed %s, state in %s' % (self.args.model, self.root_dir, self.state_dir))
             self.loop.run()
         finally:
             self.cleanup()
@@ -876,7 +881,6 @@ class Emulator:
             self.testbed.clear()
             self.testbed = None
         if self.root_dir and os.path.isdir(self.root_dir):
-            import shutil
             shutil.rmtree(self.root_dir, ignore_errors=True)
         log('stopped')
 
@@ -898,6 +902,9 @@ def ensure_preloaded():
 
 def main():
     global VERBOSE
+    # a test runner may start us with these blocked (the mask is inherited); then neither
+    # SIGTERM nor unplug/plug would ever arrive
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2})
     ensure_preloaded()
     ap = argparse.ArgumentParser(description='Emulated USB ID-card reader (umockdev + simulator process).')
     ap.add_argument('--model', required=True, type=str.lower, choices=sorted(MODELS),
