@@ -59,3 +59,18 @@ import Testing
         #expect(text.contains("441900********1234"))
     }
 }
+
+@Suite struct PhotoPluginTests {
+    @Test func withoutThePluginThePhotoStaysRawAndTheErrorSaysWhatToInstall() {
+        #expect(throws: PhotoDecodeError.noPlugin("/nonexistent/libwlt2bmp.so")) {
+            try WLTPhotoDecoder(path: "/nonexistent/libwlt2bmp.so")
+        }
+        #expect(PhotoDecodeError.noPlugin("/x").description.contains("YITIJI_WLT_PLUGIN"))
+    }
+
+    @Test func aLibraryWithoutTheFunctionIsRefused() throws {
+        let libc = "/lib/x86_64-linux-gnu/libc.so.6"
+        guard FileManager.default.fileExists(atPath: libc) else { return }
+        #expect(throws: PhotoDecodeError.missingSymbol(libc, "unpack")) { try WLTPhotoDecoder(path: libc) }
+    }
+}
