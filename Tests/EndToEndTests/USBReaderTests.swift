@@ -24,6 +24,15 @@ import Testing
         }
     }
 
+    @Test func readsThroughTheChunkedModel() throws {
+        let bed = try EmulatedUSBReader(model: "0316:5020", card: "hkMacaoTaiwan")
+        defer { bed.stop() }
+        let r = try ProcessRunner.run(kioskctl, ["reader", "read", "--json", "--timeout", "10"],
+                                      environment: bed.environment, timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try JSONDecoder().decode(CardIdentity.self, from: Data(r.stdout.utf8)) == SampleCards.hkMacaoTaiwan)
+    }
+
     @Test func unpluggedMidReadIsAClearErrorAndReadsWorkWhenItReturns() throws {
         let bed = try EmulatedUSBReader(card: "resident")
         defer { bed.stop() }

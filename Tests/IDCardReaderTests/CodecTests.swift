@@ -160,3 +160,18 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct HIDFramingTests {
+    @Test func framesRideInLengthPrefixedReports() {
+        let frame = CodecTests.readFrame(SampleCards.resident, fingerprint: false)
+        let reports = USBHIDTransport.reports(for: frame)
+        #expect(reports.allSatisfy { $0.count == 64 && $0[0] <= 63 })
+        #expect(reports.count == (frame.count + 62) / 63)
+        #expect(reports.compactMap(USBHIDTransport.payload(of:)).flatMap { $0 } == frame)
+    }
+
+    @Test func controlReportsCarryNoData() {
+        #expect(USBHIDTransport.payload(of: [0xFF] + [UInt8](repeating: 0, count: 63)) == nil)
+        #expect(USBHIDTransport.payload(of: [64] + [UInt8](repeating: 0, count: 63)) == nil)
+    }
+}

@@ -140,6 +140,28 @@ public final class USBDeviceHandle: @unchecked Sendable {
         return isIn ? Array(buffer.prefix(Int(transferred))) : []
     }
 
+    /// The transfer type of an endpoint, from the device's active configuration descriptor
+    /// (bulk when the descriptor cannot be read).
+    public func kind(ofEndpoint address: UInt8) -> Kind {
+        guard let handle, let device = libusb_get_device(handle) else { return .bulk }
+        var config: UnsafeMutablePointer<libusb_config_descriptor>?
+        guard libusb_get_active_config_descriptor(device, &config) == 0, let config else { return .bulk }
+        defer { libusb_free_config_descriptor(config) }
+        for i in 0..<Int(config.pointee.bNumInterfaces) {
+            let interface = config.pointee.interface[i]
+            for a in 0..<Int(interface.num_altsetting) {
+                let setting = interface.altsetting[a]
+                for e in 0..<Int(setting.bNumEndpoints) {
+                    let endpoint = setting.endpoint[e]
+                    if endpoint.bEndpointAddress == address {
+                        return endpoint.bmAttributes & 0x03 == 3 ? .interrupt : .bulk
+                    }
+                }
+            }
+        }
+        return .bulk
+    }
+
     /// Releases the interface and closes the device.
     public func close() {
         if let handle {

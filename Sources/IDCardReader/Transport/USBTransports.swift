@@ -48,19 +48,22 @@ public final class USBSplitBulkTransport: ReaderTransport {
     public func close() { device.close() }
 }
 
-/// One OUT and one IN endpoint carrying frames in fixed chunks (0316:5020).
+/// One OUT and one IN endpoint carrying frames in fixed chunks (0316:5020); bulk or interrupt,
+/// as the device's endpoint descriptors say.
 public final class USBChunkedTransport: ReaderTransport {
     private let device: USBDeviceHandle
     private let outEndpoint: UInt8, inEndpoint: UInt8
     private let chunkSize: Int
     private let inKind: USBDeviceHandle.Kind
+    private let outKind: USBDeviceHandle.Kind
 
     public init(device: USBDeviceHandle, model: ReaderModel) throws(ReaderModelError) {
         self.device = device
         outEndpoint = try model.endpoint("out")
         inEndpoint = try model.endpoint("in")
         chunkSize = model.chunkSize ?? 64
-        inKind = model.hasQuirk("interrupt-in") ? .interrupt : .bulk
+        inKind = device.kind(ofEndpoint: inEndpoint)
+        outKind = device.kind(ofEndpoint: outEndpoint)
     }
 
     public var endpointDescription: String { device.info.description }
@@ -69,7 +72,7 @@ public final class USBChunkedTransport: ReaderTransport {
         var index = 0
         while index < frame.count {
             let end = min(frame.count, index + chunkSize)
-            _ = try device.transfer(.bulk, endpoint: outEndpoint, data: Array(frame[index..<end]),
+            _ = try device.transfer(outKind, endpoint: outEndpoint, data: Array(frame[index..<end]),
                                     timeoutMilliseconds: timeoutMilliseconds)
             index = end
         }
