@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "Printing", dependencies: [
             "KioskCore", "CCups", "CCairo", "CQREncode",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Registry", dependencies: [
             "KioskCore",

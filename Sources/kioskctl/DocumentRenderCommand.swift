@@ -1,7 +1,77 @@
 import ArgumentParser
+import Foundation
+import KioskConfig
+import Printing
 
-struct DocumentRenderCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "render",
-        abstract: "Render a document to PDF.")
-    func run() async throws { throw NotAvailable(command: "document render") }
+/// Options shared by the commands that render documents.
+struct DocumentOptions: ParsableArguments {
+    @Option(help: "The configuration folder (default: /etc/yitiji, else the embedded kiosk-config).")
+    var config: String?
+
+    @Option(help: "The Ed25519 signing key (base64); default $YITIJI_DOCUMENT_KEY, /var/lib/yitiji/keys/document-signing.key, else the demo key.")
+    var signingKey: String?
+
+    var configDirectory: URL {
+        config.map { URL(fileURLWithPath: $0) } ?? KioskConfiguration.defaultDirectory()
+    }
+
+    func renderer() throws -> DocumentRenderer {
+        let dir = configDirectory
+        let provider = (try? KioskConfiguration.load(from: dir))?.settings.kiosk.provider ?? "政务服务中心"
+        return try DocumentRenderer(signingKey: try key(), provider: provider,
+                                    templatesDirectory: dir.appendingPathComponent("templates").path)
+    }
+
+    func key() throws -> DocumentSigningKey {
+        var candidates: [String] = []
+        if let signingKey { candidates.append(signingKey) } else {
+            if let env = ProcessInfo.processInfo.environment["YITIJI_DOCUMENT_KEY"] { candidates.append(env) }
+            candidates.append("/var/lib/yitiji/keys/document-signing.key")
+        }
+        for path in candidates where FileManager.default.fileExists(atPath: path) || signingKey != nil {
+            return try DocumentSigningKey.load(path: path)
+        }
+        var source = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { source.deleteLastPathComponent() }
+        let demo = source.appendingPathComponent("scripts/testbeds/demo-document-signing.key").path
+        FileHandle.standardError.write(Data("note: signing with the demo key (no kiosk signing key is installed)\n".utf8))
+        return try DocumentSigningKey.load(path: demo)
+    }
+}
+
+struct DocumentRenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render a document to PDF.",
+        discussion: """
+        KIND: business-licence, archive-extract, social-insurance-certificate, receipt.
+        The input formats are described in the README. Invalid input exits 2 naming the field.
+        Example: kioskctl document render --kind business-licence --input licence.json -o licence.pdf
+        """)
+
+    @Option(help: "business-licence | archive-extract | social-insurance-certificate | receipt")
+    var kind: String
+    @Option(help: "The document's data, JSON.")
+    var input: String
+    @Option(name: .shortAndLong, help: "Where to write the PDF.")
+    var output: String
+    @OptionGroup var options: DocumentOptions
+
+    func run() throws {
+        guard let kind = DocumentKind(rawValue: kind) else {
+            CardOutput.fail("--kind must be one of \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(kind)'", code: 2)
+        }
+        guard let json = FileManager.default.contents(atPath: input) else {
+            CardOutput.fail("cannot read \(input)", code: 2)
+        }
+        let renderer = try options.renderer()
+        let document: RenderedDocument
+        do { document = try renderer.render(kind: kind, json: json) } catch {
+            CardOutput.fail("\(input): \(error.description)", code: 2)
+        }
+        do { try document.pdf.write(to: URL(fileURLWithPath: output)) } catch {
+            CardOutput.fail("cannot write \(output): \(error.localizedDescription)", code: 1)
+        }
+        print("\(output): \(kind.rawValue), \(document.pageCount) page(s), \(document.pdf.count) bytes, code \(document.code)")
+    }
 }

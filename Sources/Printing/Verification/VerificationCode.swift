@@ -1,0 +1,218 @@
+import Crypto
+import Foundation
+
+/// Why a verification code or document did not verify.
+public enum VerificationError: Error, Sendable, Equatable, CustomStringConvertible {
+    case malformedCode(String)
+    case unknownKey(String)
+    case badSignature
+    case fieldsAltered
+    case notADocument(String)
+    case keyFile(String, String)
+
+    public var description: String {
+        switch self {
+        case .malformedCode(let why): return "not a verification code: \(why)"
+        case .unknownKey(let id): return "signed with key \(id), which is not among the configured public keys"
+        case .badSignature: return "the signature does not match: the code was mistyped or forged"
+        case .fieldsAltered: return "the document's fields do not match its verification code: it was altered"
+        case .notADocument(let why): return "not a Yitiji document: \(why)"
+        case let .keyFile(path, why): return "key file \(path): \(why)"
+        }
+    }
+}
+
+/// The fields a document's code vouches for, in a fixed order.
+public struct CanonicalFields: Sendable, Equatable, Codable {
+    public var kind: String
+    public var fields: [[String]]
+
+    public init(kind: String, fields: [(String, String)]) {
+        self.kind = kind
+        self.fields = fields.map { [$0.0, $0.1] }
+    }
+
+    /// `kind` then `key=value` lines, newlines in values escaped.
+    var canonicalText: String {
+        ([kind] + fields.map { pair in
+            let key = pair.first ?? "", value = pair.count > 1 ? pair[1] : ""
+            return key + "=" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+        }).joined(separator: "\n")
+    }
+
+    /// The first 8 bytes of SHA-256 over the canonical text.
+    public var digest: [UInt8] { Array(SHA256.hash(data: Data(canonicalText.utf8)).prefix(8)) }
+}
+
+/// A printed document's verification code: key id, print time (minutes), fields digest and an
+/// Ed25519 signature over the three, in Crockford base32 grouped by five.
+public struct VerificationCode: Sendable, Equatable, CustomStringConvertible {
+    public let keyID: [UInt8]
+    /// Minutes since 2020-01-01T00:00Z.
+    public let minutes: UInt32
+    public let digest: [UInt8]
+    public let signature: [UInt8]
+
+    static let epoch = Date(timeIntervalSince1970: 1_577_836_800)
+    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    static let byteCount = 4 + 4 + 8 + 64
+
+    /// When the document was printed.
+    public var printedAt: Date { VerificationCode.epoch.addingTimeInterval(Double(minutes) * 60) }
+
+    /// The bytes the signature covers.
+    var signedMessage: [UInt8] {
+        Array("YTJ1".utf8) + digest + keyID + [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)]
+    }
+
+    init(keyID: [UInt8], minutes: UInt32, digest: [UInt8], signature: [UInt8]) {
+        self.keyID = keyID
+        self.minutes = minutes
+        self.digest = digest
+        self.signature = signature
+    }
+
+    /// Parses a typed or scanned code: case, dashes and spaces ignored, O read as 0 and I/L as 1.
+    public init(text: String) throws(VerificationError) {
+        var body = text.uppercased()
+        if body.hasPrefix("YTJ1:") { body = String(body.dropFirst(5)) }
+        var bits = 0, value = 0
+        var bytes: [UInt8] = []
+        for c in body {
+            if c == "-" || c == " " { continue }
+            let mapped: Character = c == "O" ? "0" : (c == "I" || c == "L") ? "1" : c
+            guard let v = VerificationCode.alphabet.firstIndex(of: mapped) else {
+                throw .malformedCode("'\(c)' is not a code character")
+            }
+            value = (value << 5) | v
+            bits += 5
+            if bits >= 8 {
+                bytes.append(UInt8((value >> (bits - 8)) & 0xFF))
+                bits -= 8
+                value &= (1 << bits) - 1
+            }
+        }
+        guard bytes.count == VerificationCode.byteCount else {
+            throw .malformedCode("\(bytes.count) bytes, expected \(VerificationCode.byteCount): a group was left out or added")
+        }
+        keyID = Array(bytes[0..<4])
+        minutes = bytes[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        digest = Array(bytes[8..<16])
+        signature = Array(bytes[16...])
+    }
+
+    /// Grouped base32, e.g. `0A1B2-C3D4E-…`.
+    public var description: String {
+        let bytes = keyID + [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)] + digest + signature
+        var out: [Character] = []
+        var bits = 0, value = 0
+        for b in bytes {
+            value = (value << 8) | Int(b)
+            bits += 8
+            while bits >= 5 {
+                out.append(VerificationCode.alphabet[(value >> (bits - 5)) & 31])
+                bits -= 5
+                value &= (1 << bits) - 1
+            }
+        }
+        if bits > 0 { out.append(VerificationCode.alphabet[(value << (5 - bits)) & 31]) }
+        return stride(from: 0, to: out.count, by: 5).map { String(out[$0..<min(out.count, $0 + 5)]) }.joined(separator: "-")
+    }
+
+    /// The QR payload.
+    public var qrPayload: String { "YTJ1:" + description.replacingOccurrences(of: "-", with: "") }
+}
+
+/// A kiosk's document signing key (Ed25519).
+public struct DocumentSigningKey: Sendable {
+    let key: Curve25519.Signing.PrivateKey
+    /// First 4 bytes of SHA-256 over the raw public key.
+    public let keyID: [UInt8]
+
+    public init(key: Curve25519.Signing.PrivateKey) {
+        self.key = key
+        keyID = DocumentSigningKey.keyID(of: key.publicKey.rawRepresentation)
+    }
+
+    static func keyID(of publicKey: Data) -> [UInt8] { Array(SHA256.hash(data: publicKey).prefix(4)) }
+
+    /// Loads a key file: the 32-byte private key in base64.
+    public static func load(path: String) throws(VerificationError) -> DocumentSigningKey {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .keyFile(path, "cannot read") }
+        guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+            throw .keyFile(path, "not a base64 Ed25519 private key (32 bytes)")
+        }
+        return DocumentSigningKey(key: key)
+    }
+
+    /// The public key, base64, as `.pub` files hold it.
+    public var publicKeyBase64: String { key.publicKey.rawRepresentation.base64EncodedString() }
+
+    /// Signs `fields` as printed at `date`.
+    public func sign(_ fields: CanonicalFields, at date: Date) -> VerificationCode {
+        let minutes = UInt32(clamping: Int(max(0, date.timeIntervalSince(VerificationCode.epoch)) / 60))
+        let unsigned = VerificationCode(keyID: keyID, minutes: minutes, digest: fields.digest, signature: [])
+        let signature = (try? key.signature(for: Data(unsigned.signedMessage))).map(Array.init) ?? []
+        return VerificationCode(keyID: keyID, minutes: minutes, digest: fields.digest, signature: signature)
+    }
+}
+
+/// Checks codes and documents offline against configured public keys.
+public struct DocumentVerifier: Sendable {
+    var keys: [[UInt8]: Curve25519.Signing.PublicKey] = [:]
+
+    public init(publicKeys: [Data]) {
+        for raw in publicKeys {
+            if let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) {
+                keys[DocumentSigningKey.keyID(of: raw)] = key
+            }
+        }
+    }
+
+    /// Loads every `*.pub` (base64 raw Ed25519 public key) in `directory`.
+    public static func load(directory: String) -> DocumentVerifier {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let keys = names.filter { $0.hasSuffix(".pub") }.compactMap { name -> Data? in
+            guard let text = try? String(contentsOfFile: directory + "/" + name, encoding: .utf8) else { return nil }
+            return Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return DocumentVerifier(publicKeys: keys)
+    }
+
+    /// Verifies a code's signature; returns the code.
+    @discardableResult
+    public func verify(code: VerificationCode) throws(VerificationError) -> VerificationCode {
+        guard let key = keys[code.keyID] else {
+            throw .unknownKey(code.keyID.map { String(format: "%02x", $0) }.joined())
+        }
+        guard key.isValidSignature(Data(code.signature), for: Data(code.signedMessage)) else { throw .badSignature }
+        return code
+    }
+
+    /// Verifies a PDF rendered by Yitiji: its code, and that its fields match the code.
+    public func verify(pdf: Data) throws(VerificationError) -> (VerificationCode, CanonicalFields) {
+        let text = String(decoding: pdf, as: UTF8.self)
+        guard let codeText = PDFMetadata.value(after: "yitiji-code:", in: text) else {
+            throw .notADocument("no verification code in its metadata")
+        }
+        guard let fieldsText = PDFMetadata.value(after: "yitiji-fields:", in: text),
+              let json = Data(base64Encoded: fieldsText),
+              let fields = try? JSONDecoder().decode(CanonicalFields.self, from: json) else {
+            throw .notADocument("no document fields in its metadata")
+        }
+        let code = try verify(code: VerificationCode(text: codeText))
+        guard fields.digest == code.digest else { throw .fieldsAltered }
+        return (code, fields)
+    }
+}
+
+enum PDFMetadata {
+    /// The token after `marker` in a PDF's uncompressed Info dictionary.
+    static func value(after marker: String, in text: String) -> String? {
+        guard let range = text.range(of: marker) else { return nil }
+        let rest = text[range.upperBound...]
+        let token = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "+" || $0 == "/" || $0 == "=" || $0 == ":" }
+        return token.isEmpty ? nil : String(token)
+    }
+}
