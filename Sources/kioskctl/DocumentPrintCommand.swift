@@ -1,7 +1,53 @@
 import ArgumentParser
+import Foundation
+import Printing
 
-struct DocumentPrintCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "print",
-        abstract: "Render a document and print it through CUPS.")
-    func run() async throws { throw NotAvailable(command: "document print") }
+struct DocumentPrintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "print",
+        abstract: "Render a document and print it through CUPS, waiting for the outcome.",
+        discussion: """
+        Prints through the CUPS server CUPS_SERVER names. Exit codes: 0 the job completed,
+        1 it failed (the reason is printed), 3 the outcome is uncertain (check the printer),
+        2 invalid input.
+        Example: kioskctl document print --kind receipt --input slip.json --printer receipt --timeout 30
+        """)
+
+    @Option(help: "business-licence | archive-extract | social-insurance-certificate | receipt")
+    var kind: String
+    @Option(help: "The document's data, JSON.")
+    var input: String
+    @Option(help: "The CUPS queue.")
+    var printer: String
+    @Option(help: "Seconds to wait for the job to complete.")
+    var timeout: Double = 60
+    @Option(help: "Media, e.g. iso_a4_210x297mm.")
+    var media: String?
+    @OptionGroup var options: DocumentOptions
+
+    func validate() throws {
+        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
+    }
+
+    func run() throws {
+        guard let kind = DocumentKind(rawValue: kind) else {
+            CardOutput.fail("--kind must be one of \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(kind)'", code: 2)
+        }
+        guard let json = FileManager.default.contents(atPath: input) else { CardOutput.fail("cannot read \(input)", code: 2) }
+        let document: RenderedDocument
+        do { document = try options.renderer().render(kind: kind, json: json) } catch let error as RenderError {
+            CardOutput.fail("\(input): \(error.description)", code: 2)
+        }
+        let client: CupsClient
+        do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 1) }
+        let outcome = PrintJobRunner(client: client).print(
+            queue: printer, pdf: document.pdf, title: "\(kind.rawValue)", options: PrintOptions(media: media), timeoutSeconds: timeout)
+        switch outcome {
+        case .completed(let id): print("printed: job \(printer)-\(id) completed (\(document.pageCount) page(s))")
+        case let .failed(id, citizen, detail):
+            CardOutput.fail("not printed\(id.map { ": job \(printer)-\($0)" } ?? ""): \(detail)\n\(citizen)", code: 1)
+        case let .uncertain(id, detail):
+            CardOutput.fail("outcome uncertain: job \(printer)-\(id): \(detail)\ncheck the printer before printing again", code: 3)
+        }
+    }
 }

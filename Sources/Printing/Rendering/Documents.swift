@@ -414,3 +414,20 @@ public final class DocumentRenderer: @unchecked Sendable {
         return RenderedDocument(kind: .receipt, pdf: try canvas.finish(), pageCount: 1, code: code, fields: fields)
     }
 }
+
+extension DocumentRenderer {
+    /// A test page for a queue: title, time, queue name and a line of CJK text.
+    public func testPage(queue: String, widthMM: Double = 210, heightMM: Double = 297, at date: Date = Date()) throws(RenderError) -> Data {
+        let font = FontSpec(family: "Noto Sans CJK SC", size: 14)
+        let canvas = try PDFCanvas(width: widthMM * pointsPerMM, height: heightMM * pointsPerMM, fonts: fonts,
+                                   title: "Yitiji test page", subject: "", keywords: "")
+        let m = 12 * pointsPerMM
+        var y = m
+        y += canvas.text("打印测试页 · Yitiji test page", x: m, y: y, font: FontSpec(family: "Noto Sans CJK SC", size: 20, bold: true)) + 10
+        y += canvas.text("队列 queue: \(queue)", x: m, y: y, font: font) + 4
+        y += canvas.text("时间 time: \(ISO8601DateFormatter().string(from: date))", x: m, y: y, font: font) + 4
+        y += canvas.text("中文字体：营业执照 社会保险参保证明 企业登记档案 好差评", x: m, y: y, font: font, width: canvas.width - 2 * m) + 10
+        canvas.rectangle(x: m, y: y, width: canvas.width - 2 * m, height: 20)
+        return try canvas.finish()
+    }
+}

@@ -1,0 +1,253 @@
+import CCups
+import Foundation
+
+/// Why a CUPS operation failed.
+public enum PrintingError: Error, Sendable, Equatable, CustomStringConvertible {
+    case serverUnreachable(String)
+    case noSuchQueue(String)
+    case refused(String, String)
+    case ipp(String)
+
+    public var description: String {
+        switch self {
+        case .serverUnreachable(let server): return "cannot reach the CUPS server \(server): is cupsd running? (CUPS_SERVER)"
+        case .noSuchQueue(let queue): return "no CUPS queue named \(queue): `kioskctl printer list` shows the queues"
+        case let .refused(queue, why): return "\(queue) refused the job: \(why)"
+        case .ipp(let why): return "CUPS: \(why)"
+        }
+    }
+}
+
+/// Job options for a printer role.
+public struct PrintOptions: Sendable, Equatable {
+    public var media: String?
+    public var sides: String?
+    public var copies: Int
+    /// draft | normal | high
+    public var quality: String?
+
+    public init(media: String? = nil, sides: String? = nil, copies: Int = 1, quality: String? = nil) {
+        self.media = media
+        self.sides = sides
+        self.copies = copies
+        self.quality = quality
+    }
+}
+
+/// A job's state as IPP reports it.
+public struct JobState: Sendable, Equatable {
+    /// 3 pending, 4 held, 5 processing, 6 stopped, 7 canceled, 8 aborted, 9 completed.
+    public var state: Int
+    public var reasons: [String]
+    public var message: String
+    public var isFinal: Bool { state >= 7 }
+}
+
+/// A connection to CUPS (the server `CUPS_SERVER` names, else the default), with the 2.4
+/// destination API for submission and IPP for job and printer state. Blocking; one thread at a time.
+public final class CupsClient: @unchecked Sendable {
+    private let http: OpaquePointer
+    public let server: String
+    private let lock = NSLock()
+
+    public init(server: String? = nil) throws(PrintingError) {
+        let host = server ?? String(cString: cupsServer())
+        self.server = host
+        guard let http = httpConnect2(host, ippPort(), nil, AF_UNSPEC, HTTP_ENCRYPTION_IF_REQUESTED, 1, 5000, nil) else {
+            throw .serverUnreachable(host)
+        }
+        self.http = http
+    }
+
+    deinit { httpClose(http) }
+
+    private static var lastError: String { String(cString: cupsLastErrorString()) }
+
+    /// The queues CUPS knows.
+    public func queues() -> [String] {
+        lock.withLock {
+            var dests: UnsafeMutablePointer<cups_dest_t>?
+            let count = cupsGetDests2(http, &dests)
+            guard count > 0, let dests else { return [] }
+            defer { cupsFreeDests(count, dests) }
+            return (0..<Int(count)).map { String(cString: dests[$0].name) }.sorted()
+        }
+    }
+
+    private func request(_ op: ipp_op_t, queue: String, jobID: Int? = nil, attributes: [String]) -> OpaquePointer? {
+        guard let req = ippNewRequest(op) else { return nil }
+        let uri = "ipp://localhost/printers/\(queue)"
+        ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, uri)
+        if let jobID { ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", Int32(jobID)) }
+        ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+        if !attributes.isEmpty {
+            var cStrings = attributes.map { strdup($0) }
+            defer { cStrings.forEach { free($0) } }
+            cStrings.withUnsafeMutableBufferPointer { buf in
+                buf.baseAddress?.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buf.count) { ptr in
+                    _ = ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", Int32(attributes.count), nil, ptr)
+                }
+            }
+        }
+        return cupsDoRequest(http, req, "/")
+    }
+
+    private static func strings(_ response: OpaquePointer, _ name: String) -> [String] {
+        guard let attr = ippFindAttribute(response, name, IPP_TAG_ZERO) else { return [] }
+        return (0..<ippGetCount(attr)).compactMap { i in ippGetString(attr, i, nil).map { String(cString: $0) } }
+    }
+
+    private static func integer(_ response: OpaquePointer, _ name: String) -> Int? {
+        guard let attr = ippFindAttribute(response, name, IPP_TAG_ZERO) else { return nil }
+        return Int(ippGetInteger(attr, 0))
+    }
+
+    /// The printer's state in the kiosk's vocabulary.
+    public func status(queue: String) throws(PrintingError) -> PrinterStatus {
+        let response = lock.withLock {
+            request(IPP_OP_GET_PRINTER_ATTRIBUTES, queue: queue, attributes: [
+                "printer-state", "printer-state-reasons", "printer-is-accepting-jobs", "printer-state-message",
+            ])
+        }
+        guard let response else {
+            if cupsLastError() == IPP_STATUS_ERROR_NOT_FOUND { throw .noSuchQueue(queue) }
+            throw .serverUnreachable(server + ": " + CupsClient.lastError)
+        }
+        defer { ippDelete(response) }
+        guard cupsLastError().rawValue < 0x0400 else {
+            if cupsLastError() == IPP_STATUS_ERROR_NOT_FOUND { throw .noSuchQueue(queue) }
+            throw .ipp(CupsClient.lastError)
+        }
+        let accepting = ippFindAttribute(response, "printer-is-accepting-jobs", IPP_TAG_BOOLEAN).map { ippGetBoolean($0, 0) != 0 } ?? false
+        return PrinterStatus(queue: queue, state: CupsClient.integer(response, "printer-state") ?? 3,
+                             reasons: CupsClient.strings(response, "printer-state-reasons").filter { $0 != "none" },
+                             accepting: accepting,
+                             message: CupsClient.strings(response, "printer-state-message").first ?? "")
+    }
+
+    /// A job's state.
+    public func jobState(queue: String, jobID: Int) throws(PrintingError) -> JobState {
+        let response = lock.withLock {
+            request(IPP_OP_GET_JOB_ATTRIBUTES, queue: queue, jobID: jobID,
+                    attributes: ["job-state", "job-state-reasons", "job-printer-state-message", "job-state-message"])
+        }
+        guard let response else { throw .ipp(CupsClient.lastError) }
+        defer { ippDelete(response) }
+        let message = (CupsClient.strings(response, "job-printer-state-message") + CupsClient.strings(response, "job-state-message"))
+            .first { !$0.isEmpty } ?? ""
+        return JobState(state: CupsClient.integer(response, "job-state") ?? 0,
+                        reasons: CupsClient.strings(response, "job-state-reasons"), message: message)
+    }
+
+    /// Cancels a job (best effort).
+    public func cancel(queue: String, jobID: Int) {
+        lock.withLock { if let r = request(IPP_OP_CANCEL_JOB, queue: queue, jobID: jobID, attributes: []) { ippDelete(r) } }
+    }
+
+    /// Submits a PDF; returns the job id.
+    public func submit(queue: String, pdf: Data, title: String, options: PrintOptions) throws(PrintingError) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            guard let dest = cupsGetNamedDest(http, queue, nil) else { throw .noSuchQueue(queue) }
+            defer { cupsFreeDests(1, dest) }
+            guard let info = cupsCopyDestInfo(http, dest) else { throw .ipp("no information on \(queue): \(CupsClient.lastError)") }
+            defer { cupsFreeDestInfo(info) }
+            var numOptions: Int32 = 0
+            var opts: UnsafeMutablePointer<cups_option_t>?
+            if let media = options.media { numOptions = cupsAddOption("media", media, numOptions, &opts) }
+            if let sides = options.sides { numOptions = cupsAddOption("sides", sides, numOptions, &opts) }
+            if options.copies > 1 { numOptions = cupsAddOption("copies", String(options.copies), numOptions, &opts) }
+            if let quality = options.quality {
+                let value = quality == "draft" ? "3" : quality == "high" ? "5" : "4"
+                numOptions = cupsAddOption("print-quality", value, numOptions, &opts)
+            }
+            defer { cupsFreeOptions(numOptions, opts) }
+            var jobID: Int32 = 0
+            let created = cupsCreateDestJob(http, dest, info, &jobID, title, numOptions, opts)
+            guard created.rawValue < 0x0400, jobID > 0 else { throw .refused(queue, CupsClient.lastError) }
+            let started = cupsStartDestDocument(http, dest, info, jobID, title, CUPS_FORMAT_PDF, 0, nil, 1)
+            guard started == HTTP_STATUS_CONTINUE else {
+                throw .refused(queue, "document not accepted: \(CupsClient.lastError)")
+            }
+            let written = pdf.withUnsafeBytes { raw -> http_status_t in
+                guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return HTTP_STATUS_ERROR }
+                return cupsWriteRequestData(http, base, raw.count)
+            }
+            guard written == HTTP_STATUS_CONTINUE else { throw .refused(queue, "sending the document failed: \(CupsClient.lastError)") }
+            let finished = cupsFinishDestDocument(http, dest, info)
+            guard finished.rawValue < 0x0400 else { throw PrintingError.refused(queue, CupsClient.lastError) }
+            return Int(jobID)
+        }
+    }
+}
+
+/// Prints and follows the job to its final state under the kiosk's own deadline.
+public struct PrintJobRunner: Sendable {
+    public let client: CupsClient
+    public var pollIntervalMilliseconds = 200
+
+    public init(client: CupsClient) { self.client = client }
+
+    /// Reasons from printer-state-reasons and a job message, for a technician.
+    static func detail(_ job: JobState?, _ printer: PrinterStatus?) -> String {
+        var parts: [String] = []
+        if let job {
+            let names = [3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled", 8: "aborted", 9: "completed"]
+            parts.append("job \(names[job.state] ?? String(job.state))")
+            if !job.reasons.isEmpty { parts.append("job reasons: \(job.reasons.joined(separator: ","))") }
+            if !job.message.isEmpty { parts.append("message: \(job.message)") }
+        }
+        if let printer {
+            parts.append("printer \(printer.device.rawValue)")
+            if !printer.reasons.isEmpty { parts.append("printer reasons: \(printer.reasons.joined(separator: ","))") }
+            if !printer.message.isEmpty && printer.message != job?.message { parts.append("printer message: \(printer.message)") }
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Submits `pdf` and waits at most `timeoutSeconds` for CUPS to say completed.
+    /// Success only on completed; canceled, aborted, stopped, held or timed-out jobs are not.
+    public func print(queue: String, pdf: Data, title: String, options: PrintOptions, timeoutSeconds: Double) -> PrintOutcome {
+        let before = try? client.status(queue: queue)
+        let jobID: Int
+        do { jobID = try client.submit(queue: queue, pdf: pdf, title: title, options: options) } catch {
+            let message = before.map { $0.isReady ? "打印失败，请联系工作人员" : $0.citizenMessage } ?? "打印机暂时无法使用，请联系工作人员"
+            return .failed(jobID: nil, citizenMessage: message, detail: error.description)
+        }
+        return follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Follows an existing job.
+    public func follow(queue: String, jobID: Int, timeoutSeconds: Double) -> PrintOutcome {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        var last: JobState?
+        while true {
+            if let job = try? client.jobState(queue: queue, jobID: jobID) {
+                last = job
+                switch job.state {
+                case 9: return .completed(jobID: jobID)
+                case 7, 8:
+                    let printer = try? client.status(queue: queue)
+                    let message = printer.map { $0.isReady ? "打印失败，请联系工作人员" : $0.citizenMessage } ?? "打印失败，请联系工作人员"
+                    return .failed(jobID: jobID, citizenMessage: message, detail: PrintJobRunner.detail(job, printer))
+                default: break
+                }
+            }
+            if Date() >= deadline { break }
+            Thread.sleep(forTimeInterval: Double(pollIntervalMilliseconds) / 1000)
+        }
+        let printer = try? client.status(queue: queue)
+        // A held or stopped job, or a stopped printer, will not print: cancel it and say why.
+        // So will a job waiting on a printer that is out of paper or jammed.
+        if last?.state == 4 || last?.state == 6 || last?.state == 3 || printer?.device == .stopped
+            || printer?.paper == .out || printer?.paper == .jammed {
+            client.cancel(queue: queue, jobID: jobID)
+            return .failed(jobID: jobID, citizenMessage: printer?.citizenMessage ?? "打印机暂时无法使用，请联系工作人员",
+                           detail: "not printed within \(Int(timeoutSeconds)) s and canceled; " + PrintJobRunner.detail(last, printer))
+        }
+        // Processing with no end: the paper may or may not have come out.
+        client.cancel(queue: queue, jobID: jobID)
+        return .uncertain(jobID: jobID, detail: "no final state within \(Int(timeoutSeconds)) s (canceled); " + PrintJobRunner.detail(last, printer))
+    }
+}
