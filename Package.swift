@@ -101,7 +101,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["KioskCore"], path: "Tests/TestSupport"),
         .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore", "TestSupport"]),
         .testTarget(name: "IDCardReaderTests", dependencies: ["IDCardReader", "TestSupport"]),
-        .testTarget(name: "PrintingTests", dependencies: ["Printing", "TestSupport"]),
+        .testTarget(name: "PrintingTests", dependencies: ["Printing", "KioskCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "TestSupport"]),
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "TestSupport"]),

@@ -179,10 +179,14 @@ public final class DocumentRenderer: @unchecked Sendable {
         let bottom = canvas.height - m
         let pageText = (t.texts["pageNumber"] ?? "第 {n} 页 共 {m} 页")
             .replacingOccurrences(of: "{n}", with: String(page)).replacingOccurrences(of: "{m}", with: String(pages))
-        canvas.text(try copyLine(t), x: m, y: bottom - small.size * 4.2, font: small, width: canvas.width - 2 * m, alignment: .center)
-        canvas.text("\(t.texts["codeLabel"] ?? "验证码") \(code)", x: m, y: bottom - small.size * 2.8, font: small,
-                    width: canvas.width - 2 * m, alignment: .center)
-        canvas.text(pageText, x: m, y: bottom - small.size * 1.4, font: small, width: canvas.width - 2 * m, alignment: .center)
+        let width = canvas.width - 2 * m
+        let lines = [pageText, "\(t.texts["codeLabel"] ?? "验证码") \(code)", try copyLine(t)]
+        var y = bottom
+        for line in lines {
+            let h = canvas.measure(line, font: small, width: width, alignment: .center).height
+            y -= h + 1
+            canvas.text(line, x: m, y: y, font: small, width: width, alignment: .center)
+        }
     }
 
     // MARK: Flowing documents (any length)
@@ -252,7 +256,7 @@ public final class DocumentRenderer: @unchecked Sendable {
         let canvas = try PDFCanvas(width: w, height: h, fonts: fonts, title: title,
                                    subject: "yitiji-code:\(code.qrPayload.dropFirst(5))", keywords: keywords(fields))
         let small = try t.font("small")
-        let flow = Flow(canvas: canvas, top: m, bottom: h - m - small.size * 5, left: m, width: w - 2 * m)
+        let flow = Flow(canvas: canvas, top: m, bottom: h - m - small.size * 7, left: m, width: w - 2 * m)
         try build(flow)
         let qr = t.places?["qr"] ?? .init(xMM: 170, yMM: 10, sizeMM: 24)
         for (index, ops) in flow.pages.enumerated() {

@@ -1,0 +1,88 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// kioskctl against a private cupsd with virtual IPP printers, in good and bad states.
+@Suite(.serialized) struct PrintingEndToEndTests {
+    let kioskctl = BuiltProducts.path("kioskctl")
+    func fixture(_ kind: String) -> String { BuiltProducts.repositoryPath("Tests/Fixtures/documents/\(kind).json") }
+
+    func print(_ bed: CupsTestBed, _ kind: String, queue: String, timeout: Int = 30) throws -> ProcessResult {
+        try ProcessRunner.run(kioskctl, ["document", "print", "--kind", kind, "--input", fixture(kind), "--printer", queue,
+                                         "--timeout", String(timeout)], environment: bed.environment, timeout: 120)
+    }
+
+    @Test func printsEveryKindAndTheTextReachesThePrinter() throws {
+        let bed = try CupsTestBed()
+        defer { bed.stop() }
+        let expected = ["business-licence": "91350100M000100Y43", "archive-extract": "变更登记",
+                        "social-insurance-certificate": "441900********1234", "receipt": "L-20261123-0001"]
+        for (kind, text) in expected.sorted(by: { $0.key < $1.key }) {
+            let queue = kind == "receipt" ? "receipt" : "a4"
+            let before = bed.printed(queue).count
+            let r = try print(bed, kind, queue: queue)
+            #expect(r.status == 0, "\(kind): \(r.stderr)")
+            #expect(r.stdout.contains("completed"))
+            let files = bed.printed(queue)
+            #expect(files.count == before + 1)
+            if let last = files.last {
+                #expect(pdfText(last).replacingOccurrences(of: " ", with: "").contains(text), "\(kind)")
+                #expect(pdfPages(last) >= 1)
+            }
+        }
+        let status = try ProcessRunner.run(kioskctl, ["printer", "status", "--json"], environment: bed.environment, timeout: 60)
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("\"device\":\"online\""))
+        let test = try ProcessRunner.run(kioskctl, ["printer", "test-page", "a4"], environment: bed.environment, timeout: 60)
+        #expect(test.status == 0, "\(test.stderr)")
+    }
+
+    @Test func everyFaultEndsInTheRightOutcomeAndMessage() throws {
+        let bed = try CupsTestBed()
+        defer { bed.stop() }
+        try bed.fault("a4", "fail-next-job")
+        var r = try print(bed, "receipt", queue: "a4")
+        #expect(r.status == 1 && r.stderr.contains("canceled") && r.stderr.contains("打印失败，请联系工作人员"), "\(r.stderr)")
+
+        try bed.fault("a4", "stop-printer")
+        let status = try ProcessRunner.run(kioskctl, ["printer", "status", "a4"], environment: bed.environment, timeout: 60)
+        #expect(status.status == 1 && status.stdout.contains("device stopped") && status.stdout.contains("cupsenable"))
+        r = try print(bed, "receipt", queue: "a4", timeout: 3)
+        #expect(r.status == 1 && r.stderr.contains("paused"), "\(r.stderr)")
+        try bed.fault("a4", "ok")
+
+        try bed.fault("a4", "media-empty")
+        r = try print(bed, "receipt", queue: "a4", timeout: 4)
+        #expect(r.status == 1 && r.stderr.contains("打印机缺纸，请联系工作人员"), "\(r.stderr)")
+        try bed.fault("a4", "media-ok")
+        try bed.fault("a4", "ok")
+
+        try bed.fault("receipt", "reject")
+        r = try print(bed, "receipt", queue: "receipt", timeout: 4)
+        #expect(r.status == 1 && r.stderr.contains("not accepting"), "\(r.stderr)")
+        try bed.fault("receipt", "ok")
+
+        try bed.fault("receipt", "kill-printer")
+        r = try print(bed, "receipt", queue: "receipt", timeout: 4)
+        #expect(r.status == 3 && r.stderr.contains("uncertain"), "\(r.stderr)")
+
+        r = try ProcessRunner.run(kioskctl, ["document", "print", "--kind", "receipt", "--input", fixture("receipt"),
+                                             "--printer", "nosuchqueue", "--timeout", "3"], environment: bed.environment, timeout: 60)
+        #expect(r.status == 1 && r.stderr.contains("nosuchqueue"), "\(r.stderr)")
+    }
+
+    @Test func renderContract() throws {
+        let dir = try TemporaryDirectory(prefix: "render")
+        defer { dir.remove() }
+        var r = try ProcessRunner.run(kioskctl, ["document", "render", "--kind", "business-licence", "--input", fixture("business-licence"),
+                                                 "-o", dir.path + "/l.pdf"], timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(pdfText(dir.path + "/l.pdf").contains("演示市云端科技有限公司"))
+        let verify = try ProcessRunner.run(kioskctl, ["document", "verify", dir.path + "/l.pdf"], timeout: 60)
+        #expect(verify.status == 0 && verify.stdout.contains("genuine"), "\(verify.stderr)")
+        try Data(#"{"uscc":"91350100M000100Y43","name":"x"}"#.utf8).write(to: URL(fileURLWithPath: dir.path + "/bad.json"))
+        r = try ProcessRunner.run(kioskctl, ["document", "render", "--kind", "business-licence", "--input", dir.path + "/bad.json",
+                                             "-o", dir.path + "/b.pdf"], timeout: 60)
+        #expect(r.status == 2 && r.stderr.contains("field type"), "\(r.stderr)")
+    }
+}

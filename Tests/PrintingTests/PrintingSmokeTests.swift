@@ -1,6 +1,0 @@
-import Testing
-@testable import Printing
-
-@Test func PrintingModuleLinks() {
-    #expect(Bool(true))
-}

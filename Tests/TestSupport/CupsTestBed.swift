@@ -1,0 +1,71 @@
+import Foundation
+
+/// A private cupsd with virtual `a4` and `receipt` printers (`scripts/testbeds/cups.sh`).
+public final class CupsTestBed: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    /// CUPS_SERVER and friends for programs under test.
+    public let environment: [String: String]
+    private let script = BuiltProducts.repositoryPath("scripts/testbeds/cups.sh")
+
+    /// Runs the script; see `ProcessRunner.runScript` for why not `Process`.
+    private func run(_ arguments: [String]) throws -> ProcessResult {
+        try CupsTestBed.run(script: script, arguments)
+    }
+
+    private static func run(script: String, _ arguments: [String]) throws -> ProcessResult {
+        try ProcessRunner.runScript("/bin/bash", [script] + arguments, timeout: 120)
+    }
+
+    public init() throws {
+        directory = try TemporaryDirectory(prefix: "cups")
+        chmod(directory.path, 0o755)
+        let r = try CupsTestBed.run(script: BuiltProducts.repositoryPath("scripts/testbeds/cups.sh"), ["start", directory.path])
+        guard r.status == 0 else {
+            throw ProcessRunnerError.launchFailed("cups.sh start", r.stderr + r.stdout)
+        }
+        var env: [String: String] = [:]
+        let text = (try? String(contentsOfFile: directory.path + "/env", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") {
+            let body = line.hasPrefix("export ") ? line.dropFirst(7) : line[...]
+            guard let eq = body.firstIndex(of: "=") else { continue }
+            var value = String(body[body.index(after: eq)...])
+            if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            env[String(body[..<eq])] = value
+        }
+        environment = env
+    }
+
+    /// Applies a fault switch: media-empty, media-ok, fail-next-job, stop-printer, reject, ok, kill-printer, restart-printer.
+    public func fault(_ queue: String, _ fault: String) throws {
+        let r = try run(["fault", directory.path, queue, fault])
+        guard r.status == 0 else {
+            throw ProcessRunnerError.launchFailed("cups.sh fault \(queue) \(fault)", r.stderr + r.stdout)
+        }
+    }
+
+    /// The PDFs the virtual printer received for `queue`.
+    public func printed(_ queue: String) -> [String] {
+        let dir = directory.path + "/spool/" + queue
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasSuffix(".pdf") }.sorted().map { dir + "/" + $0 }
+    }
+
+    public func stop() {
+        _ = try? run(["stop", directory.path])
+        directory.remove()
+    }
+}
+
+/// Text of a PDF, through pdftotext.
+public func pdfText(_ path: String) -> String {
+    (try? ProcessRunner.run("/usr/bin/pdftotext", ["-layout", path, "-"], timeout: 60).stdout) ?? ""
+}
+
+/// Page count of a PDF, through pdfinfo.
+public func pdfPages(_ path: String) -> Int {
+    let info = (try? ProcessRunner.run("/usr/bin/pdfinfo", [path], timeout: 60).stdout) ?? ""
+    for line in info.split(separator: "\n") where line.hasPrefix("Pages:") {
+        return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+    return 0
+}
