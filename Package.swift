@@ -95,6 +95,7 @@ let package = Package(
         ]),
         .executableTarget(name: "yitiji-bench", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
+            .product(name: "Crypto", package: "swift-crypto"),
         ], path: "benchmarks"),
 
         // Tests

@@ -2,8 +2,10 @@
 // Usage: swift run -c release yitiji-bench [NAME ...]   (no name: all)
 //        yitiji-bench usb-read --device 0400:c35a  (run under the emulated reader's environment)
 import Foundation
+import Crypto
 import IDCardReader
 import KioskCore
+import Printing
 
 /// Median and 99th percentile of `samples` (seconds), printed in microseconds or milliseconds.
 func report(_ name: String, _ samples: [Double], unit: String = "µs") {
@@ -81,9 +83,133 @@ final class ReplacingTransport: ReaderTransport {
     func close() { inner.close() }
 }
 
+/// The repository (for fixtures and templates), from this file's path.
+let repository: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    url.deleteLastPathComponent(); url.deleteLastPathComponent()
+    return url.path
+}()
+
+func documentRenderer() throws -> DocumentRenderer {
+    try DocumentRenderer(signingKey: DocumentSigningKey(key: Curve25519.Signing.PrivateKey()), provider: "演示市政务服务和数据管理局",
+                         templatesDirectory: repository + "/kiosk-config/templates")
+}
+
+func fixture(_ kind: String) throws -> Data {
+    try Data(contentsOf: URL(fileURLWithPath: repository + "/Tests/Fixtures/documents/\(kind).json"))
+}
+
+/// Warm rendering of a business licence, and its size.
+func licenceBenchmark() throws {
+    let renderer = try documentRenderer()
+    let json = try fixture("business-licence")
+    _ = try renderer.render(kind: .businessLicence, json: json)
+    var samples: [Double] = []
+    var size = 0
+    for _ in 0..<100 {
+        samples.append(try time { size = try renderer.render(kind: .businessLicence, json: json).pdf.count })
+    }
+    report("business licence, warm", samples, unit: "ms")
+    print("business licence: \(size / 1024) KB (1 page)")
+}
+
+/// A long social-insurance certificate: time and size per page.
+func longDocumentBenchmark() throws {
+    let renderer = try documentRenderer()
+    var record = try JSONDecoder().decode(SocialInsuranceRecord.self, from: try fixture("social-insurance-certificate"))
+    let first = record.payments[0]
+    record.payments = (0..<2400).map { i in
+        var p = first
+        p.month = "\(2000 + i / 120)-\(String(format: "%02d", i % 12 + 1))"
+        return p
+    }
+    let json = try JSONEncoder().encode(record)
+    _ = try renderer.render(kind: .socialInsuranceCertificate, json: json)
+    var samples: [Double] = []
+    var pages = 0, size = 0
+    for _ in 0..<5 {
+        samples.append(try time {
+            let doc = try renderer.render(kind: .socialInsuranceCertificate, json: json)
+            pages = doc.pageCount
+            size = doc.pdf.count
+        })
+    }
+    report("social-insurance certificate, \(pages) pages", samples, unit: "ms")
+    let median = samples.sorted()[samples.count / 2]
+    print(String(format: "long document: %.2f ms per page, %d KB per page", median * 1000 / Double(pages), size / 1024 / pages))
+}
+
+/// From starting `kioskctl document render` to the PDF on disk.
+func firstPDFBenchmark() throws {
+    let kioskctl = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kioskctl").path
+    guard FileManager.default.fileExists(atPath: kioskctl) else { throw BenchError("build kioskctl in the same configuration first") }
+    let out = NSTemporaryDirectory() + "/bench-licence.pdf"
+    var samples: [Double] = []
+    for _ in 0..<10 {
+        samples.append(try time {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: kioskctl)
+            p.arguments = ["document", "render", "--kind", "business-licence", "--input",
+                           repository + "/Tests/Fixtures/documents/business-licence.json", "-o", out]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+        })
+    }
+    report("process start to first PDF (kioskctl document render)", samples, unit: "ms")
+}
+
+/// Submit-to-completed against the CUPS server CUPS_SERVER names, beside `lp` for the same file.
+func printLatencyBenchmark() throws {
+    guard ProcessInfo.processInfo.environment["CUPS_SERVER"] != nil else { throw BenchError("start scripts/testbeds/cups.sh and source its env") }
+    let pdf = try documentRenderer().render(kind: .businessLicence, json: try fixture("business-licence")).pdf
+    let runner = PrintJobRunner(client: try CupsClient())
+    var ours: [Double] = []
+    for _ in 0..<5 {
+        ours.append(time {
+            _ = runner.print(queue: "a4", pdf: pdf, title: "bench", options: PrintOptions(), timeoutSeconds: 60)
+        })
+    }
+    report("yitiji submit → completed (a4)", ours, unit: "ms")
+    let path = NSTemporaryDirectory() + "/bench-print.pdf"
+    try pdf.write(to: URL(fileURLWithPath: path))
+    var lp: [Double] = []
+    for _ in 0..<5 {
+        lp.append(try time {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/lp")
+            p.arguments = ["-d", "a4", path]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            p.waitUntilExit()
+            let line = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            guard let id = line.split(separator: " ").first(where: { $0.hasPrefix("a4-") }) else { return }
+            // Poll as a shell script would: until lpstat no longer lists the job as not completed.
+            while true {
+                let q = Process()
+                q.executableURL = URL(fileURLWithPath: "/usr/bin/lpstat")
+                q.arguments = ["-o", "a4"]
+                let qp = Pipe()
+                q.standardOutput = qp
+                try q.run()
+                q.waitUntilExit()
+                if !String(decoding: qp.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains(String(id)) { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        })
+    }
+    report("lp + lpstat polling, same file (a4)", lp, unit: "ms")
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("decode", decodeReadResponse),
+    ("licence", licenceBenchmark),
+    ("long-document", longDocumentBenchmark),
+    ("first-pdf", firstPDFBenchmark),
+    ("print-latency", printLatencyBenchmark),
     ("simulated-read", {
         let transport = ReplacingTransport(SimulatedTransport(simulator: ReaderSimulator(card: SampleCards.resident)))
         try endToEndRead(transport: transport, label: "in-process simulator", count: 2000)
@@ -116,6 +242,7 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
 ]
 
 let wanted = Set(arguments)
-for bench in benchmarks where wanted.isEmpty ? bench.name != "usb-read" : wanted.contains(bench.name) {
+let needsTestBed: Set<String> = ["usb-read", "print-latency"]
+for bench in benchmarks where wanted.isEmpty ? !needsTestBed.contains(bench.name) : wanted.contains(bench.name) {
     do { try bench.run() } catch { print("\(bench.name): failed: \(error)") }
 }

@@ -9,7 +9,7 @@ PACKAGES=(
   # printing: CUPS client library, a private cupsd and virtual IPP printers
   libcups2-dev cups cups-client cups-ipp-utils
   # documents: cairo, pango, qrencode, CJK fonts; poppler to check the PDFs
-  libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-cjk poppler-utils
+  libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-cjk poppler-utils libharfbuzz-bin
   # registry: SQLite, and PostgreSQL for the scale-out store
   libsqlite3-dev postgresql
   # the text interface, its tests, and benchmarks
@@ -23,9 +23,7 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
+install_missing() {
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -39,3 +37,14 @@ echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+if [ ${#missing[@]} -gt 0 ]; then install_missing; fi
+
+# Document fonts: desubroutinized Noto CJK for small PDFs (a few seconds, once).
+FONT_DIR="${YITIJI_FONT_DIR:-/var/cache/yitiji/fonts}"
+if mkdir -p "$FONT_DIR" 2>/dev/null && [ -w "$FONT_DIR" ]; then
+  bash "$(dirname "$0")/fonts.sh" "$FONT_DIR"
+else
+  echo "setup: cannot write $FONT_DIR; documents use the original Noto CJK fonts (larger PDFs)" >&2
+fi

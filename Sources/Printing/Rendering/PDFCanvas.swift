@@ -34,13 +34,22 @@ public final class DocumentFonts: @unchecked Sendable {
     let fontMap: UnsafeMutablePointer<PangoFontMap>
     private var charsets: [OpaquePointer] = []
 
-    /// The font files used, Noto CJK by default (fonts-noto-cjk).
-    public static let defaultFiles = [
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
-    ]
+    /// The font files used: Noto CJK (fonts-noto-cjk). When `scripts/fonts.sh` has prepared
+    /// desubroutinized copies (`$YITIJI_FONT_DIR`, else `/var/cache/yitiji/fonts`), those are used:
+    /// the same glyphs, but cairo can then embed only the glyphs a document uses, which keeps a
+    /// page's PDF small.
+    public static var defaultFiles: [String] {
+        let names = ["NotoSansCJKsc-Regular.otf", "NotoSansCJKsc-Bold.otf", "NotoSerifCJKsc-Regular.otf", "NotoSerifCJKsc-Bold.otf"]
+        let dir = ProcessInfo.processInfo.environment["YITIJI_FONT_DIR"] ?? "/var/cache/yitiji/fonts"
+        let prepared = names.map { dir + "/" + $0 }
+        if prepared.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) { return prepared }
+        return [
+            "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+            "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+            "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+            "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
+        ]
+    }
 
     /// One shared instance (fontconfig set-up costs tens of milliseconds).
     nonisolated(unsafe) private static var sharedInstance: DocumentFonts?
