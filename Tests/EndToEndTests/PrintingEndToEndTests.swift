@@ -1,4 +1,5 @@
 import Foundation
+import Printing
 import TestSupport
 import Testing
 
@@ -84,5 +85,63 @@ import Testing
         r = try ProcessRunner.run(kioskctl, ["document", "render", "--kind", "business-licence", "--input", dir.path + "/bad.json",
                                              "-o", dir.path + "/b.pdf"], timeout: 60)
         #expect(r.status == 2 && r.stderr.contains("field type"), "\(r.stderr)")
+    }
+}
+
+/// No double prints: a retried request is the same job; unknown outcomes are kept for staff.
+@Suite(.serialized) struct PrintLedgerTests {
+    @Test func aRetriedRequestIsTheSameJobAndUncertainPrintsAreKept() async throws {
+        let bed = try CupsTestBed()
+        defer { bed.stop() }
+        setenv("CUPS_SERVER", bed.environment["CUPS_SERVER"] ?? "", 1)
+        let dir = try TemporaryDirectory(prefix: "ledger")
+        defer { dir.remove() }
+        let path = dir.path + "/prints.json"
+        let renderPath = dir.path + "/r.pdf"
+        let r = try ProcessRunner.run(BuiltProducts.path("kioskctl"), ["document", "render", "--kind", "receipt", "--input",
+            BuiltProducts.repositoryPath("Tests/Fixtures/documents/receipt.json"), "-o", renderPath], timeout: 60)
+        #expect(r.status == 0)
+        let document = try Data(contentsOf: URL(fileURLWithPath: renderPath))
+        let service = PrintService(ledger: PrintLedger(path: path), runner: PrintJobRunner(client: try CupsClient()))
+        let first = await service.print(requestID: "req-1", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
+                                        options: PrintOptions(), timeoutSeconds: 30)
+        #expect(first.succeeded)
+        let again = await service.print(requestID: "req-1", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
+                                        options: PrintOptions(), timeoutSeconds: 30)
+        #expect(again == first)
+        #expect(bed.printed("receipt").count == 1)
+
+        try bed.fault("receipt", "kill-printer")
+        let lost = await service.print(requestID: "req-2", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
+                                       options: PrintOptions(), timeoutSeconds: 3)
+        guard case .uncertain = lost else { Issue.record("expected uncertain, got \(lost)"); return }
+        // A new ledger from the same file (the kiosk restarted) remembers both, and retries neither.
+        let reopened = PrintLedger(path: path)
+        #expect(await reopened.entry("req-1")?.state == .completed)
+        #expect(await reopened.uncertain().map(\.requestID) == ["req-2"])
+        let retried = await PrintService(ledger: reopened, runner: PrintJobRunner(client: try CupsClient()))
+            .print(requestID: "req-2", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
+                   options: PrintOptions(), timeoutSeconds: 3)
+        guard case .uncertain = retried else { Issue.record("an uncertain print was retried: \(retried)"); return }
+        #expect(await reopened.resolve("req-2", printed: false))
+        #expect(await reopened.uncertain().isEmpty)
+    }
+}
+
+@Suite(.serialized) struct PrinterMonitorTests {
+    @Test func aStoppedPrinterIsAnEventAndSoIsItsReturn() async throws {
+        let bed = try CupsTestBed()
+        defer { bed.stop() }
+        let server = bed.environment["CUPS_SERVER"] ?? ""
+        let monitor = PrinterMonitor(queues: ["a4"], intervalSeconds: 0.2) { try CupsClient(server: server) }
+        monitor.start()
+        defer { monitor.stop() }
+        var events = monitor.events.makeAsyncIterator()
+        #expect(await events.next()?.device == .online)
+        try bed.fault("a4", "stop-printer")
+        let stopped = await events.next()
+        #expect(stopped?.device == .stopped && stopped?.reasons.contains("paused") == true)
+        try bed.fault("a4", "ok")
+        #expect(await events.next()?.device == .online)
     }
 }
