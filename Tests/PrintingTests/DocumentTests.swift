@@ -60,6 +60,13 @@ import Testing
         #expect(text.contains("2029-12"))
     }
 
+    @Test func aRareCharacterOutsideTheCommonSetStillRenders() throws {
+        var e = try JSONDecoder().decode(Enterprise.self, from: try fixture(.businessLicence))
+        e.legalRepresentative = "张𠮷"
+        let doc = try renderer().render(kind: .businessLicence, json: try JSONEncoder().encode(e))
+        #expect(try text(of: doc.pdf).contains("张𠮷"))
+    }
+
     @Test func aCharacterTheFontsLackIsAnErrorNamingIt() throws {
         var e = try JSONDecoder().decode(Enterprise.self, from: try fixture(.businessLicence))
         e.name = "演示\u{13000}公司"

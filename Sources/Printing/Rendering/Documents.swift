@@ -45,7 +45,13 @@ public final class DocumentRenderer: @unchecked Sendable {
     public init(signingKey: DocumentSigningKey, provider: String,
                 templatesDirectory: String = DocumentTemplate.defaultDirectory,
                 fonts: DocumentFonts? = nil) throws(RenderError) {
-        if let fonts { self.fonts = fonts } else { self.fonts = try DocumentFonts.shared() }
+        if let fonts {
+            self.fonts = fonts
+            commonFonts = nil
+        } else {
+            self.fonts = try DocumentFonts.shared()
+            commonFonts = DocumentFonts.sharedCommon()
+        }
         self.templatesDirectory = templatesDirectory
         self.signingKey = signingKey
         self.provider = provider
@@ -60,8 +66,32 @@ public final class DocumentRenderer: @unchecked Sendable {
         return t
     }
 
-    /// Decodes `json` as the input of `kind`, naming the field that is wrong.
+    /// Shares everything with `base` but the fonts.
+    private init(base: DocumentRenderer, fonts: DocumentFonts) {
+        self.fonts = fonts
+        templatesDirectory = base.templatesDirectory
+        signingKey = base.signingKey
+        provider = base.provider
+        templates = base.lock.withLock { base.templates }
+        commonFonts = nil
+    }
+
+    /// The common-character fonts, when prepared and when this renderer uses the defaults.
+    private var commonFonts: DocumentFonts?
+
+    /// Decodes `json` as the input of `kind`, naming the field that is wrong. Uses the
+    /// common-character fonts when they cover the input and the template, the full fonts otherwise.
     public func render(kind: DocumentKind, json: Data, at date: Date = Date()) throws(RenderError) -> RenderedDocument {
+        if let common = commonFonts {
+            let templateText = (try? String(contentsOfFile: templatesDirectory + "/" + kind.rawValue + ".json", encoding: .utf8)) ?? ""
+            if common.covers(String(decoding: json, as: UTF8.self) + templateText + provider) {
+                return try DocumentRenderer(base: self, fonts: common).renderWithFonts(kind: kind, json: json, at: date)
+            }
+        }
+        return try renderWithFonts(kind: kind, json: json, at: date)
+    }
+
+    private func renderWithFonts(kind: DocumentKind, json: Data, at date: Date) throws(RenderError) -> RenderedDocument {
         switch kind {
         case .businessLicence: return try businessLicence(try decode(Enterprise.self, json), at: date)
         case .archiveExtract: return try archiveExtract(try decode(EnterpriseRecord.self, json), at: date)
@@ -222,23 +252,22 @@ public final class DocumentRenderer: @unchecked Sendable {
         }
 
         func text(_ text: String, font: FontSpec, x: Double? = nil, width: Double? = nil, alignment: TextAlignment = .left, after: Double = 0) {
-            let w = width ?? self.width
-            let h = canvas.measure(text, font: font, width: w, alignment: alignment).height
+            let prepared = canvas.prepare(text, font: font, width: width ?? self.width, alignment: alignment)
             let x = x ?? left
-            block(h + after) { [canvas] y in canvas.text(text, x: x, y: y, font: font, width: w, alignment: alignment) }
+            block(prepared.height + after) { [canvas] y in canvas.draw(prepared, x: x, y: y) }
         }
 
         /// A table row: cells in columns of the given widths (points), ruled below.
         func row(_ cells: [String], widths: [Double], font: FontSpec, bold: Bool = false) {
             var f = font
             if bold { f.bold = true }
-            let heights = zip(cells, widths).map { canvas.measure($0, font: f, width: $1 - 4).height }
-            let h = (heights.max() ?? 0) + 5
+            let prepared = zip(cells, widths).map { canvas.prepare($0, font: f, width: $1 - 4) }
+            let h = (prepared.map(\.height).max() ?? 0) + 5
             let left = self.left
             block(h) { [canvas] y in
                 var x = left
-                for (cell, w) in zip(cells, widths) {
-                    canvas.text(cell, x: x + 2, y: y + 2.5, font: f, width: w - 4)
+                for (cell, w) in zip(prepared, widths) {
+                    canvas.draw(cell, x: x + 2, y: y + 2.5)
                     x += w
                 }
                 canvas.line(x1: left, y1: y + h, x2: x, y2: y + h, width: bold ? 0.8 : 0.3)
@@ -273,12 +302,12 @@ public final class DocumentRenderer: @unchecked Sendable {
         let label = try t.font("label"), body = try t.font("body")
         let lw = (t.labelWidthMM ?? 32) * pointsPerMM
         for (name, value) in rows {
-            let h = max(flow.canvas.measure(name, font: label, width: lw - 6).height,
-                        flow.canvas.measure(value, font: body, width: flow.width - lw, alignment: .justify).height)
-            let left = flow.left, width = flow.width
-            flow.block(h + body.size * 0.6) { [canvas = flow.canvas] y in
-                canvas.text(name, x: left, y: y, font: label, width: lw - 6)
-                canvas.text(value, x: left + lw, y: y, font: body, width: width - lw, alignment: .justify)
+            let n = flow.canvas.prepare(name, font: label, width: lw - 6)
+            let v = flow.canvas.prepare(value, font: body, width: flow.width - lw, alignment: .justify)
+            let left = flow.left
+            flow.block(max(n.height, v.height) + body.size * 0.6) { [canvas = flow.canvas] y in
+                canvas.draw(n, x: left, y: y)
+                canvas.draw(v, x: left + lw, y: y)
             }
         }
     }

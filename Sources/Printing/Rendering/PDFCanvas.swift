@@ -55,6 +55,31 @@ public final class DocumentFonts: @unchecked Sendable {
     nonisolated(unsafe) private static var sharedInstance: DocumentFonts?
     private static let sharedLock = NSLock()
 
+    nonisolated(unsafe) private static var commonInstance: DocumentFonts??
+
+    /// The prepared fonts cut down to common characters (GB 2312 and punctuation), when
+    /// `scripts/fonts.sh` made them: far less font data for cairo to read per document.
+    public static func sharedCommon() -> DocumentFonts? {
+        sharedLock.lock()
+        defer { sharedLock.unlock() }
+        if let c = commonInstance { return c }
+        let dir = ProcessInfo.processInfo.environment["YITIJI_FONT_DIR"] ?? "/var/cache/yitiji/fonts"
+        let files = ["NotoSansCJKsc-Regular", "NotoSansCJKsc-Bold", "NotoSerifCJKsc-Regular", "NotoSerifCJKsc-Bold"]
+            .map { "\(dir)/\($0)-common.otf" }
+        let c: DocumentFonts? = files.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) ? try? DocumentFonts(files: files) : nil
+        commonInstance = .some(c)
+        return c
+    }
+
+    /// True when every character of `text` has a glyph here.
+    public func covers(_ text: String) -> Bool {
+        for scalar in text.unicodeScalars where scalar.value >= 0x20 {
+            let value = FcChar32(scalar.value)
+            if !charsets.contains(where: { FcCharSetHasChar($0, value) != 0 }) { return false }
+        }
+        return true
+    }
+
     public static func shared() throws(RenderError) -> DocumentFonts {
         sharedLock.lock()
         defer { sharedLock.unlock() }
@@ -159,6 +184,7 @@ final class PDFCanvas {
     }
 
     deinit {
+        for d in descriptions.values { pango_font_description_free(d) }
         g_object_unref(UnsafeMutableRawPointer(context))
         cairo_destroy(cr)
         cairo_surface_destroy(surface)
@@ -177,11 +203,44 @@ final class PDFCanvas {
         pageCount += 1
     }
 
+    private var descriptions: [String: OpaquePointer] = [:]
+
+    private func description(_ font: FontSpec) -> OpaquePointer? {
+        let key = font.pangoDescription
+        if let d = descriptions[key] { return d }
+        let d = pango_font_description_from_string(key)
+        descriptions[key] = d
+        return d
+    }
+
+    /// Text laid out once, to measure and then draw.
+    final class Prepared {
+        let layout: OpaquePointer
+        let width: Double
+        let height: Double
+        init(_ layout: OpaquePointer) {
+            self.layout = layout
+            var w: Int32 = 0, h: Int32 = 0
+            pango_layout_get_size(layout, &w, &h)
+            width = Double(w) / Double(PANGO_SCALE)
+            height = Double(h) / Double(PANGO_SCALE)
+        }
+        deinit { g_object_unref(UnsafeMutableRawPointer(layout)) }
+    }
+
+    func prepare(_ text: String, font: FontSpec, width: Double?, alignment: TextAlignment = .left) -> Prepared {
+        Prepared(layout(text, font: font, width: width, alignment: alignment))
+    }
+
+    func draw(_ prepared: Prepared, x: Double, y: Double) {
+        cairo_set_source_rgb(cr, 0, 0, 0)
+        cairo_move_to(cr, x, y)
+        pango_cairo_show_layout(cr, prepared.layout)
+    }
+
     private func layout(_ text: String, font: FontSpec, width: Double?, alignment: TextAlignment) -> OpaquePointer {
         let layout = pango_layout_new(context)!
-        let desc = pango_font_description_from_string(font.pangoDescription)
-        pango_layout_set_font_description(layout, desc)
-        pango_font_description_free(desc)
+        pango_layout_set_font_description(layout, description(font))
         if let width {
             pango_layout_set_width(layout, Int32(width * Double(PANGO_SCALE)))
             pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR)
