@@ -31,8 +31,8 @@
 # D-Bus), env, pids, ports, cups/ (cupsd's ServerRoot, spool and state), printers/ (the virtual
 # printers' attributes, print commands and spools), spool/QUEUE/, faults/QUEUE/, log/.
 #
-# Environment: CUPS_TESTBED_ERROR_POLICY (cupsd ErrorPolicy, default retry-job as in Debian's
-# cupsd.conf), CUPS_TESTBED_LOG_LEVEL (cupsd LogLevel, default info),
+# Environment: CUPS_TESTBED_ERROR_POLICY (cupsd ErrorPolicy, default abort-job: a kiosk wants a
+# failed job to end, not to be printed again later behind its back; Debian's default is retry-job), CUPS_TESTBED_LOG_LEVEL (cupsd LogLevel, default info),
 # CUPS_TESTBED_TIMEOUT (seconds to wait for each part to be ready, default 20).
 set -euo pipefail
 
@@ -368,7 +368,7 @@ BrowseLocalProtocols none
 WebInterface No
 DefaultAuthType None
 DefaultEncryption Never
-ErrorPolicy ${CUPS_TESTBED_ERROR_POLICY:-retry-job}
+ErrorPolicy ${CUPS_TESTBED_ERROR_POLICY:-abort-job}
 JobRetryInterval 5
 PreserveJobHistory Yes
 PreserveJobFiles No
@@ -510,9 +510,9 @@ EOF
   # Add the queues. With -m everywhere cupsd asks the printer for its attributes and writes the
   # PPD in the background; the queue is usable once the PPD exists.
   lpc lpadmin -p a4 -E -v "$(printer_uri a4)" -m everywhere \
-    -D "Virtual A4 printer" -L "test bed" -o printer-error-policy="${CUPS_TESTBED_ERROR_POLICY:-retry-job}"
+    -D "Virtual A4 printer" -L "test bed" -o printer-error-policy="${CUPS_TESTBED_ERROR_POLICY:-abort-job}"
   lpc lpadmin -p receipt -E -v "$(printer_uri receipt)" -m everywhere \
-    -D "Virtual 80 mm receipt printer" -L "test bed" -o printer-error-policy="${CUPS_TESTBED_ERROR_POLICY:-retry-job}"
+    -D "Virtual 80 mm receipt printer" -L "test bed" -o printer-error-policy="${CUPS_TESTBED_ERROR_POLICY:-abort-job}"
   for q in "${QUEUES[@]}"; do
     poll "$TIMEOUT" "the PPD of $q" test -s "$DIR/cups/ppd/$q.ppd" || exit 1
   done
