@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KioskConfig
 import Printing
 
 struct DocumentPrintCommand: ParsableCommand {
@@ -10,7 +11,9 @@ struct DocumentPrintCommand: ParsableCommand {
         Prints through the CUPS server CUPS_SERVER names. Exit codes: 0 the job completed,
         1 it failed (the reason is printed), 3 the outcome is uncertain (check the printer),
         2 invalid input.
-        Example: kioskctl document print --kind receipt --input slip.json --printer receipt --timeout 30
+        Examples:
+          kioskctl document print --kind receipt --input slip.json --printer receipt --timeout 30
+          kioskctl document print --kind business-licence --input licence.json --role a4
         """)
 
     @Option(help: "business-licence | archive-extract | social-insurance-certificate | receipt")
@@ -18,7 +21,9 @@ struct DocumentPrintCommand: ParsableCommand {
     @Option(help: "The document's data, JSON.")
     var input: String
     @Option(help: "The CUPS queue.")
-    var printer: String
+    var printer: String?
+    @Option(help: "A printer role from the configuration (a4 or receipt): its queue and options.")
+    var role: String?
     @Option(help: "Seconds to wait for the job to complete.")
     var timeout: Double = 60
     @Option(help: "Media, e.g. iso_a4_210x297mm.")
@@ -26,6 +31,8 @@ struct DocumentPrintCommand: ParsableCommand {
     @OptionGroup var options: DocumentOptions
 
     func validate() throws {
+        guard printer != nil || role != nil else { throw ValidationError("name the printer: --printer QUEUE or --role a4|receipt") }
+        if let role, role != "a4", role != "receipt" { throw ValidationError("--role must be a4 or receipt, not '\(role)'") }
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
     }
 
@@ -38,10 +45,25 @@ struct DocumentPrintCommand: ParsableCommand {
         do { document = try options.renderer().render(kind: kind, json: json) } catch let error as RenderError {
             CardOutput.fail("\(input): \(error.description)", code: 2)
         }
+        var queue = printer ?? ""
+        var printOptions = PrintOptions(media: media)
+        var deadline = timeout
+        if let role {
+            let found: KioskSettings.PrinterSettings?
+            do { found = try KioskConfiguration.load(from: options.configDirectory).settings.printers[role] } catch {
+                CardOutput.fail("configuration: \(error)", code: 2)
+            }
+            guard let settings = found else { CardOutput.fail("the configuration has no printer role '\(role)'", code: 2) }
+            if printer == nil { queue = settings.queue }
+            printOptions = PrintOptions(media: media ?? (settings.media.isEmpty ? nil : settings.media), sides: settings.sides,
+                                        copies: settings.copies, quality: settings.quality)
+            if timeout == 60 { deadline = settings.jobTimeoutSeconds }
+        }
         let client: CupsClient
         do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 1) }
+        let printer = queue
         let outcome = PrintJobRunner(client: client).print(
-            queue: printer, pdf: document.pdf, title: "\(kind.rawValue)", options: PrintOptions(media: media), timeoutSeconds: timeout)
+            queue: printer, pdf: document.pdf, title: "\(kind.rawValue)", options: printOptions, timeoutSeconds: deadline)
         switch outcome {
         case .completed(let id): print("printed: job \(printer)-\(id) completed (\(document.pageCount) page(s))")
         case let .failed(id, citizen, detail):

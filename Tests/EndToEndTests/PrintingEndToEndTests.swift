@@ -36,6 +36,12 @@ import Testing
         #expect(status.stdout.contains("\"device\":\"online\""))
         let test = try ProcessRunner.run(kioskctl, ["printer", "test-page", "a4"], environment: bed.environment, timeout: 60)
         #expect(test.status == 0, "\(test.stderr)")
+        // A printer role from the configuration: its queue and options (the receipt's 80 mm media).
+        let byRole = try ProcessRunner.run(kioskctl, ["document", "print", "--kind", "receipt", "--input", fixture("receipt"),
+                                                      "--role", "receipt"], environment: bed.environment, timeout: 120)
+        #expect(byRole.status == 0, "\(byRole.stderr)")
+        let info = bed.printed("receipt").last.map { $0.replacingOccurrences(of: ".pdf", with: ".txt") }
+        #expect(info.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?.contains("x-dimension=8000") == true)
     }
 
     @Test func everyFaultEndsInTheRightOutcomeAndMessage() throws {

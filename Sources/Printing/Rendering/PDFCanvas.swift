@@ -228,8 +228,16 @@ final class PDFCanvas {
         deinit { g_object_unref(UnsafeMutableRawPointer(layout)) }
     }
 
+    /// Laid-out texts of this document: table cells repeat (insurance types, amounts, employers),
+    /// and a layout can be drawn any number of times.
+    private var prepared: [String: Prepared] = [:]
+
     func prepare(_ text: String, font: FontSpec, width: Double?, alignment: TextAlignment = .left) -> Prepared {
-        Prepared(layout(text, font: font, width: width, alignment: alignment))
+        let key = "\(font.pangoDescription)|\(width ?? -1)|\(alignment.rawValue)|\(text)"
+        if let p = prepared[key] { return p }
+        let p = Prepared(layout(text, font: font, width: width, alignment: alignment))
+        prepared[key] = p
+        return p
     }
 
     func draw(_ prepared: Prepared, x: Double, y: Double) {
