@@ -1,6 +1,0 @@
-import Testing
-@testable import Registry
-
-@Test func RegistryModuleLinks() {
-    #expect(Bool(true))
-}
