@@ -1,4 +1,0 @@
-import KioskCore
-
-/// Namespace for the RegistryServer module.
-public enum RegistryServerModule {}

@@ -1,0 +1,84 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TestSupport
+import Testing
+
+/// registryd on loopback with a real SQLite file.
+@Suite(.serialized) struct RegistrydTests {
+    let registryd = BuiltProducts.path("registryd")
+
+    final class Server {
+        let process = Process()
+        let port: Int
+        init(db: String, seed: String?) throws {
+            port = try freeLoopbackPort()
+            process.executableURL = URL(fileURLWithPath: BuiltProducts.path("registryd"))
+            process.arguments = ["--db", db, "--listen", "127.0.0.1:\(port)"] + (seed.map { ["--seed", $0] } ?? [])
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            for _ in 0..<300 {
+                if (try? RegistrydTests.get(port, "/v1/enterprises/x")) != nil { return }
+                usleep(20_000)
+            }
+        }
+        func stop() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    static func get(_ port: Int, _ path: String) throws -> (Int, [String: Any]) {
+        let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, Data)?
+        let task = URLSession.shared.dataTask(with: url) { data, response, _ in
+            if let http = response as? HTTPURLResponse { result = (http.statusCode, data ?? Data()) }
+            semaphore.signal()
+        }
+        task.resume()
+        _ = semaphore.wait(timeout: .now() + 10)
+        guard let result else { throw ProcessRunnerError.launchFailed("GET \(path)", "no answer") }
+        let object = (try? JSONSerialization.jsonObject(with: result.1)) as? [String: Any] ?? [:]
+        return (result.0, object)
+    }
+
+    @Test func servesTheSeedAndAnswersProblemsForBadInput() throws {
+        let dir = try TemporaryDirectory(prefix: "registryd")
+        defer { dir.remove() }
+        let server = try Server(db: dir.path + "/registry.sqlite", seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"))
+        defer { server.stop() }
+        var (status, body) = try RegistrydTests.get(server.port, "/v1/enterprises/91441900100000008X")
+        #expect(status == 200 && body["legalRepresentative"] as? String == "张三")
+        #expect(body["legalRepresentativeIdNumber"] == nil)  // the public record only
+        (status, body) = try RegistrydTests.get(server.port, "/v1/enterprises/91441900100000008X/archive")
+        #expect(status == 200 && (body["archive"] as? [Any])?.isEmpty == false)
+        (status, body) = try RegistrydTests.get(server.port, "/v1/enterprises?name=%E4%BA%91%E7%AB%AF")
+        #expect(status == 200 && ((body["enterprises"] as? [Any])?.count ?? 0) >= 1)
+        (status, body) = try RegistrydTests.get(server.port, "/v1/enterprises/91441900100000008Y")
+        #expect(status == 400 && body["code"] as? String == "uscc.invalid")
+        (status, body) = try RegistrydTests.get(server.port, "/v1/enterprises/91350100M000100Y43")
+        #expect(status == 404 && body["code"] as? String == "enterprise.not-found")
+        (status, body) = try RegistrydTests.get(server.port, "/v1/persons/441900199003181234/social-insurance")
+        #expect(status == 200 && body["name"] as? String == "张三")
+        (status, body) = try RegistrydTests.get(server.port, "/v1/persons/441900199003181235/social-insurance")
+        #expect(status == 400 && body["code"] as? String == "id-number.invalid")
+    }
+
+    @Test func aBadSeedIsRefusedWholeNamingTheRecord() throws {
+        let dir = try TemporaryDirectory(prefix: "registryd")
+        defer { dir.remove() }
+        var text = try String(contentsOfFile: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"441900199003181234\"", with: "\"441900199003181235\"")
+        try text.write(toFile: dir.path + "/bad.json", atomically: true, encoding: .utf8)
+        let r = try ProcessRunner.run(registryd, ["--db", dir.path + "/r.sqlite", "--listen", "127.0.0.1:0", "--seed", dir.path + "/bad.json"], timeout: 60)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("enterprises[0].legalRepresentativeIdNumber") && r.stderr.contains("nothing was loaded"), "\(r.stderr)")
+        // Nothing of it is in the database.
+        let server = try Server(db: dir.path + "/r.sqlite", seed: nil)
+        defer { server.stop() }
+        #expect(try RegistrydTests.get(server.port, "/v1/enterprises/91441900100000008X").0 == 404)
+    }
+}
