@@ -1,6 +1,6 @@
 // yitiji-bench: prints the figures behind Yitiji's speed targets.
 // Usage: swift run -c release yitiji-bench [NAME ...]   (no name: all)
-//        yitiji-bench usb-read --device 0400:c35a  (run under the emulated reader's environment)
+//        yitiji-bench usb-read  (run under the emulated reader's environment; see the README)
 import Foundation
 import Crypto
 import IDCardReader
@@ -42,15 +42,14 @@ func decodeReadResponse() throws {
     report("decode 30 10 response → card", samples)
 }
 
-/// A whole find → select → read through a transport; which one depends on the arguments.
-func endToEndRead(transport: any ReaderTransport, label: String, count: Int) throws {
+/// A whole find → select → read through a transport; `placeCard` runs before each read.
+func endToEndRead(transport: any ReaderTransport, label: String, count: Int, placeCard: () throws -> Void = {}) throws {
     let reader = SAMReader(transport: transport)
-    var timing = ReaderTiming()
-    timing.readFingerprint = true
-    reader.timing = timing
+    reader.timing.readFingerprint = true
     var samples: [Double] = []
     var exchanges: [Double] = []
     for _ in 0..<count {
+        try placeCard()
         samples.append(try time {
             _ = try reader.findCard()
             _ = try reader.selectCard()
@@ -65,22 +64,6 @@ func endToEndRead(transport: any ReaderTransport, label: String, count: Int) thr
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ text: String) { description = text }
-}
-
-/// Placed card for each read: the simulator answers find with 80 after a read, so re-place it.
-final class ReplacingTransport: ReaderTransport {
-    let inner: SimulatedTransport
-    init(_ inner: SimulatedTransport) { self.inner = inner }
-    var endpointDescription: String { inner.endpointDescription }
-    func write(_ frame: [UInt8], timeoutMilliseconds: Int) throws(TransportError) {
-        if frame == SAMCommand.findCard.frame { inner.simulator.place(SimulatedCard(identity: SampleCards.resident)) }
-        try inner.write(frame, timeoutMilliseconds: timeoutMilliseconds)
-    }
-    func read(maxCount: Int, timeoutMilliseconds: Int) throws(TransportError) -> [UInt8] {
-        try inner.read(maxCount: maxCount, timeoutMilliseconds: timeoutMilliseconds)
-    }
-    func discardInput() { inner.discardInput() }
-    func close() { inner.close() }
 }
 
 /// The repository (for fixtures and templates), from this file's path.
@@ -211,8 +194,11 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("first-pdf", firstPDFBenchmark),
     ("print-latency", printLatencyBenchmark),
     ("simulated-read", {
-        let transport = ReplacingTransport(SimulatedTransport(simulator: ReaderSimulator(card: SampleCards.resident)))
-        try endToEndRead(transport: transport, label: "in-process simulator", count: 2000)
+        // The simulator answers find with 80 after a read, so the card is placed again each time.
+        let simulator = ReaderSimulator(card: SampleCards.resident)
+        try endToEndRead(transport: SimulatedTransport(simulator: simulator), label: "in-process simulator", count: 2000) {
+            simulator.place(SimulatedCard(identity: SampleCards.resident))
+        }
     }),
     ("usb-read", {
         // Needs the emulated (or a real) reader: the card must be re-placed between reads, so the
@@ -222,22 +208,10 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
         let (transport, found) = try ReaderDiscovery.openSelected(selection: "auto", device: nil, database: database, context: context)
         defer { transport.close() }
         let control = ProcessInfo.processInfo.environment["YITIJI_SIM_CONTROL"]
-        let reader = SAMReader(transport: transport)
-        reader.timing.readFingerprint = true
-        var reads: [Double] = []
-        var small: [Double] = []
-        for _ in 0..<50 {
+        try endToEndRead(transport: transport, label: "\(found.model.usbID) libusb", count: 50) {
             if let control { try "place resident\n".write(toFile: control, atomically: false, encoding: .utf8) }
             Thread.sleep(forTimeInterval: 0.01)
-            reads.append(try time {
-                _ = try reader.findCard()
-                _ = try reader.selectCard()
-                _ = try reader.readCard()
-            })
-            small.append(try time { _ = try reader.samStatus() })
         }
-        report("\(found.model.usbID) libusb: find+select+read (30 10)", reads, unit: "ms")
-        report("\(found.model.usbID) libusb: one small exchange (SAM status)", small, unit: "ms")
     }),
 ]
 

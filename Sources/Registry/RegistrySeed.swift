@@ -25,10 +25,9 @@ public struct RegistrySeed: Codable, Sendable {
     /// Parses and checks `data`; the first bad record is reported by index and field.
     public static func load(_ data: Data) throws(SeedError) -> RegistrySeed {
         let seed: RegistrySeed
-        do { seed = try JSONDecoder().decode(RegistrySeed.self, from: data) } catch let error as DecodingError {
-            throw SeedError(location: location(of: error), reason: reason(of: error))
-        } catch {
-            throw SeedError(location: "(file)", reason: "\(error)")
+        do { seed = try JSONDecoder().decode(RegistrySeed.self, from: data) } catch {
+            let problem = DecodingProblem(error, root: "(file)")
+            throw SeedError(location: problem.location, reason: problem.reason)
         }
         try seed.validate()
         return seed
@@ -70,32 +69,6 @@ public struct RegistrySeed: Codable, Sendable {
                     throw SeedError(location: "\(at).payments[\(j)].month", reason: "'\(payment.month)' is not YYYY-MM")
                 }
             }
-        }
-    }
-
-    static func location(of error: DecodingError) -> String {
-        let path: [any CodingKey]
-        var extra: String?
-        switch error {
-        case let .keyNotFound(key, ctx): path = ctx.codingPath; extra = key.stringValue
-        case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx): path = ctx.codingPath
-        @unknown default: path = []
-        }
-        var text = ""
-        for key in path {
-            if let i = key.intValue { text += "[\(i)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
-        }
-        if let extra { text += (text.isEmpty ? "" : ".") + extra }
-        return text.isEmpty ? "(file)" : text
-    }
-
-    static func reason(of error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound: return "is missing"
-        case let .typeMismatch(_, ctx): return ctx.debugDescription
-        case .valueNotFound: return "is null but must have a value"
-        case let .dataCorrupted(ctx): return ctx.codingPath.isEmpty ? "not valid JSON" : ctx.debugDescription
-        @unknown default: return "\(error)"
         }
     }
 }

@@ -37,14 +37,7 @@ struct DocumentPrintCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let kind = DocumentKind(rawValue: kind) else {
-            CardOutput.fail("--kind must be one of \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(kind)'", code: 2)
-        }
-        guard let json = FileManager.default.contents(atPath: input) else { CardOutput.fail("cannot read \(input)", code: 2) }
-        let document: RenderedDocument
-        do { document = try options.renderer().render(kind: kind, json: json) } catch let error as RenderError {
-            CardOutput.fail("\(input): \(error.description)", code: 2)
-        }
+        let document = try options.render(kind: kind, input: input)
         var queue = printer ?? ""
         var printOptions = PrintOptions(media: media)
         var deadline = timeout
@@ -63,7 +56,7 @@ struct DocumentPrintCommand: ParsableCommand {
         do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 1) }
         let printer = queue
         let outcome = PrintJobRunner(client: client).print(
-            queue: printer, pdf: document.pdf, title: "\(kind.rawValue)", options: printOptions, timeoutSeconds: deadline)
+            queue: printer, pdf: document.pdf, title: document.kind.rawValue, options: printOptions, timeoutSeconds: deadline)
         switch outcome {
         case .completed(let id): print("printed: job \(printer)-\(id) completed (\(document.pageCount) page(s))")
         case let .failed(id, citizen, detail):

@@ -22,6 +22,18 @@ struct DocumentOptions: ParsableArguments {
                                     templatesDirectory: dir.appendingPathComponent("templates").path)
     }
 
+    /// Parses `--kind`, reads `--input` and renders it; bad input exits 2 naming what is wrong.
+    func render(kind name: String, input: String) throws -> RenderedDocument {
+        guard let kind = DocumentKind(rawValue: name) else {
+            CardOutput.fail("--kind must be one of \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(name)'", code: 2)
+        }
+        guard let json = FileManager.default.contents(atPath: input) else { CardOutput.fail("cannot read \(input)", code: 2) }
+        let renderer = try renderer()
+        do { return try renderer.render(kind: kind, json: json) } catch {
+            CardOutput.fail("\(input): \(error.description)", code: 2)
+        }
+    }
+
     func key() throws -> DocumentSigningKey {
         var candidates: [String] = []
         if let signingKey { candidates.append(signingKey) } else {
@@ -58,20 +70,10 @@ struct DocumentRenderCommand: ParsableCommand {
     @OptionGroup var options: DocumentOptions
 
     func run() throws {
-        guard let kind = DocumentKind(rawValue: kind) else {
-            CardOutput.fail("--kind must be one of \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(kind)'", code: 2)
-        }
-        guard let json = FileManager.default.contents(atPath: input) else {
-            CardOutput.fail("cannot read \(input)", code: 2)
-        }
-        let renderer = try options.renderer()
-        let document: RenderedDocument
-        do { document = try renderer.render(kind: kind, json: json) } catch {
-            CardOutput.fail("\(input): \(error.description)", code: 2)
-        }
+        let document = try options.render(kind: kind, input: input)
         do { try document.pdf.write(to: URL(fileURLWithPath: output)) } catch {
             CardOutput.fail("cannot write \(output): \(error.localizedDescription)", code: 1)
         }
-        print("\(output): \(kind.rawValue), \(document.pageCount) page(s), \(document.pdf.count) bytes, code \(document.code)")
+        print("\(output): \(document.kind.rawValue), \(document.pageCount) page(s), \(document.pdf.count) bytes, code \(document.code)")
     }
 }

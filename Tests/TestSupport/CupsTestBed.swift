@@ -23,16 +23,7 @@ public final class CupsTestBed: @unchecked Sendable {
         guard r.status == 0 else {
             throw ProcessRunnerError.launchFailed("cups.sh start", r.stderr + r.stdout)
         }
-        var env: [String: String] = [:]
-        let text = (try? String(contentsOfFile: directory.path + "/env", encoding: .utf8)) ?? ""
-        for line in text.split(separator: "\n") {
-            let body = line.hasPrefix("export ") ? line.dropFirst(7) : line[...]
-            guard let eq = body.firstIndex(of: "=") else { continue }
-            var value = String(body[body.index(after: eq)...])
-            if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-            env[String(body[..<eq])] = value
-        }
-        environment = env
+        environment = readEnvironmentFile(directory.path + "/env")
     }
 
     /// Applies a fault switch: media-empty, media-ok, fail-next-job, stop-printer, reject, ok, kill-printer, restart-printer.

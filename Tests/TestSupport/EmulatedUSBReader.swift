@@ -34,16 +34,7 @@ public final class EmulatedUSBReader: @unchecked Sendable {
             }
             usleep(20_000)
         }
-        var env: [String: String] = [:]
-        let text = (try? String(contentsOfFile: directory.path + "/env", encoding: .utf8)) ?? ""
-        for line in text.split(separator: "\n") {
-            let body = line.hasPrefix("export ") ? line.dropFirst(7) : line[...]
-            guard let eq = body.firstIndex(of: "=") else { continue }
-            var value = String(body[body.index(after: eq)...])
-            if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-            env[String(body[..<eq])] = value
-        }
-        environment = env
+        environment = readEnvironmentFile(directory.path + "/env")
     }
 
     /// Sends a control line to the simulator (`place resident`, `remove`, `fault …`, `latency …`).

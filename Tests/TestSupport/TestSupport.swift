@@ -189,3 +189,17 @@ extension ProcessRunner {
                              stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "", timedOut: timedOut)
     }
 }
+
+/// The variables a test bed's `env` file exports (`export NAME=value` lines, optionally quoted).
+public func readEnvironmentFile(_ path: String) -> [String: String] {
+    var env: [String: String] = [:]
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    for line in text.split(separator: "\n") {
+        let body = line.hasPrefix("export ") ? line.dropFirst(7) : line[...]
+        guard let eq = body.firstIndex(of: "=") else { continue }
+        var value = String(body[body.index(after: eq)...])
+        if value.hasPrefix("'"), value.hasSuffix("'"), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+        env[String(body[..<eq])] = value
+    }
+    return env
+}

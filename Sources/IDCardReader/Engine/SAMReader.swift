@@ -175,14 +175,8 @@ public final class SAMReader {
         guard response.status.isSuccess else {
             throw .status(response.status, command: SAMCommand.readAppendedAddress.description)
         }
-        var units: [UInt16] = []
-        var i = 0
-        while i + 1 < response.data.count {
-            units.append(UInt16(response.data[i]) | UInt16(response.data[i + 1]) << 8)
-            i += 2
-        }
-        while let last = units.last, last == 0x20 || last == 0 { units.removeLast() }
-        return units.isEmpty ? nil : String(decoding: units, as: UTF16.self)
+        let address = CardText.decodeUCS2LE(response.data)
+        return address.isEmpty ? nil : address
     }
 
     /// find → select → read, the one call applications expect.

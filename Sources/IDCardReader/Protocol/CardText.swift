@@ -206,6 +206,31 @@ public enum CardText {
         return w.block
     }
 
+    /// UCS-2 little-endian text with trailing spaces and NULs trimmed (the card's field padding).
+    public static func decodeUCS2LE<C: Collection>(_ bytes: C) -> String where C.Element == UInt8, C.Index == Int {
+        var units: [UInt16] = []
+        units.reserveCapacity(bytes.count / 2)
+        var i = bytes.startIndex
+        while i + 1 < bytes.endIndex {
+            units.append(UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8)
+            i += 2
+        }
+        while let last = units.last, last == 0x20 || last == 0 { units.removeLast() }
+        return String(decoding: units, as: UTF16.self)
+    }
+
+    /// `text` as UCS-2 little-endian in exactly `byteCount` bytes, cut or padded with spaces.
+    public static func encodeUCS2LE(_ text: String, byteCount: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(byteCount)
+        for unit in text.utf16 where bytes.count + 1 < byteCount {
+            bytes += [UInt8(truncatingIfNeeded: unit), UInt8(truncatingIfNeeded: unit >> 8)]
+        }
+        while bytes.count + 1 < byteCount { bytes += [0x20, 0x00] }
+        if bytes.count < byteCount { bytes.append(0) }
+        return bytes
+    }
+
     static func compactDate(_ d: CalendarDate) -> String {
         d.description.replacingOccurrences(of: "-", with: "")
     }
@@ -222,15 +247,7 @@ private struct FieldReader {
 
     /// The field's text with trailing spaces and NULs trimmed.
     func string(_ offset: Int, _ count: Int) -> String {
-        var units: [UInt16] = []
-        units.reserveCapacity(count / 2)
-        var i = offset
-        while i + 1 < offset + count {
-            units.append(UInt16(block[i]) | UInt16(block[i + 1]) << 8)
-            i += 2
-        }
-        while let last = units.last, last == 0x20 || last == 0 { units.removeLast() }
-        return String(decoding: units, as: UTF16.self)
+        CardText.decodeUCS2LE(block[offset..<(offset + count)])
     }
 
     func optional(_ offset: Int, _ count: Int) -> String? {
@@ -267,19 +284,10 @@ private struct FieldReader {
 
 /// Writes UCS-2LE fields into a space-padded text block.
 private struct FieldWriter {
-    var block: [UInt8] = Array(repeating: 0, count: CardText.blockSize)
-
-    init() {
-        for i in stride(from: 0, to: CardText.blockSize, by: 2) { block[i] = 0x20 }
-    }
+    var block = CardText.encodeUCS2LE("", byteCount: CardText.blockSize)
 
     mutating func put(_ text: String, _ offset: Int, _ count: Int) {
-        var i = offset
-        for unit in text.utf16 where i + 1 < offset + count {
-            block[i] = UInt8(truncatingIfNeeded: unit)
-            block[i + 1] = UInt8(truncatingIfNeeded: unit >> 8)
-            i += 2
-        }
+        block.replaceSubrange(offset..<(offset + count), with: CardText.encodeUCS2LE(text, byteCount: count))
     }
 }
 

@@ -249,10 +249,7 @@ public final class ReaderSimulator: @unchecked Sendable {
         case .readAppendedAddress:
             guard card != nil else { return SAMResponse(status: .readCardFailed) }
             guard let address = appendedAddress else { return SAMResponse(status: .noContent) }
-            var data: [UInt8] = []
-            for unit in address.utf16.prefix(35) { data += [UInt8(truncatingIfNeeded: unit), UInt8(unit >> 8)] }
-            while data.count < 70 { data += [0x20, 0x00] }
-            return SAMResponse(status: .success, data: data)
+            return SAMResponse(status: .success, data: CardText.encodeUCS2LE(address, byteCount: 70))
         }
     }
 

@@ -209,13 +209,24 @@ public struct PrintJobRunner: Sendable {
     /// Submits `pdf` and waits at most `timeoutSeconds` for CUPS to say completed.
     /// Success only on completed; canceled, aborted, stopped, held or timed-out jobs are not.
     public func print(queue: String, pdf: Data, title: String, options: PrintOptions, timeoutSeconds: Double) -> PrintOutcome {
-        let before = try? client.status(queue: queue)
-        let jobID: Int
-        do { jobID = try client.submit(queue: queue, pdf: pdf, title: title, options: options) } catch {
-            let message = before.map { $0.isReady ? "打印失败，请联系工作人员" : $0.citizenMessage } ?? "打印机暂时无法使用，请联系工作人员"
-            return .failed(jobID: nil, citizenMessage: message, detail: error.description)
+        switch submit(queue: queue, pdf: pdf, title: title, options: options) {
+        case .success(let jobID): return follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds)
+        case .failure(let refused): return refused.outcome
         }
-        return follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// A submission CUPS refused, as the outcome a citizen and a technician are told.
+    public struct Refused: Error {
+        public let outcome: PrintOutcome
+    }
+
+    /// Submits `pdf`; a refusal comes back as the failed outcome, worded from the printer's state.
+    public func submit(queue: String, pdf: Data, title: String, options: PrintOptions) -> Result<Int, Refused> {
+        let before = try? client.status(queue: queue)
+        do { return .success(try client.submit(queue: queue, pdf: pdf, title: title, options: options)) } catch {
+            return .failure(Refused(outcome: .failed(jobID: nil, citizenMessage: PrinterStatus.failureMessage(before),
+                                                     detail: error.description)))
+        }
     }
 
     /// Follows an existing job.
@@ -229,8 +240,8 @@ public struct PrintJobRunner: Sendable {
                 case 9: return .completed(jobID: jobID)
                 case 7, 8:
                     let printer = try? client.status(queue: queue)
-                    let message = printer.map { $0.isReady ? "打印失败，请联系工作人员" : $0.citizenMessage } ?? "打印失败，请联系工作人员"
-                    return .failed(jobID: jobID, citizenMessage: message, detail: PrintJobRunner.detail(job, printer))
+                    return .failed(jobID: jobID, citizenMessage: PrinterStatus.failureMessage(printer, unknown: "打印失败，请联系工作人员"),
+                                   detail: PrintJobRunner.detail(job, printer))
                 default: break
                 }
             }

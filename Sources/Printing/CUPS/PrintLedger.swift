@@ -125,13 +125,12 @@ public struct PrintService: Sendable {
         var entry = PrintLedger.Entry(requestID: requestID, kind: kind, queue: queue, jobID: nil, state: .submitting,
                                       detail: "", citizenMessage: nil, updatedAt: Date())
         await ledger.update(entry)
-        let before = try? runner.client.status(queue: queue)
         let jobID: Int
-        do { jobID = try runner.client.submit(queue: queue, pdf: pdf, title: title, options: options) } catch {
-            let message = before.map { $0.isReady ? "打印失败，请联系工作人员" : $0.citizenMessage } ?? "打印机暂时无法使用，请联系工作人员"
-            let outcome = PrintOutcome.failed(jobID: nil, citizenMessage: message, detail: error.description)
-            await record(entry, outcome)
-            return outcome
+        switch runner.submit(queue: queue, pdf: pdf, title: title, options: options) {
+        case .success(let id): jobID = id
+        case .failure(let refused):
+            await record(entry, refused.outcome)
+            return refused.outcome
         }
         entry.jobID = jobID
         entry.state = .submitted

@@ -57,6 +57,12 @@ public struct PrinterStatus: Sendable, Equatable, Codable {
         return "打印机暂时无法使用，请联系工作人员"
     }
 
+    /// What a citizen is told when a print failed with the printer in `status` (nil: unknown).
+    public static func failureMessage(_ status: PrinterStatus?, unknown: String = "打印机暂时无法使用，请联系工作人员") -> String {
+        guard let status else { return unknown }
+        return status.isReady ? "打印失败，请联系工作人员" : status.citizenMessage
+    }
+
     /// What a technician should do.
     public var technicianAction: String {
         if paper == .out { return "load paper into \(queue)" }

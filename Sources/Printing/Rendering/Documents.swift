@@ -78,15 +78,24 @@ public final class DocumentRenderer: @unchecked Sendable {
 
     /// The common-character fonts, when prepared and when this renderer uses the defaults.
     private var commonFonts: DocumentFonts?
+    /// Per kind: whether the common fonts cover the template's fixed texts and the provider
+    /// (read once, not on every render).
+    private var templateCoverage: [DocumentKind: Bool] = [:]
+
+    private func commonFontsCoverTemplate(_ kind: DocumentKind, _ common: DocumentFonts) -> Bool {
+        if let known = lock.withLock({ templateCoverage[kind] }) { return known }
+        let text = (try? String(contentsOfFile: templatesDirectory + "/" + kind.rawValue + ".json", encoding: .utf8)) ?? ""
+        let covered = !text.isEmpty && common.covers(text + provider)
+        lock.withLock { templateCoverage[kind] = covered }
+        return covered
+    }
 
     /// Decodes `json` as the input of `kind`, naming the field that is wrong. Uses the
     /// common-character fonts when they cover the input and the template, the full fonts otherwise.
     public func render(kind: DocumentKind, json: Data, at date: Date = Date()) throws(RenderError) -> RenderedDocument {
-        if let common = commonFonts {
-            let templateText = (try? String(contentsOfFile: templatesDirectory + "/" + kind.rawValue + ".json", encoding: .utf8)) ?? ""
-            if common.covers(String(decoding: json, as: UTF8.self) + templateText + provider) {
-                return try DocumentRenderer(base: self, fonts: common).renderWithFonts(kind: kind, json: json, at: date)
-            }
+        if let common = commonFonts, commonFontsCoverTemplate(kind, common),
+           common.covers(String(decoding: json, as: UTF8.self)) {
+            return try DocumentRenderer(base: self, fonts: common).renderWithFonts(kind: kind, json: json, at: date)
         }
         return try renderWithFonts(kind: kind, json: json, at: date)
     }
@@ -103,21 +112,9 @@ public final class DocumentRenderer: @unchecked Sendable {
     func decode<T: Decodable>(_ type: T.Type, _ json: Data) throws(RenderError) -> T {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        do { return try decoder.decode(type, from: json) } catch let error as DecodingError {
-            func path(_ ctx: DecodingError.Context, _ extra: String? = nil) -> String {
-                let parts = ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue } + (extra.map { [$0] } ?? [])
-                return parts.isEmpty ? "(document)" : parts.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-            }
-            switch error {
-            case let .keyNotFound(key, ctx): throw .invalidInput(field: path(ctx, key.stringValue), reason: "is missing")
-            case let .typeMismatch(_, ctx): throw .invalidInput(field: path(ctx), reason: ctx.debugDescription)
-            case let .valueNotFound(_, ctx): throw .invalidInput(field: path(ctx), reason: "is null but must have a value")
-            case let .dataCorrupted(ctx):
-                throw .invalidInput(field: path(ctx), reason: ctx.codingPath.isEmpty ? "not valid JSON" : ctx.debugDescription)
-            @unknown default: throw .invalidInput(field: "(document)", reason: "\(error)")
-            }
-        } catch {
-            throw .invalidInput(field: "(document)", reason: "\(error)")
+        do { return try decoder.decode(type, from: json) } catch {
+            let problem = DecodingProblem(error, root: "(document)")
+            throw .invalidInput(field: problem.location, reason: problem.reason)
         }
     }
 

@@ -39,9 +39,7 @@ public final class DocumentFonts: @unchecked Sendable {
     /// the same glyphs, but cairo can then embed only the glyphs a document uses, which keeps a
     /// page's PDF small.
     public static var defaultFiles: [String] {
-        let names = ["NotoSansCJKsc-Regular.otf", "NotoSansCJKsc-Bold.otf", "NotoSerifCJKsc-Regular.otf", "NotoSerifCJKsc-Bold.otf"]
-        let dir = ProcessInfo.processInfo.environment["YITIJI_FONT_DIR"] ?? "/var/cache/yitiji/fonts"
-        let prepared = names.map { dir + "/" + $0 }
+        let prepared = preparedFiles(suffix: "")
         if prepared.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) { return prepared }
         return [
             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -49,6 +47,14 @@ public final class DocumentFonts: @unchecked Sendable {
             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
         ]
+    }
+
+    /// The files `scripts/fonts.sh` writes: `$YITIJI_FONT_DIR` (else `/var/cache/yitiji/fonts`)
+    /// `/Noto{Sans,Serif}CJKsc-{Regular,Bold}{suffix}.otf`.
+    static func preparedFiles(suffix: String) -> [String] {
+        let dir = ProcessInfo.processInfo.environment["YITIJI_FONT_DIR"] ?? "/var/cache/yitiji/fonts"
+        return ["NotoSansCJKsc-Regular", "NotoSansCJKsc-Bold", "NotoSerifCJKsc-Regular", "NotoSerifCJKsc-Bold"]
+            .map { "\(dir)/\($0)\(suffix).otf" }
     }
 
     /// One shared instance (fontconfig set-up costs tens of milliseconds).
@@ -63,9 +69,7 @@ public final class DocumentFonts: @unchecked Sendable {
         sharedLock.lock()
         defer { sharedLock.unlock() }
         if let c = commonInstance { return c }
-        let dir = ProcessInfo.processInfo.environment["YITIJI_FONT_DIR"] ?? "/var/cache/yitiji/fonts"
-        let files = ["NotoSansCJKsc-Regular", "NotoSansCJKsc-Bold", "NotoSerifCJKsc-Regular", "NotoSerifCJKsc-Bold"]
-            .map { "\(dir)/\($0)-common.otf" }
+        let files = preparedFiles(suffix: "-common")
         let c: DocumentFonts? = files.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) ? try? DocumentFonts(files: files) : nil
         commonInstance = .some(c)
         return c
