@@ -47,9 +47,12 @@ import Testing
     @Test func everyFaultEndsInTheRightOutcomeAndMessage() throws {
         let bed = try CupsTestBed()
         defer { bed.stop() }
-        try bed.fault("a4", "fail-next-job")
+        // Every attempt fails while the fault stands, so a resubmission by CUPS cannot print it.
+        try bed.fault("a4", "fail-jobs")
         var r = try print(bed, "receipt", queue: "a4")
-        #expect(r.status == 1 && (r.stderr.contains("aborted") || r.stderr.contains("canceled")) && r.stderr.contains("打印失败，请联系工作人员"), "\(r.stderr)")
+        #expect(r.status == 1 && (r.stderr.contains("aborted") || r.stderr.contains("canceled")) && r.stderr.contains("打印失败，请联系工作人员"),
+                "\(r.stdout) \(r.stderr)")
+        try bed.fault("a4", "ok")
 
         try bed.fault("a4", "stop-printer")
         let status = try ProcessRunner.run(kioskctl, ["printer", "status", "a4"], environment: bed.environment, timeout: 60)
@@ -99,7 +102,7 @@ import Testing
     @Test func aRetriedRequestIsTheSameJobAndUncertainPrintsAreKept() async throws {
         let bed = try CupsTestBed()
         defer { bed.stop() }
-        setenv("CUPS_SERVER", bed.environment["CUPS_SERVER"] ?? "", 1)
+        let server = bed.environment["CUPS_SERVER"]
         let dir = try TemporaryDirectory(prefix: "ledger")
         defer { dir.remove() }
         let path = dir.path + "/prints.json"
@@ -108,7 +111,7 @@ import Testing
             BuiltProducts.repositoryPath("Tests/Fixtures/documents/receipt.json"), "-o", renderPath], timeout: 60)
         #expect(r.status == 0)
         let document = try Data(contentsOf: URL(fileURLWithPath: renderPath))
-        let service = PrintService(ledger: PrintLedger(path: path), runner: PrintJobRunner(client: try CupsClient()))
+        let service = PrintService(ledger: PrintLedger(path: path), runner: PrintJobRunner(client: try CupsClient(server: server)))
         let first = await service.print(requestID: "req-1", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
                                         options: PrintOptions(), timeoutSeconds: 30)
         #expect(first.succeeded)
@@ -125,7 +128,7 @@ import Testing
         let reopened = PrintLedger(path: path)
         #expect(await reopened.entry("req-1")?.state == .completed)
         #expect(await reopened.uncertain().map(\.requestID) == ["req-2"])
-        let retried = await PrintService(ledger: reopened, runner: PrintJobRunner(client: try CupsClient()))
+        let retried = await PrintService(ledger: reopened, runner: PrintJobRunner(client: try CupsClient(server: server)))
             .print(requestID: "req-2", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
                    options: PrintOptions(), timeoutSeconds: 3)
         guard case .uncertain = retried else { Issue.record("an uncertain print was retried: \(retried)"); return }

@@ -6,6 +6,7 @@ public final class CupsTestBed: @unchecked Sendable {
     /// CUPS_SERVER and friends for programs under test.
     public let environment: [String: String]
     private let script = BuiltProducts.repositoryPath("scripts/testbeds/cups.sh")
+    private static let startLock = NSLock()
 
     /// Runs the script; see `ProcessRunner.runScript` for why not `Process`.
     private func run(_ arguments: [String]) throws -> ProcessResult {
@@ -19,6 +20,10 @@ public final class CupsTestBed: @unchecked Sendable {
     public init() throws {
         directory = try TemporaryDirectory(prefix: "cups")
         chmod(directory.path, 0o755)
+        // cups.sh picks free ports and then binds them: two beds starting at once in this process
+        // could pick the same port, and one bed's queue would reach the other bed's printer.
+        CupsTestBed.startLock.lock()
+        defer { CupsTestBed.startLock.unlock() }
         let r = try CupsTestBed.run(script: BuiltProducts.repositoryPath("scripts/testbeds/cups.sh"), ["start", directory.path])
         guard r.status == 0 else {
             throw ProcessRunnerError.launchFailed("cups.sh start", r.stderr + r.stdout)

@@ -11,6 +11,7 @@
 #                        (job stays processing) until media-ok
 #       media-ok         paper loaded again: the held job goes on
 #       fail-next-job    the next job fails at the printer (the job ends canceled or aborted)
+#       fail-jobs        every job fails at the printer until `ok` (also any resubmission of it)
 #       stop-printer     cupsdisable QUEUE (printer-state stopped, reason paused)
 #       reject           cupsreject QUEUE (new jobs are refused)
 #       ok               cupsenable + cupsaccept QUEUE, and clear every fault flag
@@ -292,7 +293,7 @@ EOF
   cat <<'EOF'
 parent=$PPID
 doc="$1"
-if [ -e "$faults/fail-next-job" ]; then
+if [ -e "$faults/fail-jobs" ] || [ -e "$faults/fail-next-job" ]; then
   rm -f "$faults/fail-next-job"
   echo "ERROR: Simulated printer failure." >&2
   exit 1
@@ -545,10 +546,11 @@ cmd_fault() {
     media-empty) : >"$DIR/faults/$q/media-empty" ;;
     media-ok) rm -f "$DIR/faults/$q/media-empty" ;;
     fail-next-job) : >"$DIR/faults/$q/fail-next-job" ;;
+    fail-jobs) : >"$DIR/faults/$q/fail-jobs" ;;
     stop-printer) lpc cupsdisable "$q" ;;
     reject) lpc cupsreject "$q" ;;
     ok)
-      rm -f "$DIR/faults/$q/media-empty" "$DIR/faults/$q/fail-next-job"
+      rm -f "$DIR/faults/$q/media-empty" "$DIR/faults/$q/fail-next-job" "$DIR/faults/$q/fail-jobs"
       lpc cupsenable "$q"
       lpc cupsaccept "$q"
       ;;
@@ -567,7 +569,7 @@ cmd_fault() {
       start_printer "$q"
       wait_printer "$q" || exit 1
       ;;
-    *) die "unknown fault $fault (media-empty media-ok fail-next-job stop-printer reject ok kill-printer restart-printer)" ;;
+    *) die "unknown fault $fault (media-empty media-ok fail-next-job fail-jobs stop-printer reject ok kill-printer restart-printer)" ;;
   esac
 }
 
