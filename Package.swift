@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // C libraries (module maps live in drivers/)
@@ -67,6 +68,8 @@ let package = Package(
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "RegistryServer", dependencies: [
             "KioskCore", "Registry", "KioskConfig",
@@ -81,7 +84,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiosk", dependencies: [
-            "KioskCore", "KioskTerminal", "KioskAPI", "KioskUI",
+            "KioskCore", "KioskTerminal", "KioskAPI", "KioskUI", "KioskClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kioskctl", dependencies: [
@@ -112,7 +115,7 @@ let package = Package(
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
-        .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "TestSupport"]),
+        .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "KioskClient", "KioskAPI", "KioskCore", "IDCardReader", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "IDCardReader", "Printing", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

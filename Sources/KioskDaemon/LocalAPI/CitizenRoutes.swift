@@ -35,19 +35,7 @@ public enum CitizenRoutes {
             await service.touch()
             return Response(status: .noContent)
         }
-        v1.get("events") { _, _ in
-            let stream = service.events()
-            let body = ResponseBody { writer in
-                let encoder = JSONEncoder()
-                for await event in stream {
-                    var line = try encoder.encode(event)
-                    line.append(0x0A)
-                    try await writer.write(ByteBuffer(bytes: line))
-                }
-                try await writer.finish(nil)
-            }
-            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
-        }
+        v1.get("events") { _, _ in eventStream(service.events()) }
         v1.get("enterprises") { request, _ in
             guard let query = request.uri.queryParameters.get("q", as: String.self)?.trimmingCharacters(in: .whitespaces),
                   (2...60).contains(query.count) else {
@@ -127,10 +115,29 @@ public enum CitizenRoutes {
         }
     }
 
+    /// A JSON response holding `value`.
+    static func encoded<T: Encodable>(_ value: T) throws -> Response {
+        let data = try JSONEncoder().encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Newline-delimited JSON events until the client goes away.
+    static func eventStream(_ stream: AsyncStream<KioskEvent>) -> Response {
+        let body = ResponseBody { writer in
+            let encoder = JSONEncoder()
+            for await event in stream {
+                var line = try encoder.encode(event)
+                line.append(0x0A)
+                try await writer.write(ByteBuffer(bytes: line))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+
     static func json<T: Encodable>(_ body: () async throws -> T) async throws -> Response {
         do {
-            let data = try JSONEncoder().encode(try await body())
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            return try encoded(try await body())
         } catch let error as CitizenAPIError {
             throw LocalAPIError(status: .unprocessableContent, messageKey: error.messageKey, detail: error.detail)
         }

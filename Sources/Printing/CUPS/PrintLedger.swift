@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// Every print request by its id, so that a retried request is the same job and a print whose
 /// outcome is unknown is kept for staff instead of being printed again. Holds no personal data
@@ -116,7 +117,8 @@ public struct PrintService: Sendable {
         if let existing = await ledger.entry(requestID) {
             if let outcome = PrintService.outcome(of: existing) { return outcome }
             if let jobID = existing.jobID {
-                let outcome = runner.follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds)
+                let runner = self.runner
+                let outcome = await runBlocking { runner.follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds) }
                 await record(existing, outcome)
                 return outcome
             }
@@ -126,7 +128,8 @@ public struct PrintService: Sendable {
                                       detail: "", citizenMessage: nil, updatedAt: Date())
         await ledger.update(entry)
         let jobID: Int
-        switch runner.submit(queue: queue, pdf: pdf, title: title, options: options) {
+        let runner = self.runner
+        switch await runBlocking({ runner.submit(queue: queue, pdf: pdf, title: title, options: options) }) {
         case .success(let id): jobID = id
         case .failure(let refused):
             await record(entry, refused.outcome)
@@ -136,7 +139,7 @@ public struct PrintService: Sendable {
         entry.state = .submitted
         entry.updatedAt = Date()
         await ledger.update(entry)
-        let outcome = runner.follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds)
+        let outcome = await runBlocking { runner.follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds) }
         await record(entry, outcome)
         return outcome
     }

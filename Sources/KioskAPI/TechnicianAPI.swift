@@ -1,0 +1,94 @@
+/// kioskd's state as the technician socket reports it (`GET /v1/status`).
+public struct TechnicianStatus: Codable, Sendable, Equatable {
+    /// One printer role's last known status.
+    public struct Printer: Codable, Sendable, Equatable {
+        public var role: String
+        public var queue: String
+        /// online, offline, busy, stopped
+        public var device: String
+        /// ok, low, out, jammed
+        public var paper: String
+        /// ok, low, out
+        public var toner: String
+        public var accepting: Bool
+        public var reasons: [String]
+        public var message: String
+        public init(role: String, queue: String, device: String, paper: String, toner: String, accepting: Bool,
+                    reasons: [String], message: String) {
+            self.role = role
+            self.queue = queue
+            self.device = device
+            self.paper = paper
+            self.toner = toner
+            self.accepting = accepting
+            self.reasons = reasons
+            self.message = message
+        }
+    }
+
+    /// Outbox figures.
+    public struct Outbox: Codable, Sendable, Equatable {
+        public var depth: Int
+        public var oldestAgeSeconds: Int?
+        public var deadLetters: Int
+        public init(depth: Int, oldestAgeSeconds: Int?, deadLetters: Int) {
+            self.depth = depth
+            self.oldestAgeSeconds = oldestAgeSeconds
+            self.deadLetters = deadLetters
+        }
+    }
+
+    public var version: String
+    public var kioskId: String
+    public var site: String
+    public var pid: Int32
+    public var uptimeSeconds: Int
+    public var maintenance: Bool
+    public var maintenanceReason: String?
+    public var readerPresent: Bool
+    public var readerEndpoint: String?
+    public var samID: String?
+    public var printers: [Printer]
+    /// Whether a citizen session is active (never who).
+    public var sessionActive: Bool
+    public var sessionsStarted: Int
+    /// Counters since start, e.g. `reads`, `prints.completed`.
+    public var counters: [String: Int]
+    public var configDirectory: String
+    public var configVersion: String?
+    public var outbox: Outbox?
+    /// Seconds since the last heartbeat the registry acknowledged, if any.
+    public var lastHeartbeatAgeSeconds: Int?
+
+    public init(version: String, kioskId: String, site: String, pid: Int32, uptimeSeconds: Int, maintenance: Bool,
+                maintenanceReason: String?, readerPresent: Bool, readerEndpoint: String?, samID: String?, printers: [Printer],
+                sessionActive: Bool, sessionsStarted: Int, counters: [String: Int], configDirectory: String,
+                configVersion: String?, outbox: Outbox?, lastHeartbeatAgeSeconds: Int?) {
+        self.version = version
+        self.kioskId = kioskId
+        self.site = site
+        self.pid = pid
+        self.uptimeSeconds = uptimeSeconds
+        self.maintenance = maintenance
+        self.maintenanceReason = maintenanceReason
+        self.readerPresent = readerPresent
+        self.readerEndpoint = readerEndpoint
+        self.samID = samID
+        self.printers = printers
+        self.sessionActive = sessionActive
+        self.sessionsStarted = sessionsStarted
+        self.counters = counters
+        self.configDirectory = configDirectory
+        self.configVersion = configVersion
+        self.outbox = outbox
+        self.lastHeartbeatAgeSeconds = lastHeartbeatAgeSeconds
+    }
+}
+
+/// `POST /v1/maintenance` on the technician socket.
+public struct MaintenanceRequest: Codable, Sendable, Equatable {
+    public var on: Bool
+    /// Why (shown to staff, recorded in the audit log); required to switch on.
+    public var reason: String?
+    public init(on: Bool, reason: String?) { self.on = on; self.reason = reason }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import Hummingbird
+import IDCardReader
+import KioskAPI
+import KioskConfig
+import KioskCore
+import Logging
+import NIOCore
+import Printing
+import ServiceLifecycle
+
+/// Where kioskd keeps things, and how its sockets are shared.
+public struct DaemonOptions: Sendable {
+    /// The configuration directory (`/etc/yitiji`, else the embedded `kiosk-config/`).
+    public var configDirectory: URL
+    /// State: audit log, print ledger, outbox, cache, configuration history (`/var/lib/yitiji`).
+    public var stateDirectory: URL
+    /// Sockets (`/run/yitiji`).
+    public var runtimeDirectory: URL
+    /// Group allowed on the citizen socket (mode 0660), or nil for the daemon's own group.
+    public var citizenGroup: String?
+    /// Group allowed on the technician socket (mode 0660), or nil for owner only (0600).
+    public var technicianGroup: String?
+    /// Loopback port of the Prometheus metrics endpoint; nil: none.
+    public var metricsPort: Int?
+    /// Use the in-process reader simulator with this control FIFO instead of a device.
+    public var simulatorControl: String?
+    /// The CUPS server (a socket path or host), else CUPS's own default (`CUPS_SERVER`, client.conf).
+    public var cupsServer: String?
+
+    public init(configDirectory: URL, stateDirectory: URL, runtimeDirectory: URL, citizenGroup: String? = nil,
+                technicianGroup: String? = nil, metricsPort: Int? = nil, simulatorControl: String? = nil,
+                cupsServer: String? = nil) {
+        self.configDirectory = configDirectory
+        self.stateDirectory = stateDirectory
+        self.runtimeDirectory = runtimeDirectory
+        self.citizenGroup = citizenGroup
+        self.technicianGroup = technicianGroup
+        self.metricsPort = metricsPort
+        self.simulatorControl = simulatorControl
+        self.cupsServer = cupsServer
+    }
+
+    /// The citizen socket's path.
+    public var citizenSocket: String { runtimeDirectory.appendingPathComponent("citizen.sock").path }
+    /// The technician socket's path.
+    public var technicianSocket: String { runtimeDirectory.appendingPathComponent("technician.sock").path }
+}
+
+/// kioskd: every part is a service in one group; SIGTERM shuts them down in reverse order.
+public final class Kioskd: TechnicianService {
+    public let options: DaemonOptions
+    public let configuration: KioskConfiguration
+    public let hub = EventHub()
+    public let state: KioskState
+    public let sessions: SessionManager
+    public let audit: AuditLog
+    public let citizen: KioskCitizenService
+    let logger: Logger
+    let startedAt = Date()
+    let readerService: ReaderService
+    let notifier = SystemdNotifier()
+
+    /// Loads the configuration and opens the state; nothing runs until `run()`.
+    /// - Parameter gateway: the registry; made from the configuration and state when nil.
+    /// - Parameter readerOpener: opens the reader; by default the configured device (or the
+    ///   simulator named in the options).
+    public init(options: DaemonOptions, gateway: (any RegistryGateway)? = nil, readerOpener: ReaderService.Opener? = nil,
+                logger: Logger = Logger(label: "kioskd")) throws {
+        self.options = options
+        self.logger = logger
+        umask(0o077)
+        let fm = FileManager.default
+        for dir in [options.stateDirectory, options.runtimeDirectory] {
+            do { try fm.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750]) } catch {
+                throw DaemonError.stateNotWritable(dir.path)
+            }
+        }
+        do { configuration = try KioskConfiguration.load(from: options.configDirectory) } catch {
+            throw DaemonError.configuration("\(error)")
+        }
+        audit = try AuditLog(stateDirectory: options.stateDirectory)
+        state = KioskState(hub: hub)
+        let settings = configuration.settings
+        sessions = SessionManager(hub: hub, audit: audit, idleTimeout: TimeInterval(settings.session.idleTimeoutSeconds),
+                                  warningLead: TimeInterval(settings.session.idleWarningSeconds))
+
+        let signingKey = try Self.documentSigningKey(state: options.stateDirectory, config: options.configDirectory)
+        let renderer: DocumentRenderer
+        do {
+            renderer = try DocumentRenderer(signingKey: signingKey, provider: settings.kiosk.provider,
+                                            templatesDirectory: options.configDirectory.appendingPathComponent("templates").path)
+        } catch { throw DaemonError.configuration("documents: \(error)") }
+        let printService = (try? CupsClient(server: options.cupsServer)).map {
+            PrintService(ledger: PrintLedger(path: options.stateDirectory.appendingPathComponent("print-ledger.json").path),
+                         runner: PrintJobRunner(client: $0))
+        }
+        let desk = DocumentDesk(renderer: renderer, printService: printService, printers: settings.printers, logger: logger)
+        let registry = gateway ?? UnavailableGateway(reason: "no registry client is configured")
+        citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk,
+                                      configuration: configuration, audit: audit, logger: logger)
+
+        var timing = ReaderTiming()
+        timing.pollIntervalMilliseconds = settings.reader.pollIntervalMilliseconds
+        let select = settings.reader.select, device = settings.reader.device
+        if let readerOpener {
+            readerService = ReaderService(timing: timing, opener: readerOpener)
+        } else if let control = options.simulatorControl {
+            let simulator = ReaderSimulator()
+            readerService = ReaderService(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
+                let transport = SimulatedTransport(simulator: simulator)
+                return transport
+            }
+            try? Self.watchSimulatorControl(path: control, simulator: simulator, logger: logger)
+        } else {
+            let database: ReaderModelDatabase
+            do { database = try ReaderModelDatabase.loadDefault() } catch { throw DaemonError.configuration("reader models: \(error)") }
+            readerService = ReaderService(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
+                let context: USBContext
+                do { context = try USBContext() } catch { throw .noReader("libusb: \(error)") }
+                return try ReaderDiscovery.openSelected(selection: select, device: device, database: database, context: context).0
+            }
+        }
+    }
+
+    static func documentSigningKey(state: URL, config: URL) throws -> DocumentSigningKey {
+        let candidates = [state.appendingPathComponent("document-signing.key").path,
+                          "/etc/yitiji/document-signing.key"]
+        for path in candidates where FileManager.default.fileExists(atPath: path) {
+            do { return try DocumentSigningKey.load(path: path) } catch { throw DaemonError.key("\(path): \(error)") }
+        }
+        throw DaemonError.key("no document signing key: put the kiosk's key at \(candidates[0]) (mode 0600)")
+    }
+
+    /// Reads control lines (`place resident`, `remove`, …) for the in-process simulator.
+    static func watchSimulatorControl(path: String, simulator: ReaderSimulator, logger: Logger) throws {
+        if !FileManager.default.fileExists(atPath: path) { mkfifo(path, 0o600) }
+        let thread = Thread {
+            while true {
+                guard let handle = FileHandle(forReadingAtPath: path) else { return }
+                let data = handle.readDataToEndOfFile()
+                try? handle.close()
+                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                    if let problem = simulator.control(String(line)) {
+                        logger.warning("simulator control refused", metadata: ["problem": "\(problem)"])
+                    }
+                }
+            }
+        }
+        thread.name = "simulator-control"
+        thread.start()
+    }
+
+    // MARK: - Technician operations
+
+    public func status() async -> TechnicianStatus {
+        let printers = await state.printers
+        let roles = configuration.settings.printers
+        let views = roles.keys.sorted().map { role -> TechnicianStatus.Printer in
+            let queue = roles[role]?.queue ?? ""
+            guard let s = printers[role] else {
+                return .init(role: role, queue: queue, device: "unknown", paper: "unknown", toner: "unknown", accepting: false,
+                             reasons: [], message: "not polled yet")
+            }
+            return .init(role: role, queue: queue, device: s.device.rawValue, paper: s.paper.rawValue, toner: s.toner.rawValue,
+                         accepting: s.accepting, reasons: s.reasons, message: s.message)
+        }
+        return TechnicianStatus(
+            version: KioskCore.version, kioskId: configuration.settings.kiosk.id, site: configuration.settings.kiosk.site,
+            pid: getpid(), uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
+            maintenance: await state.maintenance, maintenanceReason: await state.maintenanceReason,
+            readerPresent: await state.readerPresent, readerEndpoint: await state.readerEndpoint, samID: await state.samID,
+            printers: views, sessionActive: await sessions.isActive, sessionsStarted: await sessions.sessionsStarted,
+            counters: await state.counters, configDirectory: options.configDirectory.path, configVersion: nil,
+            outbox: nil, lastHeartbeatAgeSeconds: nil)
+    }
+
+    public func setMaintenance(_ request: MaintenanceRequest) async throws {
+        if await state.setMaintenance(request.on, reason: request.reason) {
+            if request.on { await sessions.end(.maintenance) }
+            audit.record(actor: "technician", action: request.on ? "maintenance.on" : "maintenance.off", detail: request.reason ?? "")
+            logger.notice("maintenance mode", metadata: ["on": "\(request.on)"])
+        }
+    }
+
+    public func audit(limit: Int) async -> [AuditLog.Entry] { audit.recent(limit: limit) }
+
+    public func events() -> AsyncStream<KioskEvent> { hub.subscribe() }
+
+    // MARK: - Running
+
+    func socketApplication(path: String, group: String?, mode: mode_t,
+                           routes: (Router<BasicRequestContext>) -> Void) -> some Service {
+        let router = Router()
+        routes(router)
+        let logger = self.logger
+        return Application(router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "kioskd"),
+                           onServerRunning: { _ in
+                               Self.secure(socket: path, group: group, mode: mode, logger: logger)
+                           }, logger: logger)
+    }
+
+    /// Gives a freshly bound socket its group and mode (it is bound under umask 077, so nobody
+    /// else can connect before this).
+    static func secure(socket path: String, group: String?, mode: mode_t, logger: Logger) {
+        if let group {
+            if let entry = getgrnam(group) {
+                if chown(path, uid_t(bitPattern: -1), entry.pointee.gr_gid) != 0 {
+                    logger.error("cannot give the socket to its group", metadata: ["socket": "\(path)", "group": "\(group)"])
+                }
+            } else {
+                logger.error("no such group: the socket stays owner-only", metadata: ["socket": "\(path)", "group": "\(group)"])
+                chmod(path, 0o600)
+                return
+            }
+        }
+        chmod(path, mode)
+    }
+
+    /// Runs every service until SIGTERM or SIGINT, then shuts them down in reverse order.
+    public func run() async throws {
+        let settings = configuration.settings
+        var services: [any Service] = [
+            ReaderLinkService(reader: readerService, sessions: sessions, state: state, hub: hub, logger: logger),
+            PrinterWatchService(roles: settings.printers.mapValues(\.queue), cupsServer: options.cupsServer, state: state,
+                                logger: logger),
+            SessionTimerService(sessions: sessions),
+            WatchdogService(notifier: notifier),
+        ]
+        services.append(socketApplication(path: options.technicianSocket, group: options.technicianGroup,
+                                          mode: options.technicianGroup == nil ? 0o600 : 0o660) { router in
+            TechnicianRoutes.add(to: router, service: self)
+        })
+        services.append(socketApplication(path: options.citizenSocket, group: options.citizenGroup, mode: 0o660) { router in
+            CitizenRoutes.add(to: router, service: self.citizen)
+        })
+        if let port = options.metricsPort {
+            let router = Router()
+            router.get("metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: .init(byteBuffer: ByteBuffer(string: await self.metricsText())))
+            }
+            services.append(Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                                        logger: logger))
+        }
+        services.append(ReadyNotice(notifier: notifier, sockets: [options.citizenSocket, options.technicianSocket],
+                                    logger: logger))
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        audit.record(actor: "kioskd", action: "daemon.start", detail: "version \(KioskCore.version)")
+        try await group.run()
+        notifier.notify("STOPPING=1")
+        await sessions.end(.shutdown)
+        hub.finish()
+        audit.record(actor: "kioskd", action: "daemon.stop")
+        audit.close()
+    }
+
+    /// Prometheus text exposition of the daemon's figures.
+    public func metricsText() async -> String {
+        let counters = await state.counters
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) \(type)")
+            for (labels, value) in samples { lines.append("\(name)\(labels) \(value)") }
+        }
+        metric("yitiji_card_reads_total", "counter", "Cards read.", [("", counters["reads"] ?? 0)])
+        metric("yitiji_card_read_failures_total", "counter", "Cards on the reader that could not be read.",
+               [("", counters["reads.failed"] ?? 0)])
+        metric("yitiji_prints_total", "counter", "Print jobs by outcome.",
+               ["completed", "failed", "uncertain"].map { ("{outcome=\"\($0)\"}", counters["prints.\($0)"] ?? 0) })
+        metric("yitiji_sessions_total", "counter", "Citizen sessions started.", [("", await sessions.sessionsStarted)])
+        metric("yitiji_session_active", "gauge", "1 while a citizen session is active.", [("", await sessions.isActive ? 1 : 0)])
+        metric("yitiji_reader_connected", "gauge", "1 while the ID-card reader is connected.", [("", await state.readerPresent ? 1 : 0)])
+        metric("yitiji_maintenance", "gauge", "1 in maintenance mode.", [("", await state.maintenance ? 1 : 0)])
+        metric("yitiji_event_subscribers", "gauge", "Local API clients following events.", [("", hub.subscriberCount)])
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Says READY=1 to systemd (and logs it) once both sockets accept connections.
+struct ReadyNotice: Service {
+    let notifier: SystemdNotifier
+    let sockets: [String]
+    let logger: Logger
+
+    func run() async throws {
+        for _ in 0..<400 where !sockets.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        notifier.notify("READY=1")
+        logger.notice("kioskd ready", metadata: ["sockets": "\(sockets.joined(separator: " "))"])
+        try? await gracefulShutdown()
+    }
+}
+
+/// A registry that is not there: every query says unreachable, every write is refused.
+public struct UnavailableGateway: RegistryGateway {
+    let reason: String
+    public init(reason: String) { self.reason = reason }
+    public func enterprise(uscc: String) async throws(GatewayError) -> EnterpriseAnswer { throw .unreachable(reason) }
+    public func search(name: String, limit: Int) async throws(GatewayError) -> (results: [EnterpriseSummary], cachedAgeSeconds: Int?) {
+        throw .unreachable(reason)
+    }
+    public func socialInsurance(idNumber: String) async throws(GatewayError) -> SocialInsuranceRecord { throw .unreachable(reason) }
+    public func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool { throw .unreachable(reason) }
+    public func submitApplication(_ payload: ApplicationPayload) async throws(GatewayError) -> QueuedApplication { throw .unreachable(reason) }
+    public func submitRating(_ payload: RatingPayload) async throws(GatewayError) { throw .unreachable(reason) }
+    public func recordPrint(_ payload: PrintRecordPayload) async throws(GatewayError) { throw .unreachable(reason) }
+}

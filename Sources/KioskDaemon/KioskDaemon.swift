@@ -1,4 +1,0 @@
-import KioskCore
-
-/// Namespace for the KioskDaemon module.
-public enum KioskDaemonModule {}

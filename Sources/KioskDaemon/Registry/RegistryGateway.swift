@@ -1,0 +1,95 @@
+import Foundation
+import KioskAPI
+import KioskCore
+
+/// Why a registry operation did not give an answer.
+public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The registry could not be reached (network down, timeout, circuit open).
+    case unreachable(String)
+    /// The registry has no such record.
+    case notFound(String)
+    /// The registry refused: `code` is its stable problem code, e.g. `print.not-entitled`.
+    case refused(code: String, detail: String)
+    /// The outbox cannot take more of this kind of item right now.
+    case queueFull(String)
+    /// The registry answered something the kiosk cannot use.
+    case badAnswer(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let d): return "registry unreachable: \(d)"
+        case .notFound(let d): return "not found: \(d)"
+        case let .refused(code, d): return "refused (\(code)): \(d)"
+        case .queueFull(let d): return "outbox full: \(d)"
+        case .badAnswer(let d): return "bad answer from the registry: \(d)"
+        }
+    }
+}
+
+/// A public enterprise record as the kiosk shows it, possibly from the cache.
+public struct EnterpriseAnswer: Sendable, Equatable {
+    public var enterprise: Enterprise
+    public var status: String
+    public var archive: [ArchiveEvent]
+    /// Set when the registry was unreachable and this came from the cache.
+    public var cachedAgeSeconds: Int?
+    public init(enterprise: Enterprise, status: String, archive: [ArchiveEvent], cachedAgeSeconds: Int? = nil) {
+        self.enterprise = enterprise
+        self.status = status
+        self.archive = archive
+        self.cachedAgeSeconds = cachedAgeSeconds
+    }
+}
+
+/// An application as it travels to the registry: the form and the applicant's identity.
+public struct ApplicationPayload: Codable, Sendable, Equatable {
+    public var form: ApplicationForm
+    public var applicantName: String
+    public var applicantIdNumber: String
+    public var kioskId: String
+    public var submittedAt: String
+}
+
+/// A print record: what was printed, never who printed it.
+public struct PrintRecordPayload: Codable, Sendable, Equatable {
+    public var kind: String
+    public var uscc: String?
+    public var outcome: String
+    public var verificationCode: String?
+    public var kioskId: String
+    public var printedAt: String
+}
+
+/// A rating: the level, the reason, the service, the form version; never the card holder.
+public struct RatingPayload: Codable, Sendable, Equatable {
+    public var rating: RatingSubmission
+    /// One rating per visit: the session's random id.
+    public var visitId: String
+    public var kioskId: String
+    public var ratedAt: String
+}
+
+/// An accepted application: the kiosk's tracking number at once, the registry's when delivered.
+public struct QueuedApplication: Sendable, Equatable {
+    public var trackingNumber: String
+    public var registryNumber: String?
+}
+
+/// What kioskd needs from the central registry. The production implementation goes through the
+/// signed registry client, the query cache and the durable outbox; tests may use an in-process one.
+public protocol RegistryGateway: Sendable {
+    /// The public record of one enterprise (cached data when the registry is unreachable).
+    func enterprise(uscc: String) async throws(GatewayError) -> EnterpriseAnswer
+    /// Enterprises whose name contains `name`.
+    func search(name: String, limit: Int) async throws(GatewayError) -> (results: [EnterpriseSummary], cachedAgeSeconds: Int?)
+    /// A person's social-insurance record; never cached.
+    func socialInsurance(idNumber: String) async throws(GatewayError) -> SocialInsuranceRecord
+    /// Whether the holder of `idNumber` may print `kind` for `uscc`.
+    func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool
+    /// Queues an application durably; delivered when the registry is reachable.
+    func submitApplication(_ payload: ApplicationPayload) async throws(GatewayError) -> QueuedApplication
+    /// Queues a rating durably.
+    func submitRating(_ payload: RatingPayload) async throws(GatewayError)
+    /// Queues a print record durably.
+    func recordPrint(_ payload: PrintRecordPayload) async throws(GatewayError)
+}

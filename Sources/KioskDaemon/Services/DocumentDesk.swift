@@ -1,0 +1,92 @@
+import Foundation
+import KioskConfig
+import KioskCore
+import Logging
+import Printing
+
+/// Renders the kiosk's documents and prints them on the configured printer roles, with a ledger
+/// so that a retried request never prints twice.
+public final class DocumentDesk: Sendable {
+    /// What came of a print, for the citizen and for the records.
+    public struct Printed: Sendable {
+        public var outcome: PrintOutcome
+        public var document: RenderedDocument
+        public var queue: String
+    }
+
+    let renderer: DocumentRenderer
+    let printService: PrintService?
+    let printers: Locked<[String: KioskSettings.PrinterSettings]>
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - printService: nil when no CUPS server can be reached; prints then fail with a clear reason.
+    public init(renderer: DocumentRenderer, printService: PrintService?, printers: [String: KioskSettings.PrinterSettings],
+                logger: Logger) {
+        self.renderer = renderer
+        self.printService = printService
+        self.printers = Locked(printers)
+        self.logger = logger
+    }
+
+    /// Takes the printer roles of a new configuration.
+    public func update(printers: [String: KioskSettings.PrinterSettings]) { self.printers.withLock { $0 = printers } }
+
+    /// The configured printer roles.
+    public var roles: [String: KioskSettings.PrinterSettings] { printers.withLock { $0 } }
+
+    /// Renders `kind` from its data.
+    public func render<T: Encodable>(_ kind: DocumentKind, _ data: T) throws -> RenderedDocument {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let json = try encoder.encode(data)
+        do { return try renderer.render(kind: kind, json: json) } catch { throw DocumentDeskError.render("\(error)") }
+    }
+
+    /// Prints a rendered document on `role`, once per `requestID`.
+    public func print(_ document: RenderedDocument, role: String, requestID: String) async -> Printed {
+        guard let settings = printers.withLock({ $0[role] }) else {
+            return Printed(outcome: .failed(jobID: nil, citizenMessage: "打印机暂时无法使用，请联系工作人员",
+                                            detail: "no printer role '\(role)' in the configuration"),
+                           document: document, queue: "")
+        }
+        guard let printService else {
+            return Printed(outcome: .failed(jobID: nil, citizenMessage: "打印机暂时无法使用，请联系工作人员",
+                                            detail: "no CUPS server reachable"),
+                           document: document, queue: settings.queue)
+        }
+        let options = PrintOptions(media: settings.media.isEmpty ? nil : settings.media, sides: settings.sides,
+                                   copies: settings.copies, quality: settings.quality)
+        let outcome = await printService.print(requestID: requestID, kind: document.kind.rawValue, queue: settings.queue,
+                                               pdf: document.pdf, title: document.kind.rawValue, options: options,
+                                               timeoutSeconds: settings.jobTimeoutSeconds)
+        return Printed(outcome: outcome, document: document, queue: settings.queue)
+    }
+
+    /// The document's text, page by page, for the preview screen: each field on its own line.
+    /// `labels` are interface texts; a field `uscc` is labelled by `field.uscc` when present.
+    public static func previewPages(_ document: RenderedDocument, title: String, labels: [String: String] = [:],
+                                    linesPerPage: Int = 14) -> [String] {
+        var lines: [String] = [title, ""]
+        for pair in document.fields.fields {
+            let key = pair.first ?? "", value = pair.count > 1 ? pair[1] : ""
+            let label = labels["field." + key] ?? key
+            lines.append(key.isEmpty ? value : "\(label)：\(value)")
+        }
+        var pages: [String] = []
+        var index = 0
+        while index < lines.count {
+            pages.append(lines[index..<min(lines.count, index + linesPerPage)].joined(separator: "\n"))
+            index += linesPerPage
+        }
+        return pages.isEmpty ? [title] : pages
+    }
+}
+
+/// Why a document could not be made.
+public enum DocumentDeskError: Error, Sendable, CustomStringConvertible {
+    case render(String)
+    public var description: String {
+        switch self { case .render(let d): return "document could not be rendered: \(d)" }
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import IDCardReader
+import KioskAPI
+import KioskConfig
+import KioskCore
+import Logging
+import Printing
+
+/// kioskd's citizen operations: the session's card holder, registry queries through the gateway,
+/// documents rendered and printed here, writes queued durably. What the citizen socket serves.
+public final class KioskCitizenService: CitizenService {
+    let sessions: SessionManager
+    let state: KioskState
+    let hub: EventHub
+    let gateway: any RegistryGateway
+    let desk: DocumentDesk
+    let configuration: Locked<KioskConfiguration>
+    let audit: AuditLog?
+    let logger: Logger
+    private let ratedVisits = Locked<Set<String>>([])
+
+    public init(sessions: SessionManager, state: KioskState, hub: EventHub, gateway: any RegistryGateway, desk: DocumentDesk,
+                configuration: KioskConfiguration, audit: AuditLog?, logger: Logger) {
+        self.sessions = sessions
+        self.state = state
+        self.hub = hub
+        self.gateway = gateway
+        self.desk = desk
+        self.configuration = Locked(configuration)
+        self.audit = audit
+        self.logger = logger
+    }
+
+    /// Takes a new configuration (after a bundle was applied).
+    public func update(configuration: KioskConfiguration) {
+        self.configuration.withLock { $0 = configuration }
+        desk.update(printers: configuration.settings.printers)
+    }
+
+    var config: KioskConfiguration { configuration.withLock { $0 } }
+
+    /// The interface part of a configuration.
+    public static func interface(of config: KioskConfiguration) -> InterfaceConfiguration {
+        InterfaceConfiguration(
+            kioskName: config.settings.kiosk.name, languages: config.settings.languages, texts: config.texts.languages,
+            services: config.services.items.map {
+                ServiceItemView(code: $0.code, nameZh: $0.name.zh, nameEn: $0.name.en, action: $0.action.rawValue,
+                                requiresCard: $0.requiresCard)
+            },
+            ratingLevels: config.evaluation.levels.map {
+                RatingLevelView(value: $0.value, label: LocalizedTextView(zh: $0.label.zh, en: $0.label.en))
+            },
+            ratingReasons: config.evaluation.reasons.map { LocalizedTextView(zh: $0.zh, en: $0.en) },
+            reasonRequiredAtOrBelow: config.evaluation.reasonRequiredAtOrBelow, evaluationVersion: config.evaluation.version,
+            idleTimeoutSeconds: config.settings.session.idleTimeoutSeconds)
+    }
+
+    public func interfaceConfiguration() async throws -> InterfaceConfiguration { Self.interface(of: config) }
+
+    public func status() async throws -> KioskStatusView {
+        KioskStatusView(maintenance: await state.maintenance, maintenanceReason: await state.maintenanceReason,
+                        readerPresent: await state.readerPresent, warnings: await state.warnings,
+                        session: await sessions.holderView)
+    }
+
+    public func events() -> AsyncStream<KioskEvent> { hub.subscribe() }
+
+    public func touch() async { await sessions.touch() }
+
+    // MARK: - Queries
+
+    static func citizenError(_ error: GatewayError) -> CitizenAPIError {
+        switch error {
+        case .unreachable(let d): return CitizenAPIError(messageKey: "registry.unreachable", detail: d)
+        case .notFound(let d): return CitizenAPIError(messageKey: "query.none", detail: d)
+        case let .refused(code, d):
+            return CitizenAPIError(messageKey: code == "print.not-entitled" ? "licence.refused" : "error.generic", detail: "\(code): \(d)")
+        case .queueFull(let d): return CitizenAPIError(messageKey: "error.generic", detail: d)
+        case .badAnswer(let d): return CitizenAPIError(messageKey: "registry.unreachable", detail: d)
+        }
+    }
+
+    func notInMaintenance() async throws {
+        if await state.maintenance { throw CitizenAPIError(messageKey: "maintenance", detail: "the kiosk is in maintenance mode") }
+    }
+
+    public func searchEnterprises(_ query: String) async throws -> EnterpriseSearchResult {
+        try await notInMaintenance()
+        await sessions.touch()
+        let text = query.trimmingCharacters(in: .whitespaces).uppercased()
+        do {
+            if let code = try? CreditCode(text) {
+                let answer = try await gateway.enterprise(uscc: code.value)
+                return EnterpriseSearchResult(results: [Self.summary(answer)], cachedAgeSeconds: answer.cachedAgeSeconds)
+            }
+            let (results, age) = try await gateway.search(name: query.trimmingCharacters(in: .whitespaces), limit: 20)
+            return EnterpriseSearchResult(results: results, cachedAgeSeconds: age)
+        } catch {
+            if case .notFound = error { return EnterpriseSearchResult(results: []) }
+            throw Self.citizenError(error)
+        }
+    }
+
+    static func summary(_ answer: EnterpriseAnswer) -> EnterpriseSummary {
+        EnterpriseSummary(uscc: answer.enterprise.uscc, name: answer.enterprise.name, status: answer.status,
+                          legalRepresentative: answer.enterprise.legalRepresentative)
+    }
+
+    public func enterprise(uscc: String) async throws -> EnterpriseDetail {
+        try await notInMaintenance()
+        await sessions.touch()
+        do {
+            let answer = try await gateway.enterprise(uscc: uscc)
+            return EnterpriseDetail(enterprise: answer.enterprise, status: answer.status, archive: answer.archive,
+                                    cachedAgeSeconds: answer.cachedAgeSeconds)
+        } catch { throw Self.citizenError(error) }
+    }
+
+    // MARK: - Documents
+
+    func holder() async throws -> CardIdentity {
+        guard let identity = await sessions.identity else {
+            throw CitizenAPIError(messageKey: "card.none", detail: "this needs the card holder's ID card on the reader")
+        }
+        return identity
+    }
+
+    /// Renders the document a request names, checking the card holder's entitlement.
+    func document(for request: DocumentRequest) async throws -> (RenderedDocument, title: String, identity: CardIdentity) {
+        try await notInMaintenance()
+        let identity = try await holder()
+        await sessions.touch()
+        guard let kind = DocumentKind(rawValue: request.kind), kind != .receipt else {
+            throw CitizenAPIError(messageKey: "error.generic", detail: "unknown document kind \(request.kind)")
+        }
+        do {
+            switch kind {
+            case .businessLicence, .archiveExtract:
+                let uscc = request.uscc ?? ""
+                guard try await gateway.authorizePrint(kind: kind.rawValue, uscc: uscc, idNumber: identity.idNumber) else {
+                    throw CitizenAPIError(messageKey: "licence.refused", detail: "the card holder is not the legal representative of \(uscc)")
+                }
+                let answer = try await gateway.enterprise(uscc: uscc)
+                if kind == .businessLicence {
+                    return (try desk.render(kind, answer.enterprise), "营业执照（副本）", identity)
+                }
+                let record = EnterpriseRecord(enterprise: answer.enterprise, legalRepresentativeIdNumber: "",
+                                              status: answer.status, archive: answer.archive)
+                return (try desk.render(kind, record), "企业登记档案", identity)
+            case .socialInsuranceCertificate:
+                let record = try await gateway.socialInsurance(idNumber: identity.idNumber)
+                return (try desk.render(kind, record), "社会保险参保证明", identity)
+            case .receipt:
+                throw CitizenAPIError(messageKey: "error.generic", detail: "receipts are printed by the kiosk itself")
+            }
+        } catch let error as GatewayError {
+            throw Self.citizenError(error)
+        } catch let error as DocumentDeskError {
+            logger.error("document not rendered", metadata: ["kind": "\(kind.rawValue)", "error": "\(error)"])
+            throw CitizenAPIError(messageKey: "error.generic", detail: error.description)
+        }
+    }
+
+    public func preview(_ request: DocumentRequest) async throws -> DocumentPreview {
+        let (document, title, _) = try await document(for: request)
+        return DocumentPreview(title: title, pages: DocumentDesk.previewPages(document, title: title, labels: config.texts.languages["zh"] ?? [:]))
+    }
+
+    static func messageKey(_ outcome: PrintOutcome) -> String {
+        switch outcome {
+        case .completed: return "print.done"
+        case .failed(_, let citizen, _): return citizen.contains("缺纸") ? "print.nopaper" : "print.failed"
+        case .uncertain: return "print.uncertain"
+        }
+    }
+
+    static func stateName(_ outcome: PrintOutcome) -> String {
+        switch outcome {
+        case .completed: return "completed"
+        case .failed: return "failed"
+        case .uncertain: return "uncertain"
+        }
+    }
+
+    public func print(_ request: DocumentRequest, requestId: String) async throws -> PrintOutcomeView {
+        let (document, _, identity) = try await document(for: request)
+        hub.publish(.printProgress(state: "printing"))
+        let printed = await desk.print(document, role: "a4", requestID: requestId)
+        let state = Self.stateName(printed.outcome)
+        hub.publish(.printProgress(state: state))
+        await self.state.count("prints.\(state)")
+        await sessions.touch()
+        var detail = "\(document.kind.rawValue) \(state) on \(printed.queue)"
+        if case let .failed(_, _, why) = printed.outcome { detail += ": \(why)" }
+        if case let .uncertain(_, why) = printed.outcome { detail += ": \(why)" }
+        audit?.record(actor: "citizen", action: "print", subjectIdNumber: identity.idNumber, detail: detail)
+        logger.info("print", metadata: ["kind": "\(document.kind.rawValue)", "outcome": "\(state)", "queue": "\(printed.queue)"])
+        let record = PrintRecordPayload(kind: document.kind.rawValue, uscc: request.uscc, outcome: state,
+                                        verificationCode: printed.outcome.succeeded ? document.code.description : nil,
+                                        kioskId: config.settings.kiosk.id, printedAt: ISO8601DateFormatter().string(from: Date()))
+        do { try await gateway.recordPrint(record) } catch {
+            logger.warning("print record not queued", metadata: ["error": "\(error)"])
+        }
+        return PrintOutcomeView(state: state, messageKey: Self.messageKey(printed.outcome),
+                                verificationCode: printed.outcome.succeeded ? document.code.description : nil)
+    }
+
+    // MARK: - Submissions
+
+    public func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt {
+        try await notInMaintenance()
+        let identity = try await holder()
+        await sessions.touch()
+        let settings = config.settings
+        let payload = ApplicationPayload(form: form, applicantName: identity.displayName, applicantIdNumber: identity.idNumber,
+                                         kioskId: settings.kiosk.id, submittedAt: ISO8601DateFormatter().string(from: Date()))
+        let queued: QueuedApplication
+        do { queued = try await gateway.submitApplication(payload) } catch { throw Self.citizenError(error) }
+        audit?.record(actor: "citizen", action: "submission.application", subjectIdNumber: identity.idNumber,
+                      detail: "tracking \(queued.trackingNumber)")
+        var receiptPrinted = false
+        if desk.roles["receipt"] != nil {
+            let slip = ReceiptSlip(service: "企业设立登记预申请", time: Date(), kiosk: settings.kiosk.id,
+                                   trackingNumber: queued.trackingNumber,
+                                   note: queued.registryNumber == nil ? "网络恢复后将自动上报中心，编号不变" : "中心受理号 \(queued.registryNumber ?? "")")
+            do {
+                let document = try desk.render(.receipt, slip)
+                let printed = await desk.print(document, role: "receipt", requestID: "receipt-" + queued.trackingNumber)
+                receiptPrinted = printed.outcome.succeeded
+                if !receiptPrinted { logger.warning("receipt not printed", metadata: ["outcome": "\(printed.outcome)"]) }
+                await state.count("prints.\(Self.stateName(printed.outcome))")
+            } catch {
+                logger.error("receipt not rendered", metadata: ["error": "\(error)"])
+            }
+        }
+        return ApplicationReceipt(trackingNumber: queued.trackingNumber, registryNumber: queued.registryNumber,
+                                  receiptPrinted: receiptPrinted)
+    }
+
+    public func rate(_ rating: RatingSubmission) async throws {
+        try await notInMaintenance()
+        let form = config.evaluation
+        guard rating.formVersion == form.version else {
+            throw CitizenAPIError(messageKey: "error.generic", detail: "evaluation form version \(rating.formVersion) is not the current \(form.version)")
+        }
+        if rating.level <= form.reasonRequiredAtOrBelow, (rating.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CitizenAPIError(messageKey: "rating.reason", detail: "a rating of \(rating.level) needs a reason")
+        }
+        let visit = await sessions.sessionID ?? UUID().uuidString.lowercased()
+        guard ratedVisits.withLock({ $0.insert(visit).inserted }) else {
+            throw CitizenAPIError(messageKey: "rating.thanks", detail: "this visit was already rated")
+        }
+        let payload = RatingPayload(rating: rating, visitId: visit, kioskId: config.settings.kiosk.id,
+                                    ratedAt: ISO8601DateFormatter().string(from: Date()))
+        do { try await gateway.submitRating(payload) } catch { throw Self.citizenError(error) }
+        audit?.record(actor: "citizen", action: "submission.rating", detail: "level \(rating.level) for \(rating.serviceCode)")
+    }
+
+    public func endSession() async { await sessions.end(.finished) }
+}

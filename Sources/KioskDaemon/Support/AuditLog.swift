@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+
+/// An append-only record of who did what and when: session start and end, prints, submissions,
+/// technician operations, configuration changes. One JSON object a line in `audit.log` under the
+/// state directory. Personal fields never appear in clear: `subject` is a keyed hash (HMAC-SHA256
+/// with a per-kiosk secret), so two entries of the same card holder can be linked, but not read.
+public final class AuditLog: Sendable {
+    /// One line of the audit log.
+    public struct Entry: Codable, Sendable, Equatable {
+        /// ISO 8601 time.
+        public var time: String
+        /// `citizen`, `technician`, `central` or `kioskd`.
+        public var actor: String
+        /// What happened, e.g. `session.start`, `print`, `queue.purge`, `config.apply`.
+        public var action: String
+        /// Keyed hash of the card holder's ID number, when a card holder is involved.
+        public var subject: String?
+        /// Non-personal detail, e.g. `business-licence completed job a4-12`.
+        public var detail: String
+    }
+
+    /// The log file.
+    public let url: URL
+    private let key: SymmetricKey
+    private let handle: Locked<FileHandle?>
+
+    /// Opens (or creates, mode 0600) `audit.log` in `stateDirectory`, with the hashing secret in
+    /// `audit.secret` beside it (made at first use).
+    public init(stateDirectory: URL) throws {
+        url = stateDirectory.appendingPathComponent("audit.log")
+        let secretURL = stateDirectory.appendingPathComponent("audit.secret")
+        let fm = FileManager.default
+        if let data = try? Data(contentsOf: secretURL), data.count == 32 {
+            key = SymmetricKey(data: data)
+        } else {
+            let fresh = SymmetricKey(size: .bits256)
+            let bytes = fresh.withUnsafeBytes { Data($0) }
+            guard fm.createFile(atPath: secretURL.path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
+                throw DaemonError.stateNotWritable(secretURL.path)
+            }
+            key = fresh
+        }
+        if !fm.fileExists(atPath: url.path) {
+            guard fm.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw DaemonError.stateNotWritable(url.path)
+            }
+        }
+        let file = try FileHandle(forWritingTo: url)
+        _ = try? file.seekToEnd()
+        handle = Locked(file)
+    }
+
+    /// The keyed hash of a personal value (e.g. an ID number): 16 hex digits.
+    public func pseudonym(_ value: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: key)
+        return Data(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Appends one entry. `subjectIdNumber` is hashed before it is written.
+    public func record(actor: String, action: String, subjectIdNumber: String? = nil, detail: String = "") {
+        let entry = Entry(time: ISO8601DateFormatter().string(from: Date()), actor: actor, action: action,
+                          subject: subjectIdNumber.map(pseudonym), detail: detail)
+        guard var line = try? JSONEncoder().encode(entry) else { return }
+        line.append(0x0A)
+        handle.withLock { file in
+            try? file?.write(contentsOf: line)
+            try? file?.synchronize()
+        }
+    }
+
+    /// The last `limit` entries, newest last.
+    public func recent(limit: Int = 100) -> [Entry] {
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        let lines = data.split(separator: 0x0A).suffix(limit)
+        return lines.compactMap { try? JSONDecoder().decode(Entry.self, from: Data($0)) }
+    }
+
+    /// Closes the file.
+    public func close() {
+        handle.withLock { file in
+            try? file?.close()
+            file = nil
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Why kioskd could not start or keep running.
+public enum DaemonError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// A state or runtime path cannot be created or written.
+    case stateNotWritable(String)
+    /// The configuration did not load; the text names the file, line and field.
+    case configuration(String)
+    /// A key file is missing or unreadable.
+    case key(String)
+    /// A socket could not be bound.
+    case socket(String)
+
+    public var description: String {
+        switch self {
+        case .stateNotWritable(let path):
+            return "cannot write \(path): check that the directory exists and belongs to the kioskd user"
+        case .configuration(let text): return "configuration: \(text)"
+        case .key(let text): return "key: \(text)"
+        case .socket(let text): return "socket: \(text)"
+        }
+    }
+}

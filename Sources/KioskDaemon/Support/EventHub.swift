@@ -1,0 +1,47 @@
+import Foundation
+import KioskAPI
+
+/// Fans kiosk events out to every subscribed client. A subscriber that stops reading loses the
+/// oldest events beyond `bufferSize`, never blocks the daemon.
+public final class EventHub: Sendable {
+    private let state = Locked<[UUID: AsyncStream<KioskEvent>.Continuation]>([:])
+    /// Events kept per slow subscriber.
+    public let bufferSize: Int
+
+    public init(bufferSize: Int = 64) { self.bufferSize = bufferSize }
+
+    /// A stream of events from now on; it ends when the caller cancels it.
+    public func subscribe() -> AsyncStream<KioskEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<KioskEvent>.makeStream(bufferingPolicy: .bufferingNewest(bufferSize))
+        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.removeValue(forKey: id) } }
+        state.withLock { $0[id] = continuation }
+        return stream
+    }
+
+    /// Sends `event` to every subscriber.
+    public func publish(_ event: KioskEvent) {
+        for continuation in state.withLock({ Array($0.values) }) { continuation.yield(event) }
+    }
+
+    /// Subscribers right now.
+    public var subscriberCount: Int { state.withLock { $0.count } }
+
+    /// Ends every subscription (at shutdown).
+    public func finish() {
+        for continuation in state.withLock({ Array($0.values) }) { continuation.finish() }
+    }
+}
+
+/// A value behind a lock, for state shared across threads that no actor owns.
+public final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    public init(_ value: Value) { self.value = value }
+    /// Runs `body` with the value, under the lock.
+    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

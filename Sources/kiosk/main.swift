@@ -1,3 +1,0 @@
-import KioskCore
-
-print("kiosk \(KioskCore.version)")

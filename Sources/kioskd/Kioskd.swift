@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import KioskConfig
+import KioskCore
+import KioskDaemon
+import Logging
+
+/// `kioskd`: the kiosk's daemon.
+@main
+struct KioskdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kioskd",
+        abstract: "The kiosk daemon: reader, printers, sessions, registry, local API.",
+        discussion: """
+        Configuration from /etc/yitiji (else the embedded kiosk-config/), state in /var/lib/yitiji,
+        sockets in /run/yitiji; each can be overridden. Stops gracefully on SIGTERM or SIGINT.
+        Examples:
+          kioskd
+          kioskd --config ./kiosk-config --state /tmp/k/state --runtime /tmp/k/run --metrics-port 9464
+        """,
+        version: KioskCore.version)
+
+    @Option(help: "Configuration directory.")
+    var config: String?
+    @Option(help: "State directory.")
+    var state: String = "/var/lib/yitiji"
+    @Option(help: "Runtime directory (sockets).")
+    var runtime: String = "/run/yitiji"
+    @Option(help: "Group allowed on the citizen socket.")
+    var citizenGroup: String?
+    @Option(help: "Group allowed on the technician socket (otherwise owner only).")
+    var technicianGroup: String?
+    @Option(help: "Serve Prometheus metrics on 127.0.0.1 at this port.")
+    var metricsPort: Int?
+    @Option(help: "Use the in-process reader simulator, controlled through this FIFO (place …, remove).")
+    var simulatorControl: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1 to 65535") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let configDirectory = config.map { URL(fileURLWithPath: $0) } ?? KioskConfiguration.defaultDirectory()
+        let options = DaemonOptions(configDirectory: configDirectory, stateDirectory: URL(fileURLWithPath: state),
+                                    runtimeDirectory: URL(fileURLWithPath: runtime), citizenGroup: citizenGroup,
+                                    technicianGroup: technicianGroup, metricsPort: metricsPort,
+                                    simulatorControl: simulatorControl)
+        let daemon: Kioskd
+        do { daemon = try Kioskd(options: options) } catch {
+            FileHandle.standardError.write(Data("kioskd: \(error)\n".utf8))
+            throw ExitCode(78) // EX_CONFIG: systemd does not restart in a loop on a bad configuration
+        }
+        try await daemon.run()
+    }
+}

@@ -1,4 +1,0 @@
-import KioskDaemon
-import KioskCore
-
-print("kioskd \(KioskCore.version)")

@@ -1,0 +1,186 @@
+import Foundation
+import IDCardReader
+import KioskAPI
+import KioskClient
+import KioskCore
+@testable import KioskDaemon
+import Logging
+import TestSupport
+
+/// A registry held in memory: one enterprise whose legal representative is the simulator's
+/// resident card holder, and that holder's social-insurance record.
+actor FakeGateway: RegistryGateway {
+    var record: EnterpriseRecord
+    var person: SocialInsuranceRecord
+    var reachable = true
+    var applications: [ApplicationPayload] = []
+    var ratings: [RatingPayload] = []
+    var printRecords: [PrintRecordPayload] = []
+
+    init() throws {
+        let fixtures = BuiltProducts.repositoryPath("Tests/Fixtures/documents")
+        record = try JSONDecoder().decode(EnterpriseRecord.self,
+                                          from: Data(contentsOf: URL(fileURLWithPath: fixtures + "/archive-extract.json")))
+        person = try JSONDecoder().decode(SocialInsuranceRecord.self,
+                                          from: Data(contentsOf: URL(fileURLWithPath: fixtures + "/social-insurance-certificate.json")))
+    }
+
+    func setReachable(_ value: Bool) { reachable = value }
+
+    func check() throws(GatewayError) { if !reachable { throw .unreachable("test: registry down") } }
+
+    func enterprise(uscc: String) async throws(GatewayError) -> EnterpriseAnswer {
+        try check()
+        guard uscc == record.enterprise.uscc else { throw .notFound(uscc) }
+        return EnterpriseAnswer(enterprise: record.enterprise, status: record.status, archive: record.archive)
+    }
+    func search(name: String, limit: Int) async throws(GatewayError) -> (results: [EnterpriseSummary], cachedAgeSeconds: Int?) {
+        try check()
+        guard record.enterprise.name.contains(name) else { return ([], nil) }
+        return ([EnterpriseSummary(uscc: record.enterprise.uscc, name: record.enterprise.name, status: record.status,
+                                   legalRepresentative: record.enterprise.legalRepresentative)], nil)
+    }
+    func socialInsurance(idNumber: String) async throws(GatewayError) -> SocialInsuranceRecord {
+        try check()
+        guard idNumber == person.idNumber else { throw .notFound("no record") }
+        return person
+    }
+    func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool {
+        try check()
+        return uscc == record.enterprise.uscc && idNumber == record.legalRepresentativeIdNumber
+    }
+    func submitApplication(_ payload: ApplicationPayload) async throws(GatewayError) -> QueuedApplication {
+        applications.append(payload)
+        return QueuedApplication(trackingNumber: "YT-TEST-\(applications.count)", registryNumber: reachable ? "R-\(applications.count)" : nil)
+    }
+    func submitRating(_ payload: RatingPayload) async throws(GatewayError) { ratings.append(payload) }
+    func recordPrint(_ payload: PrintRecordPayload) async throws(GatewayError) { printRecords.append(payload) }
+}
+
+/// Log lines kept in memory, to prove what was (not) logged.
+final class CapturedLog: @unchecked Sendable {
+    private var lines: [String] = []
+    private let lock = NSLock()
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let log: CapturedLog
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        log.append("\(event.level) \(event.message) \(all)")
+    }
+}
+
+/// kioskd running in this process on sockets in a temporary directory, with the in-process
+/// reader simulator and, when given, a private cupsd.
+final class DaemonHarness: @unchecked Sendable {
+    let directory: TemporaryDirectory
+    let simulator = ReaderSimulator()
+    let daemon: Kioskd
+    let client: CitizenSocketClient
+    let log = CapturedLog()
+    private var task: Task<Void, any Error>?
+
+    init(gateway: any RegistryGateway, cups: CupsTestBed? = nil, idleTimeout: Int? = nil) async throws {
+        directory = try TemporaryDirectory(prefix: "kd")
+        let config = directory.url.appendingPathComponent("config")
+        try FileManager.default.copyItem(atPath: BuiltProducts.repositoryPath("kiosk-config"), toPath: config.path)
+        let state = directory.url.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
+                                         toPath: state.appendingPathComponent("document-signing.key").path)
+        let options = DaemonOptions(configDirectory: config, stateDirectory: state,
+                                    runtimeDirectory: directory.url.appendingPathComponent("run"),
+                                    cupsServer: cups?.environment["CUPS_SERVER"] ?? directory.path + "/no-cups.sock")
+        let simulator = self.simulator
+        let log = self.log
+        daemon = try Kioskd(options: options, gateway: gateway,
+                            readerOpener: { () throws(ReaderError) -> any ReaderTransport in SimulatedTransport(simulator: simulator) },
+                            logger: Logger(label: "kioskd") { _ in CapturingLogHandler(log: log) })
+        if let idleTimeout {
+            await daemon.sessions.setTiming(idleTimeout: TimeInterval(idleTimeout), warningLead: 1)
+        }
+        client = CitizenSocketClient(socketPath: options.citizenSocket, requestTimeout: .seconds(20))
+        let daemon = self.daemon
+        task = Task { try await daemon.run() }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: options.technicianSocket)
+            || !FileManager.default.fileExists(atPath: options.citizenSocket) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await waitFor("reader connected") { await daemon.state.readerPresent }
+    }
+
+    var options: DaemonOptions { daemon.options }
+
+    /// Places a sample card and waits for the session it starts.
+    func placeCard(_ kind: String = "resident") async throws {
+        _ = simulator.control("place \(kind)")
+        try await waitFor("session started") { await self.daemon.sessions.isActive }
+    }
+
+    func removeCard() async throws {
+        _ = simulator.control("remove")
+        try await waitFor("session ended") { await !self.daemon.sessions.isActive }
+    }
+
+    /// `curl` on one of the daemon's sockets: (HTTP status, body).
+    func curl(_ socket: String, _ method: String, _ path: String, body: String? = nil, asUser user: Int? = nil) throws -> (Int, String) {
+        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", "--unix-socket", socket, "-X", method]
+        if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        arguments.append("http://kioskd" + path)
+        var executable = "/usr/bin/curl"
+        if let user {
+            arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", executable] + arguments
+            executable = "/usr/bin/setpriv"
+        }
+        let result = try ProcessRunner.run(executable, arguments, timeout: 20)
+        let parts = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let code = Int(parts.last ?? "") ?? 0
+        return (code, parts.dropLast().joined(separator: "\n"))
+    }
+
+    func stop() async {
+        task?.cancel()
+        _ = await task?.result
+        await client.shutdown()
+    }
+
+    /// Every byte kioskd wrote: state files and logs.
+    func everythingWritten() throws -> Data {
+        var all = Data(log.text.utf8)
+        let fm = FileManager.default
+        for root in [options.stateDirectory, options.runtimeDirectory] {
+            guard let walker = fm.enumerator(at: root, includingPropertiesForKeys: nil) else { continue }
+            for case let url as URL in walker {
+                var isDirectory: ObjCBool = false
+                if fm.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                   let data = try? Data(contentsOf: url) {
+                    all.append(data)
+                }
+            }
+        }
+        return all
+    }
+}
+
+struct Timeout: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+func waitFor(_ what: String, seconds: Double = 10, _ condition: @Sendable () async -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw Timeout(what: what)
+}

@@ -1,0 +1,179 @@
+import Foundation
+import KioskAPI
+import KioskCore
+@testable import KioskDaemon
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct DaemonTests {
+    static let holderID = "441900199003181234"
+    static let holderName = "张三"
+
+    @Test func aCardStartsASessionAndRemovingItEndsItAndWipesTheIdentity() async throws {
+        let harness = try await DaemonHarness(gateway: try FakeGateway())
+        let events = harness.client.events()
+        var iterator = events.makeAsyncIterator()
+        try await Task.sleep(for: .milliseconds(200))
+        try await harness.placeCard()
+        let status = try await harness.client.status()
+        #expect(status.session == CardHolderView(cardType: "resident", maskedName: "张*", maskedIdNumber: "441900********1234"))
+        var seen: [KioskEvent] = []
+        while let event = await iterator.next() {
+            seen.append(event)
+            if case .sessionStarted = event { break }
+        }
+        #expect(seen.contains(.sessionStarted(CardHolderView(cardType: "resident", maskedName: "张*", maskedIdNumber: "441900********1234"))))
+        try await harness.removeCard()
+        #expect(await harness.daemon.sessions.identity == nil)
+        #expect(try await harness.client.status().session == nil)
+        while let event = await iterator.next() {
+            if case .sessionEnded(let reason) = event { #expect(reason == "cardRemoved"); break }
+        }
+        let audit = harness.daemon.audit.recent()
+        #expect(audit.map(\.action).contains("session.start"))
+        #expect(audit.map(\.action).contains("session.end"))
+        await harness.stop()
+    }
+
+    @Test func anIdleSessionIsWarnedThenEnded() async throws {
+        let harness = try await DaemonHarness(gateway: try FakeGateway(), idleTimeout: 2)
+        var iterator = harness.client.events().makeAsyncIterator()
+        try await Task.sleep(for: .milliseconds(200))
+        try await harness.placeCard()
+        var warned = false, ended: String?
+        while let event = await iterator.next() {
+            if case .sessionWarning = event { warned = true }
+            if case .sessionEnded(let reason) = event { ended = reason; break }
+        }
+        #expect(warned)
+        #expect(ended == "timeout")
+        #expect(await harness.daemon.sessions.identity == nil)
+        await harness.stop()
+    }
+
+    @Test func theCitizenSocketRefusesTechnicianOperations() async throws {
+        let harness = try await DaemonHarness(gateway: try FakeGateway())
+        let citizen = harness.options.citizenSocket, technician = harness.options.technicianSocket
+        let (code, _) = try harness.curl(citizen, "POST", "/v1/maintenance", body: #"{"on":true,"reason":"x"}"#)
+        #expect(code == 404)
+        #expect(try harness.curl(citizen, "GET", "/v1/audit").0 == 404)
+        #expect(try harness.curl(technician, "GET", "/v1/status").0 == 200)
+        // Socket modes: the technician socket is the owner's alone.
+        let attributes = try FileManager.default.attributesOfItem(atPath: technician)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect((try FileManager.default.attributesOfItem(atPath: citizen)[.posixPermissions] as? Int) == 0o660)
+        await harness.stop()
+    }
+
+    @Test func aClientWithoutPermissionOnASocketCannotConnect() async throws {
+        let harness = try await DaemonHarness(gateway: try FakeGateway())
+        // The run directory is traversable so that only the socket's own mode decides.
+        chmod(harness.directory.path, 0o755)
+        chmod(harness.options.runtimeDirectory.path, 0o755)
+        let (code, _) = try harness.curl(harness.options.technicianSocket, "GET", "/v1/status", asUser: 65534)
+        #expect(code == 0)
+        let (citizenCode, _) = try harness.curl(harness.options.citizenSocket, "GET", "/v1/status", asUser: 65534)
+        #expect(citizenCode == 0)
+        await harness.stop()
+    }
+
+    @Test func maintenanceModeEndsTheSessionAndIgnoresCards() async throws {
+        let harness = try await DaemonHarness(gateway: try FakeGateway())
+        try await harness.placeCard()
+        let technician = harness.options.technicianSocket
+        #expect(try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":true}"#).0 == 400)
+        let (code, body) = try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":true,"reason":"更换打印纸"}"#)
+        #expect(code == 200)
+        #expect(body.contains(#""maintenance":true"#))
+        #expect(await harness.daemon.sessions.isActive == false)
+        let status = try await harness.client.status()
+        #expect(status.maintenance && status.maintenanceReason == "更换打印纸")
+        _ = harness.simulator.control("remove")
+        try await Task.sleep(for: .milliseconds(600))
+        _ = harness.simulator.control("place resident")
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(await harness.daemon.sessions.isActive == false)
+        await #expect(throws: CitizenAPIError.self) { _ = try await harness.client.searchEnterprises("演示市") }
+        #expect(try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":false}"#).0 == 200)
+        #expect(harness.daemon.audit.recent().contains { $0.action == "maintenance.on" && $0.detail == "更换打印纸" })
+        await harness.stop()
+    }
+
+    @Test func onlyTheLegalRepresentativeMayPrintTheLicence() async throws {
+        let gateway = try FakeGateway()
+        let harness = try await DaemonHarness(gateway: gateway)
+        let uscc = await gateway.record.enterprise.uscc
+        try await harness.placeCard("hkMacaoTaiwan")
+        do {
+            _ = try await harness.client.preview(DocumentRequest(kind: "business-licence", uscc: uscc))
+            Issue.record("a card holder who is not the legal representative got a licence preview")
+        } catch let error as CitizenAPIError {
+            #expect(error.messageKey == "licence.refused")
+        }
+        try await harness.removeCard()
+        try await harness.placeCard("resident")
+        let preview = try await harness.client.preview(DocumentRequest(kind: "business-licence", uscc: uscc))
+        #expect(preview.pages.joined().contains("统一社会信用代码：\(uscc)"))
+        await harness.stop()
+    }
+
+    @Test func registryUnreachableIsSaidPlainly() async throws {
+        let gateway = try FakeGateway()
+        await gateway.setReachable(false)
+        let harness = try await DaemonHarness(gateway: gateway)
+        do {
+            _ = try await harness.client.searchEnterprises("演示市")
+            Issue.record("a search succeeded with the registry down")
+        } catch let error as CitizenAPIError {
+            #expect(error.messageKey == "registry.unreachable")
+        }
+        await harness.stop()
+    }
+
+    @Test func aWholeSessionPrintsAndRatesAndLeavesNoPersonalData() async throws {
+        let cups = try CupsTestBed()
+        defer { cups.stop() }
+        let gateway = try FakeGateway()
+        let harness = try await DaemonHarness(gateway: gateway, cups: cups)
+        try await waitFor("printers polled") { await harness.daemon.state.printers["a4"] != nil }
+        try await harness.placeCard()
+        let uscc = await gateway.record.enterprise.uscc
+        let found = try await harness.client.searchEnterprises(uscc)
+        #expect(found.results.first?.uscc == uscc)
+        let licence = try await harness.client.print(DocumentRequest(kind: "business-licence", uscc: uscc), requestId: "req-licence-0001")
+        #expect(licence.state == "completed")
+        #expect(licence.messageKey == "print.done")
+        // The same request again is the same job, not a second print.
+        let again = try await harness.client.print(DocumentRequest(kind: "business-licence", uscc: uscc), requestId: "req-licence-0001")
+        #expect(again.state == "completed")
+        let certificate = try await harness.client.print(DocumentRequest(kind: "social-insurance-certificate"), requestId: "req-si-000001")
+        #expect(certificate.state == "completed")
+        try await waitFor("two jobs at the printer") { cups.printed("a4").count == 2 }
+        let receipt = try await harness.client.submitApplication(ApplicationForm(
+            proposedName: "演示市测试科技有限公司", type: "有限责任公司", registeredCapital: "人民币壹佰万元",
+            address: "演示市高新区创业路1号", businessScope: "软件开发"))
+        #expect(receipt.trackingNumber == "YT-TEST-1")
+        #expect(receipt.receiptPrinted, "\(harness.log.text)")
+        try await harness.client.rate(RatingSubmission(level: 2, reason: "等待时间长", serviceCode: "SC-LICENCE", formVersion: 1))
+        await #expect(throws: CitizenAPIError.self) {
+            try await harness.client.rate(RatingSubmission(level: 5, reason: nil, serviceCode: "SC-LICENCE", formVersion: 1))
+        }
+        await harness.client.endSession()
+        #expect(await harness.daemon.sessions.identity == nil)
+
+        let applications = await gateway.applications
+        #expect(applications.first?.applicantIdNumber == Self.holderID)
+        let ratings = await gateway.ratings
+        #expect(ratings.count == 1)
+        let records = await gateway.printRecords
+        #expect(records.count >= 2)
+        #expect(!String(describing: records).contains(Self.holderID))
+
+        await harness.stop()
+        let written = try harness.everythingWritten()
+        for secret in [Self.holderID, Self.holderName, "广东省东莞市南城街道鸿福路200号"] {
+            #expect(written.range(of: Data(secret.utf8)) == nil, "\(secret) was written by kioskd")
+        }
+        #expect(harness.log.text.contains("print"))
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import KioskDaemon
-
-@Test func KioskDaemonModuleLinks() {
-    #expect(Bool(true))
-}
