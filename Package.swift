@@ -106,7 +106,7 @@ let package = Package(
         ], path: "benchmarks"),
 
         // Tests
-        .target(name: "TestSupport", dependencies: ["KioskCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["KioskCore", "KioskConfig", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore", "TestSupport"]),
         .testTarget(name: "IDCardReaderTests", dependencies: ["IDCardReader", "TestSupport"]),
         .testTarget(name: "PrintingTests", dependencies: ["Printing", "KioskCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
-        .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "KioskClient", "KioskAPI", "KioskCore", "IDCardReader", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "IDCardReader", "Printing", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -36,6 +36,8 @@ public enum KioskEvent: Codable, Sendable, Equatable {
     case printProgress(state: String)
     /// Maintenance mode switched on (with the technician's reason) or off.
     case maintenance(on: Bool, reason: String?)
+    /// A new configuration is in use: reload menus and texts.
+    case configurationChanged
 }
 
 /// One service item as the citizen's menu shows it.

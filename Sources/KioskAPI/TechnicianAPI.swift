@@ -92,3 +92,69 @@ public struct MaintenanceRequest: Codable, Sendable, Equatable {
     public var reason: String?
     public init(on: Bool, reason: String?) { self.on = on; self.reason = reason }
 }
+
+/// The configuration in use and its history (`GET /v1/config`).
+public struct ConfigurationView: Codable, Sendable, Equatable {
+    /// One event of the configuration history.
+    public struct Event: Codable, Sendable, Equatable {
+        public var time: String
+        /// committed, rolledBack, rejected, manualRollback
+        public var result: String
+        public var target: String?
+        public var version: Int?
+        public var generation: Int
+        public var reason: String?
+        public init(time: String, result: String, target: String?, version: Int?, generation: Int, reason: String?) {
+            self.time = time
+            self.result = result
+            self.target = target
+            self.version = version
+            self.generation = generation
+            self.reason = reason
+        }
+    }
+
+    public var directory: String
+    /// The generation in use; nil while the embedded default is in use.
+    public var generation: Int?
+    /// Installed version per layer, e.g. `fleet: 3`.
+    public var layers: [String: Int]
+    public var kioskId: String
+    public var site: String
+    public var registryURL: String
+    /// Whether a trusted root is installed (bundles can be verified).
+    public var trustedRoot: Bool
+    public var history: [Event]
+
+    public init(directory: String, generation: Int?, layers: [String: Int], kioskId: String, site: String, registryURL: String,
+                trustedRoot: Bool, history: [Event]) {
+        self.directory = directory
+        self.generation = generation
+        self.layers = layers
+        self.kioskId = kioskId
+        self.site = site
+        self.registryURL = registryURL
+        self.trustedRoot = trustedRoot
+        self.history = history
+    }
+}
+
+/// How one configuration file differs between two generations (`GET /v1/config/diff`).
+public struct ConfigFileDiff: Codable, Sendable, Equatable {
+    public var path: String
+    /// added, removed, changed
+    public var change: String
+    /// Unified-style lines: `-old`, `+new`.
+    public var lines: [String]
+    public init(path: String, change: String, lines: [String]) {
+        self.path = path
+        self.change = change
+        self.lines = lines
+    }
+}
+
+/// `POST /v1/config/rollback`.
+public struct RollbackRequest: Codable, Sendable, Equatable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+}

@@ -16,13 +16,11 @@ public final class CitizenSocketClient: CitizenService {
     public init(socketPath: String, requestTimeout: TimeAmount = .seconds(30)) {
         self.socketPath = socketPath
         self.requestTimeout = requestTimeout
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        client = HTTPClient.shared
     }
 
-    /// Releases the connection pool.
-    public func shutdown() async {
-        try? await client.shutdown()
-    }
+    /// Nothing to release: the process-wide HTTP client is shared and lives as long as the process.
+    public func shutdown() async {}
 
     func url(_ path: String) throws -> String {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {

@@ -50,7 +50,13 @@ public struct DaemonOptions: Sendable {
 /// kioskd: every part is a service in one group; SIGTERM shuts them down in reverse order.
 public final class Kioskd: TechnicianService {
     public let options: DaemonOptions
-    public let configuration: KioskConfiguration
+    let currentConfiguration: Locked<KioskConfiguration>
+    /// The configuration in use (it changes when a bundle is applied).
+    public var configuration: KioskConfiguration { currentConfiguration.withLock { $0 } }
+    public let configStore: ConfigStore
+    public let configAgent: ConfigAgent
+    let configFeed: (any ConfigFeed)?
+    let registryProbe: (@Sendable (KioskConfiguration) async -> String?)?
     public let hub = EventHub()
     public let state: KioskState
     public let sessions: SessionManager
@@ -65,10 +71,17 @@ public final class Kioskd: TechnicianService {
     /// - Parameter gateway: the registry; made from the configuration and state when nil.
     /// - Parameter readerOpener: opens the reader; by default the configured device (or the
     ///   simulator named in the options).
+    ///   - configFeed: where configuration bundles come from; none: the configuration only changes
+    ///     through the technician socket.
+    ///   - registryProbe: checks the registry a new configuration names (nil: healthy); part of the
+    ///     health check after a bundle is applied.
     public init(options: DaemonOptions, gateway: (any RegistryGateway)? = nil, readerOpener: ReaderService.Opener? = nil,
+                configFeed: (any ConfigFeed)? = nil, registryProbe: (@Sendable (KioskConfiguration) async -> String?)? = nil,
                 logger: Logger = Logger(label: "kioskd")) throws {
         self.options = options
         self.logger = logger
+        self.configFeed = configFeed
+        self.registryProbe = registryProbe
         umask(0o077)
         let fm = FileManager.default
         for dir in [options.stateDirectory, options.runtimeDirectory] {
@@ -76,9 +89,15 @@ public final class Kioskd: TechnicianService {
                 throw DaemonError.stateNotWritable(dir.path)
             }
         }
-        do { configuration = try KioskConfiguration.load(from: options.configDirectory) } catch {
+        do { configStore = try ConfigStore(stateDirectory: options.stateDirectory, baseDirectory: options.configDirectory) } catch {
+            throw DaemonError.stateNotWritable(options.stateDirectory.appendingPathComponent("config").path)
+        }
+        let configuration: KioskConfiguration
+        let directory = ConfigStore.currentDirectory(stateDirectory: options.stateDirectory, baseDirectory: options.configDirectory)
+        do { configuration = try KioskConfiguration.load(from: directory) } catch {
             throw DaemonError.configuration("\(error)")
         }
+        currentConfiguration = Locked(configuration)
         audit = try AuditLog(stateDirectory: options.stateDirectory)
         state = KioskState(hub: hub)
         let settings = configuration.settings
@@ -89,7 +108,7 @@ public final class Kioskd: TechnicianService {
         let renderer: DocumentRenderer
         do {
             renderer = try DocumentRenderer(signingKey: signingKey, provider: settings.kiosk.provider,
-                                            templatesDirectory: options.configDirectory.appendingPathComponent("templates").path)
+                                            templatesDirectory: directory.appendingPathComponent("templates").path)
         } catch { throw DaemonError.configuration("documents: \(error)") }
         let printService = (try? CupsClient(server: options.cupsServer)).map {
             PrintService(ledger: PrintLedger(path: options.stateDirectory.appendingPathComponent("print-ledger.json").path),
@@ -100,6 +119,8 @@ public final class Kioskd: TechnicianService {
         citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk,
                                       configuration: configuration, audit: audit, logger: logger)
 
+        configAgent = ConfigAgent(store: configStore, kioskId: settings.kiosk.id, site: settings.kiosk.site, sessions: sessions,
+                                  audit: audit, logger: logger)
         var timing = ReaderTiming()
         timing.pollIntervalMilliseconds = settings.reader.pollIntervalMilliseconds
         let select = settings.reader.select, device = settings.reader.device
@@ -187,6 +208,84 @@ public final class Kioskd: TechnicianService {
 
     public func events() -> AsyncStream<KioskEvent> { hub.subscribe() }
 
+    static func view(_ entry: ConfigHistoryEntry) -> ConfigurationView.Event {
+        .init(time: entry.time, result: entry.result.rawValue, target: entry.target, version: entry.version,
+              generation: entry.generation, reason: entry.reason)
+    }
+
+    public func configuration() async -> ConfigurationView {
+        let settings = configuration.settings
+        let generation = await configStore.currentGeneration()
+        return ConfigurationView(directory: await configStore.currentDirectory().path, generation: generation?.generation,
+                                 layers: generation?.layers ?? [:], kioskId: settings.kiosk.id, site: settings.kiosk.site,
+                                 registryURL: settings.registry.url,
+                                 trustedRoot: ((try? await configStore.trustedRoot()) ?? nil) != nil,
+                                 history: (await configStore.history()).suffix(50).map(Self.view))
+    }
+
+    public func configurationDiff() async -> [ConfigFileDiff] {
+        let current = await configStore.currentDirectory()
+        guard let generation = await configStore.currentGeneration() else { return [] }
+        let earlier = configStore.root.appendingPathComponent("generations/\(generation.generation - 1)")
+        let base = FileManager.default.fileExists(atPath: earlier.appendingPathComponent("kiosk.yaml").path) ? earlier : options.configDirectory
+        return ConfigDiff.between(base, current)
+    }
+
+    public func rollbackConfiguration(reason: String) async throws -> ConfigurationView {
+        try await configStore.rollback(reason: reason)
+        audit.record(actor: "technician", action: "config.rollback", detail: reason)
+        if let restored = try? KioskConfiguration.load(from: await configStore.currentDirectory()) { await apply(restored) }
+        return await configuration()
+    }
+
+    public func applyBundle(_ envelope: Data) async -> ConfigurationView.Event {
+        audit.record(actor: "technician", action: "config.bundle", detail: "\(envelope.count) bytes handed over locally")
+        return Self.view(await configAgent.consider(envelope: envelope, feed: configFeed))
+    }
+
+    // MARK: - Configuration
+
+    /// Checks a configuration that was just swapped in: the reader still answers, every printer
+    /// role's queue exists, the registry it names answers. Returns why it is unhealthy, or nil.
+    func healthCheck(_ candidate: KioskConfiguration) async -> String? {
+        var problems: [String] = []
+        if !(await state.readerPresent) { problems.append("the ID-card reader does not answer") }
+        let server = options.cupsServer
+        for (role, printer) in candidate.settings.printers.sorted(by: { $0.key < $1.key }) {
+            let status = await runBlocking { () -> PrinterStatus? in
+                guard let client = try? CupsClient(server: server) else { return nil }
+                return try? client.status(queue: printer.queue)
+            }
+            if let status, status.device != .offline { continue }
+            problems.append("printer role \(role): queue '\(printer.queue)' is not reachable")
+        }
+        if let registryProbe, let problem = await registryProbe(candidate) { problems.append(problem) }
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    }
+
+    /// Takes a committed configuration into use without a restart.
+    func apply(_ new: KioskConfiguration) async {
+        currentConfiguration.withLock { $0 = new }
+        citizen.update(configuration: new)
+        await sessions.setTiming(idleTimeout: TimeInterval(new.settings.session.idleTimeoutSeconds),
+                                 warningLead: TimeInterval(new.settings.session.idleWarningSeconds))
+        hub.publish(.configurationChanged)
+    }
+
+    /// Installs the fleet's initial trusted root from `keys/root.json` of the configuration, when
+    /// none is trusted yet (trust on first use; later roots only by verified rotation).
+    func installInitialRoot() async {
+        guard (try? await configStore.trustedRoot()) == nil else { return }
+        let url = options.configDirectory.appendingPathComponent("keys/root.json")
+        guard let data = try? Data(contentsOf: url) else { return }
+        do {
+            try await configStore.installRoot(data)
+            logger.notice("trusted root installed", metadata: ["from": "\(url.path)"])
+        } catch {
+            logger.error("initial trusted root refused", metadata: ["error": "\(error)"])
+        }
+    }
+
     // MARK: - Running
 
     func socketApplication(path: String, group: String?, mode: mode_t,
@@ -219,14 +318,20 @@ public final class Kioskd: TechnicianService {
 
     /// Runs every service until SIGTERM or SIGINT, then shuts them down in reverse order.
     public func run() async throws {
-        let settings = configuration.settings
+        await configAgent.setHandlers(healthCheck: { [weak self] candidate in
+            guard let self else { return "kioskd is stopping" }
+            return await self.healthCheck(candidate)
+        }, apply: { [weak self] configuration in
+            await self?.apply(configuration)
+        })
         var services: [any Service] = [
             ReaderLinkService(reader: readerService, sessions: sessions, state: state, hub: hub, logger: logger),
-            PrinterWatchService(roles: settings.printers.mapValues(\.queue), cupsServer: options.cupsServer, state: state,
-                                logger: logger),
+            PrinterWatchService(roles: { [currentConfiguration] in currentConfiguration.withLock { $0.settings.printers.mapValues(\.queue) } },
+                                cupsServer: options.cupsServer, state: state, logger: logger),
             SessionTimerService(sessions: sessions),
             WatchdogService(notifier: notifier),
         ]
+        if let configFeed { services.append(ConfigAgentService(agent: configAgent, feed: configFeed)) }
         services.append(socketApplication(path: options.technicianSocket, group: options.technicianGroup,
                                           mode: options.technicianGroup == nil ? 0o600 : 0o660) { router in
             TechnicianRoutes.add(to: router, service: self)
@@ -245,6 +350,7 @@ public final class Kioskd: TechnicianService {
         }
         services.append(ReadyNotice(notifier: notifier, sockets: [options.citizenSocket, options.technicianSocket],
                                     logger: logger))
+        await installInitialRoot()
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         audit.record(actor: "kioskd", action: "daemon.start", detail: "version \(KioskCore.version)")

@@ -99,6 +99,11 @@ public actor CitizenApp {
             status.maintenance = on
             status.maintenanceReason = reason
             if on { endSessionLocally(notice: nil); screen = .maintenance } else if screen == .maintenance { screen = .idle }
+        case .configurationChanged:
+            if let fresh = try? await service.interfaceConfiguration() {
+                config = fresh
+                if !fresh.languages.contains(language) { language = fresh.languages.first ?? "zh" }
+            }
         }
     }
 

@@ -4,38 +4,6 @@ import Testing
 import TestSupport
 @testable import KioskConfig
 
-/// Keys and helpers for signing test bundles like central operations would.
-struct Signers {
-    let rootKeys = [Curve25519.Signing.PrivateKey(), Curve25519.Signing.PrivateKey()]
-    let publisher = Curve25519.Signing.PrivateKey()
-
-    func rootMetadata(version: Int = 1, rootKeys: [Curve25519.Signing.PrivateKey]? = nil, expires: String = "2099-01-01T00:00:00Z") -> RootMetadata {
-        let roots = rootKeys ?? self.rootKeys
-        var keys: [String: RootMetadata.Key] = [:]
-        for key in roots + [publisher] {
-            keys[KeyID.of(key.publicKey)] = .init(publicKey: key.publicKey.rawRepresentation.base64EncodedString())
-        }
-        return RootMetadata(version: version, expires: expires, keys: keys, roles: [
-            "root": .init(keyids: roots.map { KeyID.of($0.publicKey) }, threshold: 2),
-            "publisher": .init(keyids: [KeyID.of(publisher.publicKey)], threshold: 1),
-        ])
-    }
-
-    func signedRoot(_ root: RootMetadata, by signers: [Curve25519.Signing.PrivateKey]) throws -> Data {
-        var envelope = SignedEnvelope(payloadType: SignedEnvelope.rootType, payload: try JSONEncoder().encode(root))
-        for key in signers { try envelope.sign(with: key) }
-        return try JSONEncoder().encode(envelope)
-    }
-
-    func bundle(version: Int, target: BundleTarget = .init(scope: .fleet), files: [String: Data],
-                expires: String = "2099-01-01T00:00:00Z", signer: Curve25519.Signing.PrivateKey? = nil) throws -> Data {
-        let manifest = BundleManifest(version: version, expires: expires, target: target, files: files)
-        var envelope = SignedEnvelope(payloadType: SignedEnvelope.configType, payload: try JSONEncoder().encode(manifest))
-        try envelope.sign(with: signer ?? publisher)
-        return try JSONEncoder().encode(envelope)
-    }
-}
-
 @Suite struct BundleTests {
     let signers = Signers()
     static let embedded = URL(fileURLWithPath: BuiltProducts.repositoryPath("kiosk-config"))

@@ -89,10 +89,12 @@ final class DaemonHarness: @unchecked Sendable {
     let log = CapturedLog()
     private var task: Task<Void, any Error>?
 
-    init(gateway: any RegistryGateway, cups: CupsTestBed? = nil, idleTimeout: Int? = nil) async throws {
+    init(gateway: any RegistryGateway, cups: CupsTestBed? = nil, idleTimeout: Int? = nil,
+         configFeed: (any ConfigFeed)? = nil, trustedRoot: Data? = nil) async throws {
         directory = try TemporaryDirectory(prefix: "kd")
         let config = directory.url.appendingPathComponent("config")
         try FileManager.default.copyItem(atPath: BuiltProducts.repositoryPath("kiosk-config"), toPath: config.path)
+        if let trustedRoot { try trustedRoot.write(to: config.appendingPathComponent("keys/root.json")) }
         let state = directory.url.appendingPathComponent("state")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
@@ -104,6 +106,7 @@ final class DaemonHarness: @unchecked Sendable {
         let log = self.log
         daemon = try Kioskd(options: options, gateway: gateway,
                             readerOpener: { () throws(ReaderError) -> any ReaderTransport in SimulatedTransport(simulator: simulator) },
+                            configFeed: configFeed,
                             logger: Logger(label: "kioskd") { _ in CapturingLogHandler(log: log) })
         if let idleTimeout {
             await daemon.sessions.setTiming(idleTimeout: TimeInterval(idleTimeout), warningLead: 1)

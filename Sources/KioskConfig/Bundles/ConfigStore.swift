@@ -39,9 +39,9 @@ public struct ConfigGeneration: Codable, Sendable, Equatable {
 /// from), `current` (a symlink to the generation in use, swapped with one atomic rename), and
 /// `history.jsonl`.
 public actor ConfigStore {
-    public let root: URL
+    public nonisolated let root: URL
     /// The embedded default every generation starts from.
-    public let baseDirectory: URL
+    public nonisolated let baseDirectory: URL
     private let fileManager = FileManager.default
 
     public init(stateDirectory: URL, baseDirectory: URL) throws {
@@ -80,6 +80,14 @@ public actor ConfigStore {
     }
 
     // MARK: Generations
+
+    /// The directory of the configuration in use, read without the actor (at start-up).
+    public nonisolated static func currentDirectory(stateDirectory: URL, baseDirectory: URL) -> URL {
+        let link = stateDirectory.appendingPathComponent("config/current")
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link.path) else { return baseDirectory }
+        let directory = stateDirectory.appendingPathComponent("config").appendingPathComponent(target)
+        return FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiosk.yaml").path) ? directory : baseDirectory
+    }
 
     /// The directory of the configuration in use: the current generation, else the embedded default.
     public func currentDirectory() -> URL {

@@ -11,10 +11,19 @@ public protocol TechnicianService: Sendable {
     /// Recent audit entries, newest last.
     func audit(limit: Int) async -> [AuditLog.Entry]
     func events() -> AsyncStream<KioskEvent>
+    /// The configuration in use, its layers and history.
+    func configuration() async -> ConfigurationView
+    /// What the current generation changed against the one before it (or the embedded default).
+    func configurationDiff() async -> [ConfigFileDiff]
+    /// Returns to the previous generation.
+    func rollbackConfiguration(reason: String) async throws -> ConfigurationView
+    /// Verifies and applies a signed bundle handed over locally (e.g. from a USB stick).
+    func applyBundle(_ envelope: Data) async -> ConfigurationView.Event
 }
 
 /// Technician socket routes: `GET /v1/status`, `POST /v1/maintenance`, `GET /v1/audit?limit=`,
-/// `GET /v1/events` (newline-delimited JSON).
+/// `GET /v1/events` (newline-delimited JSON), `GET /v1/config`, `GET /v1/config/diff`,
+/// `POST /v1/config/rollback`, `POST /v1/config/bundles` (a signed bundle as the body).
 public enum TechnicianRoutes {
     /// Adds the technician routes to `router`.
     public static func add<Context: RequestContext>(to router: Router<Context>, service: any TechnicianService) {
@@ -40,5 +49,27 @@ public enum TechnicianRoutes {
             return try CitizenRoutes.encoded(await service.audit(limit: limit))
         }
         v1.get("events") { _, _ in CitizenRoutes.eventStream(service.events()) }
+        v1.get("config") { _, _ in try CitizenRoutes.encoded(await service.configuration()) }
+        v1.get("config/diff") { _, _ in try CitizenRoutes.encoded(await service.configurationDiff()) }
+        v1.post("config/rollback") { request, context in
+            let body = try await CitizenRoutes.decode(RollbackRequest.self, request, context)
+            guard !body.reason.trimmingCharacters(in: .whitespaces).isEmpty, body.reason.count <= 200 else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "a reason of 1 to 200 characters is needed")
+            }
+            do { return try CitizenRoutes.encoded(try await service.rollbackConfiguration(reason: body.reason)) } catch {
+                throw LocalAPIError(status: .conflict, messageKey: "error.generic", detail: "\(error)")
+            }
+        }
+        v1.post("config/bundles") { request, _ in
+            var request = request
+            let buffer: ByteBuffer
+            do { buffer = try await request.collectBody(upTo: 4 << 20) } catch {
+                throw LocalAPIError(status: .contentTooLarge, messageKey: "error.generic", detail: "a bundle may hold at most 4 MiB")
+            }
+            let event = await service.applyBundle(Data(buffer.readableBytesView))
+            let response = try CitizenRoutes.encoded(event)
+            return event.result == "committed" ? response
+                : Response(status: .unprocessableContent, headers: response.headers, body: response.body)
+        }
     }
 }

@@ -62,13 +62,13 @@ public struct ReaderLinkService: Service {
 
 /// Printer status, polled from CUPS, published as it changes.
 public struct PrinterWatchService: Service {
-    let roles: [String: String]
+    let roles: @Sendable () -> [String: String]
     let cupsServer: String?
     let state: KioskState
     let logger: Logger
 
-    /// - Parameter roles: queue name by role.
-    public init(roles: [String: String], cupsServer: String?, state: KioskState, logger: Logger) {
+    /// - Parameter roles: queue name by role, read again and again (a new configuration may change them).
+    public init(roles: @escaping @Sendable () -> [String: String], cupsServer: String?, state: KioskState, logger: Logger) {
         self.roles = roles
         self.cupsServer = cupsServer
         self.state = state
@@ -77,15 +77,24 @@ public struct PrinterWatchService: Service {
 
     public func run() async throws {
         let server = cupsServer
-        let monitor = PrinterMonitor(queues: Array(Set(roles.values)).sorted(), intervalSeconds: 1) { try CupsClient(server: server) }
-        monitor.start()
-        defer { monitor.stop() }
-        for await status in monitor.events.cancelOnGracefulShutdown() {
-            for (role, queue) in roles where queue == status.queue {
-                logger.info("printer status", metadata: ["role": "\(role)", "device": "\(status.device.rawValue)",
-                                                         "paper": "\(status.paper.rawValue)", "toner": "\(status.toner.rawValue)"])
-                await state.setPrinter(role: role, status: status)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let roles = self.roles()
+            let monitor = PrinterMonitor(queues: Array(Set(roles.values)).sorted(), intervalSeconds: 1) { try CupsClient(server: server) }
+            monitor.start()
+            let consumer = Task {
+                for await status in monitor.events {
+                    for (role, queue) in roles where queue == status.queue {
+                        logger.info("printer status", metadata: ["role": "\(role)", "device": "\(status.device.rawValue)",
+                                                                 "paper": "\(status.paper.rawValue)", "toner": "\(status.toner.rawValue)"])
+                        await state.setPrinter(role: role, status: status)
+                    }
+                }
             }
+            while self.roles() == roles && !Task.isCancelled && !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+            monitor.stop()
+            consumer.cancel()
         }
     }
 }

@@ -67,6 +67,11 @@ public actor SessionManager {
 
     /// A card was read: a new session for its holder (ending any previous one).
     public func start(with card: CardRead) {
+        if held {
+            heldCard?.wipe()
+            heldCard = card
+            return
+        }
         if current != nil { end(.replaced) }
         let session = Session(id: UUID().uuidString.lowercased(), card: card, startedAt: now(), lastActivity: now())
         current = session
@@ -86,6 +91,10 @@ public actor SessionManager {
 
     /// Ends the session, if any, and wipes its card data.
     public func end(_ reason: SessionEndReason) {
+        if reason == .cardRemoved || reason == .shutdown, let card = heldCard {
+            card.wipe()
+            heldCard = nil
+        }
         guard let session = current else { return }
         current = nil
         session.card.wipe()
@@ -113,7 +122,25 @@ public actor SessionManager {
 
     /// Returns when no session is active (at once if none is).
     public func waitUntilIdle() async {
-        guard current != nil else { return }
-        await withCheckedContinuation { idleWaiters.append($0) }
+        while current != nil {
+            await withCheckedContinuation { idleWaiters.append($0) }
+        }
+    }
+
+    private var held = false
+    private var heldCard: CardRead?
+
+    /// Waits until no citizen is being served, then runs `body` while card reads wait: a card
+    /// placed meanwhile starts its session only afterwards (used to swap configurations).
+    public func holdingNewSessions<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        await waitUntilIdle()
+        held = true
+        let result = await body()
+        held = false
+        if let card = heldCard {
+            heldCard = nil
+            start(with: card)
+        }
+        return result
     }
 }

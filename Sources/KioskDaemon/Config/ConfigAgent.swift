@@ -1,0 +1,188 @@
+import Crypto
+import Foundation
+import KioskConfig
+import Logging
+import ServiceLifecycle
+
+/// A configuration bundle that central operations published for this kiosk.
+public struct BundleAnnouncement: Codable, Sendable, Equatable {
+    /// `fleet`, `site:ID` or `kiosk:ID`.
+    public var target: String
+    public var version: Int
+    /// Where to download it from the feed.
+    public var id: String
+    /// SHA-256 of the envelope, hex: a truncated or altered download is refused before parsing.
+    public var sha256: String
+    public var size: Int
+
+    public init(target: String, version: Int, id: String, sha256: String, size: Int) {
+        self.target = target
+        self.version = version
+        self.id = id
+        self.sha256 = sha256
+        self.size = size
+    }
+}
+
+/// Where bundles come from: the registry's configuration stream in production.
+public protocol ConfigFeed: Sendable {
+    /// The bundles meant for this kiosk, sent again whenever the set changes (a stream kept open,
+    /// with polling as a fallback). Ends when cancelled.
+    func announcements() -> AsyncStream<[BundleAnnouncement]>
+    /// The signed envelope of one bundle.
+    func download(_ announcement: BundleAnnouncement) async throws -> Data
+    /// Tells central operations what became of a bundle.
+    func report(_ entry: ConfigHistoryEntry) async
+}
+
+/// Applies configuration bundles: verify, validate, stage, wait until no citizen is being served,
+/// swap atomically, health-check, then keep or roll back by itself. Nothing running changes until
+/// a bundle has passed every check.
+public actor ConfigAgent {
+    /// Largest bundle accepted.
+    public static let maxBundleBytes = 4 << 20
+
+    let store: ConfigStore
+    let kioskId: String
+    let site: String
+    let sessions: SessionManager
+    var healthCheck: @Sendable (KioskConfiguration) async -> String?
+    var apply: @Sendable (KioskConfiguration) async -> Void
+    let audit: AuditLog?
+    let logger: Logger
+    let now: @Sendable () -> Date
+    /// Digests of announced bundles already refused: not downloaded again.
+    private var refused: Set<String> = []
+
+    public init(store: ConfigStore, kioskId: String, site: String, sessions: SessionManager, audit: AuditLog?, logger: Logger,
+                now: @escaping @Sendable () -> Date = Date.init,
+                healthCheck: @escaping @Sendable (KioskConfiguration) async -> String? = { _ in nil },
+                apply: @escaping @Sendable (KioskConfiguration) async -> Void = { _ in }) {
+        self.store = store
+        self.kioskId = kioskId
+        self.site = site
+        self.sessions = sessions
+        self.healthCheck = healthCheck
+        self.apply = apply
+        self.audit = audit
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Sets what checks a newly swapped configuration, and what takes it into use.
+    public func setHandlers(healthCheck: @escaping @Sendable (KioskConfiguration) async -> String?,
+                            apply: @escaping @Sendable (KioskConfiguration) async -> Void) {
+        self.healthCheck = healthCheck
+        self.apply = apply
+    }
+
+    /// Whether `announcement` names something not yet installed (nor tried and rolled back).
+    func isNew(_ announcement: BundleAnnouncement) async -> Bool {
+        guard let target = BundleTarget(announcement.target) else { return true }
+        if let installed = await store.installedVersions()[target], installed >= announcement.version { return false }
+        if await store.wasRolledBack(target: target, version: announcement.version) { return false }
+        return !refused.contains(announcement.sha256.lowercased())
+    }
+
+    /// Downloads and applies one announced bundle. Returns the history entry, or nil when there
+    /// was nothing new.
+    @discardableResult
+    public func consider(_ announcement: BundleAnnouncement, from feed: any ConfigFeed) async -> ConfigHistoryEntry? {
+        guard await isNew(announcement) else { return nil }
+        let entry = await download(announcement, from: feed)
+        if let entry, entry.result != .committed { refused.insert(announcement.sha256.lowercased()) }
+        return entry
+    }
+
+    private func download(_ announcement: BundleAnnouncement, from feed: any ConfigFeed) async -> ConfigHistoryEntry? {
+        let target = BundleTarget(announcement.target)
+        guard announcement.size > 0, announcement.size <= Self.maxBundleBytes else {
+            return await reject(target, announcement.version, "announced size \(announcement.size) bytes is outside 1…\(Self.maxBundleBytes)", feed)
+        }
+        let data: Data
+        do { data = try await feed.download(announcement) } catch {
+            logger.warning("bundle download failed; will retry", metadata: ["target": "\(announcement.target)", "error": "\(error)"])
+            return nil
+        }
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        guard data.count == announcement.size, digest == announcement.sha256.lowercased() else {
+            return await reject(target, announcement.version,
+                                "download is \(data.count) of \(announcement.size) bytes or its SHA-256 differs: truncated or altered", feed)
+        }
+        return await consider(envelope: data, feed: feed)
+    }
+
+    /// Verifies and applies one signed bundle envelope.
+    @discardableResult
+    public func consider(envelope data: Data, feed: (any ConfigFeed)?) async -> ConfigHistoryEntry {
+        let bundle: VerifiedBundle
+        let staged: (generation: ConfigGeneration, configuration: KioskConfiguration)
+        do {
+            guard let root = try await store.trustedRoot() else {
+                throw BundleError.rootUpdate("no trusted root is installed: install the fleet's root.json first")
+            }
+            bundle = try BundleVerifier(root: root, kioskId: kioskId, site: site)
+                .verify(data, installedVersions: await store.installedVersions(), now: now())
+            staged = try await store.stage(bundle)
+        } catch {
+            return await reject(nil, nil, "\(error)", feed, envelope: data)
+        }
+        let target = bundle.manifest.target, version = bundle.manifest.version
+        logger.notice("configuration staged; waiting until no citizen is being served",
+                      metadata: ["target": "\(target)", "version": "\(version)", "generation": "\(staged.generation.generation)"])
+        let entry = await sessions.holdingNewSessions {
+            await store.activate(staged.generation, target: target, version: version, healthCheck: self.healthCheck)
+        }
+        if entry.result == .committed {
+            let directory = await store.currentDirectory()
+            if let configuration = try? KioskConfiguration.load(from: directory) { await apply(configuration) }
+            logger.notice("configuration applied", metadata: ["target": "\(target)", "version": "\(version)"])
+        } else {
+            logger.error("configuration rolled back", metadata: ["target": "\(target)", "version": "\(version)", "reason": "\(entry.reason ?? "")"])
+        }
+        audit?.record(actor: "central", action: "config.\(entry.result.rawValue)",
+                      detail: "\(target) v\(version)\(entry.reason.map { ": \($0)" } ?? "")")
+        await feed?.report(entry)
+        return entry
+    }
+
+    private func reject(_ target: BundleTarget?, _ version: Int?, _ reason: String, _ feed: (any ConfigFeed)?,
+                        envelope: Data? = nil) async -> ConfigHistoryEntry {
+        var target = target, version = version
+        if target == nil, let envelope, let manifest = Self.unverifiedManifest(envelope) {
+            target = manifest.target
+            version = manifest.version
+        }
+        let entry = await store.recordRejection(target: target, version: version, reason: reason)
+        logger.error("configuration bundle rejected", metadata: ["target": "\(target?.description ?? "?")", "reason": "\(reason)"])
+        audit?.record(actor: "central", action: "config.rejected", detail: "\(target?.description ?? "?") v\(version ?? 0): \(reason)")
+        await feed?.report(entry)
+        return entry
+    }
+
+    /// What a bundle says it is, before any check: only to name it in the history.
+    static func unverifiedManifest(_ data: Data) -> BundleManifest? {
+        guard let envelope = try? SignedEnvelope.decode(data), let body = Data(base64Encoded: envelope.payload) else { return nil }
+        return try? JSONDecoder().decode(BundleManifest.self, from: body)
+    }
+}
+
+/// Follows the feed and hands each new bundle to the agent, fleet layer first.
+public struct ConfigAgentService: Service {
+    let agent: ConfigAgent
+    let feed: any ConfigFeed
+
+    public init(agent: ConfigAgent, feed: any ConfigFeed) {
+        self.agent = agent
+        self.feed = feed
+    }
+
+    public func run() async throws {
+        for await announcements in feed.announcements().cancelOnGracefulShutdown() {
+            let ordered = announcements.sorted {
+                (BundleTarget($0.target)?.scope.rank ?? 9, $0.version) < (BundleTarget($1.target)?.scope.rank ?? 9, $1.version)
+            }
+            for announcement in ordered { await agent.consider(announcement, from: feed) }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Crypto
+import Foundation
+import KioskAPI
+import KioskConfig
+@testable import KioskDaemon
+import Testing
+import TestSupport
+
+/// Bundles announced by a test instead of the registry.
+actor TestFeed: ConfigFeed {
+    private var bundles: [String: Data] = [:]
+    private var truncate: Set<String> = []
+    private(set) var reports: [ConfigHistoryEntry] = []
+    private let stream: AsyncStream<[BundleAnnouncement]>
+    private let continuation: AsyncStream<[BundleAnnouncement]>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream<[BundleAnnouncement]>.makeStream()
+    }
+
+    /// Announces `data` as `target` version `version`.
+    func publish(_ data: Data, target: String, version: Int, truncated: Bool = false) {
+        let id = "\(target)-\(version)"
+        bundles[id] = data
+        if truncated { truncate.insert(id) }
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        continuation.yield([BundleAnnouncement(target: target, version: version, id: id, sha256: digest, size: data.count)])
+    }
+
+    nonisolated func announcements() -> AsyncStream<[BundleAnnouncement]> { stream }
+
+    func download(_ announcement: BundleAnnouncement) async throws -> Data {
+        guard let data = bundles[announcement.id] else { throw URLError(.fileDoesNotExist) }
+        return truncate.contains(announcement.id) ? data.prefix(data.count / 2) : data
+    }
+
+    func report(_ entry: ConfigHistoryEntry) async { reports.append(entry) }
+}
+
+@Suite(.serialized) struct ConfigAgentTests {
+    let signers = Signers()
+    static let embedded = URL(fileURLWithPath: BuiltProducts.repositoryPath("kiosk-config"))
+
+    func file(_ name: String, replacing old: String, with new: String) throws -> Data {
+        let text = try String(contentsOf: Self.embedded.appendingPathComponent(name), encoding: .utf8)
+        #expect(text.contains(old))
+        return Data(text.replacingOccurrences(of: old, with: new).utf8)
+    }
+
+    func idlePrompt(_ harness: DaemonHarness) async throws -> String {
+        try await harness.client.interfaceConfiguration().text("idle.prompt", "zh")
+    }
+
+    @Test func publishedBundlesApplyAndBadOnesAreRejectedWithoutTouchingTheRunningConfiguration() async throws {
+        let cups = try CupsTestBed()
+        defer { cups.stop() }
+        let feed = TestFeed()
+        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
+                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
+        var events = harness.client.events().makeAsyncIterator()
+        try await Task.sleep(for: .milliseconds(200))
+        let newTexts = try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")
+        await feed.publish(try signers.bundle(version: 1, files: ["texts.yaml": newTexts]), target: "fleet", version: 1)
+        do { try await waitFor("bundle 1 committed") { await feed.reports.last?.result == .committed } } catch {
+            Issue.record("\(await feed.reports) \(harness.log.text.split(separator: "\n").filter { $0.contains("onfig") || $0.contains("root") })")
+            throw error
+        }
+        #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区")
+        while let event = await events.next() { if event == .configurationChanged { break } }
+        let applied = await harness.daemon.configuration()
+        #expect(applied.layers == ["fleet": 1])
+
+        // Each of these is rejected and nothing running changes.
+        let other = Curve25519.Signing.PrivateKey()
+        let v2 = try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "篡改")
+        var tampered = try JSONDecoder().decode(SignedEnvelope.self, from: try signers.bundle(version: 2, files: ["texts.yaml": newTexts]))
+        tampered.payload = (try JSONDecoder().decode(SignedEnvelope.self, from: try signers.bundle(version: 2, files: ["texts.yaml": v2]))).payload
+        let badKiosk = try file("kiosk.yaml", replacing: "id: demo-kiosk-01", with: "id: Demo Kiosk!")
+        let cases: [(String, Data, String)] = [
+            ("bad signature", try JSONEncoder().encode(tampered), "does not verify"),
+            ("unknown key", try signers.bundle(version: 2, files: ["texts.yaml": v2], signer: other), "not a trusted publisher key"),
+            ("older version", try signers.bundle(version: 1, files: ["texts.yaml": v2]), "not newer"),
+            ("expired", try signers.bundle(version: 2, files: ["texts.yaml": v2], expires: "2020-01-01T00:00:00Z"), "expired"),
+            ("schema-invalid", try signers.bundle(version: 2, files: ["kiosk.yaml": badKiosk]), "kiosk.yaml"),
+            ("another kiosk", try signers.bundle(version: 2, target: BundleTarget(scope: .kiosk, id: "other-kiosk"), files: ["texts.yaml": v2]),
+             "meant for kiosk:other-kiosk"),
+        ]
+        for (name, data, reason) in cases {
+            let (code, body) = try harness.curl(harness.options.technicianSocket, "POST", "/v1/config/bundles",
+                                                body: String(decoding: data, as: UTF8.self))
+            #expect(code == 422, "\(name): \(body)")
+            #expect(body.contains("rejected") && body.contains(reason), "\(name): \(body)")
+            #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区", "\(name) changed the running configuration")
+        }
+        await feed.publish(try signers.bundle(version: 2, files: ["texts.yaml": v2]), target: "fleet", version: 2, truncated: true)
+        try await waitFor("truncated download rejected") { await feed.reports.last?.reason?.contains("truncated") == true }
+        #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区")
+        #expect(await harness.daemon.configuration().layers == ["fleet": 1])
+
+        // A bundle whose health check fails is rolled back by itself.
+        let badPrinter = try file("kiosk.yaml", replacing: "queue: a4", with: "queue: no-such-queue")
+        await feed.publish(try signers.bundle(version: 3, files: ["kiosk.yaml": badPrinter]), target: "fleet", version: 3)
+        try await waitFor("bundle 3 rolled back", seconds: 20) { await feed.reports.last?.result == .rolledBack }
+        #expect(await feed.reports.last?.reason?.contains("no-such-queue") == true)
+        #expect(await harness.daemon.configuration().layers == ["fleet": 1])
+        #expect(harness.daemon.configuration.settings.printers["a4"]?.queue == "a4")
+        let history = await harness.daemon.configuration().history.map(\.result)
+        #expect(history.filter { $0 == "rejected" }.count == 7)
+        #expect(history.last == "rolledBack")
+
+        // A technician can go back to the embedded default.
+        let (code, body) = try harness.curl(harness.options.technicianSocket, "POST", "/v1/config/rollback", body: #"{"reason":"test"}"#)
+        #expect(code == 200, "\(body)")
+        #expect(try await idlePrompt(harness) == "请将身份证放在读卡区")
+        await harness.stop()
+    }
+
+    @Test func aBundleArrivingMidSessionWaitsForTheSessionToEnd() async throws {
+        let cups = try CupsTestBed()
+        defer { cups.stop() }
+        let feed = TestFeed()
+        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
+                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
+        try await harness.placeCard()
+        let newTexts = try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")
+        await feed.publish(try signers.bundle(version: 1, files: ["texts.yaml": newTexts]), target: "fleet", version: 1)
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(await feed.reports.isEmpty)
+        #expect(try await idlePrompt(harness) == "请将身份证放在读卡区")
+        try await harness.removeCard()
+        try await waitFor("bundle committed after the session") { await feed.reports.last?.result == .committed }
+        #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区")
+        await harness.stop()
+    }
+}
