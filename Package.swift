@@ -88,7 +88,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kioskctl", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon",
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon", "KioskClient", "KioskAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "registryd", dependencies: [

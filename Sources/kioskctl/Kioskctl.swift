@@ -14,6 +14,7 @@ struct Kioskctl: AsyncParsableCommand {
             DocumentCommand.self,
             PrinterCommand.self,
             QueueCommand.self,
+            ConfigCommand.self,
         ]
     )
 }
