@@ -40,6 +40,9 @@ public final class CitizenSocketClient: CitizenService {
     }
 
     func raw<Body: Encodable>(_ method: HTTPMethod, _ path: String, body: Body?, timeout: TimeAmount? = nil) async throws -> Data {
+        if let problem = SocketProbe.problem(socketPath) {
+            throw CitizenAPIError(messageKey: "error.generic", detail: "kioskd is not answering on \(socketPath): \(problem)")
+        }
         var request = HTTPClientRequest(url: try url(path))
         request.method = method
         if let body {
@@ -119,6 +122,7 @@ public final class CitizenSocketClient: CitizenService {
                 while !Task.isCancelled {
                     do {
                         guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/v1/events") else { break }
+                        if let problem = SocketProbe.problem(socketPath) { throw CitizenAPIError(messageKey: "error.generic", detail: problem) }
                         let request = HTTPClientRequest(url: url.absoluteString)
                         let response = try await client.execute(request, timeout: .hours(24))
                         backoff = 0.2

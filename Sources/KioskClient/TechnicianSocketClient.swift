@@ -44,6 +44,9 @@ public struct TechnicianSocketClient: Sendable {
             throw .daemonNotRunning(socket: socketPath, detail: "no socket file")
         }
         guard access(socketPath, W_OK) == 0 else { throw .permissionDenied(socket: socketPath) }
+        if let problem = SocketProbe.problem(socketPath) {
+            throw problem.contains("ermission") ? .permissionDenied(socket: socketPath) : .daemonNotRunning(socket: socketPath, detail: problem)
+        }
     }
 
     /// Sends a request and decodes the answer.

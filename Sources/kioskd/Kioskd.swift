@@ -44,6 +44,11 @@ struct KioskdCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have left these blocked; shutdown depends on them.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, sig) }
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,0 +1,81 @@
+import Foundation
+
+/// A long-running program under test (kioskd, registryd) started with posix_spawn: an empty
+/// signal mask and default handlers (a test runner's children inherit blocked signals otherwise),
+/// its output in a log file, and real signals to stop it — SIGTERM, or SIGKILL for crash tests.
+public final class DaemonProcess: @unchecked Sendable {
+    public let pid: pid_t
+    /// Where its standard output and error go.
+    public let logPath: String
+    private var exitStatus: Int32?
+    private let lock = NSLock()
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+                logPath: String) throws {
+        self.logPath = logPath
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
+        guard rc == 0 else { throw ProcessRunnerError.launchFailed(executable, String(cString: strerror(rc))) }
+        self.pid = pid
+    }
+
+    /// Whether it still runs (reaps it when it has ended).
+    public var isRunning: Bool {
+        lock.withLock {
+            if exitStatus != nil { return false }
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { exitStatus = status; return false }
+            return r == 0
+        }
+    }
+
+    /// Sends `signal` and waits up to `seconds` for it to end; SIGKILL after that. Returns the
+    /// raw wait status.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32 {
+        if isRunning { kill(pid, signal) }
+        let deadline = Date().addingTimeInterval(seconds)
+        while isRunning, Date() < deadline { usleep(10_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            while isRunning { usleep(10_000) }
+        }
+        return lock.withLock { exitStatus ?? -1 }
+    }
+
+    /// What it logged so far.
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit { if isRunning { kill(pid, SIGKILL); var s: Int32 = 0; waitpid(pid, &s, 0) } }
+}
+
+/// Waits until `condition` holds, polling; false when `seconds` pass first.
+public func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}

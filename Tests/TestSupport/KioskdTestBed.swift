@@ -1,0 +1,68 @@
+import Foundation
+
+/// The real `kioskd` binary on sockets in a temporary directory, with a copy of the embedded
+/// configuration (edited by `adjust`) and the demo document-signing key.
+public final class KioskdTestBed: @unchecked Sendable {
+    public let directory: TemporaryDirectory
+    public let process: DaemonProcess
+    public var configDirectory: String { directory.path + "/config" }
+    public var stateDirectory: String { directory.path + "/state" }
+    public var runtimeDirectory: String { directory.path + "/run" }
+    public var citizenSocket: String { runtimeDirectory + "/citizen.sock" }
+    public var technicianSocket: String { runtimeDirectory + "/technician.sock" }
+
+    /// - Parameters:
+    ///   - environment: added to this process's (the emulated reader's, the CUPS test bed's).
+    ///   - adjust: edits `kiosk.yaml`'s text before start (e.g. the registry URL).
+    ///   - arguments: more kioskd options.
+    public init(environment: [String: String] = [:], adjust: (String) -> String = { $0 }, arguments: [String] = [],
+                directory: TemporaryDirectory? = nil) throws {
+        self.directory = try directory ?? TemporaryDirectory(prefix: "kioskd")
+        let fm = FileManager.default
+        let config = self.directory.path + "/config"
+        if !fm.fileExists(atPath: config) {
+            try fm.copyItem(atPath: BuiltProducts.repositoryPath("kiosk-config"), toPath: config)
+            let kiosk = try String(contentsOfFile: config + "/kiosk.yaml", encoding: .utf8)
+            try adjust(kiosk).write(toFile: config + "/kiosk.yaml", atomically: true, encoding: .utf8)
+        }
+        let state = self.directory.path + "/state"
+        try fm.createDirectory(atPath: state, withIntermediateDirectories: true)
+        if !fm.fileExists(atPath: state + "/document-signing.key") {
+            try fm.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
+                            toPath: state + "/document-signing.key")
+        }
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process = try DaemonProcess(BuiltProducts.path("kioskd"),
+                                    ["--config", config, "--state", state, "--runtime", self.directory.path + "/run",
+                                     "--log-level", "debug"] + arguments,
+                                    environment: env, logPath: self.directory.path + "/kioskd.log")
+        let technician = self.directory.path + "/run/technician.sock", citizen = self.directory.path + "/run/citizen.sock"
+        guard eventually(20, { fm.fileExists(atPath: technician) && fm.fileExists(atPath: citizen) || !process.isRunning }),
+              process.isRunning else {
+            throw ProcessRunnerError.launchFailed("kioskd", process.log)
+        }
+    }
+
+    /// Starts kioskd again on the same directories (after `stop` or a SIGKILL).
+    public func restart(environment: [String: String] = [:], arguments: [String] = []) throws -> KioskdTestBed {
+        try KioskdTestBed(environment: environment, arguments: arguments, directory: directory)
+    }
+
+    /// `curl` on a socket: (HTTP status, body); status 0 when nothing answered.
+    public func curl(_ socket: String, _ method: String, _ path: String, body: String? = nil) -> (Int, String) {
+        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20", "--unix-socket", socket, "-X", method]
+        if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        arguments.append("http://kioskd" + path)
+        let result = try? ProcessRunner.run("/usr/bin/curl", arguments, timeout: 30)
+        let parts = (result?.stdout ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(parts.last ?? "") ?? 0, parts.dropLast().joined(separator: "\n"))
+    }
+
+    /// Stops kioskd with SIGTERM (graceful) and returns its wait status.
+    @discardableResult
+    public func stop() -> Int32 { process.stop() }
+
+    /// Removes its files.
+    public func remove() { directory.remove() }
+}
