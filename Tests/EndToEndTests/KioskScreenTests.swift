@@ -18,6 +18,12 @@ import Testing
             kioskd = try KioskdTestBed(environment: environment) { yaml in
                 registry.map { yaml.replacingOccurrences(of: "http://127.0.0.1:8480", with: $0) } ?? yaml
             }
+            // Screens are compared with snapshots: start once the reader and printers are known.
+            let kioskd = self.kioskd
+            _ = eventually(15) {
+                let body = kioskd.curl(kioskd.technicianSocket, "GET", "/v1/status").1
+                return body.contains(#""readerPresent":true"#) && !body.contains("not polled yet")
+            }
             screen = try TmuxScreen("\(BuiltProducts.path("kiosk")) --socket \(kioskd.citizenSocket)", width: width, height: height)
         }
 
