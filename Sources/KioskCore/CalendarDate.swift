@@ -100,3 +100,16 @@ extension CalendarDate {
         return CalendarDate(year: parts.year ?? 2000, month: parts.month ?? 1, day: parts.day ?? 1) ?? fallback
     }
 }
+
+/// RFC 3339 UTC timestamps (`2026-11-23T17:55:22Z`) without Foundation's formatters, which load
+/// ICU data (several megabytes of memory) on first use.
+public enum Timestamp {
+    /// `date` as `YYYY-MM-DDTHH:MM:SSZ`.
+    public static func rfc3339(_ date: Date = Date()) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}

@@ -197,7 +197,7 @@ public final class KioskCitizenService: CitizenService {
         logger.info("print", metadata: ["kind": "\(document.kind.rawValue)", "outcome": "\(state)", "queue": "\(printed.queue)"])
         let record = PrintRecordPayload(kind: document.kind.rawValue, uscc: request.uscc, outcome: state,
                                         verificationCode: printed.outcome.succeeded ? document.code.description : nil,
-                                        kioskId: config.settings.kiosk.id, printedAt: ISO8601DateFormatter().string(from: Date()))
+                                        kioskId: config.settings.kiosk.id, printedAt: Timestamp.rfc3339())
         do { try await gateway.recordPrint(record) } catch {
             logger.warning("print record not queued", metadata: ["error": "\(error)"])
         }
@@ -213,7 +213,7 @@ public final class KioskCitizenService: CitizenService {
         await sessions.touch()
         let settings = config.settings
         let payload = ApplicationPayload(form: form, applicantName: identity.displayName, applicantIdNumber: identity.idNumber,
-                                         kioskId: settings.kiosk.id, submittedAt: ISO8601DateFormatter().string(from: Date()))
+                                         kioskId: settings.kiosk.id, submittedAt: Timestamp.rfc3339())
         let queued: QueuedApplication
         do { queued = try await gateway.submitApplication(payload) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.application", subjectIdNumber: identity.idNumber,
@@ -251,7 +251,7 @@ public final class KioskCitizenService: CitizenService {
             throw CitizenAPIError(messageKey: "rating.thanks", detail: "this visit was already rated")
         }
         let payload = RatingPayload(rating: rating, visitId: visit, kioskId: config.settings.kiosk.id,
-                                    ratedAt: ISO8601DateFormatter().string(from: Date()))
+                                    ratedAt: Timestamp.rfc3339())
         do { try await gateway.submitRating(payload) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.rating", detail: "level \(rating.level) for \(rating.serviceCode)")
     }

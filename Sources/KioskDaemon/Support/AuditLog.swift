@@ -1,4 +1,5 @@
 import Crypto
+import KioskCore
 import Foundation
 
 /// An append-only record of who did what and when: session start and end, prints, submissions,
@@ -59,7 +60,7 @@ public final class AuditLog: Sendable {
 
     /// Appends one entry. `subjectIdNumber` is hashed before it is written.
     public func record(actor: String, action: String, subjectIdNumber: String? = nil, detail: String = "") {
-        let entry = Entry(time: ISO8601DateFormatter().string(from: Date()), actor: actor, action: action,
+        let entry = Entry(time: Timestamp.rfc3339(), actor: actor, action: action,
                           subject: subjectIdNumber.map(pseudonym), detail: detail)
         guard var line = try? JSONEncoder().encode(entry) else { return }
         line.append(0x0A)

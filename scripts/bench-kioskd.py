@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""kioskd benchmarks: start to ready, idle RSS, and RSS after many citizen sessions.
+
+Runs the release kioskd with the in-process reader simulator (cards placed and removed through
+its control FIFO) on a private state and runtime directory, and prints the figures.
+
+Usage: scripts/bench-kioskd.py [--sessions 1000] [--binary .build/release/kioskd]
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def status(sock):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(sock)
+    s.sendall(b"GET /v1/status HTTP/1.1\r\nHost: kioskd\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    body = data.split(b"\r\n\r\n", 1)[1]
+    if b"chunked" in data.split(b"\r\n\r\n", 1)[0].lower():
+        out, rest = b"", body
+        while rest:
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line, 16)
+            if size == 0:
+                break
+            out, rest = out + rest[:size], rest[size + 2:]
+        body = out
+    return json.loads(body)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sessions", type=int, default=1000)
+    ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/kioskd"))
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="bench-kioskd-")
+    config = os.path.join(work, "config")
+    shutil.copytree(os.path.join(ROOT, "kiosk-config"), config)
+    kiosk_yaml = os.path.join(config, "kiosk.yaml")
+    text = open(kiosk_yaml).read().replace("pollIntervalMilliseconds: 250", "pollIntervalMilliseconds: 100")
+    open(kiosk_yaml, "w").write(text)
+    state = os.path.join(work, "state")
+    os.makedirs(state)
+    shutil.copy(os.path.join(ROOT, "scripts/testbeds/demo-document-signing.key"), os.path.join(state, "document-signing.key"))
+    run = os.path.join(work, "run")
+    fifo = os.path.join(work, "card")
+    os.mkfifo(fifo)
+    tech = os.path.join(run, "technician.sock")
+    log = open(os.path.join(work, "kioskd.log"), "w")
+    starts = []
+    proc = None
+    for attempt in range(5):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([args.binary, "--config", config, "--state", state, "--runtime", run,
+                                 "--simulator-control", fifo, "--log-level", "warning"], stdout=log, stderr=log)
+        while True:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(os.path.join(run, "citizen.sock"))
+                s.close()
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(tech)
+                s.close()
+                break
+            except OSError:
+                time.sleep(0.001)
+        starts.append((time.perf_counter() - t0) * 1000)
+        if attempt < 4:
+            proc.terminate()
+            proc.wait()
+            shutil.rmtree(run, ignore_errors=True)
+    starts.sort()
+    print(f"start to ready (both sockets accept): median {starts[2]:.0f} ms, best {starts[0]:.0f} ms, worst {starts[-1]:.0f} ms (5 starts)")
+    time.sleep(3)
+    idle = rss_kib(proc.pid)
+    print(f"idle RSS: {idle / 1024:.1f} MiB")
+
+    def control(line):
+        with open(fifo, "w") as f:
+            f.write(line + "\n")
+
+    def wait(pred, seconds=10):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            st = status(tech)
+            if pred(st):
+                return st
+            time.sleep(0.02)
+        raise SystemExit("kioskd did not reach the expected state")
+
+    # Warm-up sessions, then the measured run.
+    t0 = time.perf_counter()
+    baseline = None
+    for i in range(args.sessions + 20):
+        if i == 20:
+            baseline = rss_kib(proc.pid)
+            t0 = time.perf_counter()
+        control("place resident")
+        wait(lambda st: st["sessionActive"])
+        control("remove")
+        wait(lambda st: not st["sessionActive"])
+    elapsed = time.perf_counter() - t0
+    time.sleep(1)
+    after = rss_kib(proc.pid)
+    print(f"sessions: {args.sessions} in {elapsed:.1f} s ({args.sessions / elapsed:.1f}/s, reader polled every 100 ms)")
+    print(f"RSS after warm-up {baseline / 1024:.1f} MiB, after {args.sessions} sessions {after / 1024:.1f} MiB "
+          f"(growth {(after - baseline) / 1024:+.2f} MiB; from start {(after - idle) / 1024:+.2f} MiB)")
+    proc.terminate()
+    proc.wait()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
