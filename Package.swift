@@ -63,6 +63,10 @@ let package = Package(
             "KioskAPI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        .target(name: "Diagnostics", dependencies: [
+            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "KioskDaemon", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -85,7 +89,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kioskctl", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon",
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "registryd", dependencies: [
@@ -113,6 +117,7 @@ let package = Package(
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "TestSupport"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "KioskConfig", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "IDCardReader", "Printing", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,6 +7,10 @@ struct Kioskctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kioskctl",
         abstract: "Diagnose and operate a Yitiji kiosk.",
+        discussion: """
+        Start with `kioskctl diag`: it says what is wrong and what to do.
+        Shell completions: kioskctl --generate-completion-script bash|zsh|fish
+        """,
         version: KioskCore.version,
         subcommands: [
             ReaderCommand.self,
@@ -14,6 +18,9 @@ struct Kioskctl: AsyncParsableCommand {
             DocumentCommand.self,
             PrinterCommand.self,
             QueueCommand.self,
+            DiagCommand.self,
+            MaintenanceCommand.self,
+            SupportBundleCommand.self,
         ]
     )
 }
