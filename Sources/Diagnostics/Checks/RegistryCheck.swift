@@ -32,6 +32,19 @@ public struct RegistryCheck: DiagnosticCheck {
         let base = settings.registry.url.hasSuffix("/") ? String(settings.registry.url.dropLast()) : settings.registry.url
         let url = base + "/v1/health"
         let timeout = max(0.5, min(settings.registry.requestTimeoutSeconds, context.environment.checkDeadlineSeconds - 0.5))
+        if let parsed = URL(string: base), let host = parsed.host {
+            let port = parsed.port ?? (parsed.scheme == "https" ? 443 : 80)
+            let probe = await Blocking.run { TCPProbe.probe(host: host, port: port, timeoutMilliseconds: Int32(timeout * 1000)) }
+            let why: String?
+            switch probe {
+            case .connected: why = nil
+            case .refused: why = "connection refused (nothing listens on \(host):\(port))"
+            case .unresolvable: why = "the name \(host) does not resolve (DNS)"
+            case .timeout: why = "no answer from \(host):\(port) within \(DiagnosticRunner.seconds(timeout)) (cable, firewall or proxy)"
+            case .failed(let text): why = "\(host):\(port): \(text)"
+            }
+            if let why { return .fail(id, "registry unreachable at \(base): \(why)", action: Self.networkAction) }
+        }
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "X-Yitiji-Kiosk", value: settings.kiosk.id)
