@@ -177,7 +177,7 @@ public struct SupportBundle: Sendable {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("capture-\(UUID().uuidString.prefix(8))")
-        FileManager.default.createFile(atPath: scratch.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: scratch) }
         guard let handle = try? FileHandle(forWritingTo: scratch) else { return nil }
         process.standardOutput = handle

@@ -43,7 +43,7 @@ struct SupportBundleCommand: AsyncParsableCommand {
         } else {
             note = "outbox figures need kioskd, which is not running"
         }
-        let daemonVersion = report.result("daemon").flatMap { $0.status == .fail ? nil : $0.detail }
+        let daemonVersion = report.result("daemon").flatMap(DaemonCheck.version(in:))
         let bundle = SupportBundle(environment: environment, report: report, daemonVersion: daemonVersion)
         let url = URL(fileURLWithPath: output)
         do {

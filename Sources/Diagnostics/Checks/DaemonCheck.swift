@@ -45,7 +45,7 @@ public struct DaemonCheck: DiagnosticCheck {
     }
 
     /// The kioskd version a daemon result carries, if any.
-    static func version(in result: CheckResult) -> String? {
+    public static func version(in result: CheckResult) -> String? {
         result.verbose.first { $0.hasPrefix(versionPrefix) }.map { String($0.dropFirst(versionPrefix.count)) }
     }
 }
