@@ -77,23 +77,22 @@ struct DiagCommand: AsyncParsableCommand {
         commandName: "diag",
         abstract: "Find out why the kiosk does not work, and what to do.",
         discussion: """
-        Runs every check and prints a table: check, status (ok, warn, fail), detail, what to do.
-        kioskd is checked first; when it is down, diag says so and checks what it can directly
-        (USB and serial readers, CUPS queues, the network, the disk, the configuration).
-        Each check has 5 seconds by default (--deadline): a hung device cannot hang diag.
+        Runs every check and prints a table: check, status (ok, warn, fail), detail, what to do. \
+        kioskd is checked first; when it is down, diag says so and checks what it can directly \
+        (USB and serial readers, CUPS queues, the network, the disk, the configuration). Each check \
+        has 5 seconds by default (--deadline): a hung device cannot hang diag.
 
-        Checks: daemon, reader, printer.<role> (one per printer role in kiosk.yaml), registry,
+        Checks: daemon, reader, printer.<role> (one per printer role in kiosk.yaml), registry, \
         identity, heartbeat, outbox, disk, config.
 
-        Exit codes: 0 all ok, 1 warnings, 2 failures.
+        Exit codes: 0 all ok, 1 warnings, 2 failures. Colour only on a terminal, never with NO_COLOR set.
 
         Examples:
           kioskctl diag
           kioskctl diag --json
           kioskctl diag printer --verbose
-          kioskctl diag reader
+          kioskctl diag reader --deadline 10
 
-        Colour only on a terminal, and never with NO_COLOR set.
         Shell completions: kioskctl --generate-completion-script bash|zsh|fish
         """)
 

@@ -12,7 +12,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
         commandName: "maintenance",
         abstract: "Take the kiosk out of service for citizens, or put it back.",
         discussion: """
-        Maintenance mode is kioskd's: the citizen screen shows that the kiosk is being serviced and
+        Maintenance mode is kioskd's: the citizen screen shows that the kiosk is being serviced and \
         no session starts until it is switched off. The reason is recorded in kioskd's audit log.
 
         Exit codes: 0 done, 1 kioskd refused, 2 kioskd is not running or invalid arguments.

@@ -7,8 +7,8 @@ struct SupportBundleCommand: AsyncParsableCommand {
         commandName: "support-bundle",
         abstract: "Write a tar.gz for support: versions, configuration without secrets, logs, diag, outbox figures.",
         discussion: """
-        Holds no personal data: nothing of kioskd's state is copied but log files (ID numbers
-        masked) and the configuration history; private keys (*.key) and secret values in the
+        Holds no personal data: nothing of kioskd's state is copied but log files (ID numbers \
+        masked) and the configuration history; private keys (*.key) and secret values in the \
         configuration are left out. The outbox appears as figures only.
 
         Exit codes: 0 written, 2 it could not be written.
