@@ -5,7 +5,7 @@ import KioskConfig
 
 /// Where kioskd and its files are: shared by diag, maintenance and support-bundle.
 struct KioskLocationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The configuration directory (default: $YITIJI_CONFIG_DIR, /etc/yitiji, else the embedded default).", valueName: "dir"))
+    @Option(help: ArgumentHelp("The configuration directory (default: $YITIJI_CONFIG_DIR, the applied bundle under <state-dir>/config/current, /etc/yitiji, else the embedded default).", valueName: "dir"))
     var config: String?
 
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("kioskd's state directory (default: $YITIJI_STATE_DIR or /var/lib/yitiji).", valueName: "dir"))
@@ -35,9 +35,20 @@ struct KioskLocationOptions: ParsableArguments {
         let env = ProcessInfo.processInfo.environment
         func nonEmpty(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
         let runtime = URL(fileURLWithPath: runtimeDirectory ?? nonEmpty("YITIJI_RUNTIME_DIR") ?? "/run/yitiji")
+        let state = URL(fileURLWithPath: stateDirectory ?? nonEmpty("YITIJI_STATE_DIR") ?? "/var/lib/yitiji")
+        // The configuration in use: the one named, else the applied bundle generation, else the default.
+        let applied = state.appendingPathComponent("config/current")
+        let configDirectory: URL
+        if let config {
+            configDirectory = URL(fileURLWithPath: config)
+        } else if nonEmpty("YITIJI_CONFIG_DIR") == nil, FileManager.default.fileExists(atPath: applied.appendingPathComponent("kiosk.yaml").path) {
+            configDirectory = applied
+        } else {
+            configDirectory = KioskConfiguration.defaultDirectory()
+        }
         var environment = DiagnosticEnvironment(
-            configDirectory: config.map { URL(fileURLWithPath: $0) } ?? KioskConfiguration.defaultDirectory(),
-            stateDirectory: URL(fileURLWithPath: stateDirectory ?? nonEmpty("YITIJI_STATE_DIR") ?? "/var/lib/yitiji"),
+            configDirectory: configDirectory,
+            stateDirectory: state,
             runtimeDirectory: runtime,
             technicianSocket: socket ?? nonEmpty("YITIJI_TECHNICIAN_SOCKET"),
             cupsServer: nonEmpty("CUPS_SERVER"),
