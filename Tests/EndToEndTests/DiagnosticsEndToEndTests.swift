@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func exitCodesFollowTheWorstStatus() throws {
-        let backedUp = try FakeTechnicianSocket(routes: [
+        let backedUp = try FakeHTTPServer(routes: [
             "/v1/status": ["version": "0.1.0"],
             "/v1/diagnostics/outbox": ["depth": 412, "oldestAgeSeconds": 5400, "deadLetters": 0],
         ])
@@ -123,6 +123,24 @@ import Testing
         reader = try row(rows, "reader")
         #expect(reader.status == "fail" && reader.action.contains("USB cable"), "\(reader)")
         #expect(r.status == 2)
+
+        // Plugged back in with a SAM that fails its self-test.
+        bed.plug()
+        usleep(300_000)
+        try bed.control("fault status 60")
+        (r, rows) = try diag(kiosk, ["reader"], environment: bed.environment)
+        reader = try row(rows, "reader")
+        #expect(reader.status == "fail" && reader.detail.contains("SAM"), "\(reader)")
+
+        // While kioskd runs, the reader is kioskd's: looked for, not opened.
+        let daemon = try FakeHTTPServer(routes: ["/v1/status": ["version": "0.1.0"]])
+        defer { daemon.stop() }
+        var owned = kiosk
+        owned.socket = daemon.socketPath
+        (r, rows) = try diag(owned, ["reader", "--verbose"], environment: bed.environment)
+        reader = try row(rows, "reader")
+        #expect(reader.status == "ok" && reader.detail.contains("kioskd owns the reader") && reader.detail.contains("0400:c35a"), "\(reader)")
+        #expect(r.status == 0)
 
         // No USB at all: nothing found, fail.
         (r, rows) = try diag(kiosk, ["reader"])
@@ -215,13 +233,43 @@ import Testing
         #expect(r.status == 2)
     }
 
+    @Test func registryHealthClockSkewAndIdentity() throws {
+        let port = freeLoopbackPort()
+        let registry = try FakeHTTPServer(routes: ["/v1/health": ["status": "ok", "serverTimeOffset": 0]], port: port)
+        defer { registry.stop() }
+        let kiosk = try Kiosk(registryURL: "http://127.0.0.1:\(port)")
+        defer { kiosk.directory.remove() }
+        var (_, rows) = try diag(kiosk, ["registry"])
+        var health = try row(rows, "registry")
+        #expect(health.status == "ok" && health.detail.contains("clock skew") && health.detail.contains("(serverTime)"), "\(health)")
+        #expect(try row(rows, "identity").status == "ok")
+
+        let skewedPort = freeLoopbackPort()
+        let skewed = try FakeHTTPServer(routes: ["/v1/health": ["status": "ok", "serverTimeOffset": 900]], port: skewedPort)
+        defer { skewed.stop() }
+        let late = try Kiosk(registryURL: "http://127.0.0.1:\(skewedPort)")
+        defer { late.directory.remove() }
+        (_, rows) = try diag(late, ["registry"])
+        health = try row(rows, "registry")
+        #expect(health.status == "fail" && health.detail.contains("clock skew -") && health.action.contains("NTP"), "\(health)")
+
+        let refusingPort = freeLoopbackPort()
+        let refusing = try FakeHTTPServer(routes: ["/v1/health": ["_status": 403, "code": "kiosk.unknown"]], port: refusingPort)
+        defer { refusing.stop() }
+        let stranger = try Kiosk(registryURL: "http://127.0.0.1:\(refusingPort)")
+        defer { stranger.directory.remove() }
+        (_, rows) = try diag(stranger, ["registry"])
+        health = try row(rows, "registry")
+        #expect(health.status == "fail" && health.detail.contains("refused this kiosk's identity demo-kiosk-01"), "\(health)")
+    }
+
     @Test func maintenanceTalksToKioskdAndSaysWhenItIsNotRunning() throws {
         let kiosk = try Kiosk()
         defer { kiosk.directory.remove() }
         var r = try ProcessRunner.run(kioskctl, ["maintenance", "on", "--reason", "replacing toner", "--socket", kiosk.socket], timeout: 30)
         #expect(r.status == 2 && r.stderr.contains("kioskd is not running") && r.stderr.contains("start it first"), "\(r.stderr)")
 
-        let daemon = try FakeTechnicianSocket(routes: ["/v1/status": ["version": "0.1.0"], "/v1/maintenance": ["on": true]])
+        let daemon = try FakeHTTPServer(routes: ["/v1/status": ["version": "0.1.0"], "/v1/maintenance": ["on": true]])
         defer { daemon.stop() }
         r = try ProcessRunner.run(kioskctl, ["maintenance", "on", "--reason", "replacing toner", "--socket", daemon.socketPath], timeout: 30)
         #expect(r.status == 0, "\(r.stderr)")
