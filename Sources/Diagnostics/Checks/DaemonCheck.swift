@@ -15,8 +15,11 @@ public struct DaemonCheck: DiagnosticCheck {
         let client = TechnicianClient(socketPath: context.environment.technicianSocket)
         if let problem = client.probe() {
             switch problem {
-            case .missing, .refused:
-                return .fail(id, "kioskd is not running (\(problem.description.replacingOccurrences(of: "kioskd is not running: ", with: ""))); the checks below ran directly",
+            case .missing(let path):
+                return .fail(id, "kioskd is not running (no technician socket at \(path)); the checks below ran directly",
+                             action: Self.startAction)
+            case .refused(let path):
+                return .fail(id, "kioskd is not running (nothing answers on \(path), a stale socket); the checks below ran directly",
                              action: Self.startAction)
             default:
                 return .fail(id, problem.description, action: "run kioskctl as root or as a member of the yitiji group")
