@@ -17,7 +17,7 @@ public struct OutboxFigures: Sendable, Equatable, Codable {
     }
 }
 
-/// The last heartbeat the kiosk sent to the registry.
+/// The last heartbeat the kiosk sent to the registry. In JSON, `lastAcceptedAt` is ISO 8601.
 public struct HeartbeatFigures: Sendable, Equatable, Codable {
     /// When the last heartbeat was accepted by the registry; nil when none was yet.
     public var lastAcceptedAt: Date?
@@ -80,8 +80,12 @@ public protocol ReaderFiguresProvider: Sendable {
 
 /// Where a diagnostic run looks, and the providers of figures only kioskd has.
 ///
-/// `kioskctl diag` fills it from its options and the environment; kioskd builds one with its own
-/// in-process providers to run the same checks.
+/// `kioskctl diag` fills it from its options and, when kioskd answers on its technician socket,
+/// sets `outbox`, `heartbeat` and `reader` to `TechnicianSocketProviders` (the routes
+/// `/v1/diagnostics/outbox`, `/heartbeat`, `/reader`). kioskd can serve those routes with these
+/// Codable types, or run the same checks itself: build an environment with in-process providers
+/// (its outbox store, heartbeat sender and reader service conforming to `OutboxFiguresProvider`,
+/// `HeartbeatProvider`, `ReaderFiguresProvider`) and call `DiagnosticRunner(environment:).run()`.
 public struct DiagnosticEnvironment: Sendable {
     /// The configuration directory (`kiosk.yaml` and friends).
     public var configDirectory: URL

@@ -90,6 +90,11 @@ import Testing
         let outbox = try row(rows, "outbox")
         #expect(outbox.status == "warn" && outbox.detail.contains("412") && outbox.detail.contains("backed up"), "\(outbox)")
 
+        // A route this kioskd does not serve is named, not guessed.
+        (r, rows) = try diag(kiosk, ["registry"])
+        let heartbeat = try row(rows, "heartbeat")
+        #expect(heartbeat.status == "warn" && heartbeat.detail.contains("/v1/diagnostics/heartbeat"), "\(heartbeat)")
+
         let bad = try Kiosk(edit: { $0.replacingOccurrences(of: "copies: 1\n    quality: normal", with: "copies: 12\n    quality: normal") },
                             socket: backedUp.socketPath)
         defer { bad.directory.remove() }
