@@ -70,6 +70,17 @@ import Testing
         #expect(lines.first?.hasPrefix("CHECK") == true && lines.dropFirst().first?.hasPrefix("daemon") == true)
         #expect(!table.stdout.contains("\u{1B}["))
         #expect(table.stdout.contains("exit 2"))
+
+        // On a terminal (util-linux `script` gives one): coloured, unless NO_COLOR is set.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/script") {
+            let command = ([kioskctl, "diag", "config"] + kiosk.arguments).map { "'\($0)'" }.joined(separator: " ")
+            // The test runner's own NO_COLOR, if any, must not reach the first run.
+            let tty = try ProcessRunner.run("/usr/bin/script", ["-qc", "/usr/bin/env -u NO_COLOR " + command, "/dev/null"], environment: ["CUPS_SERVER": "127.0.0.1:1", "TERM": "xterm"], timeout: 60)
+            #expect(tty.stdout.contains("\u{1B}[31mfail\u{1B}[0m") && tty.stdout.contains("\u{1B}[32mok\u{1B}[0m"), "\(tty.stdout)")
+            let plain = try ProcessRunner.run("/usr/bin/script", ["-qc", command, "/dev/null"],
+                                              environment: ["CUPS_SERVER": "127.0.0.1:1", "TERM": "xterm", "NO_COLOR": "1"], timeout: 60)
+            #expect(plain.stdout.contains("fail") && !plain.stdout.contains("\u{1B}["), "\(plain.stdout)")
+        }
     }
 
     @Test func exitCodesFollowTheWorstStatus() throws {
