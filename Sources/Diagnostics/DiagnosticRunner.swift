@@ -37,17 +37,26 @@ public struct DiagnosticRunner: Sendable {
 
     public init(environment: DiagnosticEnvironment) { self.environment = environment }
 
-    /// Runs one check under `deadline` seconds.
-    public static func run(_ check: any DiagnosticCheck, context: DiagnosticContext, deadline: Double) async -> CheckResult {
-        await withCheckedContinuation { (continuation: CheckedContinuation<CheckResult, Never>) in
+    /// `body`'s value, or `fallback()` when it takes longer than `seconds`; the late work is
+    /// abandoned (cancelled, never awaited).
+    public static func within<T: Sendable>(_ seconds: Double, fallback: @escaping @Sendable () -> T,
+                                           _ body: @escaping @Sendable () async -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
             let once = ResumeOnce(continuation)
-            let work = Task { once.resume(await check.run(context)) }
-            DispatchQueue.global().asyncAfter(deadline: .now() + deadline) {
-                once.resume(.fail(check.id, "no answer within \(Self.seconds(deadline)): the check was abandoned",
-                                  action: DiagnosticRunner.hungAction(check.area)))
+            let work = Task { once.resume(await body()) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+                once.resume(fallback())
                 work.cancel()
             }
         }
+    }
+
+    /// Runs one check under `deadline` seconds.
+    public static func run(_ check: any DiagnosticCheck, context: DiagnosticContext, deadline: Double) async -> CheckResult {
+        await within(deadline, fallback: {
+            .fail(check.id, "no answer within \(Self.seconds(deadline)): the check was abandoned",
+                  action: DiagnosticRunner.hungAction(check.area))
+        }) { await check.run(context) }
     }
 
     static func seconds(_ value: Double) -> String {
@@ -87,8 +96,12 @@ public struct DiagnosticRunner: Sendable {
         let daemon: DaemonState = daemonResult.status == .fail
             ? .notRunning(daemonResult.detail) : .running(version: DaemonCheck.version(in: daemonResult))
         let directory = environment.configDirectory
-        let configuration: Result<KioskConfiguration, ConfigurationError> = await Blocking.run {
-            do throws(ConfigurationError) { return .success(try KioskConfiguration.load(from: directory)) } catch { return .failure(error) }
+        let configuration: Result<KioskConfiguration, ConfigurationError> = await Self.within(deadline, fallback: {
+            .failure(ConfigurationError(file: "kiosk.yaml", message: "reading \(directory.path) took longer than \(Self.seconds(deadline)): is its file system hung?"))
+        }) {
+            await Blocking.run {
+                do throws(ConfigurationError) { return .success(try KioskConfiguration.load(from: directory)) } catch { return .failure(error) }
+            }
         }
         let context = DiagnosticContext(environment: environment, daemon: daemon, configuration: configuration)
         let checks = DiagnosticSuite.checks(for: context).filter { areas?.contains($0.area) ?? true }
