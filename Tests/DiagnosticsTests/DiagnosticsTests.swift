@@ -207,3 +207,28 @@ enum DisplayWidthProbe {
                 "read <id-number> and <id-number>, job 12345")
     }
 }
+
+struct FixedReader: ReaderFiguresProvider {
+    let figures: ReaderFigures
+    func readerFigures() async throws -> ReaderFigures { figures }
+}
+
+@Suite struct ReaderWhileKioskdRunsTests {
+    @Test func theReaderRowTakesKioskdsFigures() async throws {
+        let state = try TemporaryDirectory(prefix: "diag")
+        defer { state.remove() }
+        var environment = embeddedEnvironment(state)
+        environment.reader = FixedReader(figures: ReaderFigures(reader: "usb 0400:c35a bus 1 device 2", samID: "05.01-20221117-0000000001-0123456789",
+                                                                samStatus: "success"))
+        var result = await ReaderCheck().run(context(environment, running: true))
+        #expect(result.status == .ok && result.detail.contains("SAM ID 05.01-20221117") && result.detail.contains("kioskd's"), "\(result)")
+
+        environment.reader = FixedReader(figures: ReaderFigures(reader: nil, samID: nil, samStatus: nil, lastError: "the reader was disconnected"))
+        result = await ReaderCheck().run(context(environment, running: true))
+        #expect(result.status == .fail && result.detail.contains("disconnected") && result.action.contains("USB cable"), "\(result)")
+
+        environment.reader = FixedReader(figures: ReaderFigures(reader: "serial /dev/ttyUSB0", samID: nil, samStatus: "success", lastError: "read card failed"))
+        result = await ReaderCheck().run(context(environment, running: true))
+        #expect(result.status == .warn && result.detail.contains("read card failed"), "\(result)")
+    }
+}
