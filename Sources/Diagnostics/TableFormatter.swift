@@ -54,7 +54,17 @@ public struct TableFormatter: Sendable {
                     head.append(ch)
                     headWidth += cw
                 }
-                if head.isEmpty { lines.append(line); line = ""; lineWidth = 0; continue }
+                if head.isEmpty {
+                    if lineWidth > 0 {
+                        lines.append(line)
+                        line = ""
+                        lineWidth = 0
+                        continue
+                    }
+                    // Not even one character fits: take it anyway rather than loop.
+                    guard let first = rest.first else { break }
+                    head = String(first)
+                }
                 line += (lineWidth > 0 ? " " : "") + head
                 lines.append(line)
                 line = ""

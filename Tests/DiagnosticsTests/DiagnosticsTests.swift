@@ -107,6 +107,17 @@ func embeddedEnvironment(_ state: TemporaryDirectory) -> DiagnosticEnvironment {
         #expect(coloured.contains("\u{1B}[31mfail\u{1B}[0m") && coloured.contains("\u{1B}[32mok\u{1B}[0m"))
     }
 
+    @Test func longTextWrapsWithinTheWidth() {
+        let long = String(repeating: "打印机缺纸请联系工作人员", count: 12) + " " + String(repeating: "x", count: 300)
+        let report = DiagnosticReport(results: [.fail("printer.receipt", long, action: long)])
+        let table = TableFormatter(colour: false, width: 80).render(report)
+        for line in table.split(separator: "\n") {
+            #expect(DisplayWidth.of(line) <= 80, "\(line)")
+        }
+        // Nothing is lost (the summary line says "exit").
+        #expect((table.components(separatedBy: "\n\n").first ?? "").filter { $0 == "x" }.count == 600)
+    }
+
     @Test func noColourWithoutATerminalOrWithNoColor() {
         #expect(!TableFormatter.wantsColour(isTerminal: false, environment: [:]))
         #expect(!TableFormatter.wantsColour(isTerminal: true, environment: ["NO_COLOR": ""]))
