@@ -106,6 +106,14 @@ import Testing
         let heartbeat = try row(rows, "heartbeat")
         #expect(heartbeat.status == "warn" && heartbeat.detail.contains("/v1/diagnostics/heartbeat"), "\(heartbeat)")
 
+        // kioskd answering nonsense is a warning, not a crash.
+        let confused = try FakeHTTPServer(routes: ["/v1/status": ["version": 5]])
+        defer { confused.stop() }
+        var odd = kiosk
+        odd.socket = confused.socketPath
+        (r, rows) = try diag(odd, ["config"])
+        #expect(r.status == 1 && rows.first?.status == "warn" && rows.first?.detail.contains("not readable") == true, "\(rows)")
+
         let bad = try Kiosk(edit: { $0.replacingOccurrences(of: "copies: 1\n    quality: normal", with: "copies: 12\n    quality: normal") },
                             socket: backedUp.socketPath)
         defer { bad.directory.remove() }
@@ -140,9 +148,13 @@ import Testing
         #expect(reader.status == "fail" && reader.action.contains("USB cable"), "\(reader)")
         #expect(r.status == 2)
 
-        // Plugged back in with a SAM that fails its self-test.
+        // Plugged back in: a frame with a bad checksum, then a SAM that fails its self-test.
         bed.plug()
         usleep(300_000)
+        try bed.control("fault checksum")
+        (r, rows) = try diag(kiosk, ["reader"], environment: bed.environment)
+        reader = try row(rows, "reader")
+        #expect(reader.status == "fail" && reader.detail.contains("checksum"), "\(reader)")
         try bed.control("fault status 60")
         (r, rows) = try diag(kiosk, ["reader"], environment: bed.environment)
         reader = try row(rows, "reader")
