@@ -64,6 +64,10 @@ let package = Package(
             "KioskAPI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        .target(name: "Diagnostics", dependencies: [
+            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "KioskDaemon", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -88,7 +92,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kioskctl", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon", "KioskClient", "KioskAPI",
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon", "KioskClient", "KioskAPI", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "registryd", dependencies: [
@@ -116,6 +120,7 @@ let package = Package(
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "KioskConfig", "KioskTerminal", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "IDCardReader", "Printing", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,6 +7,10 @@ struct Kioskctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kioskctl",
         abstract: "Diagnose and operate a Yitiji kiosk.",
+        discussion: """
+        Start with `kioskctl diag`: it says what is wrong and what to do.
+        Shell completions: kioskctl --generate-completion-script bash|zsh|fish
+        """,
         version: KioskCore.version,
         subcommands: [
             ReaderCommand.self,
@@ -15,6 +19,9 @@ struct Kioskctl: AsyncParsableCommand {
             PrinterCommand.self,
             QueueCommand.self,
             ConfigCommand.self,
+            DiagCommand.self,
+            MaintenanceCommand.self,
+            SupportBundleCommand.self,
         ]
     )
 }

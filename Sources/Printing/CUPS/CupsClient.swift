@@ -262,3 +262,101 @@ public struct PrintJobRunner: Sendable {
         return .uncertain(jobID: jobID, detail: "no final state within \(Int(timeoutSeconds)) s (canceled); " + PrintJobRunner.detail(last, printer))
     }
 }
+
+/// A job in a queue's CUPS history: no title or user, so it holds no personal data.
+public struct JobSummary: Sendable, Equatable {
+    public var id: Int
+    /// 3 pending, 4 held, 5 processing, 6 stopped, 7 canceled, 8 aborted, 9 completed.
+    public var state: Int
+    public var reasons: [String]
+    public var message: String
+    /// When the job was created and completed (seconds since 1970), when CUPS says.
+    public var createdAt: Int?
+    public var completedAt: Int?
+    /// State 7 and above.
+    public var isFinal: Bool { state >= 7 }
+}
+
+extension CupsClient {
+    /// The queue's jobs, finished and not (CUPS keeps history when PreserveJobHistory is on),
+    /// lowest job id first.
+    public func jobs(queue: String) throws(PrintingError) -> [JobSummary] {
+        let response: OpaquePointer? = lock.withLock {
+            guard let req = ippNewRequest(IPP_OP_GET_JOBS) else { return nil }
+            ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/printers/\(queue)")
+            ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+            ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "which-jobs", nil, "all")
+            ippAddBoolean(req, IPP_TAG_OPERATION, "my-jobs", 0)
+            let names = ["job-id", "job-state", "job-state-reasons", "job-printer-state-message", "time-at-creation", "time-at-completed"]
+            var cStrings = names.map { strdup($0) }
+            defer { cStrings.forEach { free($0) } }
+            cStrings.withUnsafeMutableBufferPointer { buf in
+                buf.baseAddress?.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buf.count) { ptr in
+                    _ = ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes", Int32(names.count), nil, ptr)
+                }
+            }
+            return cupsDoRequest(http, req, "/")
+        }
+        guard let response else { throw .serverUnreachable(server + ": " + CupsClient.lastError) }
+        defer { ippDelete(response) }
+        guard cupsLastError().rawValue < 0x0400 else {
+            if cupsLastError() == IPP_STATUS_ERROR_NOT_FOUND { throw .noSuchQueue(queue) }
+            throw .ipp(CupsClient.lastError)
+        }
+        var jobs: [JobSummary] = []
+        var current: JobSummary?
+        var attr = ippFirstAttribute(response)
+        while let a = attr {
+            if ippGetGroupTag(a) == IPP_TAG_JOB, let cName = ippGetName(a) {
+                let name = String(cString: cName)
+                var job = current ?? JobSummary(id: 0, state: 0, reasons: [], message: "", createdAt: nil, completedAt: nil)
+                switch name {
+                case "job-id": job.id = Int(ippGetInteger(a, 0))
+                case "job-state": job.state = Int(ippGetInteger(a, 0))
+                case "job-state-reasons":
+                    job.reasons = (0..<ippGetCount(a)).compactMap { ippGetString(a, $0, nil).map { String(cString: $0) } }
+                case "job-printer-state-message": job.message = ippGetString(a, 0, nil).map { String(cString: $0) } ?? ""
+                case "time-at-creation": if ippGetValueTag(a) == IPP_TAG_INTEGER { job.createdAt = Int(ippGetInteger(a, 0)) }
+                case "time-at-completed": if ippGetValueTag(a) == IPP_TAG_INTEGER { job.completedAt = Int(ippGetInteger(a, 0)) }
+                default: break
+                }
+                current = job
+            } else if let job = current {
+                // A separator (or another group) ends a job.
+                jobs.append(job)
+                current = nil
+            }
+            attr = ippNextAttribute(response)
+        }
+        if let current { jobs.append(current) }
+        return jobs.filter { $0.id > 0 }.sorted { $0.id < $1.id }
+    }
+
+    /// The printer's IPP attributes as `name = value` lines (for diagnostics).
+    public func printerAttributes(queue: String, names: [String]) throws(PrintingError) -> [String] {
+        let response: OpaquePointer? = lock.withLock {
+            request(IPP_OP_GET_PRINTER_ATTRIBUTES, queue: queue, attributes: names)
+        }
+        guard let response else {
+            if cupsLastError() == IPP_STATUS_ERROR_NOT_FOUND { throw .noSuchQueue(queue) }
+            throw .serverUnreachable(server + ": " + CupsClient.lastError)
+        }
+        defer { ippDelete(response) }
+        var lines: [String] = []
+        var attr = ippFirstAttribute(response)
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while let a = attr {
+            if ippGetGroupTag(a) == IPP_TAG_PRINTER, let cName = ippGetName(a) {
+                let count = buffer.count
+                let value = buffer.withUnsafeMutableBufferPointer { buf -> String in
+                    guard let base = buf.baseAddress else { return "" }
+                    _ = ippAttributeString(a, base, count)
+                    return String(cString: base)
+                }
+                lines.append("\(String(cString: cName)) = \(value)")
+            }
+            attr = ippNextAttribute(response)
+        }
+        return lines
+    }
+}

@@ -1,0 +1,34 @@
+import Diagnostics
+import Foundation
+import TestSupport
+import Testing
+
+/// The printer row against the CUPS test bed, in process, with the clock moved on.
+@Suite(.serialized) struct PrinterCheckTests {
+    @Test func jobsWaitingOnAStoppedPrinterAreCountedWithTheirAge() async throws {
+        let bed = try CupsTestBed()
+        defer { bed.stop() }
+        let state = try TemporaryDirectory(prefix: "diag")
+        defer { state.remove() }
+        var environment = embeddedEnvironment(state)
+        environment.cupsServer = bed.environment["CUPS_SERVER"]
+        environment.verbose = true
+
+        var result = await PrinterCheck(role: "a4").run(context(environment))
+        #expect(result.status == .ok && result.detail.contains("queue a4 idle"), "\(result)")
+        #expect(result.verbose.contains { $0.hasPrefix("printer-state = ") })
+
+        try bed.fault("a4", "stop-printer")
+        let document = state.path + "/page.txt"
+        try "test\n".write(toFile: document, atomically: true, encoding: .utf8)
+        for _ in 0..<2 {
+            let lp = try ProcessRunner.run("/usr/bin/lp", ["-d", "a4", document], environment: bed.environment, timeout: 30)
+            #expect(lp.status == 0, "\(lp.stderr)")
+        }
+        environment.now = { Date().addingTimeInterval(600) }
+        result = await PrinterCheck(role: "a4").run(context(environment))
+        #expect(result.status == .fail && result.detail.contains("2 job(s) waiting, oldest 10 min") && result.action.contains("cupsenable"), "\(result)")
+        #expect(result.verbose.contains { $0.contains(": pending") })
+        try bed.fault("a4", "ok")
+    }
+}
