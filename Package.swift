@@ -65,7 +65,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "Diagnostics", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal",
+            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal", "KioskAPI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "KioskDaemon", dependencies: [

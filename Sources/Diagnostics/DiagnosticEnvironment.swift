@@ -1,37 +1,8 @@
 import Foundation
+@_exported import KioskAPI
 import KioskConfig
 
-/// The outbox's figures, as whoever owns the outbox reports them.
-public struct OutboxFigures: Sendable, Equatable, Codable {
-    /// Items waiting to be sent.
-    public var depth: Int
-    /// Age of the oldest waiting item, in seconds; nil when the outbox is empty.
-    public var oldestAgeSeconds: Double?
-    /// Items that will not be retried and need a technician.
-    public var deadLetters: Int
 
-    public init(depth: Int, oldestAgeSeconds: Double?, deadLetters: Int) {
-        self.depth = depth
-        self.oldestAgeSeconds = oldestAgeSeconds
-        self.deadLetters = deadLetters
-    }
-}
-
-/// The last heartbeat the kiosk sent to the registry. In JSON, `lastAcceptedAt` is ISO 8601.
-public struct HeartbeatFigures: Sendable, Equatable, Codable {
-    /// When the last heartbeat was accepted by the registry; nil when none was yet.
-    public var lastAcceptedAt: Date?
-    /// How often heartbeats are due, in seconds.
-    public var intervalSeconds: Double
-    /// Why the last attempt failed, if it did.
-    public var lastError: String?
-
-    public init(lastAcceptedAt: Date?, intervalSeconds: Double, lastError: String? = nil) {
-        self.lastAcceptedAt = lastAcceptedAt
-        self.intervalSeconds = intervalSeconds
-        self.lastError = lastError
-    }
-}
 
 /// Why a provider has no figures.
 public struct ProviderUnavailable: Error, Sendable, Equatable, CustomStringConvertible {
@@ -53,24 +24,6 @@ public protocol HeartbeatProvider: Sendable {
     func heartbeatFigures() async throws -> HeartbeatFigures
 }
 
-/// What kioskd says about a reader it owns.
-public struct ReaderFigures: Sendable, Equatable, Codable {
-    /// The reader, e.g. `usb 0400:c35a bus 1 device 2 — …`; nil when none is connected.
-    public var reader: String?
-    /// The SAM ID, when read.
-    public var samID: String?
-    /// The SAM status in words, e.g. `success`.
-    public var samStatus: String?
-    /// The last error the reader service saw, if any.
-    public var lastError: String?
-
-    public init(reader: String?, samID: String?, samStatus: String?, lastError: String? = nil) {
-        self.reader = reader
-        self.samID = samID
-        self.samStatus = samStatus
-        self.lastError = lastError
-    }
-}
 
 /// Supplies the reader's state while kioskd owns the reader.
 public protocol ReaderFiguresProvider: Sendable {

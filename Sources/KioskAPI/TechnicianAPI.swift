@@ -1,3 +1,5 @@
+import Foundation
+
 /// kioskd's state as the technician socket reports it (`GET /v1/status`).
 public struct TechnicianStatus: Codable, Sendable, Equatable {
     /// One printer role's last known status.
@@ -26,17 +28,6 @@ public struct TechnicianStatus: Codable, Sendable, Equatable {
         }
     }
 
-    /// Outbox figures.
-    public struct Outbox: Codable, Sendable, Equatable {
-        public var depth: Int
-        public var oldestAgeSeconds: Int?
-        public var deadLetters: Int
-        public init(depth: Int, oldestAgeSeconds: Int?, deadLetters: Int) {
-            self.depth = depth
-            self.oldestAgeSeconds = oldestAgeSeconds
-            self.deadLetters = deadLetters
-        }
-    }
 
     public var version: String
     public var kioskId: String
@@ -56,14 +47,14 @@ public struct TechnicianStatus: Codable, Sendable, Equatable {
     public var counters: [String: Int]
     public var configDirectory: String
     public var configVersion: String?
-    public var outbox: Outbox?
+    public var outbox: OutboxFigures?
     /// Seconds since the last heartbeat the registry acknowledged, if any.
     public var lastHeartbeatAgeSeconds: Int?
 
     public init(version: String, kioskId: String, site: String, pid: Int32, uptimeSeconds: Int, maintenance: Bool,
                 maintenanceReason: String?, readerPresent: Bool, readerEndpoint: String?, samID: String?, printers: [Printer],
                 sessionActive: Bool, sessionsStarted: Int, counters: [String: Int], configDirectory: String,
-                configVersion: String?, outbox: Outbox?, lastHeartbeatAgeSeconds: Int?) {
+                configVersion: String?, outbox: OutboxFigures?, lastHeartbeatAgeSeconds: Int?) {
         self.version = version
         self.kioskId = kioskId
         self.site = site
@@ -157,4 +148,55 @@ public struct ConfigFileDiff: Codable, Sendable, Equatable {
 public struct RollbackRequest: Codable, Sendable, Equatable {
     public var reason: String
     public init(reason: String) { self.reason = reason }
+}
+
+/// The outbox's figures, as whoever owns the outbox reports them.
+public struct OutboxFigures: Sendable, Equatable, Codable {
+    /// Items waiting to be sent.
+    public var depth: Int
+    /// Age of the oldest waiting item, in seconds; nil when the outbox is empty.
+    public var oldestAgeSeconds: Double?
+    /// Items that will not be retried and need a technician.
+    public var deadLetters: Int
+
+    public init(depth: Int, oldestAgeSeconds: Double?, deadLetters: Int) {
+        self.depth = depth
+        self.oldestAgeSeconds = oldestAgeSeconds
+        self.deadLetters = deadLetters
+    }
+}
+
+/// The last heartbeat the kiosk sent to the registry. In JSON, `lastAcceptedAt` is ISO 8601.
+public struct HeartbeatFigures: Sendable, Equatable, Codable {
+    /// When the last heartbeat was accepted by the registry; nil when none was yet.
+    public var lastAcceptedAt: Date?
+    /// How often heartbeats are due, in seconds.
+    public var intervalSeconds: Double
+    /// Why the last attempt failed, if it did.
+    public var lastError: String?
+
+    public init(lastAcceptedAt: Date?, intervalSeconds: Double, lastError: String? = nil) {
+        self.lastAcceptedAt = lastAcceptedAt
+        self.intervalSeconds = intervalSeconds
+        self.lastError = lastError
+    }
+}
+
+/// What kioskd says about a reader it owns.
+public struct ReaderFigures: Sendable, Equatable, Codable {
+    /// The reader, e.g. `usb 0400:c35a bus 1 device 2 — …`; nil when none is connected.
+    public var reader: String?
+    /// The SAM ID, when read.
+    public var samID: String?
+    /// The SAM status in words, e.g. `success`.
+    public var samStatus: String?
+    /// The last error the reader service saw, if any.
+    public var lastError: String?
+
+    public init(reader: String?, samID: String?, samStatus: String?, lastError: String? = nil) {
+        self.reader = reader
+        self.samID = samID
+        self.samStatus = samStatus
+        self.lastError = lastError
+    }
 }

@@ -206,6 +206,16 @@ public final class Kioskd: TechnicianService {
 
     public func audit(limit: Int) async -> [AuditLog.Entry] { audit.recent(limit: limit) }
 
+    public func readerFigures() async -> ReaderFigures {
+        let present = await state.readerPresent
+        return ReaderFigures(reader: await state.readerEndpoint, samID: await state.samID,
+                             samStatus: present ? "success" : nil, lastError: await state.lastReaderError)
+    }
+
+    public func outboxFigures() async -> OutboxFigures? { nil }
+
+    public func heartbeatFigures() async -> HeartbeatFigures? { nil }
+
     public func events() -> AsyncStream<KioskEvent> { hub.subscribe() }
 
     static func view(_ entry: ConfigHistoryEntry) -> ConfigurationView.Event {

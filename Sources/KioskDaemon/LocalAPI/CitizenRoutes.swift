@@ -121,6 +121,14 @@ public enum CitizenRoutes {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A JSON response with dates in ISO 8601.
+    static func iso8601Encoded<T: Encodable>(_ value: T) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let data = try encoder.encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
     /// Newline-delimited JSON events until the client goes away.
     static func eventStream(_ stream: AsyncStream<KioskEvent>) -> Response {
         let body = ResponseBody { writer in

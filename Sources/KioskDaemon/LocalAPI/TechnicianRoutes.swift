@@ -19,6 +19,12 @@ public protocol TechnicianService: Sendable {
     func rollbackConfiguration(reason: String) async throws -> ConfigurationView
     /// Verifies and applies a signed bundle handed over locally (e.g. from a USB stick).
     func applyBundle(_ envelope: Data) async -> ConfigurationView.Event
+    /// The reader as kioskd sees it (kioskd owns the device; diagnostics must not open it).
+    func readerFigures() async -> ReaderFigures
+    /// Outbox figures; nil when no outbox is configured.
+    func outboxFigures() async -> OutboxFigures?
+    /// The last heartbeat; nil when no registry is configured.
+    func heartbeatFigures() async -> HeartbeatFigures?
 }
 
 /// Technician socket routes: `GET /v1/status`, `POST /v1/maintenance`, `GET /v1/audit?limit=`,
@@ -49,6 +55,19 @@ public enum TechnicianRoutes {
             return try CitizenRoutes.encoded(await service.audit(limit: limit))
         }
         v1.get("events") { _, _ in CitizenRoutes.eventStream(service.events()) }
+        v1.get("diagnostics/reader") { _, _ in try CitizenRoutes.encoded(await service.readerFigures()) }
+        v1.get("diagnostics/outbox") { _, _ in
+            guard let figures = await service.outboxFigures() else {
+                throw LocalAPIError(status: .notFound, messageKey: "error.generic", detail: "no outbox: no registry is configured")
+            }
+            return try CitizenRoutes.encoded(figures)
+        }
+        v1.get("diagnostics/heartbeat") { _, _ in
+            guard let figures = await service.heartbeatFigures() else {
+                throw LocalAPIError(status: .notFound, messageKey: "error.generic", detail: "no heartbeat: no registry is configured")
+            }
+            return try CitizenRoutes.iso8601Encoded(figures)
+        }
         v1.get("config") { _, _ in try CitizenRoutes.encoded(await service.configuration()) }
         v1.get("config/diff") { _, _ in try CitizenRoutes.encoded(await service.configurationDiff()) }
         v1.post("config/rollback") { request, context in

@@ -39,6 +39,7 @@ public struct ReaderLinkService: Service {
         case .disconnected(let reason):
             logger.warning("reader disconnected", metadata: ["reason": "\(reason)"])
             await state.setReader(present: false, endpoint: nil, samID: nil)
+            await state.setReaderError(reason)
             // Card presence can no longer be seen: the session cannot outlive the reader.
             await sessions.end(.cardRemoved)
         case .cardRead(let card):
@@ -54,6 +55,7 @@ public struct ReaderLinkService: Service {
             await sessions.end(.cardRemoved)
         case .readFailed(let error):
             await state.count("reads.failed")
+            await state.setReaderError("card not read: \(error)")
             logger.notice("card not read", metadata: ["error": "\(error)"])
             hub.publish(.cardUnreadable(reason: "card.unreadable"))
         }

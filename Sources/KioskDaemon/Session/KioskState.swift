@@ -10,6 +10,8 @@ public actor KioskState {
     /// The reader's description and SAM ID, when connected.
     public private(set) var readerEndpoint: String?
     public private(set) var samID: String?
+    /// The last problem the reader service saw (unplugged, a failed read), without card data.
+    public private(set) var lastReaderError: String?
     /// Last known status of each printer role.
     public private(set) var printers: [String: PrinterStatus] = [:]
     /// Counters since start: reads, read failures, prints by outcome.
@@ -29,6 +31,9 @@ public actor KioskState {
     }
 
     /// The reader came or went.
+    /// Notes the reader's last problem.
+    public func setReaderError(_ text: String?) { lastReaderError = text }
+
     public func setReader(present: Bool, endpoint: String?, samID: String?) {
         let changed = present != readerPresent
         readerPresent = present
