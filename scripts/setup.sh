@@ -13,7 +13,7 @@ PACKAGES=(
   # registry: SQLite, and PostgreSQL for the scale-out store
   libsqlite3-dev postgresql
   # the text interface, its tests, and benchmarks
-  libncurses-dev tmux wrk
+  libncurses-dev tmux wrk curl
 )
 
 missing=()

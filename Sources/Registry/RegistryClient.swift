@@ -130,8 +130,19 @@ public final class RegistryClient: Sendable {
     public let breaker: CircuitBreaker
     let http: HTTPClient
 
-    /// A client for `configuration`, on the process-wide shared HTTP client (no shutdown needed).
-    public init(configuration: RegistryClientConfiguration, httpClient: HTTPClient = .shared) {
+    /// The process-wide HTTP client registry clients share (never shut down): connection
+    /// failures fail the request at once instead of being retried inside the pool, connecting
+    /// takes at most 1 s, no redirects are followed.
+    public static let sharedHTTPClient: HTTPClient = {
+        var config = HTTPClient.Configuration()
+        config.connectionPool.retryConnectionEstablishment = false
+        config.timeout.connect = .seconds(1)
+        config.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }()
+
+    /// A client for `configuration` on `httpClient` (by default `sharedHTTPClient`, no shutdown needed).
+    public init(configuration: RegistryClientConfiguration, httpClient: HTTPClient = RegistryClient.sharedHTTPClient) {
         self.configuration = configuration
         breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: configuration.breakerCooldown)
         http = httpClient
