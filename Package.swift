@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
     ],
     targets: [
         // C libraries (module maps live in drivers/)
@@ -51,6 +52,12 @@ let package = Package(
         .target(name: "Registry", dependencies: [
             "KioskCore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "KioskConfig", dependencies: [
             "KioskCore",
@@ -80,6 +87,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // Executables: argument parsing and wiring only
@@ -107,6 +115,7 @@ let package = Package(
         .executableTarget(name: "yitiji-bench", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ], path: "benchmarks"),
 
         // Tests
@@ -114,14 +123,22 @@ let package = Package(
         .testTarget(name: "KioskCoreTests", dependencies: ["KioskCore", "TestSupport"]),
         .testTarget(name: "IDCardReaderTests", dependencies: ["IDCardReader", "TestSupport"]),
         .testTarget(name: "PrintingTests", dependencies: ["Printing", "KioskCore", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: [
+            "Registry", "KioskCore", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
-        .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "TestSupport"]),
+        .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "Registry", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "KioskConfig", "KioskTerminal", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["KioskCore", "IDCardReader", "Printing", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "KioskCore", "IDCardReader", "Printing", "TestSupport", "Registry",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

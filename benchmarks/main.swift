@@ -1,5 +1,6 @@
 // yitiji-bench: prints the figures behind Yitiji's speed targets.
-// Usage: swift run -c release yitiji-bench [NAME ...]   (no name: all)
+// Usage: swift run -c release yitiji-bench [NAME ...]   (no name: all without a test bed)
+//        yitiji-bench outbox-enqueue relay-drain registry-reads   (the last two start registryd, built alongside)
 //        yitiji-bench usb-read  (run under the emulated reader's environment; see the README)
 import Foundation
 import Crypto
@@ -215,8 +216,13 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
     }),
 ]
 
+let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
+    ("outbox-enqueue", outboxEnqueueBenchmark),
+    ("relay-drain", { try runAsync(relayDrainBenchmark) }),
+    ("registry-reads", { try runAsync(signedReadBenchmark) }),
+]
 let wanted = Set(arguments)
-let needsTestBed: Set<String> = ["usb-read", "print-latency"]
-for bench in benchmarks where wanted.isEmpty ? !needsTestBed.contains(bench.name) : wanted.contains(bench.name) {
+let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads"]
+for bench in benchmarks + registryBenchmarks where wanted.isEmpty ? !needsTestBed.contains(bench.name) : wanted.contains(bench.name) {
     do { try bench.run() } catch { print("\(bench.name): failed: \(error)") }
 }

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Registry
 import TestSupport
 import Testing
 
@@ -9,10 +10,17 @@ import Testing
 @Suite(.serialized) struct RegistrydTests {
     let registryd = BuiltProducts.path("registryd")
 
+    /// The kiosk these tests sign as, registered in each database before registryd starts.
+    static let credentials = try? KioskCredentials.generate(kioskId: "e2e-kiosk")
+
     final class Server {
         let process = Process()
         let port: Int
         init(db: String, seed: String?) throws {
+            let credentials = try #require(RegistrydTests.credentials)
+            let added = try ProcessRunner.run(BuiltProducts.path("registryd"),
+                                              ["kiosk", "add", credentials.kioskId, "--public-key", credentials.publicKeyBase64, "--db", db])
+            #expect(added.status == 0, "\(added.stderr)")
             port = try freeLoopbackPort()
             process.executableURL = URL(fileURLWithPath: BuiltProducts.path("registryd"))
             process.arguments = ["--db", db, "--listen", "127.0.0.1:\(port)"] + (seed.map { ["--seed", $0] } ?? [])
@@ -32,9 +40,13 @@ import Testing
 
     static func get(_ port: Int, _ path: String) throws -> (Int, [String: Any]) {
         let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+        var request = URLRequest(url: url)
+        for (name, value) in try #require(credentials).headers(method: "GET", pathAndQuery: path, body: Data()) {
+            request.setValue(value, forHTTPHeaderField: name)
+        }
         let semaphore = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: (Int, Data)?
-        let task = URLSession.shared.dataTask(with: url) { data, response, _ in
+        let task = URLSession.shared.dataTask(with: request) { data, response, _ in
             if let http = response as? HTTPURLResponse { result = (http.statusCode, data ?? Data()) }
             semaphore.signal()
         }

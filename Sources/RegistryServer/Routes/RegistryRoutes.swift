@@ -1,74 +1,126 @@
+import Crypto
 import Foundation
 import Hummingbird
 import KioskCore
 import NIOCore
+import Registry
 
-/// An RFC 9457 problem document with a stable `code`.
-public struct Problem: Error, Codable, Sendable, HTTPResponseError {
-    public var type: String
-    public var title: String
-    public var statusCode: Int
-    public var detail: String
-    /// Stable machine-readable code, e.g. `enterprise.not-found`.
-    public var code: String
-
+extension Problem: HTTPResponseError {
+    /// A problem with an HTTP status.
     public init(status: HTTPResponse.Status, code: String, title: String, detail: String) {
-        type = "https://yitiji.example/problems/" + code
-        self.title = title
-        statusCode = Int(status.code)
-        self.detail = detail
-        self.code = code
+        self.init(statusCode: Int(status.code), code: code, title: title, detail: detail)
     }
 
     /// The HTTP status.
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
 
-    enum CodingKeys: String, CodingKey {
-        case type, title, detail, code
-        case statusCode = "status"
-    }
-
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = (try? JSONEncoder().encode(self)) ?? Data()
+        let data = (try? RegistryJSON.encoder().encode(self)) ?? Data()
         return Response(status: status, headers: [.contentType: "application/problem+json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
-/// registryd's HTTP API under /v1 (see `openapi/registry.yaml`).
-public enum RegistryRoutes {
-    static func json<T: Encodable>(_ value: T) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+/// registryd's request context: the authenticated kiosk, once the signature is checked.
+public struct RegistryRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The kiosk that signed the request (nil for `GET /v1/health` and public reads).
+    public var kioskId: String?
+    public init(source: Source) { coreContext = .init(source: source) }
+    /// Bodies up to 8 MiB (a batch of submissions).
+    public var maxUploadSize: Int { 8 << 20 }
+}
+
+/// How registryd serves.
+public struct RegistryOptions: Sendable {
+    /// Answer `GET /v1/enterprises…` (public data) without a signature. For benchmarks and demos only.
+    public var publicReads = false
+    /// How long idempotency keys are remembered (at least 7 days).
+    public var idempotencyRetention: TimeInterval = 8 * 24 * 3600
+    /// Most items in one batch.
+    public var maxBatchItems = 1000
+    public init() {}
+}
+
+/// Checks every `/v1` request's kiosk signature (`KioskSignature`) except `GET /v1/health`.
+public struct KioskAuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = RegistryRequestContext
+    let store: any RegistryStore
+    let options: RegistryOptions
+
+    public init(store: any RegistryStore, options: RegistryOptions) {
+        self.store = store
+        self.options = options
     }
 
-    static func uscc(_ context: some RequestContext) throws -> String {
-        let text = context.parameters.get("uscc") ?? ""
+    public func handle(_ input: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = input.uri.path
+        if input.method == .get && (path == "/v1/health" || (options.publicReads && path.hasPrefix("/v1/enterprises"))) {
+            return try await next(input, context)
+        }
+        guard path.hasPrefix("/v1/") else { return try await next(input, context) }
+        var request = input
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: context.maxUploadSize) } catch {
+            throw Problem(status: .contentTooLarge, code: "request.too-large", title: "Request too large",
+                          detail: "the body is over \(context.maxUploadSize) bytes; send smaller batches")
+        }
+        func header(_ name: String) -> String? { RegistryRoutes.header(name, in: request) }
+        let store = self.store
+        do {
+            let kiosk = try await KioskSignatureVerifier.verify(
+                method: request.method.rawValue, pathAndQuery: request.uri.string,
+                kioskId: header(KioskSignature.kioskIdHeader), timestamp: header(KioskSignature.timestampHeader),
+                signature: header(KioskSignature.signatureHeader), body: body.readableBytesView,
+                publicKey: { try await store.kioskKey(id: $0) })
+            var context = context
+            context.kioskId = kiosk
+            return try await next(request, context)
+        } catch let failure as SignatureFailure {
+            throw failure.problem
+        }
+    }
+}
+
+/// registryd's HTTP API under /v1 (see `openapi/registry.yaml`).
+public enum RegistryRoutes {
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: try RegistryJSON.encoder().encode(value))))
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    static func header(_ name: String, in request: Request) -> String? {
+        let wanted = name.lowercased()
+        return request.headers.first { $0.name.canonicalName == wanted }?.value
+    }
+
+    static func uscc(_ text: String) throws -> String {
         do { return try CreditCode(text).value } catch {
             throw Problem(status: .badRequest, code: "uscc.invalid", title: "Invalid credit code", detail: error.description)
         }
     }
 
-    /// Adds the routes to `router`.
-    public static func add<Context: RequestContext>(to router: Router<Context>, store: any RegistryStore) {
-        let v1 = router.group("v1")
+    static func notFound(_ code: String) -> Problem {
+        Problem(status: .notFound, code: "enterprise.not-found", title: "No such enterprise", detail: "no enterprise is registered under \(code)")
+    }
+
+    /// Adds the routes and the signature check to `router`.
+    public static func add(to router: Router<RegistryRequestContext>, store: any RegistryStore, options: RegistryOptions = RegistryOptions()) {
+        let housekeeping = Housekeeping(store: store, retention: options.idempotencyRetention)
+        let v1 = router.group("v1").add(middleware: KioskAuthenticationMiddleware(store: store, options: options))
+        v1.get("health") { _, _ in
+            try json(HealthStatus(status: "ok", serverTime: Date(), version: KioskCore.version))
+        }
         v1.get("enterprises/:uscc") { _, context in
-            let code = try uscc(context)
-            guard let record = try await store.enterprise(uscc: code) else {
-                throw Problem(status: .notFound, code: "enterprise.not-found", title: "No such enterprise",
-                              detail: "no enterprise is registered under \(code)")
-            }
+            let code = try uscc(context.parameters.get("uscc") ?? "")
+            guard let record = try await store.enterprise(uscc: code) else { throw notFound(code) }
             return try json(record.enterprise)
         }
         v1.get("enterprises/:uscc/archive") { _, context in
-            let code = try uscc(context)
-            guard let record = try await store.enterprise(uscc: code) else {
-                throw Problem(status: .notFound, code: "enterprise.not-found", title: "No such enterprise",
-                              detail: "no enterprise is registered under \(code)")
-            }
-            return try json(record)
+            let code = try uscc(context.parameters.get("uscc") ?? "")
+            guard let record = try await store.enterprise(uscc: code) else { throw notFound(code) }
+            return try json(PublicArchive(record))
         }
         v1.get("enterprises") { request, _ in
             let name = request.uri.queryParameters.get("name") ?? ""
@@ -80,7 +132,7 @@ public enum RegistryRoutes {
             guard let limit = Int(limitText), (1...100).contains(limit) else {
                 throw Problem(status: .badRequest, code: "query.invalid", title: "Invalid search", detail: "limit must be 1 to 100")
             }
-            return try json(["enterprises": try await store.searchEnterprises(name: name, limit: limit)])
+            return try json(EnterpriseList(enterprises: try await store.searchEnterprises(name: name, limit: limit)))
         }
         v1.get("persons/:idNumber/social-insurance") { _, context in
             let number: IDNumber
@@ -93,5 +145,121 @@ public enum RegistryRoutes {
             }
             return try json(person)
         }
+        v1.post("print-authorizations") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: context.maxUploadSize)
+            guard let ask = try? RegistryJSON.decoder().decode(PrintAuthorizationRequest.self, from: body) else {
+                throw Problem(status: .badRequest, code: "request.invalid", title: "Invalid request",
+                              detail: "expected {\"kind\": \"business-licence\"|\"archive\", \"uscc\": …, \"idNumber\": …}")
+            }
+            let code = try uscc(ask.uscc)
+            let number: IDNumber
+            do { number = try IDNumber(ask.idNumber) } catch {
+                throw Problem(status: .badRequest, code: "id-number.invalid", title: "Invalid ID number", detail: "\(error)")
+            }
+            guard let record = try await store.enterprise(uscc: code) else { throw notFound(code) }
+            guard record.legalRepresentativeIdNumber.uppercased() == number.value.uppercased() else {
+                throw Problem(status: .forbidden, code: "print.not-entitled", title: "Not entitled to print",
+                              detail: "only the legal representative of \(code) may print its \(ask.kind == .archive ? "full archive" : "business licence")")
+            }
+            return try json(PrintAuthorization(allowed: true, kind: ask.kind, uscc: code))
+        }
+        for kind in SubmissionKind.allCases {
+            v1.post(RouterPath(kind.rawValue)) { request, context in
+                guard let kiosk = context.kioskId else { throw SignatureFailure.missingHeaders.problem }
+                guard let key = header("Idempotency-Key", in: request) else {
+                    throw Problem(status: .badRequest, code: "idempotency.key-missing", title: "Idempotency-Key missing",
+                                  detail: "every submission carries an Idempotency-Key header (one per item, kept when retrying)")
+                }
+                var request = request
+                let body = try await request.collectBody(upTo: context.maxUploadSize)
+                let item = try prepare(kind: kind, key: key, body: Data(buffer: body))
+                await housekeeping.tick()
+                guard let result = try await store.submit(kioskId: kiosk, [item], now: Date()).first ?? nil else {
+                    throw Problem(status: .internalServerError, code: "submission.not-recorded", title: "Not recorded", detail: "try again")
+                }
+                switch result {
+                case .success(let receipt): return try json(receipt, status: .created)
+                case .failure(let problem): throw problem
+                }
+            }
+        }
+        v1.post("submissions") { request, context in
+            guard let kiosk = context.kioskId else { throw SignatureFailure.missingHeaders.problem }
+            var request = request
+            let body = try await request.collectBody(upTo: context.maxUploadSize)
+            guard let batch = try? RegistryJSON.decoder().decode(BatchRequest.self, from: body) else {
+                throw Problem(status: .badRequest, code: "batch.invalid", title: "Invalid batch",
+                              detail: "expected {\"items\": [{\"kind\", \"idempotencyKey\", \"body\" (base64 of the JSON)}]}")
+            }
+            guard (1...options.maxBatchItems).contains(batch.items.count) else {
+                throw Problem(status: .badRequest, code: "batch.invalid", title: "Invalid batch",
+                              detail: "a batch holds 1 to \(options.maxBatchItems) items")
+            }
+            var prepared: [StoredSubmission] = []
+            for item in batch.items {
+                prepared.append(try prepare(kind: item.kind, key: item.idempotencyKey, body: item.body))
+            }
+            await housekeeping.tick()
+            let results = try await store.submit(kioskId: kiosk, prepared, now: Date())
+            return try json(BatchResponse(results: zip(batch.items, results).map { item, result in
+                switch result {
+                case .success(let receipt): return BatchResult(idempotencyKey: item.idempotencyKey, receipt: receipt, problem: nil)
+                case .failure(let problem): return BatchResult(idempotencyKey: item.idempotencyKey, receipt: nil, problem: problem)
+                case nil: return BatchResult(idempotencyKey: item.idempotencyKey, receipt: nil, problem: nil)
+                }
+            }))
+        }
+    }
+
+    /// Checks an item's key and body; a bad body becomes the item's problem (422).
+    static func prepare(kind: SubmissionKind, key: String, body: Data) throws -> StoredSubmission {
+        guard (1...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw Problem(status: .badRequest, code: "idempotency.key-invalid", title: "Invalid Idempotency-Key",
+                          detail: "an idempotency key is 1 to 128 printable ASCII characters")
+        }
+        func invalid(_ why: String) -> Problem {
+            Problem(status: .unprocessableContent, code: "submission.invalid", title: "Invalid \(kind.rawValue) submission", detail: why)
+        }
+        let decoder = RegistryJSON.decoder()
+        var problem: String?
+        var visit: String?, tracking: String?
+        do {
+            switch kind {
+            case .applications:
+                let value = try decoder.decode(ApplicationSubmission.self, from: body)
+                problem = value.problem()
+                tracking = value.trackingNumber
+            case .ratings:
+                let value = try decoder.decode(RatingRecord.self, from: body)
+                problem = value.problem()
+                visit = value.visitId
+            case .printRecords:
+                problem = try decoder.decode(PrintRecord.self, from: body).problem()
+            case .heartbeats:
+                problem = try decoder.decode(Heartbeat.self, from: body).problem()
+            }
+        } catch {
+            let p = DecodingProblem(error, root: "(body)")
+            problem = "\(p.location): \(p.reason)"
+        }
+        return StoredSubmission(kind: kind, idempotencyKey: key, body: body, invalid: problem.map(invalid),
+                                visitId: visit, trackingNumber: tracking)
+    }
+}
+
+/// Forgets old idempotency keys at most once an hour.
+actor Housekeeping {
+    let store: any RegistryStore
+    let retention: TimeInterval
+    var last = Date.distantPast
+    init(store: any RegistryStore, retention: TimeInterval) {
+        self.store = store
+        self.retention = max(retention, 7 * 24 * 3600)
+    }
+    func tick() async {
+        guard Date().timeIntervalSince(last) > 3600 else { return }
+        last = Date()
+        _ = try? await store.forgetIdempotencyKeys(before: Date().addingTimeInterval(-retention))
     }
 }

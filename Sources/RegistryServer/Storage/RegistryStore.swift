@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import KioskCore
@@ -7,12 +8,52 @@ import Registry
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case database(String)
     case seed(SeedError)
+    /// A kiosk could not be registered or found.
+    case kiosk(String)
 
     public var description: String {
         switch self {
         case .database(let why): return "database: \(why)"
         case .seed(let error): return "seed: \(error)"
+        case .kiosk(let why): return "kiosk: \(why)"
         }
+    }
+}
+
+/// A registered kiosk.
+public struct KioskEntry: Sendable, Codable, Equatable {
+    public var id: String
+    /// Base64 of the raw Ed25519 public key.
+    public var publicKey: String
+    public var addedAt: Date
+    public var note: String
+    /// When its last heartbeat arrived.
+    public var lastHeartbeatAt: Date?
+}
+
+/// One submission as the store receives it: already checked, with its body's hash.
+public struct StoredSubmission: Sendable {
+    public var kind: SubmissionKind
+    public var idempotencyKey: String
+    /// Hex SHA-256 of the body as received.
+    public var bodyHash: String
+    /// The body, canonical JSON.
+    public var body: Data
+    /// Set when the body is invalid: answered unless the key was seen before.
+    public var invalid: Problem?
+    /// For ratings: the visit (one rating per kiosk and visit).
+    public var visitId: String?
+    /// For applications: the kiosk's tracking number.
+    public var trackingNumber: String?
+
+    public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?) {
+        self.kind = kind
+        self.idempotencyKey = idempotencyKey
+        self.body = body
+        bodyHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        self.invalid = invalid
+        self.visitId = visitId
+        self.trackingNumber = trackingNumber
     }
 }
 
@@ -23,6 +64,20 @@ public protocol RegistryStore: Sendable {
     func person(idNumber: String) async throws -> SocialInsuranceRecord?
     /// Loads a seed in one transaction: all of it or nothing.
     func load(_ seed: RegistrySeed) async throws
+    /// The raw Ed25519 public key of kiosk `id`, if registered.
+    func kioskKey(id: String) async throws -> Data?
+    /// Registers (or re-keys) a kiosk.
+    func addKiosk(id: String, publicKey: Data, note: String) async throws
+    /// Removes a kiosk; false when it was not registered.
+    func removeKiosk(id: String) async throws -> Bool
+    /// Every registered kiosk, by ID.
+    func kiosks() async throws -> [KioskEntry]
+    /// Records submissions from `kioskId` in order, in one transaction, idempotently: a key seen
+    /// before with the same body answers the first receipt again; with another body, a 409
+    /// problem. Processing stops after a 409 (the rest answer nil).
+    func submit(kioskId: String, _ items: [StoredSubmission], now: Date) async throws -> [Result<SubmissionReceipt, Problem>?]
+    /// Forgets idempotency keys older than `before`; answers how many.
+    func forgetIdempotencyKeys(before: Date) async throws -> Int
 }
 
 /// The embedded default store: one SQLite file through GRDB (WAL).
@@ -34,6 +89,7 @@ public final class SQLiteRegistryStore: RegistryStore {
         do {
             var config = Configuration()
             config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            config.busyMode = .timeout(10)
             queue = try DatabasePool(path: path, configuration: config)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1") { db in
@@ -43,6 +99,20 @@ public final class SQLiteRegistryStore: RegistryStore {
                     CREATE TABLE person (id_number TEXT PRIMARY KEY, record TEXT NOT NULL);
                     """)
             }
+            migrator.registerMigration("v2-submissions") { db in
+                try db.execute(sql: """
+                    CREATE TABLE kiosk (id TEXT PRIMARY KEY, public_key BLOB NOT NULL, added_at REAL NOT NULL, note TEXT NOT NULL,
+                                        last_heartbeat_at REAL);
+                    CREATE TABLE idempotency (kiosk_id TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, body_hash TEXT NOT NULL,
+                                              receipt TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (kiosk_id, key));
+                    CREATE INDEX idempotency_created ON idempotency(created_at);
+                    CREATE TABLE submission (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, registry_number TEXT NOT NULL UNIQUE,
+                                             kiosk_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, tracking_number TEXT, visit_id TEXT,
+                                             body TEXT NOT NULL, received_at REAL NOT NULL);
+                    CREATE INDEX submission_kind ON submission(kind, id);
+                    CREATE UNIQUE INDEX submission_rating_visit ON submission(kiosk_id, visit_id) WHERE kind = 'ratings';
+                    """)
+            }
             try migrator.migrate(queue)
         } catch {
             throw StoreError.database("\(path): \(error)")
@@ -50,11 +120,11 @@ public final class SQLiteRegistryStore: RegistryStore {
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+        String(decoding: try RegistryJSON.encoder().encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
+        try RegistryJSON.decoder().decode(type, from: Data(text.utf8))
     }
 
     public func enterprise(uscc: String) async throws -> EnterpriseRecord? {
@@ -90,6 +160,107 @@ public final class SQLiteRegistryStore: RegistryStore {
                 try db.execute(sql: "INSERT OR REPLACE INTO person (id_number, record) VALUES (?, ?)",
                                arguments: [person.idNumber.uppercased(), try SQLiteRegistryStore.encode(person)])
             }
+        }
+    }
+
+    public func kioskKey(id: String) async throws -> Data? {
+        try await queue.read { db in try Data.fetchOne(db, sql: "SELECT public_key FROM kiosk WHERE id = ?", arguments: [id]) }
+    }
+
+    public func addKiosk(id: String, publicKey: Data, note: String) async throws {
+        guard KioskSignature.isValidKioskId(id) else { throw StoreError.kiosk("'\(id.prefix(70))' is not a valid kiosk ID (1 to 64 of A-Z a-z 0-9 . _ -)") }
+        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)) != nil else {
+            throw StoreError.kiosk("the public key must be base64 of 32 raw Ed25519 bytes")
+        }
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO kiosk (id, public_key, added_at, note) VALUES (?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET public_key = excluded.public_key, note = excluded.note
+                """, arguments: [id, publicKey, Date().timeIntervalSince1970, note])
+        }
+    }
+
+    public func removeKiosk(id: String) async throws -> Bool {
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM kiosk WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func kiosks() async throws -> [KioskEntry] {
+        try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM kiosk ORDER BY id").map { row in
+                KioskEntry(id: row["id"], publicKey: (row["public_key"] as Data).base64EncodedString(),
+                           addedAt: Date(timeIntervalSince1970: row["added_at"]), note: row["note"],
+                           lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map { Date(timeIntervalSince1970: $0) })
+            }
+        }
+    }
+
+    static func prefix(_ kind: SubmissionKind) -> String {
+        switch kind {
+        case .applications: return "SQ"
+        case .ratings: return "PJ"
+        case .printRecords: return "DY"
+        case .heartbeats: return "XT"
+        }
+    }
+
+    public func submit(kioskId: String, _ items: [StoredSubmission], now: Date) async throws -> [Result<SubmissionReceipt, Problem>?] {
+        let day: String = {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
+            let c = calendar.dateComponents([.year, .month, .day], from: now)
+            return String(format: "%04d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+        }()
+        return try await queue.write { db in
+            var results: [Result<SubmissionReceipt, Problem>?] = []
+            var stopped = false
+            for item in items {
+                if stopped { results.append(nil); continue }
+                if let row = try Row.fetchOne(db, sql: "SELECT kind, body_hash, receipt FROM idempotency WHERE kiosk_id = ? AND key = ?",
+                                              arguments: [kioskId, item.idempotencyKey]) {
+                    if row["body_hash"] == item.bodyHash && row["kind"] == item.kind.rawValue {
+                        results.append(.success(try SQLiteRegistryStore.decode(SubmissionReceipt.self, row["receipt"])))
+                    } else {
+                        results.append(.failure(Problem(statusCode: 409, code: "idempotency.key-reused", title: "Idempotency key reused",
+                                                        detail: "key \(item.idempotencyKey.prefix(128)) was used before with a different request; use a new key for a new request")))
+                        stopped = true
+                    }
+                    continue
+                }
+                if let problem = item.invalid { results.append(.failure(problem)); continue }
+                if item.kind == .ratings, let visit = item.visitId,
+                   try Bool.fetchOne(db, sql: "SELECT 1 FROM submission WHERE kind = 'ratings' AND kiosk_id = ? AND visit_id = ?", arguments: [kioskId, visit]) != nil {
+                    results.append(.failure(Problem(statusCode: 422, code: "rating.duplicate-visit", title: "Visit already rated",
+                                                    detail: "visit \(visit.prefix(64)) of kiosk \(kioskId) has a rating already; one rating per visit")))
+                    continue
+                }
+                try db.execute(sql: """
+                    INSERT INTO submission (kind, registry_number, kiosk_id, idempotency_key, tracking_number, visit_id, body, received_at)
+                    VALUES (?, 'pending-' || ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [item.kind.rawValue, UUID().uuidString, kioskId, item.idempotencyKey, item.trackingNumber, item.visitId,
+                                     String(decoding: item.body, as: UTF8.self), now.timeIntervalSince1970])
+                let id = db.lastInsertedRowID
+                let number = "\(SQLiteRegistryStore.prefix(item.kind))-\(day)-\(String(format: "%08lld", id))"
+                try db.execute(sql: "UPDATE submission SET registry_number = ? WHERE id = ?", arguments: [number, id])
+                let receipt = SubmissionReceipt(kind: item.kind, registryNumber: number, receivedAt: now)
+                try db.execute(sql: "INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [kioskId, item.idempotencyKey, item.kind.rawValue, item.bodyHash,
+                                           try SQLiteRegistryStore.encode(receipt), now.timeIntervalSince1970])
+                if item.kind == .heartbeats {
+                    try db.execute(sql: "UPDATE kiosk SET last_heartbeat_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, kioskId])
+                }
+                results.append(.success(receipt))
+            }
+            return results
+        }
+    }
+
+    public func forgetIdempotencyKeys(before: Date) async throws -> Int {
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM idempotency WHERE created_at < ?", arguments: [before.timeIntervalSince1970])
+            return db.changesCount
         }
     }
 }

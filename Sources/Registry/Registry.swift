@@ -1,4 +1,0 @@
-import KioskCore
-
-/// Namespace for the Registry module.
-public enum RegistryModule {}

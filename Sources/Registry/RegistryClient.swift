@@ -1,0 +1,353 @@
+import AsyncHTTPClient
+import Foundation
+import KioskCore
+import NIOCore
+import NIOHTTP1
+
+/// Why a registry call failed, and so what the kiosk should do.
+public enum RegistryClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The registry could not be reached (connection refused or reset, DNS, a 502/503/504 gateway
+    /// answer). Show cached data or queue the write; try later.
+    case unreachable(String)
+    /// No complete answer before the deadline. Same remedy as `unreachable`.
+    case timeout
+    /// The registry answered something that is not what the API promises (bad JSON, an oversized
+    /// body, a non-problem error). Report it to central operations; retrying will not help.
+    case malformedAnswer(String)
+    /// The registry refused the request with a problem document (e.g. 403 `print.not-entitled`,
+    /// 404 `enterprise.not-found`, 401 `auth.bad-signature`). Act on `problem.code`.
+    case refused(Problem)
+    /// Several calls in a row failed; the client fails fast without trying for `retryAfterSeconds`.
+    case circuitOpen(retryAfterSeconds: Int)
+    /// The request could not be built (e.g. a bad base URL or argument); a programming or configuration error.
+    case invalidRequest(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let why): return "registry unreachable: \(why); cached data may be shown, writes are queued"
+        case .timeout: return "registry did not answer in time; cached data may be shown, writes are queued"
+        case .malformedAnswer(let what): return "registry answered malformed data (\(what)); report it to central operations"
+        case .refused(let problem): return "registry refused: \(problem)"
+        case .circuitOpen(let s): return "registry calls are suspended after repeated failures; next try in \(s) s"
+        case .invalidRequest(let why): return "invalid registry request: \(why)"
+        }
+    }
+
+    /// Whether a later attempt of the same request may succeed (the registry was not reached or not healthy).
+    public var isTransient: Bool {
+        switch self {
+        case .unreachable, .timeout, .circuitOpen: return true
+        case .refused(let p): return [408, 409, 425, 429, 500, 502, 503, 504].contains(p.statusCode)
+        case .malformedAnswer, .invalidRequest: return false
+        }
+    }
+}
+
+/// How the registry client behaves.
+public struct RegistryClientConfiguration: Sendable {
+    /// e.g. `http://127.0.0.1:8480` (no trailing slash).
+    public var baseURL: String
+    /// The kiosk's signing identity.
+    public var credentials: KioskCredentials
+    /// The deadline of one call, all attempts included.
+    public var deadline: Duration = .seconds(5)
+    /// The deadline of one attempt.
+    public var attemptTimeout: Duration = .seconds(2)
+    /// Attempts of a request that is safe to repeat (GETs, or carrying an Idempotency-Key).
+    public var maxAttempts: Int = 3
+    /// The first retry waits a random time up to this, doubling each time (full jitter).
+    public var retryBaseDelay: Duration = .milliseconds(100)
+    /// Larger answers are refused as malformed.
+    public var maxResponseBytes: Int = 4 << 20
+    /// Consecutive failures that open the circuit.
+    public var breakerThreshold: Int = 5
+    /// How long the open circuit fails fast before one trial call.
+    public var breakerCooldown: Duration = .seconds(30)
+
+    /// A configuration for `baseURL` signing with `credentials`; the rest takes defaults.
+    public init(baseURL: String, credentials: KioskCredentials) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.credentials = credentials
+    }
+}
+
+/// A circuit breaker: after `threshold` consecutive failures it refuses calls for `cooldown`,
+/// then lets one trial call through; success closes it, failure opens it again.
+public final class CircuitBreaker: @unchecked Sendable {
+    enum State { case closed(failures: Int), open(until: ContinuousClock.Instant), trial }
+    private let lock = NSLock()
+    private var state = State.closed(failures: 0)
+    let threshold: Int
+    let cooldown: Duration
+
+    /// A breaker opening after `threshold` consecutive failures for `cooldown`.
+    public init(threshold: Int, cooldown: Duration) {
+        self.threshold = max(1, threshold)
+        self.cooldown = cooldown
+    }
+
+    /// Throws `circuitOpen` when calls are suspended; otherwise the call may go ahead.
+    func admit() throws(RegistryClientError) {
+        lock.lock(); defer { lock.unlock() }
+        switch state {
+        case .closed: return
+        case .trial: throw .circuitOpen(retryAfterSeconds: 1)
+        case .open(let until):
+            let now = ContinuousClock.now
+            if now >= until { state = .trial; return }
+            let left = (until - now).components.seconds
+            throw .circuitOpen(retryAfterSeconds: Int(max(1, left)))
+        }
+    }
+
+    func succeeded() {
+        lock.lock(); defer { lock.unlock() }
+        state = .closed(failures: 0)
+    }
+
+    func failed() {
+        lock.lock(); defer { lock.unlock() }
+        switch state {
+        case .closed(let n) where n + 1 < threshold: state = .closed(failures: n + 1)
+        default: state = .open(until: .now + cooldown)
+        }
+    }
+
+    /// True while calls fail fast.
+    public var isOpen: Bool {
+        lock.lock(); defer { lock.unlock() }
+        if case .open(let until) = state { return ContinuousClock.now < until }
+        return false
+    }
+}
+
+/// The kiosk's client of registryd (`openapi/registry.yaml`): signed requests, per-call deadlines,
+/// bounded retries only where safe, a circuit breaker, and size-limited, typed answers.
+public final class RegistryClient: Sendable {
+    /// The configuration it was made with.
+    public let configuration: RegistryClientConfiguration
+    /// The breaker shared by all calls of this client.
+    public let breaker: CircuitBreaker
+    let http: HTTPClient
+
+    /// The process-wide HTTP client registry clients share (never shut down): connection
+    /// failures fail the request at once instead of being retried inside the pool, connecting
+    /// takes at most 1 s, no redirects are followed.
+    public static let sharedHTTPClient: HTTPClient = {
+        var config = HTTPClient.Configuration()
+        config.connectionPool.retryConnectionEstablishment = false
+        config.timeout.connect = .seconds(1)
+        config.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }()
+
+    /// A client for `configuration` on `httpClient` (by default `sharedHTTPClient`, no shutdown needed).
+    public init(configuration: RegistryClientConfiguration, httpClient: HTTPClient = RegistryClient.sharedHTTPClient) {
+        self.configuration = configuration
+        breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: configuration.breakerCooldown)
+        http = httpClient
+    }
+
+    // MARK: Reads
+
+    /// The public record of an enterprise (the business-licence object).
+    public func enterprise(uscc: String) async throws(RegistryClientError) -> Enterprise {
+        try await get("/v1/enterprises/\(try pathSegment(uscc))")
+    }
+
+    /// Enterprises whose name contains `name`, at most `limit` (1…100).
+    public func search(name: String, limit: Int = 20) async throws(RegistryClientError) -> [Enterprise] {
+        var components = URLComponents()
+        components.queryItems = [URLQueryItem(name: "name", value: name), URLQueryItem(name: "limit", value: String(limit))]
+        let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        let list: EnterpriseList = try await get("/v1/enterprises?\(query)")
+        return list.enterprises
+    }
+
+    /// The enterprise's public archive: licence record, status and events.
+    public func archive(uscc: String) async throws(RegistryClientError) -> PublicArchive {
+        try await get("/v1/enterprises/\(try pathSegment(uscc))/archive")
+    }
+
+    /// A person's social-insurance record (personal data: keep it in memory for the session only).
+    public func socialInsurance(idNumber: String) async throws(RegistryClientError) -> SocialInsuranceRecord {
+        try await get("/v1/persons/\(try pathSegment(idNumber))/social-insurance")
+    }
+
+    /// Asks whether the card holder `idNumber` may print `kind` for `uscc`. Answers the grant, or
+    /// throws `.refused` with problem code `print.not-entitled` (403) when not.
+    public func authorizePrint(kind: PrintKind, uscc: String, idNumber: String) async throws(RegistryClientError) -> PrintAuthorization {
+        let body = try encode(PrintAuthorizationRequest(kind: kind, uscc: uscc, idNumber: idNumber))
+        // A question, not a change: safe to repeat.
+        return try await call(method: .POST, path: "/v1/print-authorizations", body: body, headers: [], retryable: true)
+    }
+
+    /// The registry's health and clock (unsigned).
+    public func health() async throws(RegistryClientError) -> HealthStatus {
+        try await get("/v1/health")
+    }
+
+    // MARK: Writes
+
+    /// Submits one item; the same key with the same body answers the same receipt again.
+    public func submit(kind: SubmissionKind, idempotencyKey: String, body: Data) async throws(RegistryClientError) -> SubmissionReceipt {
+        guard !idempotencyKey.isEmpty, idempotencyKey.utf8.count <= 128 else { throw .invalidRequest("idempotency key must hold 1 to 128 bytes") }
+        return try await call(method: .POST, path: "/v1/\(kind.rawValue)", body: body,
+                              headers: [("Idempotency-Key", idempotencyKey)], retryable: true)
+    }
+
+    /// Submits several items in one request, processed in order; one result per item.
+    public func submitBatch(_ items: [BatchItem]) async throws(RegistryClientError) -> [BatchResult] {
+        let response: BatchResponse = try await call(method: .POST, path: "/v1/submissions", body: try encode(BatchRequest(items: items)),
+                                                     headers: [], retryable: true)
+        guard response.results.count == items.count,
+              zip(response.results, items).allSatisfy({ $0.idempotencyKey == $1.idempotencyKey }) else {
+            throw .malformedAnswer("batch answer does not match the items sent")
+        }
+        return response.results
+    }
+
+    // MARK: Plumbing
+
+    func pathSegment(_ text: String) throws(RegistryClientError) -> String {
+        guard !text.isEmpty, text.utf8.count <= 64,
+              let encoded = text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) else {
+            throw .invalidRequest("'\(text.prefix(20))' is not a valid path segment")
+        }
+        return encoded
+    }
+
+    func encode<T: Encodable>(_ value: T) throws(RegistryClientError) -> Data {
+        do { return try RegistryJSON.encoder().encode(value) } catch { throw .invalidRequest("cannot encode: \(error)") }
+    }
+
+    func get<T: Decodable>(_ pathAndQuery: String) async throws(RegistryClientError) -> T {
+        try await call(method: .GET, path: pathAndQuery, body: nil, headers: [], retryable: true)
+    }
+
+    func call<T: Decodable>(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
+                            retryable: Bool) async throws(RegistryClientError) -> T {
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.deadline
+        var attempt = 0
+        while true {
+            attempt += 1
+            try breaker.admit()
+            let remaining = deadline - clock.now
+            let timeout = min(configuration.attemptTimeout, remaining)
+            let outcome: Result<(Int, ByteBuffer), RegistryClientError>
+            if timeout <= .zero {
+                outcome = .failure(.timeout)
+            } else {
+                outcome = await attemptOnce(method: method, path: path, body: body, headers: headers, timeout: timeout)
+            }
+            var failure: RegistryClientError
+            var retry = false
+            switch outcome {
+            case .success(let (status, received)):
+                let buffer = Data(received.readableBytesView)
+                if (200..<300).contains(status) {
+                    do {
+                        let value = try RegistryJSON.decoder().decode(T.self, from: buffer)
+                        breaker.succeeded()
+                        return value
+                    } catch {
+                        breaker.failed()
+                        throw .malformedAnswer("HTTP \(status) body is not the expected JSON")
+                    }
+                }
+                let problem = try? RegistryJSON.decoder().decode(Problem.self, from: buffer)
+                if [502, 503, 504].contains(status) {
+                    breaker.failed()
+                    failure = problem.map { .refused($0) } ?? .unreachable("registry answered HTTP \(status)")
+                    retry = true
+                } else if status >= 500 {
+                    breaker.failed()
+                    throw problem.map { .refused($0) } ?? .malformedAnswer("HTTP \(status) without a problem document")
+                } else {
+                    breaker.succeeded()  // the registry is alive and answering
+                    throw problem.map { .refused($0) } ?? .malformedAnswer("HTTP \(status) without a problem document")
+                }
+            case .failure(let error):
+                failure = error
+                switch error {
+                case .unreachable, .timeout: breaker.failed(); retry = true
+                case .malformedAnswer: breaker.failed()
+                default: break
+                }
+            }
+            guard retry, retryable, attempt < configuration.maxAttempts, !Task.isCancelled else { throw failure }
+            // Full jitter: a random wait up to base·2^(attempt-1), within the deadline.
+            let cap = configuration.retryBaseDelay * (1 << min(attempt - 1, 10))
+            let wait = Duration.nanoseconds(Int64.random(in: 0...max(1, cap.nanoseconds)))
+            guard clock.now + wait < deadline else { throw failure }
+            do { try await Task.sleep(for: wait) } catch { throw failure }
+        }
+    }
+
+    func attemptOnce(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
+                     timeout: Duration) async -> Result<(Int, ByteBuffer), RegistryClientError> {
+        var request = HTTPClientRequest(url: configuration.baseURL + path)
+        request.method = method
+        let bytes = body ?? Data()
+        if path != "/v1/health" {
+            for (name, value) in configuration.credentials.headers(method: method.rawValue, pathAndQuery: path, body: bytes) {
+                request.headers.add(name: name, value: value)
+            }
+        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let limit = configuration.maxResponseBytes
+        let http = self.http
+        let nioDeadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
+        let prepared = request
+        return await withTaskGroup(of: Result<(Int, ByteBuffer), RegistryClientError>?.self) { group in
+            group.addTask {
+                do {
+                    let response = try await http.execute(prepared, deadline: nioDeadline)
+                    if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+                        return .failure(.malformedAnswer("answer of \(length) bytes is over the \(limit)-byte limit"))
+                    }
+                    let buffer = try await response.body.collect(upTo: limit)
+                    return .success((Int(response.status.code), buffer))
+                } catch is NIOTooManyBytesError {
+                    return .failure(.malformedAnswer("answer is over the \(limit)-byte limit"))
+                } catch {
+                    return .failure(RegistryClient.classify(error))
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(.timeout)
+        }
+    }
+
+    static func classify(_ error: any Error) -> RegistryClientError {
+        if error is CancellationError { return .timeout }
+        if let e = error as? HTTPClientError {
+            if [.deadlineExceeded, .readTimeout, .connectTimeout, .cancelled, .writeTimeout].contains(e) { return .timeout }
+            if [.invalidURL, .emptyHost, .emptyScheme].contains(e) { return .invalidRequest("base URL: \(e)") }
+            if e == .remoteConnectionClosed { return .unreachable("the registry closed the connection") }
+            return .unreachable("\(e)")
+        }
+        let text = "\(error)"
+        if text.contains("HTTPParserError") || String(describing: type(of: error)).contains("HTTPParser") {
+            return .malformedAnswer("not an HTTP answer")
+        }
+        return .unreachable(text)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+}

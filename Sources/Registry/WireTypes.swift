@@ -1,0 +1,308 @@
+import Foundation
+import KioskCore
+
+/// What a kiosk submits to the registry. The raw value is both the path under `/v1`
+/// (`POST /v1/applications`) and the name of the outbox stream that carries it.
+public enum SubmissionKind: String, Codable, Sendable, CaseIterable, Hashable {
+    /// An enterprise establishment pre-application (`ApplicationSubmission`).
+    case applications
+    /// A 好差评 rating (`RatingRecord`).
+    case ratings
+    /// A record of a printed document (`PrintRecord`).
+    case printRecords = "print-records"
+    /// A kiosk heartbeat (`Heartbeat`).
+    case heartbeats
+}
+
+/// The applicant of an application: the card holder of the session, only what the registry needs.
+public struct Applicant: Codable, Sendable, Hashable {
+    /// 公民身份号码.
+    public var idNumber: String
+    /// 姓名.
+    public var name: String
+    public init(idNumber: String, name: String) { self.idNumber = idNumber; self.name = name }
+}
+
+/// An enterprise establishment pre-application as the registry receives it.
+public struct ApplicationSubmission: Codable, Sendable, Hashable {
+    /// The kiosk's tracking number, `YT-<kiosk>-YYYYMMDD-NNNNNN`, printed on the citizen's receipt.
+    public var trackingNumber: String
+    public var applicant: Applicant
+    public var proposedName: String
+    /// 企业类型.
+    public var type: String
+    public var registeredCapital: String
+    public var address: String
+    public var businessScope: String
+    /// When the citizen submitted it at the kiosk (ISO 8601).
+    public var submittedAt: Date
+
+    public init(trackingNumber: String, applicant: Applicant, proposedName: String, type: String,
+                registeredCapital: String, address: String, businessScope: String, submittedAt: Date) {
+        self.trackingNumber = trackingNumber
+        self.applicant = applicant
+        self.proposedName = proposedName
+        self.type = type
+        self.registeredCapital = registeredCapital
+        self.address = address
+        self.businessScope = businessScope
+        self.submittedAt = submittedAt
+    }
+
+    /// Why the registry would refuse it, or nil when it is well formed.
+    public func problem() -> String? {
+        if trackingNumber.isEmpty || trackingNumber.count > 64 { return "trackingNumber must hold 1 to 64 characters" }
+        if (try? IDNumber(applicant.idNumber)) == nil { return "applicant.idNumber is not a valid ID number" }
+        for (field, value, limit) in [("applicant.name", applicant.name, 64), ("proposedName", proposedName, 100),
+                                      ("type", type, 64), ("registeredCapital", registeredCapital, 64),
+                                      ("address", address, 200), ("businessScope", businessScope, 2000)] {
+            let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty || value.count > limit { return "\(field) must hold 1 to \(limit) characters" }
+        }
+        return nil
+    }
+}
+
+/// A 好差评 rating: five levels, an optional reason, the service item, one per visit.
+public struct RatingRecord: Codable, Sendable, Hashable {
+    /// The visit (session) rated; the registry keeps one rating per kiosk and visit.
+    public var visitId: String
+    /// 1 (非常不满意) to 5 (非常满意).
+    public var level: Int
+    public var reason: String?
+    /// The service item rated.
+    public var serviceCode: String
+    /// The evaluation form's version.
+    public var formVersion: Int
+    public var ratedAt: Date
+
+    public init(visitId: String, level: Int, reason: String?, serviceCode: String, formVersion: Int, ratedAt: Date) {
+        self.visitId = visitId
+        self.level = level
+        self.reason = reason
+        self.serviceCode = serviceCode
+        self.formVersion = formVersion
+        self.ratedAt = ratedAt
+    }
+
+    /// Why the registry would refuse it, or nil when it is well formed.
+    public func problem() -> String? {
+        if !(1...5).contains(level) { return "level must be 1 to 5" }
+        if visitId.isEmpty || visitId.count > 64 { return "visitId must hold 1 to 64 characters" }
+        if serviceCode.isEmpty || serviceCode.count > 64 { return "serviceCode must hold 1 to 64 characters" }
+        if let reason, reason.count > 500 { return "reason holds at most 500 characters" }
+        return nil
+    }
+}
+
+/// A printed (or failed) document, without the card holder's identity.
+public struct PrintRecord: Codable, Sendable, Hashable {
+    /// The visit it belongs to.
+    public var visitId: String
+    /// `business-licence`, `archive-extract`, `social-insurance-certificate`, `application-receipt`.
+    public var documentKind: String
+    /// The enterprise, for enterprise documents.
+    public var uscc: String?
+    /// The code printed on the document for verification.
+    public var verificationCode: String?
+    /// `completed`, `failed` or `uncertain`.
+    public var outcome: String
+    public var pages: Int
+    public var printedAt: Date
+
+    public init(visitId: String, documentKind: String, uscc: String?, verificationCode: String?, outcome: String,
+                pages: Int, printedAt: Date) {
+        self.visitId = visitId
+        self.documentKind = documentKind
+        self.uscc = uscc
+        self.verificationCode = verificationCode
+        self.outcome = outcome
+        self.pages = pages
+        self.printedAt = printedAt
+    }
+
+    /// Why the registry would refuse it, or nil when it is well formed.
+    public func problem() -> String? {
+        if !["completed", "failed", "uncertain"].contains(outcome) { return "outcome must be completed, failed or uncertain" }
+        if documentKind.isEmpty || documentKind.count > 64 { return "documentKind must hold 1 to 64 characters" }
+        if visitId.isEmpty || visitId.count > 64 { return "visitId must hold 1 to 64 characters" }
+        if !(0...10_000).contains(pages) { return "pages must be 0 to 10000" }
+        return nil
+    }
+}
+
+/// A kiosk's periodic heartbeat.
+public struct Heartbeat: Codable, Sendable, Hashable {
+    /// Device states by device, e.g. `["reader": "ok", "printer.a4": "nopaper"]`.
+    public var deviceStatus: [String: String]
+    /// Items waiting in the kiosk's outbox.
+    public var outboxDepth: Int
+    /// The configuration version the kiosk runs.
+    public var configVersion: String
+    public var sentAt: Date
+
+    public init(deviceStatus: [String: String], outboxDepth: Int, configVersion: String, sentAt: Date) {
+        self.deviceStatus = deviceStatus
+        self.outboxDepth = outboxDepth
+        self.configVersion = configVersion
+        self.sentAt = sentAt
+    }
+
+    /// Why the registry would refuse it, or nil when it is well formed.
+    public func problem() -> String? {
+        if outboxDepth < 0 { return "outboxDepth must not be negative" }
+        if deviceStatus.count > 64 { return "deviceStatus holds at most 64 devices" }
+        if configVersion.count > 64 { return "configVersion holds at most 64 characters" }
+        return nil
+    }
+}
+
+/// The registry's answer to an accepted submission.
+public struct SubmissionReceipt: Codable, Sendable, Hashable {
+    public var kind: SubmissionKind
+    /// The registry's number for it, e.g. `SQ-20261123-000042` for an application.
+    public var registryNumber: String
+    public var receivedAt: Date
+
+    public init(kind: SubmissionKind, registryNumber: String, receivedAt: Date) {
+        self.kind = kind
+        self.registryNumber = registryNumber
+        self.receivedAt = receivedAt
+    }
+}
+
+/// One item of a batch submission (`POST /v1/submissions`).
+public struct BatchItem: Codable, Sendable, Hashable {
+    public var kind: SubmissionKind
+    public var idempotencyKey: String
+    /// The submission's JSON body, exactly as it would be posted alone.
+    public var body: Data
+
+    public init(kind: SubmissionKind, idempotencyKey: String, body: Data) {
+        self.kind = kind
+        self.idempotencyKey = idempotencyKey
+        self.body = body
+    }
+}
+
+/// A batch of submissions, processed in order.
+public struct BatchRequest: Codable, Sendable {
+    public var items: [BatchItem]
+    public init(items: [BatchItem]) { self.items = items }
+}
+
+/// The outcome of one batch item: a receipt, a problem, or nil for both when the item was not
+/// attempted because an earlier item of the batch must be retried first.
+public struct BatchResult: Codable, Sendable, Hashable {
+    public var idempotencyKey: String
+    public var receipt: SubmissionReceipt?
+    public var problem: Problem?
+
+    public init(idempotencyKey: String, receipt: SubmissionReceipt?, problem: Problem?) {
+        self.idempotencyKey = idempotencyKey
+        self.receipt = receipt
+        self.problem = problem
+    }
+}
+
+/// The answer to a batch, one result per item, in order.
+public struct BatchResponse: Codable, Sendable {
+    public var results: [BatchResult]
+    public init(results: [BatchResult]) { self.results = results }
+}
+
+/// What a print authorisation asks about.
+public enum PrintKind: String, Codable, Sendable, CaseIterable {
+    /// 营业执照.
+    case businessLicence = "business-licence"
+    /// The enterprise's full registration archive.
+    case archive
+}
+
+/// `POST /v1/print-authorizations`: may the card holder of this session print this document?
+public struct PrintAuthorizationRequest: Codable, Sendable, Hashable {
+    public var kind: PrintKind
+    public var uscc: String
+    /// The ID number read from the card in this session.
+    public var idNumber: String
+    public init(kind: PrintKind, uscc: String, idNumber: String) { self.kind = kind; self.uscc = uscc; self.idNumber = idNumber }
+}
+
+/// A granted print authorisation (a refusal is a 403 problem `print.not-entitled`).
+public struct PrintAuthorization: Codable, Sendable, Hashable {
+    public var allowed: Bool
+    public var kind: PrintKind
+    public var uscc: String
+    public init(allowed: Bool, kind: PrintKind, uscc: String) { self.allowed = allowed; self.kind = kind; self.uscc = uscc }
+}
+
+/// `GET /v1/health`: the registry is up, and its clock.
+public struct HealthStatus: Codable, Sendable, Hashable {
+    public var status: String
+    public var serverTime: Date
+    public var version: String
+    public init(status: String, serverTime: Date, version: String) {
+        self.status = status
+        self.serverTime = serverTime
+        self.version = version
+    }
+}
+
+/// The public part of an enterprise's archive: the licence record, status and events, never
+/// the legal representative's ID number. Safe to cache.
+public struct PublicArchive: Codable, Sendable, Hashable {
+    public var enterprise: Enterprise
+    public var status: String
+    public var archive: [ArchiveEvent]
+
+    public init(enterprise: Enterprise, status: String, archive: [ArchiveEvent]) {
+        self.enterprise = enterprise
+        self.status = status
+        self.archive = archive
+    }
+
+    /// The public part of `record`.
+    public init(_ record: EnterpriseRecord) {
+        self.init(enterprise: record.enterprise, status: record.status, archive: record.archive)
+    }
+
+    enum CodingKeys: String, CodingKey { case status, archive }
+
+    public init(from decoder: any Decoder) throws {
+        enterprise = try Enterprise(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decode(String.self, forKey: .status)
+        archive = try c.decodeIfPresent([ArchiveEvent].self, forKey: .archive) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try enterprise.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+        try c.encode(archive, forKey: .archive)
+    }
+}
+
+/// The search answer: `{"enterprises": [...]}`.
+public struct EnterpriseList: Codable, Sendable, Hashable {
+    public var enterprises: [Enterprise]
+    public init(enterprises: [Enterprise]) { self.enterprises = enterprises }
+}
+
+/// The JSON coders both ends use: ISO 8601 dates, sorted keys.
+public enum RegistryJSON {
+    /// An encoder with ISO 8601 dates and sorted keys (stable bytes for idempotency).
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    /// A decoder with ISO 8601 dates.
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import KioskCore
+import Registry
+import TestSupport
+import Testing
+
+/// The registry client and registryd together on loopback with a real SQLite file: signatures,
+/// idempotent submissions, print authorisation.
+@Suite(.serialized) struct RegistryKioskTests {
+    static let seed = BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json")
+    static let uscc = "91441900100000008X"
+    static let legalRepresentative = "441900199003181234"
+    static let someoneElse = "441900196203128717"
+
+    struct Bed {
+        let dir: TemporaryDirectory
+        let registry: RegistrydProcess
+        let credentials: KioskCredentials
+        func client(_ credentials: KioskCredentials? = nil) -> RegistryClient {
+            var config = RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials ?? self.credentials)
+            config.deadline = .seconds(5)
+            return RegistryClient(configuration: config)
+        }
+        func stop() { registry.stop(); dir.remove() }
+    }
+
+    static func bed() throws -> Bed {
+        let dir = try TemporaryDirectory(prefix: "registry-e2e")
+        let credentials = try KioskCredentials.generate(kioskId: "DG-0001")
+        let registry = try RegistrydProcess(database: dir.path + "/registry.sqlite", seed: seed,
+                                            kiosks: [(credentials.kioskId, credentials.publicKeyBase64)])
+        return Bed(dir: dir, registry: registry, credentials: credentials)
+    }
+
+    /// A raw request with chosen headers, to send what the client never would.
+    static func raw(_ url: String, method: String = "GET", headers: [(String, String)] = []) throws -> (Int, String) {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (Int, String)?
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            if let http = response as? HTTPURLResponse { result = (http.statusCode, String(decoding: data ?? Data(), as: UTF8.self)) }
+            semaphore.signal()
+        }.resume()
+        _ = semaphore.wait(timeout: .now() + 10)
+        return try #require(result)
+    }
+
+    static func refusalCode(_ body: () async throws(RegistryClientError) -> Void) async -> String? {
+        do { try await body(); return nil } catch {
+            if case .refused(let problem) = error { return problem.code }
+            return "\(error)"
+        }
+    }
+
+    @Test func signedRequestsAreServedAndOthersRefused() async throws {
+        let bed = try Self.bed()
+        defer { bed.stop() }
+        let client = bed.client()
+        #expect(try await client.enterprise(uscc: Self.uscc).legalRepresentative == "张三")
+        #expect(try await client.search(name: "云端").isEmpty == false)
+        let archive = try await client.archive(uscc: Self.uscc)
+        #expect(!archive.archive.isEmpty)
+        #expect(try await client.socialInsurance(idNumber: Self.legalRepresentative).name == "张三")
+        #expect(try await client.health().status == "ok")
+
+        let stranger = try KioskCredentials.generate(kioskId: "DG-9999")
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await bed.client(stranger).enterprise(uscc: Self.uscc) } == "auth.unknown-kiosk")
+        let impostor = try KioskCredentials.generate(kioskId: "DG-0001")  // the right ID, another key
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await bed.client(impostor).enterprise(uscc: Self.uscc) } == "auth.bad-signature")
+
+        let path = "/v1/enterprises/\(Self.uscc)"
+        var (status, body) = try Self.raw(bed.registry.baseURL + path)
+        #expect(status == 401 && body.contains("auth.missing"))
+        (status, body) = try Self.raw(bed.registry.baseURL + path,
+                                      headers: bed.credentials.headers(method: "GET", pathAndQuery: path, body: Data(), now: Date().addingTimeInterval(-600)))
+        #expect(status == 401 && body.contains("auth.clock-skew"))
+        (status, body) = try Self.raw(bed.registry.baseURL + "/v1/persons/\(Self.legalRepresentative)/social-insurance")
+        #expect(status == 401 && !body.contains("张三"))
+        (status, body) = try Self.raw(bed.registry.baseURL + "/v1/health")
+        #expect(status == 200 && body.contains("serverTime"))
+        // The archive carries no ID number.
+        (status, body) = try Self.raw(bed.registry.baseURL + path + "/archive",
+                                      headers: bed.credentials.headers(method: "GET", pathAndQuery: path + "/archive", body: Data()))
+        #expect(status == 200 && !body.contains(Self.legalRepresentative) && !body.contains("legalRepresentativeIdNumber"))
+    }
+
+    @Test func submissionsAreIdempotent() async throws {
+        let bed = try Self.bed()
+        defer { bed.stop() }
+        let client = bed.client()
+        let encoder = RegistryJSON.encoder()
+        let rating = try encoder.encode(RatingRecord(visitId: "visit-1", level: 5, reason: nil, serviceCode: "archive-query", formVersion: 1, ratedAt: Date()))
+        let first = try await client.submit(kind: .ratings, idempotencyKey: "key-1", body: rating)
+        let again = try await client.submit(kind: .ratings, idempotencyKey: "key-1", body: rating)
+        #expect(first == again && first.registryNumber.hasPrefix("PJ-"))
+        let other = try encoder.encode(RatingRecord(visitId: "visit-2", level: 1, reason: "太慢", serviceCode: "archive-query", formVersion: 1, ratedAt: Date()))
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await client.submit(kind: .ratings, idempotencyKey: "key-1", body: other) } == "idempotency.key-reused")
+        // One rating per visit.
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await client.submit(kind: .ratings, idempotencyKey: "key-2", body: rating) } == "rating.duplicate-visit")
+        let badLevel = try encoder.encode(RatingRecord(visitId: "visit-3", level: 6, reason: nil, serviceCode: "x", formVersion: 1, ratedAt: Date()))
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await client.submit(kind: .ratings, idempotencyKey: "key-3", body: badLevel) } == "submission.invalid")
+        let application = try encoder.encode(ApplicationSubmission(
+            trackingNumber: "YT-DG-0001-20261123-000001", applicant: Applicant(idNumber: Self.legalRepresentative, name: "张三"),
+            proposedName: "东莞市测试有限公司", type: "有限责任公司", registeredCapital: "人民币壹拾万元", address: "东莞市", businessScope: "软件",
+            submittedAt: Date()))
+        let receipt = try await client.submit(kind: .applications, idempotencyKey: "app-1", body: application)
+        #expect(receipt.registryNumber.hasPrefix("SQ-"))
+        // A batch: the answered key answers the same, the new ones in order.
+        let results = try await client.submitBatch([
+            BatchItem(kind: .applications, idempotencyKey: "app-1", body: application),
+            BatchItem(kind: .ratings, idempotencyKey: "key-4", body: other),
+        ])
+        #expect(results[0].receipt == receipt && results[1].receipt != nil)
+    }
+
+    @Test func onlyTheLegalRepresentativeMayPrint() async throws {
+        let bed = try Self.bed()
+        defer { bed.stop() }
+        let client = bed.client()
+        let grant = try await client.authorizePrint(kind: .businessLicence, uscc: Self.uscc, idNumber: Self.legalRepresentative)
+        #expect(grant.allowed && grant.uscc == Self.uscc)
+        #expect(try await client.authorizePrint(kind: .archive, uscc: Self.uscc, idNumber: Self.legalRepresentative).allowed)
+        for kind in PrintKind.allCases {
+            #expect(await Self.refusalCode { () async throws(RegistryClientError) in
+                _ = try await client.authorizePrint(kind: kind, uscc: Self.uscc, idNumber: Self.someoneElse)
+            } == "print.not-entitled")
+        }
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in
+            _ = try await client.authorizePrint(kind: .archive, uscc: "91350100M000100Y43", idNumber: Self.legalRepresentative)
+        } == "enterprise.not-found")
+    }
+
+    @Test func kiosksAreListedAndRemoved() throws {
+        let dir = try TemporaryDirectory(prefix: "registry-kiosks")
+        defer { dir.remove() }
+        let db = dir.path + "/r.sqlite"
+        let key = try KioskCredentials.generate(kioskId: "DG-0002").publicKeyBase64
+        let registryd = BuiltProducts.path("registryd")
+        #expect(try ProcessRunner.run(registryd, ["kiosk", "add", "DG-0002", "--public-key", key, "--note", "南城大厅", "--db", db]).status == 0)
+        let list = try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db])
+        #expect(list.stdout.contains("DG-0002") && list.stdout.contains(key))
+        let bad = try ProcessRunner.run(registryd, ["kiosk", "add", "DG-0003", "--public-key", "AAAA", "--db", db])
+        #expect(bad.status != 0 && bad.stderr.contains("32"))
+        #expect(try ProcessRunner.run(registryd, ["kiosk", "remove", "DG-0002", "--db", db]).status == 0)
+        #expect(try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout.isEmpty)
+    }
+}

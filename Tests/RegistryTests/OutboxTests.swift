@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import KioskCore
+@testable import Registry
+import TestSupport
+import Testing
+
+/// The outbox on its own: ordering, policies, technician operations, durability, encryption.
+@Suite struct OutboxTests {
+    static let idNumber = "441900199003181234"
+    static let name = "张三"
+
+    static func draft(_ name: String = "东莞市云端测试科技有限公司") -> ApplicationDraft {
+        ApplicationDraft(applicant: Applicant(idNumber: idNumber, name: Self.name), proposedName: name, type: "有限责任公司",
+                         registeredCapital: "人民币壹佰万元", address: "广东省东莞市南城街道1号", businessScope: "软件开发")
+    }
+
+    static func rating(_ visit: String, level: Int = 5) -> RatingRecord {
+        RatingRecord(visitId: visit, level: level, reason: nil, serviceCode: "archive-query", formVersion: 1, ratedAt: Date())
+    }
+
+    func open(_ dir: TemporaryDirectory, policy: OutboxPolicy = OutboxPolicy()) throws -> Outbox {
+        try Outbox(path: dir.path + "/outbox.sqlite", keyFile: dir.path + "/outbox.key", kioskId: "DG-0001", policy: policy)
+    }
+
+    @Test func itemsComeOutInOrderPerStreamWithTrackingNumbers() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        let outbox = try open(dir)
+        var tickets: [OutboxTicket] = []
+        for i in 0..<5 {
+            tickets.append(try outbox.enqueueApplication(Self.draft("企业\(i)")))
+            try outbox.enqueue(.ratings, Self.rating("v\(i)"))
+        }
+        let head = try await outbox.head(of: .applications, limit: 10)
+        #expect(head.items.map(\.id) == tickets.map(\.id))
+        #expect(try await outbox.head(of: .ratings, limit: 10).items.count == 5)
+        let numbers = tickets.compactMap(\.trackingNumber)
+        #expect(numbers.count == 5 && Set(numbers).count == 5)
+        let first = try #require(numbers.first)
+        #expect(first.hasPrefix("YT-DG-0001-") && first.hasSuffix("-000001"), "\(first)")
+        #expect(try outbox.applicationState(trackingNumber: first) == .queued)
+    }
+
+    @Test func enqueueWritesTheCallersRowsInTheSameTransaction() throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        let outbox = try open(dir)
+        try outbox.database.write { db in try db.execute(sql: "CREATE TABLE kiosk_record (tracking TEXT NOT NULL)") }
+        let ticket = try outbox.enqueueApplication(Self.draft()) { db, ticket in
+            try db.execute(sql: "INSERT INTO kiosk_record (tracking) VALUES (?)", arguments: [ticket.trackingNumber])
+        }
+        // A failing caller write takes the queued item with it.
+        struct Refused: Error {}
+        #expect(throws: OutboxError.self) {
+            try outbox.enqueue(.ratings, Self.rating("x")) { _, _ in throw Refused() }
+        }
+        let rows = try outbox.database.read { db in try String.fetchAll(db, sql: "SELECT tracking FROM kiosk_record") }
+        #expect(rows == [ticket.trackingNumber])
+        #expect(try outbox.status().streams.first { $0.stream == .ratings }?.depth == 0)
+    }
+
+    @Test func anEnqueuedItemSurvivesReopening() throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        var ticket: OutboxTicket?
+        do {
+            let outbox = try open(dir)
+            ticket = try outbox.enqueueApplication(Self.draft())
+        }
+        // A new process opening the same files (the previous connection was never closed cleanly
+        // when it was killed; WAL with synchronous=FULL has the commit on disk once enqueue returns).
+        let reopened = try open(dir)
+        let tracking = try #require(ticket?.trackingNumber)
+        #expect(try reopened.applicationState(trackingNumber: tracking) == .queued)
+        let shown = try reopened.show(id: try #require(ticket?.id))
+        #expect(shown.payload.contains("东莞市云端测试科技有限公司"))
+        #expect(!shown.payload.contains(Self.idNumber) && !shown.payload.contains(Self.name))  // masked for technicians
+    }
+
+    @Test func backoffStaysWithinItsBounds() {
+        var policy = OutboxPolicy()
+        policy.backoffBase = .seconds(1)
+        policy.backoffCap = .seconds(60)
+        #expect(OutboxPolicy.ceiling(afterAttempts: 1, base: .seconds(1), cap: .seconds(60)) == .seconds(1))
+        #expect(OutboxPolicy.ceiling(afterAttempts: 4, base: .seconds(1), cap: .seconds(60)) == .seconds(8))
+        #expect(OutboxPolicy.ceiling(afterAttempts: 40, base: .seconds(1), cap: .seconds(60)) == .seconds(60))
+        for attempts in 1...20 {
+            let ceiling = OutboxPolicy.ceiling(afterAttempts: attempts, base: .seconds(1), cap: .seconds(60))
+            let samples = (0..<200).map { _ in policy.backoff(afterAttempts: attempts) }
+            #expect(samples.allSatisfy { $0 >= .zero && $0 <= ceiling })
+            if attempts > 3 { #expect(samples.contains { $0 < ceiling / 2 }) }  // full jitter, not a fixed wait
+        }
+    }
+
+    @Test func anExpiredItemBecomesADeadLetterWithItsReason() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        var policy = OutboxPolicy()
+        policy.ttl = 3600
+        let outbox = try open(dir, policy: policy)
+        let ticket = try outbox.enqueueApplication(Self.draft())
+        #expect(try await outbox.expire(now: Date().addingTimeInterval(60)) == 0)
+        #expect(try await outbox.expire(now: Date().addingTimeInterval(7200)) == 1)
+        let tracking = try #require(ticket.trackingNumber)
+        guard case .deadLetter(let reason) = try outbox.applicationState(trackingNumber: tracking) else {
+            Issue.record("not a dead letter"); return
+        }
+        #expect(reason.contains("expired"))
+        #expect(try outbox.status().deadLetters == 1)
+    }
+
+    @Test func aPoisonItemBecomesADeadLetterAfterTheThreshold() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        var policy = OutboxPolicy()
+        policy.poisonThreshold = 3
+        policy.backoffBase = .milliseconds(1)
+        let outbox = try open(dir, policy: policy)
+        let ticket = try outbox.enqueue(.printRecords, PrintRecord(visitId: "v", documentKind: "business-licence", uscc: nil,
+                                                                    verificationCode: nil, outcome: "completed", pages: 1, printedAt: Date()))
+        // Connection failures do not count towards poison…
+        for _ in 0..<5 {
+            let item = try #require(try await outbox.head(of: .printRecords, limit: 1, now: Date().addingTimeInterval(3600)).items.first)
+            try await outbox.record([(item, .failed(error: "unreachable", refusal: false))])
+        }
+        #expect(try outbox.list(stream: .printRecords).first?.attempts == 5)
+        // …refusals do.
+        for _ in 0..<3 {
+            let item = try #require(try await outbox.head(of: .printRecords, limit: 1, now: Date().addingTimeInterval(3600)).items.first)
+            try await outbox.record([(item, .failed(error: "500 internal", refusal: true))])
+        }
+        let dead = try outbox.list(deadLetters: true)
+        #expect(dead.map(\.id) == [ticket.id])
+        #expect(dead.first?.deadReason?.hasPrefix("poison") == true)
+    }
+
+    @Test func aFailedHeadHoldsItsStreamButNotOthers() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        var policy = OutboxPolicy()
+        policy.backoffBase = .seconds(100)
+        policy.backoffCap = .seconds(100)
+        let outbox = try open(dir, policy: policy)
+        try outbox.enqueue(.ratings, Self.rating("a"))
+        try outbox.enqueue(.ratings, Self.rating("b"))
+        try outbox.enqueueApplication(Self.draft())
+        let head = try #require(try await outbox.head(of: .ratings, limit: 5).items.first)
+        // Force a long wait: at least a millisecond is certain only with a retry ceiling; record until it lands in the future.
+        var waiting = false
+        for _ in 0..<20 where !waiting {
+            try await outbox.record([(head, .failed(error: "timeout", refusal: false))])
+            waiting = try await outbox.head(of: .ratings, limit: 5).items.isEmpty
+        }
+        #expect(waiting)  // the whole ratings stream waits behind its head
+        #expect(try await outbox.head(of: .applications, limit: 5).items.count == 1)
+    }
+
+    @Test func sizePolicies() throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        var policy = OutboxPolicy()
+        policy.ratingCap = 3
+        policy.applicationHardCap = 2
+        let outbox = try open(dir, policy: policy)
+        for i in 0..<3 { try outbox.enqueue(.ratings, Self.rating("v\(i)")) }
+        #expect(throws: OutboxError.full(stream: .ratings, limit: 3)) { try outbox.enqueue(.ratings, Self.rating("v9")) }
+        for _ in 0..<2 { try outbox.enqueueApplication(Self.draft()) }
+        #expect(throws: OutboxError.full(stream: .applications, limit: 2)) { try outbox.enqueueApplication(Self.draft()) }
+        for depth in 0..<5 {
+            try outbox.enqueue(.heartbeats, Heartbeat(deviceStatus: ["reader": "ok"], outboxDepth: depth, configVersion: "1", sentAt: Date()))
+        }
+        let beats = try outbox.list(stream: .heartbeats)
+        #expect(beats.count == 1)  // coalesced to the newest
+        let newest = try outbox.show(id: try #require(beats.first?.id)).payload
+        #expect(newest.contains("\"outboxDepth\":4"))
+        #expect(throws: OutboxError.invalidArgument("applications are queued with enqueueApplication")) {
+            try outbox.enqueue(.applications, Self.rating("x"))
+        }
+    }
+
+    @Test func retryAndPurgeAreAudited() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        let outbox = try open(dir)
+        let a = try outbox.enqueueApplication(Self.draft())
+        let b = try outbox.enqueue(.ratings, Self.rating("v"))
+        let item = try #require(try await outbox.head(of: .applications, limit: 1).items.first)
+        try await outbox.record([(item, .rejected(reason: "refused by the registry: 422 submission.invalid"))])
+        #expect(try outbox.list(deadLetters: true).map(\.id) == [a.id])
+        #expect(throws: OutboxError.invalidArgument("say who you are and why (both are kept in the audit trail)")) {
+            try outbox.retry(id: a.id, who: "", why: "")
+        }
+        try outbox.retry(id: a.id, who: "tech-07", why: "registry fixed its validation")
+        #expect(try outbox.list(stream: .applications).map(\.id) == [a.id])
+        #expect(try outbox.list(deadLetters: true).isEmpty)
+        try outbox.purge(id: b.id, who: "tech-07", why: "test rating")
+        #expect(throws: OutboxError.notFound(b.id)) { try outbox.purge(id: b.id, who: "tech-07", why: "again") }
+        let trail = try outbox.auditTrail()
+        #expect(trail.map(\.action) == ["purge", "retry"])
+        #expect(trail.allSatisfy { $0.who == "tech-07" })
+    }
+
+    @Test func noPersonalDataIsOnDiskInClear() throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        let outbox = try open(dir)
+        for _ in 0..<20 { try outbox.enqueueApplication(Self.draft()) }
+        var info = stat()
+        #expect(stat(dir.path + "/outbox.key", &info) == 0 && info.st_mode & 0o777 == 0o600)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("outbox.sqlite") }
+        #expect(files.contains("outbox.sqlite-wal"))
+        for file in files {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/" + file))
+            for secret in [Self.idNumber, Self.name, "441900********1234"] {
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) in \(file)")
+            }
+        }
+        // A key readable by others is refused.
+        chmod(dir.path + "/outbox.key", 0o644)
+        #expect(throws: OutboxError.self) { _ = try open(dir) }
+    }
+}

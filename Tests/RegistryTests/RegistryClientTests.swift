@@ -1,0 +1,178 @@
+import Foundation
+import KioskCore
+@testable import Registry
+import TestSupport
+import Testing
+
+/// The registry client against a hostile loopback server: every bad answer is a typed error
+/// within the call's deadline, nothing hangs or crashes.
+@Suite struct RegistryClientTests {
+    static let uscc = "91441900100000008X"
+
+    func client(_ server: LoopbackHTTPServer, deadline: Duration = .seconds(2), attempts: Int = 2) throws -> RegistryClient {
+        var config = RegistryClientConfiguration(baseURL: server.baseURL, credentials: try KioskCredentials.generate(kioskId: "test-kiosk"))
+        config.deadline = deadline
+        config.attemptTimeout = .milliseconds(800)
+        config.maxAttempts = attempts
+        config.retryBaseDelay = .milliseconds(20)
+        config.maxResponseBytes = 1 << 20
+        return RegistryClient(configuration: config)
+    }
+
+    /// Runs `body`, expecting `check` of its error within `limit` seconds.
+    func expectFailure(within limit: Double, _ body: () async throws(RegistryClientError) -> Void,
+                       _ check: (RegistryClientError) -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
+        let start = Date()
+        do {
+            try await body()
+            Issue.record("expected a failure", sourceLocation: sourceLocation)
+        } catch {
+            #expect(check(error), "\(error)", sourceLocation: sourceLocation)
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(elapsed < limit, "took \(elapsed) s", sourceLocation: sourceLocation)
+    }
+
+    @Test func badJSONIsAMalformedAnswer() async throws {
+        let server = try LoopbackHTTPServer { _ in .badJSON }
+        defer { server.stop() }
+        let c = try client(server)
+        await expectFailure(within: 2.5, { () async throws(RegistryClientError) in _ = try await c.enterprise(uscc: Self.uscc) }) {
+            if case .malformedAnswer = $0 { return true } else { return false }
+        }
+        #expect(server.requests == 1)  // not retried: it would answer the same
+    }
+
+    @Test func aHugeBodyIsRefused() async throws {
+        for behaviour in [LoopbackHTTPServer.Behaviour.hugeChunked, .hugeDeclared] {
+            let server = try LoopbackHTTPServer { _ in behaviour }
+            defer { server.stop() }
+            let c = try client(server)
+            await expectFailure(within: 2.5, { () async throws(RegistryClientError) in _ = try await c.archive(uscc: Self.uscc) }) {
+                if case .malformedAnswer(let what) = $0 { return what.contains("limit") } else { return false }
+            }
+        }
+    }
+
+    @Test func aSlowDripTimesOutWithinTheDeadline() async throws {
+        let server = try LoopbackHTTPServer { _ in .slowDrip }
+        defer { server.stop() }
+        let c = try client(server, deadline: .milliseconds(1500))
+        await expectFailure(within: 2.5, { () async throws(RegistryClientError) in _ = try await c.enterprise(uscc: Self.uscc) }) { $0 == .timeout }
+    }
+
+    @Test func noAnswerTimesOutWithinTheDeadline() async throws {
+        let server = try LoopbackHTTPServer { _ in .silent }
+        defer { server.stop() }
+        let c = try client(server, deadline: .milliseconds(1500))
+        await expectFailure(within: 2.5, { () async throws(RegistryClientError) in _ = try await c.health() }) { $0 == .timeout }
+    }
+
+    @Test func aResetIsUnreachableAndRetriedOnlyWhenSafe() async throws {
+        let server = try LoopbackHTTPServer { _ in .reset }
+        defer { server.stop() }
+        let c = try client(server, attempts: 3)
+        await expectFailure(within: 2.5, { () async throws(RegistryClientError) in _ = try await c.enterprise(uscc: Self.uscc) }) {
+            if case .unreachable = $0 { return true } else { return false }
+        }
+        #expect(server.requests == 3)  // a GET is retried
+    }
+
+    @Test func aProblemIsARefusalAndNotRetried() async throws {
+        let problem = Problem(statusCode: 403, code: "print.not-entitled", title: "No", detail: "only the legal representative")
+        let body = try RegistryJSON.encoder().encode(problem)
+        let server = try LoopbackHTTPServer { _ in .reply(status: 403, body: body, contentType: "application/problem+json") }
+        defer { server.stop() }
+        let c = try client(server, attempts: 3)
+        await expectFailure(within: 2, { () async throws(RegistryClientError) in
+            _ = try await c.authorizePrint(kind: .businessLicence, uscc: Self.uscc, idNumber: "441900199003181234")
+        }) { $0 == .refused(problem) }
+        #expect(server.requests == 1)
+    }
+
+    @Test func a503IsRetriedThenAnswered() async throws {
+        let health = try RegistryJSON.encoder().encode(HealthStatus(status: "ok", serverTime: Date(), version: "t"))
+        let counter = Counter()
+        let server = try LoopbackHTTPServer { _ in
+            counter.next() < 2 ? .reply(status: 503, body: Data("busy".utf8), contentType: "text/plain") : .reply(status: 200, body: health)
+        }
+        defer { server.stop() }
+        let c = try client(server, attempts: 3)
+        let answer = try await c.health()
+        #expect(answer.status == "ok" && server.requests == 3)
+    }
+
+    @Test func theCircuitOpensAfterRepeatedFailuresThenLetsOneTrialThrough() async throws {
+        let server = try LoopbackHTTPServer { _ in .reset }
+        defer { server.stop() }
+        var config = RegistryClientConfiguration(baseURL: server.baseURL, credentials: try KioskCredentials.generate(kioskId: "k"))
+        config.maxAttempts = 1
+        config.breakerThreshold = 3
+        config.breakerCooldown = .milliseconds(300)
+        let c = RegistryClient(configuration: config)
+        for _ in 0..<3 { _ = try? await c.health() }
+        #expect(c.breaker.isOpen)
+        let before = server.requests
+        let start = Date()
+        await expectFailure(within: 0.2, { () async throws(RegistryClientError) in _ = try await c.health() }) {
+            if case .circuitOpen = $0 { return true } else { return false }
+        }
+        #expect(server.requests == before)  // failed fast, nothing sent
+        #expect(Date().timeIntervalSince(start) < 0.2)
+        try await Task.sleep(for: .milliseconds(350))
+        _ = try? await c.health()  // the trial
+        #expect(server.requests == before + 1)
+        #expect(c.breaker.isOpen)  // the trial failed: open again
+    }
+
+    @Test func anUnusedPortIsUnreachable() async throws {
+        var config = RegistryClientConfiguration(baseURL: "http://127.0.0.1:\(freeLoopbackPort())", credentials: try KioskCredentials.generate(kioskId: "k"))
+        config.maxAttempts = 2
+        config.retryBaseDelay = .milliseconds(10)
+        let c = RegistryClient(configuration: config)
+        await expectFailure(within: 2, { () async throws(RegistryClientError) in _ = try await c.search(name: "云端") }) {
+            if case .unreachable = $0 { return true } else { return false }
+        }
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.lock(); defer { value += 1; lock.unlock() }; return value }
+}
+
+/// The request-signing scheme, both ends.
+@Suite struct SigningTests {
+    @Test func aSignedRequestVerifiesAndTamperingIsCaught() async throws {
+        let credentials = try KioskCredentials.generate(kioskId: "kiosk-01")
+        let key = try #require(Data(base64Encoded: credentials.publicKeyBase64))
+        let now = Date()
+        let body = Data("{\"a\":1}".utf8)
+        let headers = Dictionary(uniqueKeysWithValues: credentials.headers(method: "POST", pathAndQuery: "/v1/ratings", body: body, now: now))
+        func verify(method: String = "POST", path: String = "/v1/ratings", body: Data = body, id: String? = "kiosk-01",
+                    signature: String? = nil, at: Date = now) async throws -> String {
+            try await KioskSignatureVerifier.verify(method: method, pathAndQuery: path, kioskId: id, timestamp: headers["X-Kiosk-Timestamp"],
+                                                    signature: signature ?? headers["X-Kiosk-Signature"], body: body, now: at) { id in
+                id == "kiosk-01" ? key : nil
+            }
+        }
+        #expect(try await verify() == "kiosk-01")
+        await #expect(throws: SignatureFailure.badSignature) { try await verify(body: Data("{\"a\":2}".utf8)) }
+        await #expect(throws: SignatureFailure.badSignature) { try await verify(path: "/v1/ratings?x=1") }
+        await #expect(throws: SignatureFailure.badSignature) { try await verify(method: "GET") }
+        await #expect(throws: SignatureFailure.unknownKiosk("kiosk-02")) { try await verify(id: "kiosk-02") }
+        await #expect(throws: SignatureFailure.missingHeaders) { try await verify(signature: "not base64!") }
+        await #expect(throws: SignatureFailure.self) { try await verify(at: now.addingTimeInterval(301)) }
+        #expect(try await verify(at: now.addingTimeInterval(299)) == "kiosk-01")
+        #expect(SignatureFailure.clockSkew(seconds: 400).problem.code == "auth.clock-skew")
+    }
+
+    @Test func kioskIdsAreChecked() {
+        #expect(KioskSignature.isValidKioskId("DG-0001.a_b"))
+        #expect(!KioskSignature.isValidKioskId(""))
+        #expect(!KioskSignature.isValidKioskId("a b"))
+        #expect(!KioskSignature.isValidKioskId(String(repeating: "a", count: 65)))
+        #expect(throws: KioskKeyError.self) { try KioskCredentials(kioskId: "k", privateKey: Data([1, 2, 3])) }
+    }
+}

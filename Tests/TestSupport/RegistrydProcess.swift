@@ -1,0 +1,82 @@
+import Foundation
+
+/// A `registryd` child process on loopback with a real SQLite file, for end-to-end tests and
+/// benchmarks: kiosks are registered first, then it serves until `kill()` (SIGKILL) or `stop()`.
+public final class RegistrydProcess: @unchecked Sendable {
+    /// The database file.
+    public let database: String
+    /// The loopback port it listens on (kept across restarts).
+    public let port: Int
+    let seed: String?
+    let extraArguments: [String]
+    var process: Process?
+
+    /// `http://127.0.0.1:<port>`.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Registers `kiosks` (ID and base64 public key) in `database`, then starts registryd.
+    public init(database: String, seed: String? = nil, kiosks: [(id: String, publicKey: String)] = [],
+                extraArguments: [String] = [], start: Bool = true) throws {
+        self.database = database
+        self.seed = seed
+        self.extraArguments = extraArguments
+        port = freeLoopbackPort()
+        for kiosk in kiosks {
+            let r = try ProcessRunner.run(BuiltProducts.path("registryd"),
+                                          ["kiosk", "add", kiosk.id, "--public-key", kiosk.publicKey, "--db", database], timeout: 60)
+            guard r.status == 0 else { throw ProcessRunnerError.launchFailed("registryd kiosk add", r.stderr) }
+        }
+        if start { try self.start() }
+    }
+
+    /// Starts registryd (again) on the same port and database, waiting until it answers.
+    public func start(seedAgain: Bool = true) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: BuiltProducts.path("registryd"))
+        p.arguments = ["--db", database, "--listen", "127.0.0.1:\(port)"] + (seedAgain ? seed.map { ["--seed", $0] } ?? [] : []) + extraArguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if RegistrydProcess.answers(port: port) { return }
+            guard p.isRunning else { throw ProcessRunnerError.launchFailed("registryd", "exited with \(p.terminationStatus)") }
+            usleep(10_000)
+        }
+        throw ProcessRunnerError.launchFailed("registryd", "did not answer on port \(port) within 30 s")
+    }
+
+    /// Kills it with SIGKILL and waits.
+    public func kill() {
+        guard let p = process else { return }
+        Foundation.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// Same as `kill()`.
+    public func stop() { kill() }
+
+    /// True when `GET /v1/health` answers 200 on `port`.
+    public static func answers(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 12 && String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200")
+    }
+}

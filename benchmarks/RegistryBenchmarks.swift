@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import KioskCore
+import Registry
+
+/// A registryd child process for the registry benchmarks (built next to this program).
+final class BenchRegistry {
+    let process = Process()
+    let port: Int
+    let dir: String
+
+    init(credentials: KioskCredentials, extra: [String] = []) throws {
+        let registryd = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("registryd").path
+        guard FileManager.default.fileExists(atPath: registryd) else { throw BenchError("build registryd in the same configuration first") }
+        dir = NSTemporaryDirectory() + "/bench-registry-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let add = Process()
+        add.executableURL = URL(fileURLWithPath: registryd)
+        add.arguments = ["kiosk", "add", credentials.kioskId, "--public-key", credentials.publicKeyBase64, "--db", dir + "/registry.sqlite"]
+        add.standardOutput = FileHandle.nullDevice
+        try add.run()
+        add.waitUntilExit()
+        port = Int.random(in: 30000...45000)
+        process.executableURL = URL(fileURLWithPath: registryd)
+        process.arguments = ["--db", dir + "/registry.sqlite", "--listen", "127.0.0.1:\(port)",
+                             "--seed", repository + "/scripts/testbeds/demo-seed.json"] + extra
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    func waitUntilUp(_ client: RegistryClient) async throws {
+        for _ in 0..<300 {
+            if (try? await client.health()) != nil { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BenchError("registryd did not start")
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+func benchRating(_ i: Int) -> RatingRecord {
+    RatingRecord(visitId: String(format: "visit-%08d", i), level: 1 + i % 5, reason: i % 7 == 0 ? "等候时间长" : nil,
+                 serviceCode: "archive-query", formVersion: 3, ratedAt: Date())
+}
+
+func benchDraft(_ i: Int) -> ApplicationDraft {
+    ApplicationDraft(applicant: Applicant(idNumber: "441900199003181234", name: "张三"), proposedName: "东莞市测试\(i)科技有限公司",
+                     type: "有限责任公司(自然人独资)", registeredCapital: "人民币壹佰万元", address: "广东省东莞市南城街道宏图路1号",
+                     businessScope: "软件开发；信息技术咨询服务；数据处理和存储支持服务。")
+}
+
+/// Durable enqueue (encrypt + one WAL transaction with synchronous=FULL) beside a raw SQLite
+/// insert of the same size with the same settings, on the same file system.
+func outboxEnqueueBenchmark() throws {
+    let dir = NSTemporaryDirectory() + "/bench-outbox-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let count = 3000
+    var policy = OutboxPolicy()
+    policy.applicationHardCap = count * 2
+    policy.ratingCap = count * 2
+    let outbox = try Outbox(path: dir + "/outbox.sqlite", keyFile: dir + "/outbox.key", kioskId: "BENCH-01", policy: policy)
+    let sample = try RegistryJSON.encoder().encode(ApplicationSubmission(
+        trackingNumber: "YT-BENCH-01-20261123-000001", applicant: benchDraft(0).applicant, proposedName: benchDraft(0).proposedName,
+        type: benchDraft(0).type, registeredCapital: benchDraft(0).registeredCapital, address: benchDraft(0).address,
+        businessScope: benchDraft(0).businessScope, submittedAt: Date()))
+    var config = Configuration()
+    config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON") }
+    let raw = try DatabasePool(path: dir + "/raw.sqlite", configuration: config)
+    try raw.write { db in
+        try db.execute(sql: """
+            CREATE TABLE item (id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, key TEXT NOT NULL UNIQUE, tracking TEXT,
+                               payload BLOB NOT NULL, created_at REAL NOT NULL, next_attempt_at REAL NOT NULL)
+            """)
+    }
+    let blob = Data(repeating: 0xA5, count: sample.count + 28)
+    for round in 0..<2 {
+        let rawTime = try time {
+            for i in 0..<count {
+                try raw.write { db in
+                    try db.execute(sql: "INSERT INTO item (stream, key, tracking, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                   arguments: ["applications", "\(round)-\(i)", "YT-\(round)-\(i)", blob, 0.0, 0.0])
+                }
+            }
+        }
+        let appTime = try time { for i in 0..<count { try outbox.enqueueApplication(benchDraft(i)) } }
+        let ratingTime = try time { for i in 0..<count { try outbox.enqueue(.ratings, benchRating(i)) } }
+        guard round == 1 else { continue }  // the first round warms up
+        let rawRate = Double(count) / rawTime, appRate = Double(count) / appTime, ratingRate = Double(count) / ratingTime
+        print(String(format: "raw SQLite insert (WAL, synchronous=FULL, %d-byte blob): %.0f rows/s", blob.count, rawRate))
+        print(String(format: "outbox enqueue, application (tracking number + encrypt): %.0f items/s = %.2f× raw", appRate, appRate / rawRate))
+        print(String(format: "outbox enqueue, rating: %.0f items/s = %.2f× raw", ratingRate, ratingRate / rawRate))
+    }
+}
+
+/// Items per second from the outbox to a live registryd over loopback (batched, streams side by side).
+func relayDrainBenchmark() async throws {
+    let credentials = try KioskCredentials.generate(kioskId: "BENCH-01")
+    let registry = try BenchRegistry(credentials: credentials)
+    defer { registry.stop() }
+    let client = RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials))
+    try await registry.waitUntilUp(client)
+    let dir = registry.dir
+    let perStream = 4000
+    var policy = OutboxPolicy()
+    policy.applicationHardCap = perStream * 2
+    let outbox = try Outbox(path: dir + "/outbox.sqlite", keyFile: dir + "/outbox.key", kioskId: "BENCH-01", policy: policy)
+    for i in 0..<perStream {
+        try outbox.enqueueApplication(benchDraft(i))
+        try outbox.enqueue(.ratings, benchRating(i))
+        try outbox.enqueue(.printRecords, PrintRecord(visitId: "v\(i)", documentKind: "business-licence", uscc: "91441900100000008X",
+                                                      verificationCode: "ABCD-\(i)", outcome: "completed", pages: 1, printedAt: Date()))
+    }
+    let relay = OutboxRelay(outbox: outbox, client: client)
+    let total = try outbox.status().depth
+    let start = DispatchTime.now().uptimeNanoseconds
+    let task = Task { try await relay.run() }
+    while try outbox.status().depth > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    task.cancel()
+    _ = await task.result
+    let dead = try outbox.status().deadLetters
+    print(String(format: "outbox relay drain to registryd (loopback, batches of %d, 3 streams): %d items in %.2f s = %.0f items/s (%d dead letters)",
+                 policy.batchSize, total, seconds, Double(total) / seconds, dead))
+}
+
+/// Signed reads: GET /v1/enterprises/{uscc} through the registry client, 32 at a time.
+func signedReadBenchmark() async throws {
+    let credentials = try KioskCredentials.generate(kioskId: "BENCH-01")
+    let registry = try BenchRegistry(credentials: credentials)
+    defer { registry.stop() }
+    let client = RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials))
+    try await registry.waitUntilUp(client)
+    for _ in 0..<200 { _ = try await client.enterprise(uscc: "91441900100000008X") }
+    let duration = 5.0
+    let start = Date()
+    let counts = try await withThrowingTaskGroup(of: [Double].self) { group in
+        for _ in 0..<32 {
+            group.addTask {
+                var samples: [Double] = []
+                while Date().timeIntervalSince(start) < duration {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = try await client.enterprise(uscc: "91441900100000008X")
+                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                }
+                return samples
+            }
+        }
+        var all: [Double] = []
+        for try await s in group { all += s }
+        return all
+    }
+    print(String(format: "signed GET /v1/enterprises/{uscc}, 32 concurrent, registry client: %.0f requests/s", Double(counts.count) / duration))
+    report("signed GET latency", counts, unit: "ms")
+}
+
+/// Runs an async benchmark from the synchronous list.
+func runAsync(_ body: @escaping @Sendable () async throws -> Void) throws {
+    let semaphore = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var failure: (any Error)?
+    Task {
+        do { try await body() } catch { failure = error }
+        semaphore.signal()
+    }
+    semaphore.wait()
+    if let failure { throw failure }
+}
