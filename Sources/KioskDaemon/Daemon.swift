@@ -7,6 +7,7 @@ import KioskCore
 import Logging
 import NIOCore
 import Printing
+import Registry
 import ServiceLifecycle
 
 /// Where kioskd keeps things, and how its sockets are shared.
@@ -56,6 +57,9 @@ public final class Kioskd: TechnicianService {
     public let configStore: ConfigStore
     public let configAgent: ConfigAgent
     let configFeed: (any ConfigFeed)?
+    /// The registry client, outbox and cache, unless a test gave its own gateway.
+    public let backedGateway: RegistryBackedGateway?
+    let heartbeat = Locked(HeartbeatFigures(lastAcceptedAt: nil, intervalSeconds: 60))
     let registryProbe: (@Sendable (KioskConfiguration) async -> String?)?
     public let hub = EventHub()
     public let state: KioskState
@@ -81,7 +85,7 @@ public final class Kioskd: TechnicianService {
         self.options = options
         self.logger = logger
         self.configFeed = configFeed
-        self.registryProbe = registryProbe
+        self.registryProbe = registryProbe ?? Self.probeRegistry
         umask(0o077)
         let fm = FileManager.default
         for dir in [options.stateDirectory, options.runtimeDirectory] {
@@ -115,7 +119,15 @@ public final class Kioskd: TechnicianService {
                          runner: PrintJobRunner(client: $0))
         }
         let desk = DocumentDesk(renderer: renderer, printService: printService, printers: settings.printers, logger: logger)
-        let registry = gateway ?? UnavailableGateway(reason: "no registry client is configured")
+        let registry: any RegistryGateway
+        if let gateway {
+            registry = gateway
+            backedGateway = gateway as? RegistryBackedGateway
+        } else {
+            let made = try RegistryBackedGateway(settings: settings, stateDirectory: options.stateDirectory, logger: logger)
+            registry = made
+            backedGateway = made
+        }
         citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk,
                                       configuration: configuration, audit: audit, logger: logger)
 
@@ -212,9 +224,11 @@ public final class Kioskd: TechnicianService {
                              samStatus: present ? "success" : nil, lastError: await state.lastReaderError)
     }
 
-    public func outboxFigures() async -> OutboxFigures? { nil }
+    public func outboxFigures() async -> OutboxFigures? { backedGateway?.figures() }
 
-    public func heartbeatFigures() async -> HeartbeatFigures? { nil }
+    public func heartbeatFigures() async -> HeartbeatFigures? {
+        backedGateway == nil ? nil : heartbeat.withLock { $0 }
+    }
 
     public func events() -> AsyncStream<KioskEvent> { hub.subscribe() }
 
@@ -271,6 +285,20 @@ public final class Kioskd: TechnicianService {
         }
         if let registryProbe, let problem = await registryProbe(candidate) { problems.append(problem) }
         return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    }
+
+    /// Checks that the registry a configuration names answers `GET /v1/health`.
+    static func probeRegistry(_ candidate: KioskConfiguration) async -> String? {
+        guard let credentials = try? KioskCredentials.generate(kioskId: candidate.settings.kiosk.id) else { return nil }
+        var configuration = RegistryClientConfiguration(baseURL: candidate.settings.registry.url, credentials: credentials)
+        configuration.deadline = .seconds(5)
+        configuration.maxAttempts = 2
+        do {
+            _ = try await RegistryClient(configuration: configuration).health()
+            return nil
+        } catch {
+            return "registry \(candidate.settings.registry.url) does not answer: \(error)"
+        }
     }
 
     /// Takes a committed configuration into use without a restart.
@@ -342,9 +370,15 @@ public final class Kioskd: TechnicianService {
             WatchdogService(notifier: notifier),
         ]
         if let configFeed { services.append(ConfigAgentService(agent: configAgent, feed: configFeed)) }
+        if let backedGateway {
+            services.append(backedGateway.relay)
+            services.append(HeartbeatService(daemon: self, gateway: backedGateway))
+            services.append(RegistryWatchService(gateway: backedGateway, logger: logger))
+        }
         services.append(socketApplication(path: options.technicianSocket, group: options.technicianGroup,
                                           mode: options.technicianGroup == nil ? 0o600 : 0o660) { router in
             TechnicianRoutes.add(to: router, service: self)
+            QueueRoutes.add(to: router, outbox: self.backedGateway?.outbox, audit: self.audit)
         })
         services.append(socketApplication(path: options.citizenSocket, group: options.citizenGroup, mode: 0o660) { router in
             CitizenRoutes.add(to: router, service: self.citizen)
@@ -421,7 +455,7 @@ public struct UnavailableGateway: RegistryGateway {
     }
     public func socialInsurance(idNumber: String) async throws(GatewayError) -> SocialInsuranceRecord { throw .unreachable(reason) }
     public func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool { throw .unreachable(reason) }
-    public func submitApplication(_ payload: ApplicationPayload) async throws(GatewayError) -> QueuedApplication { throw .unreachable(reason) }
-    public func submitRating(_ payload: RatingPayload) async throws(GatewayError) { throw .unreachable(reason) }
-    public func recordPrint(_ payload: PrintRecordPayload) async throws(GatewayError) { throw .unreachable(reason) }
+    public func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication { throw .unreachable(reason) }
+    public func submitRating(_ rating: RatingRecord) async throws(GatewayError) { throw .unreachable(reason) }
+    public func recordPrint(_ record: PrintRecord) async throws(GatewayError) { throw .unreachable(reason) }
 }

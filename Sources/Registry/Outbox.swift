@@ -347,6 +347,22 @@ public final class Outbox: Sendable {
         return ticket
     }
 
+    /// Makes every waiting item due now (the registry is back: no need to sit out the backoff)
+    /// and wakes the relay. Answers how many items were waiting on a backoff.
+    @discardableResult
+    public func makeDueNow(now: Date = Date()) throws(OutboxError) -> Int {
+        let changed: Int
+        do {
+            changed = try database.write { db in
+                try db.execute(sql: "UPDATE outbox_item SET next_attempt_at = ? WHERE next_attempt_at > ?",
+                               arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+                return db.changesCount
+            }
+        } catch { throw .database("\(error)") }
+        if changed > 0 { wakers.fire() }
+        return changed
+    }
+
     /// Registers `action` to run after every successful enqueue (the relay wakes on it).
     public func onEnqueue(_ action: @escaping @Sendable () -> Void) {
         wakers.add(action)

@@ -113,6 +113,9 @@ public final class CircuitBreaker: @unchecked Sendable {
         }
     }
 
+    /// Closes the breaker (the registry was seen healthy by other means).
+    public func reset() { succeeded() }
+
     /// True while calls fail fast.
     public var isOpen: Bool {
         lock.lock(); defer { lock.unlock() }

@@ -5,6 +5,7 @@ import KioskClient
 import KioskCore
 @testable import KioskDaemon
 import Logging
+import Registry
 import TestSupport
 
 /// A registry held in memory: one enterprise whose legal representative is the simulator's
@@ -13,9 +14,9 @@ actor FakeGateway: RegistryGateway {
     var record: EnterpriseRecord
     var person: SocialInsuranceRecord
     var reachable = true
-    var applications: [ApplicationPayload] = []
-    var ratings: [RatingPayload] = []
-    var printRecords: [PrintRecordPayload] = []
+    var applications: [ApplicationDraft] = []
+    var ratings: [RatingRecord] = []
+    var printRecords: [PrintRecord] = []
 
     init() throws {
         let fixtures = BuiltProducts.repositoryPath("Tests/Fixtures/documents")
@@ -49,12 +50,12 @@ actor FakeGateway: RegistryGateway {
         try check()
         return uscc == record.enterprise.uscc && idNumber == record.legalRepresentativeIdNumber
     }
-    func submitApplication(_ payload: ApplicationPayload) async throws(GatewayError) -> QueuedApplication {
-        applications.append(payload)
+    func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication {
+        applications.append(draft)
         return QueuedApplication(trackingNumber: "YT-TEST-\(applications.count)", registryNumber: reachable ? "R-\(applications.count)" : nil)
     }
-    func submitRating(_ payload: RatingPayload) async throws(GatewayError) { ratings.append(payload) }
-    func recordPrint(_ payload: PrintRecordPayload) async throws(GatewayError) { printRecords.append(payload) }
+    func submitRating(_ rating: RatingRecord) async throws(GatewayError) { ratings.append(rating) }
+    func recordPrint(_ record: PrintRecord) async throws(GatewayError) { printRecords.append(record) }
 }
 
 /// Log lines kept in memory, to prove what was (not) logged.
@@ -106,7 +107,7 @@ final class DaemonHarness: @unchecked Sendable {
         let log = self.log
         daemon = try Kioskd(options: options, gateway: gateway,
                             readerOpener: { () throws(ReaderError) -> any ReaderTransport in SimulatedTransport(simulator: simulator) },
-                            configFeed: configFeed,
+                            configFeed: configFeed, registryProbe: { _ in nil },
                             logger: Logger(label: "kioskd") { _ in CapturingLogHandler(log: log) })
         if let idleTimeout {
             await daemon.sessions.setTiming(idleTimeout: TimeInterval(idleTimeout), warningLead: 1)

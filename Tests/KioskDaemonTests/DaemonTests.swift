@@ -162,7 +162,7 @@ import TestSupport
         #expect(await harness.daemon.sessions.identity == nil)
 
         let applications = await gateway.applications
-        #expect(applications.first?.applicantIdNumber == Self.holderID)
+        #expect(applications.first?.applicant.idNumber == Self.holderID)
         let ratings = await gateway.ratings
         #expect(ratings.count == 1)
         let records = await gateway.printRecords

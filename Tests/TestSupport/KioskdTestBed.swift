@@ -15,8 +15,9 @@ public final class KioskdTestBed: @unchecked Sendable {
     ///   - environment: added to this process's (the emulated reader's, the CUPS test bed's).
     ///   - adjust: edits `kiosk.yaml`'s text before start (e.g. the registry URL).
     ///   - arguments: more kioskd options.
+    ///   - stateFiles: files written into the state directory first (e.g. the kiosk's key).
     public init(environment: [String: String] = [:], adjust: (String) -> String = { $0 }, arguments: [String] = [],
-                directory: TemporaryDirectory? = nil) throws {
+                stateFiles: [String: Data] = [:], directory: TemporaryDirectory? = nil) throws {
         self.directory = try directory ?? TemporaryDirectory(prefix: "kioskd")
         let fm = FileManager.default
         let config = self.directory.path + "/config"
@@ -27,6 +28,11 @@ public final class KioskdTestBed: @unchecked Sendable {
         }
         let state = self.directory.path + "/state"
         try fm.createDirectory(atPath: state, withIntermediateDirectories: true)
+        for (name, data) in stateFiles {
+            guard fm.createFile(atPath: state + "/" + name, contents: data, attributes: [.posixPermissions: 0o600]) else {
+                throw ProcessRunnerError.launchFailed("kioskd", "cannot write \(name) into the state directory")
+            }
+        }
         if !fm.fileExists(atPath: state + "/document-signing.key") {
             try fm.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
                             toPath: state + "/document-signing.key")

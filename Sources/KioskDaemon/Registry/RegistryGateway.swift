@@ -1,6 +1,7 @@
 import Foundation
 import KioskAPI
 import KioskCore
+import Registry
 
 /// Why a registry operation did not give an answer.
 public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -41,34 +42,6 @@ public struct EnterpriseAnswer: Sendable, Equatable {
     }
 }
 
-/// An application as it travels to the registry: the form and the applicant's identity.
-public struct ApplicationPayload: Codable, Sendable, Equatable {
-    public var form: ApplicationForm
-    public var applicantName: String
-    public var applicantIdNumber: String
-    public var kioskId: String
-    public var submittedAt: String
-}
-
-/// A print record: what was printed, never who printed it.
-public struct PrintRecordPayload: Codable, Sendable, Equatable {
-    public var kind: String
-    public var uscc: String?
-    public var outcome: String
-    public var verificationCode: String?
-    public var kioskId: String
-    public var printedAt: String
-}
-
-/// A rating: the level, the reason, the service, the form version; never the card holder.
-public struct RatingPayload: Codable, Sendable, Equatable {
-    public var rating: RatingSubmission
-    /// One rating per visit: the session's random id.
-    public var visitId: String
-    public var kioskId: String
-    public var ratedAt: String
-}
-
 /// An accepted application: the kiosk's tracking number at once, the registry's when delivered.
 public struct QueuedApplication: Sendable, Equatable {
     public var trackingNumber: String
@@ -87,9 +60,9 @@ public protocol RegistryGateway: Sendable {
     /// Whether the holder of `idNumber` may print `kind` for `uscc`.
     func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool
     /// Queues an application durably; delivered when the registry is reachable.
-    func submitApplication(_ payload: ApplicationPayload) async throws(GatewayError) -> QueuedApplication
+    func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication
     /// Queues a rating durably.
-    func submitRating(_ payload: RatingPayload) async throws(GatewayError)
+    func submitRating(_ rating: RatingRecord) async throws(GatewayError)
     /// Queues a print record durably.
-    func recordPrint(_ payload: PrintRecordPayload) async throws(GatewayError)
+    func recordPrint(_ record: PrintRecord) async throws(GatewayError)
 }

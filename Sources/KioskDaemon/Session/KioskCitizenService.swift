@@ -5,6 +5,7 @@ import KioskConfig
 import KioskCore
 import Logging
 import Printing
+import Registry
 
 /// kioskd's citizen operations: the session's card holder, registry queries through the gateway,
 /// documents rendered and printed here, writes queued durably. What the citizen socket serves.
@@ -195,9 +196,9 @@ public final class KioskCitizenService: CitizenService {
         if case let .uncertain(_, why) = printed.outcome { detail += ": \(why)" }
         audit?.record(actor: "citizen", action: "print", subjectIdNumber: identity.idNumber, detail: detail)
         logger.info("print", metadata: ["kind": "\(document.kind.rawValue)", "outcome": "\(state)", "queue": "\(printed.queue)"])
-        let record = PrintRecordPayload(kind: document.kind.rawValue, uscc: request.uscc, outcome: state,
-                                        verificationCode: printed.outcome.succeeded ? document.code.description : nil,
-                                        kioskId: config.settings.kiosk.id, printedAt: Timestamp.rfc3339())
+        let record = PrintRecord(visitId: await sessions.sessionID ?? "none", documentKind: document.kind.rawValue, uscc: request.uscc,
+                                 verificationCode: printed.outcome.succeeded ? document.code.description : nil, outcome: state,
+                                 pages: document.pageCount, printedAt: Date())
         do { try await gateway.recordPrint(record) } catch {
             logger.warning("print record not queued", metadata: ["error": "\(error)"])
         }
@@ -212,10 +213,11 @@ public final class KioskCitizenService: CitizenService {
         let identity = try await holder()
         await sessions.touch()
         let settings = config.settings
-        let payload = ApplicationPayload(form: form, applicantName: identity.displayName, applicantIdNumber: identity.idNumber,
-                                         kioskId: settings.kiosk.id, submittedAt: Timestamp.rfc3339())
+        let draft = ApplicationDraft(applicant: Applicant(idNumber: identity.idNumber, name: identity.displayName),
+                                     proposedName: form.proposedName, type: form.type, registeredCapital: form.registeredCapital,
+                                     address: form.address, businessScope: form.businessScope)
         let queued: QueuedApplication
-        do { queued = try await gateway.submitApplication(payload) } catch { throw Self.citizenError(error) }
+        do { queued = try await gateway.submitApplication(draft) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.application", subjectIdNumber: identity.idNumber,
                       detail: "tracking \(queued.trackingNumber)")
         var receiptPrinted = false
@@ -250,9 +252,9 @@ public final class KioskCitizenService: CitizenService {
         guard ratedVisits.withLock({ $0.insert(visit).inserted }) else {
             throw CitizenAPIError(messageKey: "rating.thanks", detail: "this visit was already rated")
         }
-        let payload = RatingPayload(rating: rating, visitId: visit, kioskId: config.settings.kiosk.id,
-                                    ratedAt: Timestamp.rfc3339())
-        do { try await gateway.submitRating(payload) } catch { throw Self.citizenError(error) }
+        let record = RatingRecord(visitId: visit, level: rating.level, reason: rating.reason, serviceCode: rating.serviceCode,
+                                  formVersion: rating.formVersion, ratedAt: Date())
+        do { try await gateway.submitRating(record) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.rating", detail: "level \(rating.level) for \(rating.serviceCode)")
     }
 

@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import KioskAPI
+import Registry
+
+/// A technician's retry or purge of an outbox item: who and why, both recorded.
+public struct QueueOperationRequest: Codable, Sendable, Equatable {
+    public var who: String
+    public var why: String
+    public init(who: String, why: String) { self.who = who; self.why = why }
+}
+
+/// One outbox item with its payload (the applicant masked).
+public struct QueueItemDetail: Codable, Sendable, Equatable {
+    public var item: OutboxItemSummary
+    public var payload: String
+    public init(item: OutboxItemSummary, payload: String) { self.item = item; self.payload = payload }
+}
+
+/// The outbox on the technician socket: `GET /v1/queue` (figures per stream),
+/// `GET /v1/queue/items?dead=true&stream=&limit=`, `GET /v1/queue/items/{id}`,
+/// `POST /v1/queue/items/{id}/retry` and `POST /v1/queue/items/{id}/purge` (`{"who","why"}`, audited).
+public enum QueueRoutes {
+    static func problem(_ error: OutboxError) -> LocalAPIError {
+        switch error {
+        case .notFound: return LocalAPIError(status: .notFound, messageKey: "error.generic", detail: error.description)
+        case .invalidArgument: return LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: error.description)
+        default: return LocalAPIError(status: .internalServerError, messageKey: "error.generic", detail: error.description)
+        }
+    }
+
+    static func id(_ context: some RequestContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "the item id must be a positive number")
+        }
+        return id
+    }
+
+    /// Adds the queue routes for `outbox` (answering 404 with a reason when there is none).
+    public static func add<Context: RequestContext>(to router: Router<Context>, outbox: Outbox?, audit: AuditLog?) {
+        let queue = router.group("v1/queue")
+        @Sendable func require() throws -> Outbox {
+            guard let outbox else {
+                throw LocalAPIError(status: .notFound, messageKey: "error.generic", detail: "no outbox: no registry is configured")
+            }
+            return outbox
+        }
+        queue.get { _, _ in
+            do { return try CitizenRoutes.iso8601Encoded(try require().status()) } catch let e as OutboxError { throw problem(e) }
+        }
+        queue.get("items") { request, _ in
+            let dead = request.uri.queryParameters.get("dead") == "true"
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            guard (1...1000).contains(limit) else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "limit must be 1 to 1000")
+            }
+            var stream: SubmissionKind?
+            if let name = request.uri.queryParameters.get("stream") {
+                guard let kind = SubmissionKind(rawValue: name) else {
+                    throw LocalAPIError(status: .badRequest, messageKey: "error.generic",
+                                        detail: "stream must be one of \(SubmissionKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                stream = kind
+            }
+            do { return try CitizenRoutes.iso8601Encoded(try require().list(stream: stream, deadLetters: dead, limit: limit)) }
+            catch let e as OutboxError { throw problem(e) }
+        }
+        queue.get("items/:id") { _, context in
+            let id = try id(context)
+            do {
+                let (summary, payload) = try require().show(id: id)
+                return try CitizenRoutes.iso8601Encoded(QueueItemDetail(item: summary, payload: payload))
+            } catch let e as OutboxError { throw problem(e) }
+        }
+        for action in ["retry", "purge"] {
+            queue.post("items/:id/\(action)") { request, context in
+                let id = try id(context)
+                let body = try await CitizenRoutes.decode(QueueOperationRequest.self, request, context)
+                guard !body.who.trimmingCharacters(in: .whitespaces).isEmpty, !body.why.trimmingCharacters(in: .whitespaces).isEmpty,
+                      body.who.count <= 64, body.why.count <= 200 else {
+                    throw LocalAPIError(status: .badRequest, messageKey: "error.generic",
+                                        detail: "who (1–64 characters) and why (1–200) are both required")
+                }
+                do {
+                    let outbox = try require()
+                    if action == "retry" { try outbox.retry(id: id, who: body.who, why: body.why) } else {
+                        try outbox.purge(id: id, who: body.who, why: body.why)
+                    }
+                } catch let e as OutboxError { throw problem(e) }
+                audit?.record(actor: "technician", action: "queue.\(action)", detail: "item \(id) by \(body.who): \(body.why)")
+                return Response(status: .noContent)
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import KioskAPI
+import KioskConfig
+import KioskCore
+import Logging
+import Registry
+
+/// The registry as kioskd uses it: signed queries through the registry client (public enterprise
+/// data kept in the query cache and shown, marked, when the registry is unreachable; personal
+/// data never cached), and every write queued in the durable outbox with the kiosk's own record
+/// of it in the same transaction, delivered by the relay.
+public final class RegistryBackedGateway: RegistryGateway {
+    public let client: RegistryClient
+    public let outbox: Outbox
+    public let cache: QueryCache
+    public let relay: OutboxRelay
+    let logger: Logger
+    /// How long an application waits for the registry's number before the receipt is printed
+    /// with the kiosk's tracking number alone.
+    let deliveryWait: Duration
+
+    /// Opens the outbox, cache and credentials under `stateDirectory` for `settings`.
+    /// A kiosk without a key gets one (mode 0600); its public key is logged for registration.
+    public init(settings: KioskSettings, stateDirectory: URL, logger: Logger, deliveryWait: Duration = .seconds(2)) throws {
+        self.logger = logger
+        self.deliveryWait = deliveryWait
+        let keyFile = settings.registry.keyFile.hasPrefix("/") ? settings.registry.keyFile
+            : stateDirectory.appendingPathComponent(settings.registry.keyFile).path
+        let credentials: KioskCredentials
+        if FileManager.default.fileExists(atPath: keyFile) {
+            do { credentials = try KioskCredentials.load(kioskId: settings.kiosk.id, keyFile: keyFile) } catch {
+                throw DaemonError.key("\(keyFile): \(error)")
+            }
+        } else {
+            do {
+                credentials = try KioskCredentials.generate(kioskId: settings.kiosk.id)
+                try credentials.write(to: keyFile)
+            } catch { throw DaemonError.key("\(keyFile): \(error)") }
+            logger.notice("new kiosk key made; register it with the registry",
+                          metadata: ["command": "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64)"])
+        }
+        var configuration = RegistryClientConfiguration(baseURL: settings.registry.url, credentials: credentials)
+        configuration.deadline = .milliseconds(Int64(settings.registry.requestTimeoutSeconds * 1000))
+        configuration.attemptTimeout = .milliseconds(Int64(min(settings.registry.requestTimeoutSeconds, 2) * 1000))
+        client = RegistryClient(configuration: configuration)
+        do {
+            outbox = try Outbox(path: stateDirectory.appendingPathComponent("outbox.sqlite").path,
+                                keyFile: stateDirectory.appendingPathComponent("outbox.key").path, kioskId: settings.kiosk.id)
+            cache = try QueryCache(path: stateDirectory.appendingPathComponent("cache.sqlite").path)
+            try outbox.database.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS kiosk_submission (
+                        outbox_id INTEGER NOT NULL,
+                        stream TEXT NOT NULL,
+                        tracking_number TEXT,
+                        visit_id TEXT,
+                        created_at REAL NOT NULL
+                    )
+                    """)
+            }
+        } catch { throw DaemonError.stateNotWritable("\(stateDirectory.path): \(error)") }
+        relay = OutboxRelay(outbox: outbox, client: client, logger: logger, idleInterval: .seconds(10))
+    }
+
+    static func gatewayError(_ error: RegistryClientError) -> GatewayError {
+        switch error {
+        case .unreachable(let d): return .unreachable(d)
+        case .timeout: return .unreachable("no answer in time")
+        case .circuitOpen(let s): return .unreachable("calls suspended for \(s) s after repeated failures")
+        case .malformedAnswer(let d): return .badAnswer(d)
+        case .invalidRequest(let d): return .badAnswer(d)
+        case .refused(let problem):
+            if problem.statusCode == 404 { return .notFound(problem.detail) }
+            return .refused(code: problem.code, detail: problem.detail)
+        }
+    }
+
+    public func enterprise(uscc: String) async throws(GatewayError) -> EnterpriseAnswer {
+        do {
+            let cached = try await cache.archive(uscc: uscc, via: client)
+            let archive = cached.value
+            return EnterpriseAnswer(enterprise: archive.enterprise, status: archive.status, archive: archive.archive,
+                                    cachedAgeSeconds: cached.fromCache ? cached.ageSeconds() : nil)
+        } catch { throw Self.gatewayError(error) }
+    }
+
+    public func search(name: String, limit: Int) async throws(GatewayError) -> (results: [EnterpriseSummary], cachedAgeSeconds: Int?) {
+        do {
+            let found = try await client.search(name: name, limit: limit)
+            for enterprise in found { cache.store(enterprise) }
+            return (found.map { EnterpriseSummary(uscc: $0.uscc, name: $0.name, status: "", legalRepresentative: $0.legalRepresentative) }, nil)
+        } catch { throw Self.gatewayError(error) }
+    }
+
+    public func socialInsurance(idNumber: String) async throws(GatewayError) -> SocialInsuranceRecord {
+        do { return try await client.socialInsurance(idNumber: idNumber) } catch { throw Self.gatewayError(error) }
+    }
+
+    public func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool {
+        let printKind: PrintKind = kind == "business-licence" ? .businessLicence : .archive
+        do {
+            return try await client.authorizePrint(kind: printKind, uscc: uscc, idNumber: idNumber).allowed
+        } catch {
+            if case .refused(let problem) = error, problem.code == "print.not-entitled" { return false }
+            throw Self.gatewayError(error)
+        }
+    }
+
+    static func outboxError(_ error: OutboxError) -> GatewayError {
+        if case .full = error { return .queueFull(error.description) }
+        return .badAnswer(error.description)
+    }
+
+    /// The kiosk's own record of a submission, written in the outbox's transaction.
+    static func record(visit: String?) -> (Database, OutboxTicket) throws -> Void {
+        { db, ticket in
+            try db.execute(sql: "INSERT INTO kiosk_submission (outbox_id, stream, tracking_number, visit_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [ticket.id, ticket.stream.rawValue, ticket.trackingNumber, visit, Date().timeIntervalSince1970])
+        }
+    }
+
+    public func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication {
+        let ticket: OutboxTicket
+        do { ticket = try outbox.enqueueApplication(draft, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        let tracking = ticket.trackingNumber ?? "?"
+        // The relay was woken by the enqueue: online, the registry's number comes within moments.
+        // Known to be offline (circuit open, or the stream's head failing): no point waiting.
+        let offline = client.breaker.isOpen
+            || ((try? outbox.status())?.streams.first { $0.stream == .applications }?.lastError != nil)
+        let deadline = ContinuousClock.now + (offline ? .zero : deliveryWait)
+        while ContinuousClock.now < deadline {
+            if let number = try? outbox.registryNumber(trackingNumber: tracking) {
+                return QueuedApplication(trackingNumber: tracking, registryNumber: number)
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return QueuedApplication(trackingNumber: tracking, registryNumber: nil)
+    }
+
+    public func submitRating(_ rating: RatingRecord) async throws(GatewayError) {
+        do { try outbox.enqueue(.ratings, rating, alsoWrite: Self.record(visit: rating.visitId)) } catch { throw Self.outboxError(error) }
+    }
+
+    public func recordPrint(_ record: PrintRecord) async throws(GatewayError) {
+        do { try outbox.enqueue(.printRecords, record, alsoWrite: Self.record(visit: record.visitId)) } catch { throw Self.outboxError(error) }
+    }
+
+    /// Outbox figures for diagnostics.
+    public func figures() -> OutboxFigures? {
+        guard let status = try? outbox.status() else { return nil }
+        let oldest = status.streams.compactMap(\.oldestAgeSeconds).max()
+        return OutboxFigures(depth: status.depth, oldestAgeSeconds: oldest, deadLetters: status.deadLetters)
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Registry
+import ServiceLifecycle
+
+/// Sends a heartbeat through the outbox every minute (device status, outbox depth, configuration
+/// version) and notes when the registry last accepted one.
+struct HeartbeatService: Service {
+    let daemon: Kioskd
+    let gateway: RegistryBackedGateway
+    var interval: Duration = .seconds(60)
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await beat()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    func beat() async {
+        var devices: [String: String] = ["reader": await daemon.state.readerPresent ? "ok" : "missing"]
+        for (role, status) in await daemon.state.printers {
+            devices["printer.\(role)"] = status.isReady ? "ok" : "\(status.device.rawValue)/paper-\(status.paper.rawValue)/toner-\(status.toner.rawValue)"
+        }
+        let view = await daemon.configuration()
+        let version = view.layers.isEmpty ? "embedded" : view.layers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        let depth = (try? gateway.outbox.status().depth) ?? 0
+        let heartbeat = Heartbeat(deviceStatus: devices, outboxDepth: depth, configVersion: String(version.prefix(64)), sentAt: Date())
+        do {
+            try gateway.outbox.enqueue(.heartbeats, heartbeat)
+        } catch {
+            daemon.heartbeat.withLock { $0.lastError = "\(error)" }
+            return
+        }
+        // Delivered when the heartbeat stream is empty again within a few seconds.
+        for _ in 0..<50 {
+            try? await Task.sleep(for: .milliseconds(100))
+            if let status = try? gateway.outbox.status(), status.streams.first(where: { $0.stream == .heartbeats })?.depth == 0 {
+                daemon.heartbeat.withLock {
+                    $0.lastAcceptedAt = Date()
+                    $0.lastError = nil
+                }
+                return
+            }
+        }
+        let why = (try? gateway.outbox.status())?.streams.first { $0.stream == .heartbeats }?.lastError ?? "not delivered yet"
+        daemon.heartbeat.withLock { $0.lastError = why }
+    }
+}

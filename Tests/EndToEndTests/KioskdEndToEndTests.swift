@@ -1,0 +1,174 @@
+import Foundation
+import GRDB
+import KioskCore
+import Registry
+import TestSupport
+import Testing
+
+/// The real kioskd with the emulated USB reader, a private cupsd and a real registryd on loopback
+/// with a real SQLite file.
+@Suite(.serialized) struct KioskdEndToEndTests {
+    static let kioskId = "demo-kiosk-01"
+    static let holderID = "441900199003181234"
+    static let holderName = "张三"
+    static let uscc = "91441900100000008X"
+
+    final class Bed {
+        let directory: TemporaryDirectory
+        let reader: EmulatedUSBReader
+        let cups: CupsTestBed
+        let registry: RegistrydProcess
+        var kioskd: KioskdTestBed
+        let credentials: KioskCredentials
+        var environment: [String: String]
+
+        init(registryRunning: Bool = true) throws {
+            directory = try TemporaryDirectory(prefix: "e2e")
+            reader = try EmulatedUSBReader()
+            cups = try CupsTestBed()
+            credentials = try KioskCredentials.generate(kioskId: KioskdEndToEndTests.kioskId)
+            registry = try RegistrydProcess(database: directory.path + "/registry.sqlite",
+                                            seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
+                                            kiosks: [(KioskdEndToEndTests.kioskId, credentials.publicKeyBase64)], start: registryRunning)
+            environment = reader.environment.merging(cups.environment) { $1 }
+            let keyFile = directory.path + "/kiosk.key"
+            try credentials.write(to: keyFile)
+            let url = registry.baseURL
+            kioskd = try KioskdTestBed(environment: environment,
+                                       adjust: { $0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url) },
+                                       stateFiles: ["kiosk.key": try Data(contentsOf: URL(fileURLWithPath: keyFile))])
+            _ = eventually(15) { self.status().contains(#""readerPresent":true"#) }
+        }
+
+        func status() -> String { kioskd.curl(kioskd.technicianSocket, "GET", "/v1/status").1 }
+
+        func citizen(_ method: String, _ path: String, _ body: String? = nil) -> (Int, String) {
+            kioskd.curl(kioskd.citizenSocket, method, path, body: body)
+        }
+
+        func submissions(_ kind: String) throws -> [Row] {
+            let queue = try DatabaseQueue(path: registry.database)
+            return try queue.read { try Row.fetchAll($0, sql: "SELECT * FROM submission WHERE kind = ? ORDER BY id", arguments: [kind]) }
+        }
+
+        func stop() {
+            kioskd.stop()
+            registry.stop()
+            cups.stop()
+            reader.stop()
+            kioskd.remove()
+            directory.remove()
+        }
+    }
+
+    @Test func aWholeVisitReachesTheRegistryAndLeavesNoPersonalDataBehind() throws {
+        let bed = try Bed()
+        defer { bed.stop() }
+        try bed.reader.control("place resident")
+        #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("张*") })
+        var (code, body) = bed.citizen("GET", "/v1/enterprises?q=\(Self.uscc)")
+        #expect(code == 200 && body.contains(Self.uscc), "\(body)")
+        (code, body) = bed.citizen("POST", "/v1/prints", #"{"request":{"kind":"business-licence","uscc":"\#(Self.uscc)"},"requestId":"e2e-licence-1"}"#)
+        #expect(code == 200 && body.contains(#""state":"completed""#), "\(body)\n\(bed.kioskd.process.log.suffix(2000))")
+        (code, body) = bed.citizen("POST", "/v1/prints", #"{"request":{"kind":"social-insurance-certificate"},"requestId":"e2e-si-0001"}"#)
+        #expect(code == 200 && body.contains(#""state":"completed""#), "\(body)")
+        #expect(eventually(20) { bed.cups.printed("a4").count == 2 })
+        (code, body) = bed.citizen("POST", "/v1/applications", #"{"proposedName":"演示市测试科技有限公司","type":"有限责任公司","registeredCapital":"人民币壹佰万元","address":"演示市高新区创业路1号","businessScope":"软件开发"}"#)
+        #expect(code == 200 && body.contains("YT-demo-kiosk-01-") && body.contains(#""receiptPrinted":true"#), "\(body)")
+        #expect(body.contains("registryNumber"), "online, the registry's number comes at once: \(body)")
+        (code, _) = bed.citizen("POST", "/v1/ratings", #"{"level":5,"serviceCode":"SC-LICENCE","formVersion":1}"#)
+        #expect(code == 204)
+        _ = bed.citizen("POST", "/v1/session/end")
+        #expect(eventually(15) { ((try? bed.submissions("ratings").count) ?? 0) == 1 && ((try? bed.submissions("print-records").count) ?? 0) >= 2 },
+                "\((try? bed.submissions("ratings").count) ?? -1) ratings, \((try? bed.submissions("print-records").count) ?? -1) print records; \(bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/queue").1)")
+        #expect(try bed.submissions("applications").count == 1)
+        let technician = bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/queue").1
+        #expect(technician.contains("streams"), "\(technician)")
+
+        // Someone who is not the legal representative is refused the licence.
+        try bed.reader.control("place hkMacaoTaiwan")
+        #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("maskedName") })
+        (code, body) = bed.citizen("POST", "/v1/documents/preview", #"{"kind":"business-licence","uscc":"\#(Self.uscc)"}"#)
+        #expect(code == 422 && body.contains("licence.refused"), "\(body)")
+        try bed.reader.control("remove")
+
+        bed.kioskd.stop()
+        // The card holder's name also stands, as legal representative, in the enterprise's public
+        // record, which the query cache may keep; it must appear nowhere else.
+        var written = Data(bed.kioskd.process.log.utf8), writtenOutsideCache = written
+        let fm = FileManager.default
+        for name in (try? fm.subpathsOfDirectory(atPath: bed.kioskd.stateDirectory)) ?? [] {
+            if let data = fm.contents(atPath: bed.kioskd.stateDirectory + "/" + name) {
+                written.append(data)
+                if !name.hasPrefix("cache.sqlite") { writtenOutsideCache.append(data) }
+            }
+        }
+        if let range = writtenOutsideCache.range(of: Data(Self.holderName.utf8)) {
+            Issue.record("the card holder's name was written: …\(String(decoding: writtenOutsideCache[max(0, range.lowerBound - 200)..<min(writtenOutsideCache.count, range.upperBound + 50)], as: UTF8.self))")
+        }
+        for secret in [Self.holderID, "广东省东莞市南城街道鸿福路200号", "19900318"] {
+            if let range = written.range(of: Data(secret.utf8)) {
+                Issue.record("\(secret) was written by kioskd: …\(String(decoding: written[max(0, range.lowerBound - 300)..<min(written.count, range.upperBound + 100)], as: UTF8.self))…")
+            }
+        }
+    }
+
+    @Test func withTheRegistryDownTheCitizenGetsAReceiptAndEverythingArrivesLater() throws {
+        let bed = try Bed(registryRunning: false)
+        defer { bed.stop() }
+        try bed.reader.control("place resident")
+        #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("张*") })
+        var (code, body) = bed.citizen("GET", "/v1/enterprises?q=%E6%BC%94%E7%A4%BA%E5%B8%82")
+        #expect(code == 422 && body.contains("registry.unreachable"), "\(code) \(body)")
+        var tracking: [String] = []
+        for i in 1...3 {
+            (code, body) = bed.citizen("POST", "/v1/applications", #"{"proposedName":"演示市离线\#(i)号有限公司","type":"有限责任公司","registeredCapital":"人民币壹拾万元","address":"演示市某路\#(i)号","businessScope":"咨询"}"#)
+            #expect(code == 200 && !body.contains("registryNumber") && body.contains(#""receiptPrinted":true"#), "\(code) \(body)")
+            if let range = body.range(of: #"YT-[A-Za-z0-9.-]+-\d{8}-\d{6}"#, options: .regularExpression) { tracking.append(String(body[range])) }
+        }
+        #expect(tracking.count == 3)
+        (code, _) = bed.citizen("POST", "/v1/ratings", #"{"level":1,"reason":"系统太慢","serviceCode":"SC-APPLY","formVersion":1}"#)
+        #expect(code == 204)
+        try bed.reader.control("remove")
+        let queued = bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/queue").1
+        #expect(queued.contains(#""depth":3"#), "\(queued)")
+
+        try bed.registry.start()
+        #expect(eventually(40) { ((try? bed.submissions("applications").count) ?? 0) == 3 && ((try? bed.submissions("ratings").count) ?? 0) == 1 })
+        let delivered = try bed.submissions("applications").map { $0["tracking_number"] as String? ?? "" }
+        #expect(delivered == tracking, "in order, each once")
+    }
+
+    @Test func sigkillWhileDrainingDeliversEveryItemExactlyOnce() throws {
+        let bed = try Bed(registryRunning: false)
+        defer { bed.stop() }
+        bed.kioskd.stop()
+        // Queue items with kioskd stopped, as a kiosk that was offline for a while would hold them.
+        let state = bed.kioskd.stateDirectory
+        let outbox = try Outbox(path: state + "/outbox.sqlite", keyFile: state + "/outbox.key", kioskId: Self.kioskId)
+        let total = 300
+        for i in 0..<total {
+            try outbox.enqueue(.ratings, RatingRecord(visitId: "visit-\(i)", level: 1 + i % 5, reason: "原因\(i)", serviceCode: "SC-\(i % 4)",
+                                                      formVersion: 1, ratedAt: Date()))
+        }
+        try bed.registry.start()
+        var kills = 0
+        for round in 0..<8 {
+            bed.kioskd = try bed.kioskd.restart(environment: bed.environment)
+            usleep(UInt32(150_000 + round * 40_000))
+            bed.kioskd.process.stop(signal: SIGKILL)
+            kills += 1
+            if (try? bed.submissions("ratings").count) == total { break }
+        }
+        bed.kioskd = try bed.kioskd.restart(environment: bed.environment)
+        #expect(eventually(40) { ((try? bed.submissions("ratings").count) ?? 0) == total }, "after \(kills) SIGKILLs")
+        let rows = try bed.submissions("ratings")
+        let visits = rows.compactMap { row -> String? in
+            guard let body: String = row["body"], let data = body.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return object["visitId"] as? String
+        }
+        #expect(Set(visits).count == total && rows.count == total, "every rating exactly once")
+        #expect(kills >= 1)
+    }
+}
