@@ -197,7 +197,7 @@ public final class Outbox: Sendable {
                     CREATE TABLE outbox_item (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         stream TEXT NOT NULL,
-                        idempotency_key TEXT NOT NULL UNIQUE,
+                        idempotency_key TEXT NOT NULL,
                         tracking_number TEXT,
                         payload BLOB NOT NULL,
                         created_at REAL NOT NULL,
@@ -207,6 +207,14 @@ public final class Outbox: Sendable {
                         last_error TEXT);
                     CREATE INDEX outbox_item_stream ON outbox_item(stream, id);
                     CREATE UNIQUE INDEX outbox_item_tracking ON outbox_item(tracking_number) WHERE tracking_number IS NOT NULL;
+                    CREATE TABLE outbox_depth (stream TEXT PRIMARY KEY, depth INTEGER NOT NULL) WITHOUT ROWID;
+                    INSERT INTO outbox_depth (stream, depth) VALUES ('applications', 0), ('ratings', 0), ('print-records', 0), ('heartbeats', 0);
+                    CREATE TRIGGER outbox_item_added AFTER INSERT ON outbox_item BEGIN
+                        UPDATE outbox_depth SET depth = depth + 1 WHERE stream = NEW.stream;
+                    END;
+                    CREATE TRIGGER outbox_item_removed AFTER DELETE ON outbox_item BEGIN
+                        UPDATE outbox_depth SET depth = depth - 1 WHERE stream = OLD.stream;
+                    END;
                     CREATE TABLE outbox_dead_letter (
                         id INTEGER PRIMARY KEY,
                         stream TEXT NOT NULL,
@@ -315,25 +323,24 @@ public final class Outbox: Sendable {
             ticket = try database.write { db -> OutboxTicket in
                 if stream == .heartbeats {
                     // Coalesce: only the newest heartbeat is worth sending.
-                    try db.execute(sql: "DELETE FROM outbox_item WHERE stream = ?", arguments: [stream.rawValue])
+                    try db.cachedStatement(sql: "DELETE FROM outbox_item WHERE stream = ?").execute(arguments: [stream.rawValue])
                 } else {
-                    let depth = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_item WHERE stream = ?", arguments: [stream.rawValue]) ?? 0
+                    let depth = try Int.fetchOne(db.cachedStatement(sql: "SELECT depth FROM outbox_depth WHERE stream = ?"), arguments: [stream.rawValue]) ?? 0
                     if depth >= limit { throw OutboxError.full(stream: stream, limit: limit) }
                 }
                 var tracking: String?
                 if stream == .applications {
-                    try db.execute(sql: """
+                    let n = try Int.fetchOne(db.cachedStatement(sql: """
                         INSERT INTO outbox_tracking_counter (day, last) VALUES (?, 1)
-                        ON CONFLICT(day) DO UPDATE SET last = last + 1
-                        """, arguments: [day])
-                    let n = try Int.fetchOne(db, sql: "SELECT last FROM outbox_tracking_counter WHERE day = ?", arguments: [day]) ?? 0
+                        ON CONFLICT(day) DO UPDATE SET last = last + 1 RETURNING last
+                        """), arguments: [day]) ?? 0
                     tracking = "YT-\(kioskId)-\(day)-\(String(format: "%06d", n))"
                 }
                 let sealed = try seal(try body(tracking))
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO outbox_item (stream, idempotency_key, tracking_number, payload, created_at, next_attempt_at)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [stream.rawValue, idempotencyKey, tracking, sealed, now.timeIntervalSince1970, now.timeIntervalSince1970])
+                    """).execute(arguments: [stream.rawValue, idempotencyKey, tracking, sealed, now.timeIntervalSince1970, now.timeIntervalSince1970])
                 let ticket = OutboxTicket(id: db.lastInsertedRowID, stream: stream, idempotencyKey: idempotencyKey, trackingNumber: tracking)
                 try alsoWrite?(db, ticket)
                 return ticket
