@@ -173,6 +173,8 @@ public final class Outbox: Sendable {
     /// Size and retry policy.
     public let policy: OutboxPolicy
     let key: SymmetricKey
+    /// Used only inside write transactions, which GRDB runs one at a time.
+    nonisolated(unsafe) let encoder = RegistryJSON.encoder()
     let wakers = Wakers()
     let timeZone: TimeZone
 
@@ -248,6 +250,19 @@ public final class Outbox: Sendable {
         }
     }
 
+    /// 128 random bits as 32 lower-case hex digits.
+    static func randomKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef".utf8)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        for _ in 0..<2 {
+            var word = generator.next() as UInt64
+            for _ in 0..<16 { bytes.append(hex[Int(word & 0xF)]); word >>= 4 }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func loadOrCreateKey(_ path: String) throws(OutboxError) -> SymmetricKey {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         if fd >= 0 {
@@ -294,7 +309,7 @@ public final class Outbox: Sendable {
                 trackingNumber: tracking, applicant: draft.applicant, proposedName: draft.proposedName, type: draft.type,
                 registeredCapital: draft.registeredCapital, address: draft.address, businessScope: draft.businessScope,
                 submittedAt: draft.submittedAt)
-            return try RegistryJSON.encoder().encode(submission)
+            return try self.encoder.encode(submission)
         }
     }
 
@@ -304,13 +319,13 @@ public final class Outbox: Sendable {
     public func enqueue(_ stream: SubmissionKind, _ body: some Encodable & Sendable,
                         alsoWrite: ((Database, OutboxTicket) throws -> Void)? = nil) throws(OutboxError) -> OutboxTicket {
         guard stream != .applications else { throw .invalidArgument("applications are queued with enqueueApplication") }
-        return try insert(stream: stream, alsoWrite: alsoWrite) { _ in try RegistryJSON.encoder().encode(body) }
+        return try insert(stream: stream, alsoWrite: alsoWrite) { _ in try self.encoder.encode(body) }
     }
 
     func insert(stream: SubmissionKind, alsoWrite: ((Database, OutboxTicket) throws -> Void)?,
                 body: (String?) throws -> Data) throws(OutboxError) -> OutboxTicket {
         let now = Date()
-        let idempotencyKey = UUID().uuidString.lowercased()
+        let idempotencyKey = Self.randomKey()
         let limit = policy.limit(stream)
         let day: String = {
             var calendar = Calendar(identifier: .gregorian)
@@ -334,7 +349,8 @@ public final class Outbox: Sendable {
                         INSERT INTO outbox_tracking_counter (day, last) VALUES (?, 1)
                         ON CONFLICT(day) DO UPDATE SET last = last + 1 RETURNING last
                         """), arguments: [day]) ?? 0
-                    tracking = "YT-\(kioskId)-\(day)-\(String(format: "%06d", n))"
+                    let digits = String(n)
+                    tracking = "YT-\(kioskId)-\(day)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
                 }
                 let sealed = try seal(try body(tracking))
                 try db.cachedStatement(sql: """
