@@ -176,6 +176,9 @@ public final class Outbox: Sendable {
     /// Used only inside write transactions, which GRDB runs one at a time.
     nonisolated(unsafe) let encoder = RegistryJSON.encoder()
     let wakers = Wakers()
+    /// Items per stream, for the size policy: counted at open, kept on enqueue, recounted after other changes.
+    let depths = Depths()
+    let trackingCounter: TrackingCounter
     let timeZone: TimeZone
 
     /// Opens (creating if needed) the outbox at `path`, with the payload key in `keyFile`
@@ -186,6 +189,7 @@ public final class Outbox: Sendable {
         self.kioskId = kioskId
         self.policy = policy
         self.timeZone = timeZone
+        trackingCounter = TrackingCounter(prefix: "YT-\(kioskId)-")
         key = try Self.loadOrCreateKey(keyFile)
         do {
             var config = Configuration()
@@ -209,14 +213,6 @@ public final class Outbox: Sendable {
                         last_error TEXT);
                     CREATE INDEX outbox_item_stream ON outbox_item(stream, id);
                     CREATE UNIQUE INDEX outbox_item_tracking ON outbox_item(tracking_number) WHERE tracking_number IS NOT NULL;
-                    CREATE TABLE outbox_depth (stream TEXT PRIMARY KEY, depth INTEGER NOT NULL) WITHOUT ROWID;
-                    INSERT INTO outbox_depth (stream, depth) VALUES ('applications', 0), ('ratings', 0), ('print-records', 0), ('heartbeats', 0);
-                    CREATE TRIGGER outbox_item_added AFTER INSERT ON outbox_item BEGIN
-                        UPDATE outbox_depth SET depth = depth + 1 WHERE stream = NEW.stream;
-                    END;
-                    CREATE TRIGGER outbox_item_removed AFTER DELETE ON outbox_item BEGIN
-                        UPDATE outbox_depth SET depth = depth - 1 WHERE stream = OLD.stream;
-                    END;
                     CREATE TABLE outbox_dead_letter (
                         id INTEGER PRIMARY KEY,
                         stream TEXT NOT NULL,
@@ -232,7 +228,6 @@ public final class Outbox: Sendable {
                         tracking_number TEXT PRIMARY KEY,
                         registry_number TEXT NOT NULL,
                         delivered_at REAL NOT NULL);
-                    CREATE TABLE outbox_tracking_counter (day TEXT PRIMARY KEY, last INTEGER NOT NULL);
                     CREATE TABLE outbox_audit (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         at REAL NOT NULL,
@@ -245,9 +240,46 @@ public final class Outbox: Sendable {
                     """)
             }
             try migrator.migrate(database)
+            try recount()
         } catch {
             throw .database("\(path): \(error)")
         }
+    }
+
+    /// The day's last tracking number, found once from every table that keeps tracking numbers
+    /// (queued, delivered, dead letters, and the audit trail of purges), then kept in memory;
+    /// only used inside write transactions. A rolled-back enqueue leaves a gap, never a reuse.
+    final class TrackingCounter: @unchecked Sendable {
+        let prefix: String
+        var day = ""
+        var last = 0
+        init(prefix: String) { self.prefix = prefix }
+        func next(day: String, _ database: Database) throws -> Int {
+            if day != self.day {
+                let pattern = prefix + day + "-%"
+                let highest = try String.fetchOne(database, sql: """
+                    SELECT MAX(t) FROM (
+                        SELECT MAX(tracking_number) AS t FROM outbox_item WHERE tracking_number LIKE ?1
+                        UNION ALL SELECT MAX(tracking_number) FROM outbox_dead_letter WHERE tracking_number LIKE ?1
+                        UNION ALL SELECT MAX(tracking_number) FROM outbox_delivered_application WHERE tracking_number LIKE ?1
+                        UNION ALL SELECT MAX(tracking_number) FROM outbox_audit WHERE tracking_number LIKE ?1)
+                    """, arguments: [pattern])
+                self.day = day
+                last = highest.flatMap { Int($0.suffix(6)) } ?? 0
+            }
+            last += 1
+            return last
+        }
+    }
+
+    /// Counts each stream's items again (after anything but an enqueue changed them).
+    func recount() throws {
+        let counts = try database.read { db in
+            try SubmissionKind.allCases.map { stream in
+                (stream, try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox_item WHERE stream = ?"), arguments: [stream.rawValue]) ?? 0)
+            }
+        }
+        for (stream, n) in counts { depths.set(stream, n) }
     }
 
     /// 128 random bits as 32 lower-case hex digits.
@@ -340,15 +372,11 @@ public final class Outbox: Sendable {
                     // Coalesce: only the newest heartbeat is worth sending.
                     try db.cachedStatement(sql: "DELETE FROM outbox_item WHERE stream = ?").execute(arguments: [stream.rawValue])
                 } else {
-                    let depth = try Int.fetchOne(db.cachedStatement(sql: "SELECT depth FROM outbox_depth WHERE stream = ?"), arguments: [stream.rawValue]) ?? 0
-                    if depth >= limit { throw OutboxError.full(stream: stream, limit: limit) }
+                    if depths.value(stream) >= limit { throw OutboxError.full(stream: stream, limit: limit) }
                 }
                 var tracking: String?
                 if stream == .applications {
-                    let n = try Int.fetchOne(db.cachedStatement(sql: """
-                        INSERT INTO outbox_tracking_counter (day, last) VALUES (?, 1)
-                        ON CONFLICT(day) DO UPDATE SET last = last + 1 RETURNING last
-                        """), arguments: [day]) ?? 0
+                    let n = try trackingCounter.next(day: day, db)
                     let digits = String(n)
                     tracking = "YT-\(kioskId)-\(day)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
                 }
@@ -366,6 +394,7 @@ public final class Outbox: Sendable {
         } catch {
             throw .database("\(error)")
         }
+        if stream == .heartbeats { depths.set(stream, 1) } else { depths.add(stream, 1) }
         wakers.fire()
         return ticket
     }
@@ -500,6 +529,7 @@ public final class Outbox: Sendable {
                 try audit(db, action: "retry", id: id, stream: row["stream"], tracking: row["tracking_number"], who: who, why: why)
             }
         } catch let error as OutboxError { throw error } catch { throw .database("\(error)") }
+        try? recount()
         wakers.fire()
     }
 
@@ -519,6 +549,7 @@ public final class Outbox: Sendable {
                 if !found { throw OutboxError.notFound(id) }
             }
         } catch let error as OutboxError { throw error } catch { throw .database("\(error)") }
+        try? recount()
     }
 
     /// The audit trail of retries and purges, newest first: (when, action, item, who, why).
@@ -558,6 +589,7 @@ public final class Outbox: Sendable {
     /// Moves expired items to dead letters; answers how many.
     func expire(now: Date = Date()) async throws -> Int {
         let ttl = policy.ttl, heartbeatTTL = policy.heartbeatTTL
+        defer { try? recount() }
         return try await database.write { db in
             let cutoff = now.timeIntervalSince1970 - ttl, heartbeatCutoff = now.timeIntervalSince1970 - heartbeatTTL
             let condition = "(stream != 'heartbeats' AND created_at < \(cutoff)) OR (stream = 'heartbeats' AND created_at < \(heartbeatCutoff))"
@@ -608,6 +640,7 @@ public final class Outbox: Sendable {
     /// Records the outcomes of one delivery in one transaction.
     func record(_ outcomes: [(Pending, Outcome)], now: Date = Date()) async throws {
         let policy = self.policy
+        defer { try? recount() }
         try await database.write { db in
             for (item, outcome) in outcomes {
                 switch outcome {
@@ -636,6 +669,15 @@ public final class Outbox: Sendable {
             }
         }
     }
+}
+
+/// Item counts per stream.
+final class Depths: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [SubmissionKind: Int] = [:]
+    func value(_ stream: SubmissionKind) -> Int { lock.withLock { counts[stream] ?? 0 } }
+    func set(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream] = n } }
+    func add(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream, default: 0] += n } }
 }
 
 /// Actions run after each enqueue.
