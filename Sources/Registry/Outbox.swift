@@ -174,7 +174,7 @@ public final class Outbox: Sendable {
     public let policy: OutboxPolicy
     let key: SymmetricKey
     /// Used only inside write transactions, which GRDB runs one at a time.
-    nonisolated(unsafe) let encoder = RegistryJSON.encoder()
+    let encoder = RegistryJSON.encoder()
     let wakers = Wakers()
     /// Items per stream, for the size policy: counted at open, kept on enqueue, recounted after other changes.
     let depths = Depths()

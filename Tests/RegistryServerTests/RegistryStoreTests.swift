@@ -49,7 +49,7 @@ import Testing
         #expect(batch.count == 5)
         if case .success(let again)?? = batch.first { #expect(again == receipt) } else { Issue.record("\(batch)") }
         let codes = batch.dropFirst().map { result -> String? in
-            if case .failure(let problem)?? = result { return problem.code }
+            if case .failure(let problem)? = result { return problem.code }
             return nil
         }
         #expect(codes == ["rating.duplicate-visit", "submission.invalid", "idempotency.key-reused", nil])
