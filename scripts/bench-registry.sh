@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 duration="${1:-10}"
 connections="${2:-32}"
 command -v wrk >/dev/null || { echo "bench-registry: wrk is missing: run scripts/setup.sh" >&2; exit 1; }
-swift build -c release --product registryd >/dev/null
-bin="$(swift build -c release --show-bin-path)/registryd"
 dir="$(mktemp -d)"
+swift build -c release --product registryd >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; rm -rf "$dir"; exit 1; }
+bin="$(swift build -c release --show-bin-path)/registryd"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$bin" --db "$dir/registry.sqlite" --listen "127.0.0.1:$port" --seed scripts/testbeds/demo-seed.json --public-reads \
   >"$dir/registryd.log" 2>&1 &

@@ -173,7 +173,12 @@ public final class Outbox: Sendable {
     /// Size and retry policy.
     public let policy: OutboxPolicy
     let key: SymmetricKey
+    /// Used only inside write transactions, which GRDB runs one at a time.
+    let encoder = RegistryJSON.encoder()
     let wakers = Wakers()
+    /// Items per stream, for the size policy: counted at open, kept on enqueue, recounted after other changes.
+    let depths = Depths()
+    let trackingCounter: TrackingCounter
     let timeZone: TimeZone
 
     /// Opens (creating if needed) the outbox at `path`, with the payload key in `keyFile`
@@ -184,6 +189,7 @@ public final class Outbox: Sendable {
         self.kioskId = kioskId
         self.policy = policy
         self.timeZone = timeZone
+        trackingCounter = TrackingCounter(prefix: "YT-\(kioskId)-")
         key = try Self.loadOrCreateKey(keyFile)
         do {
             var config = Configuration()
@@ -197,7 +203,7 @@ public final class Outbox: Sendable {
                     CREATE TABLE outbox_item (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         stream TEXT NOT NULL,
-                        idempotency_key TEXT NOT NULL UNIQUE,
+                        idempotency_key TEXT NOT NULL,
                         tracking_number TEXT,
                         payload BLOB NOT NULL,
                         created_at REAL NOT NULL,
@@ -222,7 +228,6 @@ public final class Outbox: Sendable {
                         tracking_number TEXT PRIMARY KEY,
                         registry_number TEXT NOT NULL,
                         delivered_at REAL NOT NULL);
-                    CREATE TABLE outbox_tracking_counter (day TEXT PRIMARY KEY, last INTEGER NOT NULL);
                     CREATE TABLE outbox_audit (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         at REAL NOT NULL,
@@ -235,9 +240,59 @@ public final class Outbox: Sendable {
                     """)
             }
             try migrator.migrate(database)
+            try recount()
         } catch {
             throw .database("\(path): \(error)")
         }
+    }
+
+    /// The day's last tracking number, found once from every table that keeps tracking numbers
+    /// (queued, delivered, dead letters, and the audit trail of purges), then kept in memory;
+    /// only used inside write transactions. A rolled-back enqueue leaves a gap, never a reuse.
+    final class TrackingCounter: @unchecked Sendable {
+        let prefix: String
+        var day = ""
+        var last = 0
+        init(prefix: String) { self.prefix = prefix }
+        func next(day: String, _ database: Database) throws -> Int {
+            if day != self.day {
+                let pattern = prefix + day + "-%"
+                let highest = try String.fetchOne(database, sql: """
+                    SELECT MAX(t) FROM (
+                        SELECT MAX(tracking_number) AS t FROM outbox_item WHERE tracking_number LIKE ?1
+                        UNION ALL SELECT MAX(tracking_number) FROM outbox_dead_letter WHERE tracking_number LIKE ?1
+                        UNION ALL SELECT MAX(tracking_number) FROM outbox_delivered_application WHERE tracking_number LIKE ?1
+                        UNION ALL SELECT MAX(tracking_number) FROM outbox_audit WHERE tracking_number LIKE ?1)
+                    """, arguments: [pattern])
+                self.day = day
+                last = highest.flatMap { Int($0.suffix(6)) } ?? 0
+            }
+            last += 1
+            return last
+        }
+    }
+
+    /// Counts each stream's items again (after anything but an enqueue changed them).
+    func recount() throws {
+        let counts = try database.read { db in
+            try SubmissionKind.allCases.map { stream in
+                (stream, try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox_item WHERE stream = ?"), arguments: [stream.rawValue]) ?? 0)
+            }
+        }
+        for (stream, n) in counts { depths.set(stream, n) }
+    }
+
+    /// 128 random bits as 32 lower-case hex digits.
+    static func randomKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef".utf8)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        for _ in 0..<2 {
+            var word = generator.next() as UInt64
+            for _ in 0..<16 { bytes.append(hex[Int(word & 0xF)]); word >>= 4 }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func loadOrCreateKey(_ path: String) throws(OutboxError) -> SymmetricKey {
@@ -286,7 +341,7 @@ public final class Outbox: Sendable {
                 trackingNumber: tracking, applicant: draft.applicant, proposedName: draft.proposedName, type: draft.type,
                 registeredCapital: draft.registeredCapital, address: draft.address, businessScope: draft.businessScope,
                 submittedAt: draft.submittedAt)
-            return try RegistryJSON.encoder().encode(submission)
+            return try self.encoder.encode(submission)
         }
     }
 
@@ -296,13 +351,13 @@ public final class Outbox: Sendable {
     public func enqueue(_ stream: SubmissionKind, _ body: some Encodable & Sendable,
                         alsoWrite: ((Database, OutboxTicket) throws -> Void)? = nil) throws(OutboxError) -> OutboxTicket {
         guard stream != .applications else { throw .invalidArgument("applications are queued with enqueueApplication") }
-        return try insert(stream: stream, alsoWrite: alsoWrite) { _ in try RegistryJSON.encoder().encode(body) }
+        return try insert(stream: stream, alsoWrite: alsoWrite) { _ in try self.encoder.encode(body) }
     }
 
     func insert(stream: SubmissionKind, alsoWrite: ((Database, OutboxTicket) throws -> Void)?,
                 body: (String?) throws -> Data) throws(OutboxError) -> OutboxTicket {
         let now = Date()
-        let idempotencyKey = UUID().uuidString.lowercased()
+        let idempotencyKey = Self.randomKey()
         let limit = policy.limit(stream)
         let day: String = {
             var calendar = Calendar(identifier: .gregorian)
@@ -315,25 +370,21 @@ public final class Outbox: Sendable {
             ticket = try database.write { db -> OutboxTicket in
                 if stream == .heartbeats {
                     // Coalesce: only the newest heartbeat is worth sending.
-                    try db.execute(sql: "DELETE FROM outbox_item WHERE stream = ?", arguments: [stream.rawValue])
+                    try db.cachedStatement(sql: "DELETE FROM outbox_item WHERE stream = ?").execute(arguments: [stream.rawValue])
                 } else {
-                    let depth = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_item WHERE stream = ?", arguments: [stream.rawValue]) ?? 0
-                    if depth >= limit { throw OutboxError.full(stream: stream, limit: limit) }
+                    if depths.value(stream) >= limit { throw OutboxError.full(stream: stream, limit: limit) }
                 }
                 var tracking: String?
                 if stream == .applications {
-                    try db.execute(sql: """
-                        INSERT INTO outbox_tracking_counter (day, last) VALUES (?, 1)
-                        ON CONFLICT(day) DO UPDATE SET last = last + 1
-                        """, arguments: [day])
-                    let n = try Int.fetchOne(db, sql: "SELECT last FROM outbox_tracking_counter WHERE day = ?", arguments: [day]) ?? 0
-                    tracking = "YT-\(kioskId)-\(day)-\(String(format: "%06d", n))"
+                    let n = try trackingCounter.next(day: day, db)
+                    let digits = String(n)
+                    tracking = "YT-\(kioskId)-\(day)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
                 }
                 let sealed = try seal(try body(tracking))
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO outbox_item (stream, idempotency_key, tracking_number, payload, created_at, next_attempt_at)
                     VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [stream.rawValue, idempotencyKey, tracking, sealed, now.timeIntervalSince1970, now.timeIntervalSince1970])
+                    """).execute(arguments: [stream.rawValue, idempotencyKey, tracking, sealed, now.timeIntervalSince1970, now.timeIntervalSince1970])
                 let ticket = OutboxTicket(id: db.lastInsertedRowID, stream: stream, idempotencyKey: idempotencyKey, trackingNumber: tracking)
                 try alsoWrite?(db, ticket)
                 return ticket
@@ -343,6 +394,7 @@ public final class Outbox: Sendable {
         } catch {
             throw .database("\(error)")
         }
+        if stream == .heartbeats { depths.set(stream, 1) } else { depths.add(stream, 1) }
         wakers.fire()
         return ticket
     }
@@ -493,6 +545,7 @@ public final class Outbox: Sendable {
                 try audit(db, action: "retry", id: id, stream: row["stream"], tracking: row["tracking_number"], who: who, why: why)
             }
         } catch let error as OutboxError { throw error } catch { throw .database("\(error)") }
+        try? recount()
         wakers.fire()
     }
 
@@ -512,6 +565,7 @@ public final class Outbox: Sendable {
                 if !found { throw OutboxError.notFound(id) }
             }
         } catch let error as OutboxError { throw error } catch { throw .database("\(error)") }
+        try? recount()
     }
 
     /// The audit trail of retries and purges, newest first: (when, action, item, who, why).
@@ -551,6 +605,7 @@ public final class Outbox: Sendable {
     /// Moves expired items to dead letters; answers how many.
     func expire(now: Date = Date()) async throws -> Int {
         let ttl = policy.ttl, heartbeatTTL = policy.heartbeatTTL
+        defer { try? recount() }
         return try await database.write { db in
             let cutoff = now.timeIntervalSince1970 - ttl, heartbeatCutoff = now.timeIntervalSince1970 - heartbeatTTL
             let condition = "(stream != 'heartbeats' AND created_at < \(cutoff)) OR (stream = 'heartbeats' AND created_at < \(heartbeatCutoff))"
@@ -601,6 +656,7 @@ public final class Outbox: Sendable {
     /// Records the outcomes of one delivery in one transaction.
     func record(_ outcomes: [(Pending, Outcome)], now: Date = Date()) async throws {
         let policy = self.policy
+        defer { try? recount() }
         try await database.write { db in
             for (item, outcome) in outcomes {
                 switch outcome {
@@ -629,6 +685,15 @@ public final class Outbox: Sendable {
             }
         }
     }
+}
+
+/// Item counts per stream.
+final class Depths: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [SubmissionKind: Int] = [:]
+    func value(_ stream: SubmissionKind) -> Int { lock.withLock { counts[stream] ?? 0 } }
+    func set(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream] = n } }
+    func add(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream, default: 0] += n } }
 }
 
 /// Actions run after each enqueue.

@@ -41,6 +41,7 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 nextDue = try await drainOnce()
             } catch {
+                if Task.isCancelled { return }
                 logger.error("outbox relay: \(error)")
                 nextDue = Date().addingTimeInterval(1)
             }

@@ -22,12 +22,58 @@ struct Registryd: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
+/// Where registryd keeps its data: a SQLite file (the default) or a PostgreSQL database.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The SQLite database file (created if missing).")
+    var db: String?
+    @Option(help: "PostgreSQL instead of SQLite: the server's Unix socket file, e.g. /run/postgresql/.s.PGSQL.5432.")
+    var postgresSocket: String?
+    @Option(help: "PostgreSQL instead of SQLite: HOST:PORT (password from REGISTRYD_POSTGRES_PASSWORD).")
+    var postgresAddress: String?
+    @Option(help: "The PostgreSQL user.")
+    var postgresUser: String = "registry"
+    @Option(help: "The PostgreSQL database.")
+    var postgresDatabase: String = "registry"
+
+    func validate() throws {
+        let chosen = [db != nil, postgresSocket != nil, postgresAddress != nil].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("give exactly one of --db FILE, --postgres-socket PATH, --postgres-address HOST:PORT") }
+        if let address = postgresAddress {
+            let parts = address.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else {
+                throw ValidationError("--postgres-address must be HOST:PORT, e.g. 127.0.0.1:5432")
+            }
+        }
+    }
+
+    /// Opens the store and runs `body` with it; a PostgreSQL pool runs alongside until `body` ends.
+    func with<T: Sendable>(_ body: @escaping @Sendable (any RegistryStore) async throws -> T) async throws -> T {
+        if let db { return try await body(try SQLiteRegistryStore(path: db)) }
+        let parts = (postgresAddress ?? "").split(separator: ":")
+        let client = PostgresRegistryStore.makeClient(
+            unixSocketPath: postgresSocket, host: parts.first.map(String.init) ?? "127.0.0.1", port: parts.count == 2 ? Int(parts[1]) ?? 5432 : 5432,
+            username: postgresUser, password: ProcessInfo.processInfo.environment["REGISTRYD_POSTGRES_PASSWORD"], database: postgresDatabase)
+        let store = PostgresRegistryStore(client: client)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await client.run(); return nil }
+            group.addTask {
+                try await store.migrate()
+                return try await body(store)
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw ValidationError("the PostgreSQL client stopped")
+        }
+    }
+}
+
 /// Serves the HTTP API.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve the registry's HTTP API (the default).")
 
-    @Option(help: "The SQLite database file (created if missing).")
-    var db: String
+    @OptionGroup var store: StoreOptions
     @Option(help: "HOST:PORT to listen on.")
     var listen: String = "127.0.0.1:8480"
     @Option(help: "A seed file to load first (all of it or nothing).")
@@ -46,7 +92,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try SQLiteRegistryStore(path: db)
+        try await self.store.with { store in try await serve(store) }
+    }
+
+    func serve(_ store: any RegistryStore) async throws {
         if let seed {
             guard let data = FileManager.default.contents(atPath: seed) else { throw ValidationError("cannot read \(seed)") }
             let parsed: RegistrySeed
@@ -84,15 +133,15 @@ struct Kiosk: AsyncParsableCommand {
         var publicKey: String
         @Option(help: "A note, e.g. where the kiosk stands.")
         var note: String = ""
-        @Option(help: "The SQLite database file.")
-        var db: String
+        @OptionGroup var store: StoreOptions
 
         func run() async throws {
             guard let raw = Data(base64Encoded: publicKey.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw ValidationError("--public-key must be base64 of the 32-byte Ed25519 public key")
             }
+            let (id, note) = (self.id, self.note)
             do {
-                try await SQLiteRegistryStore(path: db).addKiosk(id: id, publicKey: raw, note: note)
+                try await store.with { try await $0.addKiosk(id: id, publicKey: raw, note: note) }
             } catch let error as StoreError {
                 throw ValidationError(error.description)
             }
@@ -102,13 +151,12 @@ struct Kiosk: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered kiosks.")
-        @Option(help: "The SQLite database file.")
-        var db: String
+        @OptionGroup var store: StoreOptions
         @Flag(help: "JSON output.")
         var json = false
 
         func run() async throws {
-            let kiosks = try await SQLiteRegistryStore(path: db).kiosks()
+            let kiosks = try await store.with { try await $0.kiosks() }
             if json {
                 print(String(decoding: try RegistryJSON.encoder().encode(kiosks), as: UTF8.self))
                 return
@@ -123,11 +171,11 @@ struct Kiosk: AsyncParsableCommand {
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a kiosk: its requests are refused from now on.")
         @Argument var id: String
-        @Option(help: "The SQLite database file.")
-        var db: String
+        @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            guard try await SQLiteRegistryStore(path: db).removeKiosk(id: id) else {
+            let id = self.id
+            guard try await store.with({ try await $0.removeKiosk(id: id) }) else {
                 FileHandle.standardError.write(Data("registryd: no kiosk \(id)\n".utf8))
                 throw ExitCode(1)
             }

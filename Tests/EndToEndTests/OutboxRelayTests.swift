@@ -101,6 +101,32 @@ import Testing
         try Self.verify(bed, tracking: tracking, count: 300)
     }
 
+    @Test func anEnqueueWakesTheRelayAndARefusedItemIsADeadLetterAtOnce() async throws {
+        let dir = try TemporaryDirectory(prefix: "relay-wake")
+        defer { dir.remove() }
+        let credentials = try KioskCredentials.generate(kioskId: "DG-0001")
+        let registry = try RegistrydProcess(database: dir.path + "/registry.sqlite", kiosks: [(credentials.kioskId, credentials.publicKeyBase64)])
+        defer { registry.stop() }
+        let outbox = try Outbox(path: dir.path + "/outbox.sqlite", keyFile: dir.path + "/outbox.key", kioskId: "DG-0001")
+        let relay = OutboxRelay(outbox: outbox, client: RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials)),
+                                idleInterval: .seconds(60))
+        let task = Task { try await relay.run() }
+        defer { task.cancel() }
+        try await Task.sleep(for: .milliseconds(300))  // the relay is idle, for up to a minute
+        func rating(_ visit: String, _ level: Int) -> RatingRecord {
+            RatingRecord(visitId: visit, level: level, reason: nil, serviceCode: "archive-query", formVersion: 1, ratedAt: Date())
+        }
+        let bad = try outbox.enqueue(.ratings, rating("v1", 9))  // the registry refuses a level 9 for good
+        let good = try outbox.enqueue(.ratings, rating("v2", 5))
+        let start = Date()
+        while try outbox.status().depth > 0, Date().timeIntervalSince(start) < 5 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(Date().timeIntervalSince(start) < 2)
+        let dead = try outbox.list(deadLetters: true)
+        #expect(dead.map(\.id) == [bad.id])
+        #expect(dead.first?.deadReason?.contains("submission.invalid") == true)
+        #expect(try outbox.list().isEmpty && good.id > bad.id)  // the item behind it went on
+    }
+
     @Test func deliversEverythingOnceTheRegistryComesUp() async throws {
         let bed = try Self.bed(startRegistry: false)
         defer { bed.registry.stop(); bed.dir.remove() }

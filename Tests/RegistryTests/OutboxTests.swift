@@ -78,6 +78,24 @@ import Testing
         #expect(!shown.payload.contains(Self.idNumber) && !shown.payload.contains(Self.name))  // masked for technicians
     }
 
+    @Test func trackingNumbersAreNeverReusedAcrossReopeningAndPurges() throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        var numbers: [String] = []
+        do {
+            let outbox = try open(dir)
+            numbers.append(try #require(try outbox.enqueueApplication(Self.draft()).trackingNumber))
+            let second = try outbox.enqueueApplication(Self.draft())
+            numbers.append(try #require(second.trackingNumber))
+            try outbox.purge(id: second.id, who: "tech-07", why: "citizen withdrew it")
+        }
+        let reopened = try open(dir)
+        numbers.append(try #require(try reopened.enqueueApplication(Self.draft()).trackingNumber))
+        #expect(numbers.map { String($0.suffix(6)) } == ["000001", "000002", "000003"])
+        // The size policy counts what is there after reopening.
+        #expect(try reopened.status().streams.first { $0.stream == .applications }?.depth == 2)
+    }
+
     @Test func backoffStaysWithinItsBounds() {
         var policy = OutboxPolicy()
         policy.backoffBase = .seconds(1)

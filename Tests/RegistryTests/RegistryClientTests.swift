@@ -9,10 +9,11 @@ import Testing
 @Suite struct RegistryClientTests {
     static let uscc = "91441900100000008X"
 
-    func client(_ server: LoopbackHTTPServer, deadline: Duration = .seconds(2), attempts: Int = 2) throws -> RegistryClient {
+    func client(_ server: LoopbackHTTPServer, deadline: Duration = .seconds(2), attempts: Int = 2,
+                attemptTimeout: Duration = .milliseconds(800)) throws -> RegistryClient {
         var config = RegistryClientConfiguration(baseURL: server.baseURL, credentials: try KioskCredentials.generate(kioskId: "test-kiosk"))
         config.deadline = deadline
-        config.attemptTimeout = .milliseconds(800)
+        config.attemptTimeout = attemptTimeout
         config.maxAttempts = attempts
         config.retryBaseDelay = .milliseconds(20)
         config.maxResponseBytes = 1 << 20
@@ -83,8 +84,9 @@ import Testing
         let body = try RegistryJSON.encoder().encode(problem)
         let server = try LoopbackHTTPServer { _ in .reply(status: 403, body: body, contentType: "application/problem+json") }
         defer { server.stop() }
-        let c = try client(server, attempts: 3)
-        await expectFailure(within: 2, { () async throws(RegistryClientError) in
+        // Generous attempt times: a retry here could only come from a timeout on a busy machine.
+        let c = try client(server, deadline: .seconds(8), attempts: 3, attemptTimeout: .seconds(4))
+        await expectFailure(within: 8, { () async throws(RegistryClientError) in
             _ = try await c.authorizePrint(kind: .businessLicence, uscc: Self.uscc, idNumber: "441900199003181234")
         }) { $0 == .refused(problem) }
         #expect(server.requests == 1)
@@ -97,7 +99,7 @@ import Testing
             counter.next() < 2 ? .reply(status: 503, body: Data("busy".utf8), contentType: "text/plain") : .reply(status: 200, body: health)
         }
         defer { server.stop() }
-        let c = try client(server, attempts: 3)
+        let c = try client(server, deadline: .seconds(8), attempts: 3, attemptTimeout: .seconds(4))
         let answer = try await c.health()
         #expect(answer.status == "ok" && server.requests == 3)
     }

@@ -9,21 +9,24 @@ public final class RegistrydProcess: @unchecked Sendable {
     public let port: Int
     let seed: String?
     let extraArguments: [String]
+    let storeArguments: [String]
     var process: Process?
 
     /// `http://127.0.0.1:<port>`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     /// Registers `kiosks` (ID and base64 public key) in `database`, then starts registryd.
+    /// `storeArguments` replaces `--db DATABASE` (e.g. `--postgres-socket PATH`).
     public init(database: String, seed: String? = nil, kiosks: [(id: String, publicKey: String)] = [],
-                extraArguments: [String] = [], start: Bool = true) throws {
+                extraArguments: [String] = [], storeArguments: [String]? = nil, start: Bool = true) throws {
         self.database = database
         self.seed = seed
         self.extraArguments = extraArguments
+        self.storeArguments = storeArguments ?? ["--db", database]
         port = freeLoopbackPort()
         for kiosk in kiosks {
             let r = try ProcessRunner.run(BuiltProducts.path("registryd"),
-                                          ["kiosk", "add", kiosk.id, "--public-key", kiosk.publicKey, "--db", database], timeout: 60)
+                                          ["kiosk", "add", kiosk.id, "--public-key", kiosk.publicKey] + self.storeArguments, timeout: 60)
             guard r.status == 0 else { throw ProcessRunnerError.launchFailed("registryd kiosk add", r.stderr) }
         }
         if start { try self.start() }
@@ -33,7 +36,7 @@ public final class RegistrydProcess: @unchecked Sendable {
     public func start(seedAgain: Bool = true) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: BuiltProducts.path("registryd"))
-        p.arguments = ["--db", database, "--listen", "127.0.0.1:\(port)"] + (seedAgain ? seed.map { ["--seed", $0] } ?? [] : []) + extraArguments
+        p.arguments = storeArguments + ["--listen", "127.0.0.1:\(port)"] + (seedAgain ? seed.map { ["--seed", $0] } ?? [] : []) + extraArguments
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()

@@ -207,6 +207,8 @@ public final class SQLiteRegistryStore: RegistryStore {
     }
 
     public func submit(kioskId: String, _ items: [StoredSubmission], now: Date) async throws -> [Result<SubmissionReceipt, Problem>?] {
+        // Whole seconds, as the wire carries them: a replayed receipt equals the first.
+        let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let day: String = {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current

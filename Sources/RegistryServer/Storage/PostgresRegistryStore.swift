@@ -1,0 +1,209 @@
+import Foundation
+import KioskCore
+import Logging
+import PostgresNIO
+import Registry
+
+/// registryd's store on PostgreSQL, for a fleet that outgrows one machine: the same tables and
+/// behaviour as `SQLiteRegistryStore`. Submissions of one kiosk are serialised by a
+/// transaction-scoped advisory lock, so idempotency holds across several registryd processes.
+/// `run()` the client (e.g. in the service group) before using the store.
+public final class PostgresRegistryStore: RegistryStore {
+    /// The connection pool; it must be running (`client.run()`).
+    public let client: PostgresClient
+    let logger: Logger
+
+    /// A store on `client`.
+    public init(client: PostgresClient, logger: Logger = Logger(label: "registryd.postgres")) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until the task is cancelled.
+    public func run() async { await client.run() }
+
+    /// A client for a server on a Unix socket (`/path/.s.PGSQL.5432`) or host and port.
+    public static func makeClient(unixSocketPath: String? = nil, host: String = "127.0.0.1", port: Int = 5432, username: String,
+                                  password: String? = nil, database: String) -> PostgresClient {
+        var config = unixSocketPath.map { PostgresClient.Configuration(unixSocketPath: $0, username: username, password: password, database: database) }
+            ?? PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        config.options.connectTimeout = .seconds(5)
+        config.options.maximumConnections = 16
+        return PostgresClient(configuration: config, backgroundLogger: Logger(label: "registryd.postgres"))
+    }
+
+    /// Creates the tables that are missing.
+    public func migrate() async throws {
+        let statements: [PostgresQuery] = [
+            "CREATE TABLE IF NOT EXISTS enterprise (uscc TEXT PRIMARY KEY, name TEXT NOT NULL, record TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS enterprise_name ON enterprise(name)",
+            "CREATE TABLE IF NOT EXISTS person (id_number TEXT PRIMARY KEY, record TEXT NOT NULL)",
+            """
+            CREATE TABLE IF NOT EXISTS kiosk (id TEXT PRIMARY KEY, public_key TEXT NOT NULL, added_at DOUBLE PRECISION NOT NULL,
+                                              note TEXT NOT NULL, last_heartbeat_at DOUBLE PRECISION)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS idempotency (kiosk_id TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, body_hash TEXT NOT NULL,
+                                                    receipt TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (kiosk_id, key))
+            """,
+            "CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at)",
+            """
+            CREATE TABLE IF NOT EXISTS submission (id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, registry_number TEXT NOT NULL UNIQUE,
+                                                   kiosk_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, tracking_number TEXT, visit_id TEXT,
+                                                   body TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL)
+            """,
+            "CREATE INDEX IF NOT EXISTS submission_kind ON submission(kind, id)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS submission_rating_visit ON submission(kiosk_id, visit_id) WHERE kind = 'ratings'",
+        ]
+        try await client.withTransaction(logger: logger) { connection in
+            // Several registryd processes may start at once.
+            try await connection.query("SELECT pg_advisory_xact_lock(7461)", logger: logger)
+            for statement in statements { try await connection.query(statement, logger: logger) }
+        }
+    }
+
+    func strings(_ query: PostgresQuery) async throws -> [String] {
+        var out: [String] = []
+        for try await value in try await client.query(query, logger: logger).decode(String.self) { out.append(value) }
+        return out
+    }
+
+    public func enterprise(uscc: String) async throws -> EnterpriseRecord? {
+        try await strings("SELECT record FROM enterprise WHERE uscc = \(uscc)").first.map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
+    }
+
+    public func searchEnterprises(name: String, limit: Int) async throws -> [Enterprise] {
+        let pattern = "%" + name.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "").replacingOccurrences(of: "\\", with: "") + "%"
+        return try await strings("SELECT record FROM enterprise WHERE name LIKE \(pattern) ORDER BY name LIMIT \(limit)")
+            .map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0).enterprise }
+    }
+
+    public func person(idNumber: String) async throws -> SocialInsuranceRecord? {
+        try await strings("SELECT record FROM person WHERE id_number = \(idNumber)").first.map { try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, $0) }
+    }
+
+    public func load(_ seed: RegistrySeed) async throws {
+        var rows: [(String, String, String)] = []
+        for record in seed.enterprises {
+            rows.append((record.enterprise.uscc, record.enterprise.name, try SQLiteRegistryStore.encode(record)))
+        }
+        var persons: [(String, String)] = []
+        for person in seed.persons { persons.append((person.idNumber.uppercased(), try SQLiteRegistryStore.encode(person))) }
+        let logger = self.logger
+        try await client.withTransaction(logger: logger) { connection in
+            for (uscc, name, record) in rows {
+                try await connection.query("""
+                    INSERT INTO enterprise (uscc, name, record) VALUES (\(uscc), \(name), \(record))
+                    ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, record = EXCLUDED.record
+                    """, logger: logger)
+            }
+            for (id, record) in persons {
+                try await connection.query("""
+                    INSERT INTO person (id_number, record) VALUES (\(id), \(record))
+                    ON CONFLICT (id_number) DO UPDATE SET record = EXCLUDED.record
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func kioskKey(id: String) async throws -> Data? {
+        try await strings("SELECT public_key FROM kiosk WHERE id = \(id)").first.flatMap { Data(base64Encoded: $0) }
+    }
+
+    public func addKiosk(id: String, publicKey: Data, note: String) async throws {
+        guard KioskSignature.isValidKioskId(id) else { throw StoreError.kiosk("'\(id.prefix(70))' is not a valid kiosk ID (1 to 64 of A-Z a-z 0-9 . _ -)") }
+        guard publicKey.count == 32 else { throw StoreError.kiosk("the public key must be base64 of 32 raw Ed25519 bytes") }
+        let key = publicKey.base64EncodedString(), now = Date().timeIntervalSince1970
+        try await client.query("""
+            INSERT INTO kiosk (id, public_key, added_at, note) VALUES (\(id), \(key), \(now), \(note))
+            ON CONFLICT (id) DO UPDATE SET public_key = EXCLUDED.public_key, note = EXCLUDED.note
+            """, logger: logger)
+    }
+
+    public func removeKiosk(id: String) async throws -> Bool {
+        try await !strings("DELETE FROM kiosk WHERE id = \(id) RETURNING id").isEmpty
+    }
+
+    public func kiosks() async throws -> [KioskEntry] {
+        var out: [KioskEntry] = []
+        let rows = try await client.query("SELECT id, public_key, added_at, note, last_heartbeat_at FROM kiosk ORDER BY id", logger: logger)
+        for try await (id, key, added, note, seen) in rows.decode((String, String, Double, String, Double?).self) {
+            out.append(KioskEntry(id: id, publicKey: key, addedAt: Date(timeIntervalSince1970: added), note: note,
+                                  lastHeartbeatAt: seen.map { Date(timeIntervalSince1970: $0) }))
+        }
+        return out
+    }
+
+    public func submit(kioskId: String, _ items: [StoredSubmission], now: Date) async throws -> [Result<SubmissionReceipt, Problem>?] {
+        // Whole seconds, as the wire carries them: a replayed receipt equals the first.
+        let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let day: String = {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
+            let c = calendar.dateComponents([.year, .month, .day], from: now)
+            return String(format: "%04d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+        }()
+        let logger = self.logger
+        let at = now.timeIntervalSince1970
+        return try await client.withTransaction(logger: logger) { connection in
+            func strings(_ query: PostgresQuery) async throws -> [String] {
+                var out: [String] = []
+                for try await value in try await connection.query(query, logger: logger).decode(String.self) { out.append(value) }
+                return out
+            }
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(kioskId)))", logger: logger)
+            var results: [Result<SubmissionReceipt, Problem>?] = []
+            var stopped = false
+            for item in items {
+                if stopped { results.append(nil); continue }
+                let key = item.idempotencyKey, kind = item.kind.rawValue
+                var seen: (String, String, String)?
+                for try await row in try await connection.query("SELECT kind, body_hash, receipt FROM idempotency WHERE kiosk_id = \(kioskId) AND key = \(key)",
+                                                                logger: logger).decode((String, String, String).self) {
+                    seen = row
+                }
+                if let seen {
+                    if seen.1 == item.bodyHash && seen.0 == kind {
+                        results.append(.success(try SQLiteRegistryStore.decode(SubmissionReceipt.self, seen.2)))
+                    } else {
+                        results.append(.failure(Problem(statusCode: 409, code: "idempotency.key-reused", title: "Idempotency key reused",
+                                                        detail: "key \(key.prefix(128)) was used before with a different request; use a new key for a new request")))
+                        stopped = true
+                    }
+                    continue
+                }
+                if let problem = item.invalid { results.append(.failure(problem)); continue }
+                if item.kind == .ratings, let visit = item.visitId,
+                   try await !strings("SELECT kiosk_id FROM submission WHERE kind = 'ratings' AND kiosk_id = \(kioskId) AND visit_id = \(visit)").isEmpty {
+                    results.append(.failure(Problem(statusCode: 422, code: "rating.duplicate-visit", title: "Visit already rated",
+                                                    detail: "visit \(visit.prefix(64)) of kiosk \(kioskId) has a rating already; one rating per visit")))
+                    continue
+                }
+                var id: Int64 = 0
+                for try await value in try await connection.query("SELECT nextval('submission_id_seq')", logger: logger).decode(Int64.self) { id = value }
+                let number = "\(SQLiteRegistryStore.prefix(item.kind))-\(day)-\(String(format: "%08lld", id))"
+                let body = String(decoding: item.body, as: UTF8.self)
+                try await connection.query("""
+                    INSERT INTO submission (id, kind, registry_number, kiosk_id, idempotency_key, tracking_number, visit_id, body, received_at)
+                    VALUES (\(id), \(kind), \(number), \(kioskId), \(key), \(item.trackingNumber), \(item.visitId), \(body), \(at))
+                    """, logger: logger)
+                let receipt = SubmissionReceipt(kind: item.kind, registryNumber: number, receivedAt: now)
+                let receiptText = try SQLiteRegistryStore.encode(receipt)
+                try await connection.query("""
+                    INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
+                    VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at))
+                    """, logger: logger)
+                if item.kind == .heartbeats {
+                    try await connection.query("UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId)", logger: logger)
+                }
+                results.append(.success(receipt))
+            }
+            return results
+        }
+    }
+
+    public func forgetIdempotencyKeys(before: Date) async throws -> Int {
+        let cutoff = before.timeIntervalSince1970
+        return try await strings("DELETE FROM idempotency WHERE created_at < \(cutoff) RETURNING key").count
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import KioskCore
+import Registry
+@testable import RegistryServer
+import TestSupport
+import Testing
+
+/// The two stores behind `RegistryStore` behave alike: SQLite, and PostgreSQL on a private server
+/// (`scripts/testbeds/postgres.sh`).
+@Suite(.serialized) struct RegistryStoreTests {
+    static let seedPath = BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json")
+
+    static func item(_ kind: SubmissionKind, key: String, _ value: some Encodable) throws -> StoredSubmission {
+        try RegistryRoutes.prepare(kind: kind, key: key, body: RegistryJSON.encoder().encode(value))
+    }
+
+    static func rating(_ visit: String, level: Int = 4) -> RatingRecord {
+        RatingRecord(visitId: visit, level: level, reason: nil, serviceCode: "archive-query", formVersion: 1,
+                     ratedAt: Date(timeIntervalSince1970: 1_790_000_000))
+    }
+
+    /// The behaviour every store must have.
+    static func exercise(_ store: any RegistryStore) async throws {
+        try await store.load(try RegistrySeed.load(Data(contentsOf: URL(fileURLWithPath: seedPath))))
+        try await store.load(try RegistrySeed.load(Data(contentsOf: URL(fileURLWithPath: seedPath))))  // again: replaces
+        #expect(try await store.enterprise(uscc: "91441900100000008X")?.legalRepresentativeIdNumber == "441900199003181234")
+        #expect(try await store.enterprise(uscc: "91350100M000100Y43") == nil)
+        #expect(try await store.searchEnterprises(name: "云端", limit: 5).isEmpty == false)
+        #expect(try await store.searchEnterprises(name: "%", limit: 5).count == 5)  // wildcards are not special
+        #expect(try await store.person(idNumber: "441900199003181234")?.name == "张三")
+
+        let key = try KioskCredentials.generate(kioskId: "DG-0001").publicKeyBase64
+        try await store.addKiosk(id: "DG-0001", publicKey: try #require(Data(base64Encoded: key)), note: "南城")
+        #expect(try await store.kioskKey(id: "DG-0001")?.base64EncodedString() == key)
+        #expect(try await store.kiosks().map(\.id) == ["DG-0001"])
+        await #expect(throws: StoreError.self) { try await store.addKiosk(id: "bad id", publicKey: Data(count: 32), note: "") }
+
+        let now = Date()
+        let first = try await store.submit(kioskId: "DG-0001", [try item(.ratings, key: "k1", rating("v1"))], now: now)
+        guard case .success(let receipt)?? = first.first else { Issue.record("not recorded: \(first)"); return }
+        #expect(receipt.registryNumber.hasPrefix("PJ-"))
+        let batch = try await store.submit(kioskId: "DG-0001", [
+            try item(.ratings, key: "k1", rating("v1")),           // same key, same body: the same receipt
+            try item(.ratings, key: "k2", rating("v1")),           // the visit is rated already
+            try item(.ratings, key: "k3", rating("v3", level: 9)), // invalid
+            try item(.ratings, key: "k1", rating("v9")),           // the key with another body: 409, and stop
+            try item(.ratings, key: "k4", rating("v4")),           // not attempted
+        ], now: now)
+        #expect(batch.count == 5)
+        if case .success(let again)?? = batch.first { #expect(again == receipt) } else { Issue.record("\(batch)") }
+        let codes = batch.dropFirst().map { result -> String? in
+            if case .failure(let problem)? = result { return problem.code }
+            return nil
+        }
+        #expect(codes == ["rating.duplicate-visit", "submission.invalid", "idempotency.key-reused", nil])
+        // The same key from another kiosk is another request.
+        #expect(try await store.submit(kioskId: "DG-0002", [try item(.ratings, key: "k1", rating("v1"))], now: now).first??.isSuccess == true)
+        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(-3600)) == 0)
+        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 2)
+        #expect(try await store.removeKiosk(id: "DG-0001"))
+        #expect(try await store.kioskKey(id: "DG-0001") == nil)
+    }
+
+    @Test func sqlite() async throws {
+        let dir = try TemporaryDirectory(prefix: "store")
+        defer { dir.remove() }
+        try await Self.exercise(try SQLiteRegistryStore(path: dir.path + "/r.sqlite"))
+    }
+
+    @Test func postgres() async throws {
+        let dir = try TemporaryDirectory(prefix: "pg")
+        let script = BuiltProducts.repositoryPath("scripts/testbeds/postgres.sh")
+        let started = try ProcessRunner.runScript("/bin/bash", [script, "start", dir.path + "/pg"], timeout: 120)
+        defer { _ = try? ProcessRunner.runScript("/bin/bash", [script, "stop", dir.path + "/pg"]); dir.remove() }
+        try #require(started.status == 0, "\(started.stderr)")
+        let env = readEnvironmentFile(dir.path + "/pg/env")
+        let socket = try #require(env["YITIJI_PG_SOCKET"])
+        let store = PostgresRegistryStore(client: PostgresRegistryStore.makeClient(unixSocketPath: socket, username: "registry", database: "registry"))
+        let pool = Task { await store.run() }
+        defer { pool.cancel() }
+        try await store.migrate()
+        try await store.migrate()  // idempotent
+        try await Self.exercise(store)
+    }
+}
+
+extension Result {
+    var isSuccess: Bool { if case .success = self { return true } else { return false } }
+}
