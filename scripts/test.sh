@@ -6,4 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests
-swift test --skip-build "$@"
+# One test at a time: the end-to-end tests start real daemons and test beds (cupsd, umockdev,
+# registryd, PostgreSQL, tmux) and several tests check deadlines; side by side on a small
+# machine they would measure each other instead of the code.
+swift test --skip-build --no-parallel "$@"

@@ -86,7 +86,6 @@ public final class Kioskd: TechnicianService {
         self.logger = logger
         self.configFeed = configFeed
         self.registryProbe = registryProbe ?? Self.probeRegistry
-        umask(0o077)
         let fm = FileManager.default
         for dir in [options.stateDirectory, options.runtimeDirectory] {
             do { try fm.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750]) } catch {
@@ -337,7 +336,7 @@ public final class Kioskd: TechnicianService {
                            }, logger: logger)
     }
 
-    /// Gives a freshly bound socket its group and mode (it is bound under umask 077, so nobody
+    /// Gives a freshly bound socket its group and mode (kioskd runs under umask 077, so nobody
     /// else can connect before this).
     static func secure(socket path: String, group: String?, mode: mode_t, logger: Logger) {
         if let group {

@@ -49,6 +49,8 @@ struct KioskdCommand: AsyncParsableCommand {
         sigemptyset(&unblock)
         for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, sig) }
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
+        // Everything kioskd creates (state, sockets before their mode is set) is its own alone.
+        umask(0o077)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
