@@ -107,7 +107,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "registryd", dependencies: [
-            "RegistryServer", "Registry", "KioskCore",
+            "RegistryServer", "Registry", "KioskCore", "KioskConfig",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -116,6 +117,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "yitiji-bench", dependencies: [
+            "KioskDaemon", "RegistryServer",
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),

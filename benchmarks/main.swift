@@ -220,9 +220,10 @@ let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
     ("outbox-enqueue", outboxEnqueueBenchmark),
     ("relay-drain", { try runAsync(relayDrainBenchmark) }),
     ("registry-reads", { try runAsync(signedReadBenchmark) }),
+    ("config-fanout", { try runAsync { try await configFanoutBenchmark(kiosks: 100) } }),
 ]
 let wanted = Set(arguments)
-let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads"]
+let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout"]
 for bench in benchmarks + registryBenchmarks where wanted.isEmpty ? !needsTestBed.contains(bench.name) : wanted.contains(bench.name) {
     do { try bench.run() } catch { print("\(bench.name): failed: \(error)") }
 }

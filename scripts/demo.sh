@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# The Yitiji demo on a machine with no hardware.
-# An emulated USB reader (umockdev, real libusb code path) holds a simulated card; kioskctl finds
-# it, reads each kind of card, and follows the reader across unplug and replug. Then a private
-# cupsd with virtual A4 and receipt printers prints the card holder's business licence and a
-# receipt, shows what reached the printer, and what a citizen is told when paper runs out.
-# Interactive (a terminal): afterwards it watches the reader until Ctrl-C, and you place and
-# remove cards from another terminal with:  echo 'place resident' > run/demo/card   (or: remove)
+# The Yitiji demo on a machine with no hardware: the whole kiosk.
+# An emulated USB reader (umockdev, real libusb code path) holds a simulated card; a private cupsd
+# has virtual A4 and 80 mm receipt printers; registryd serves the demo registry on loopback. First
+# the technician's tools show the reader and the printers on their own; then kioskd starts with the
+# embedded configuration and the demo ends in the citizen's interface (`kiosk`).
+# In the interface: Ctrl-P places the demo card (张三, legal representative of the first demo
+# enterprise), Ctrl-O another person's card, Ctrl-R removes it, Ctrl-C leaves. From another
+# terminal: echo 'place resident' > run/demo/card  (or: remove).
+# Without a terminal the interface is driven through tmux and its screens are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== building"
-swift build --product kioskctl >/dev/null
-swift build --product yitiji-reader-sim >/dev/null
+for product in kioskctl yitiji-reader-sim kioskd kiosk registryd; do swift build --product "$product" >/dev/null; done
 BIN="$(swift build --show-bin-path)"
 
 RUN="$PWD/run/demo"
 rm -rf "$RUN"; mkdir -p "$RUN"
 EMULATOR_PID=""
 CUPS_STARTED=""
+REGISTRY_PID=""
+KIOSKD_PID=""
+TMUX_SOCKET="yitiji-demo-$$"
 cleanup() {
+  tmux -L "$TMUX_SOCKET" kill-server >/dev/null 2>&1 || true
+  for pid in "$KIOSKD_PID" "$REGISTRY_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+  done
   if [ -n "$CUPS_STARTED" ]; then bash scripts/testbeds/cups.sh stop "$RUN/cups" >/dev/null 2>&1 || true; fi
   if [ -n "$EMULATOR_PID" ] && kill -0 "$EMULATOR_PID" 2>/dev/null; then
     kill "$EMULATOR_PID" 2>/dev/null || true
@@ -88,12 +99,51 @@ bash scripts/testbeds/cups.sh fault "$RUN/cups" a4 media-empty
 bash scripts/testbeds/cups.sh fault "$RUN/cups" a4 media-ok
 bash scripts/testbeds/cups.sh fault "$RUN/cups" a4 ok
 
+echo; echo "== registryd: the demo registry (36 enterprises, 24 persons) on 127.0.0.1:8480, SQLite"
+REGISTRY_DB="$RUN/registry.sqlite"
+STATE="$RUN/state"; RUNTIME="$RUN/kioskd"
+mkdir -p "$STATE"
+cp scripts/testbeds/demo-document-signing.key "$STATE/document-signing.key"
+ENROL="$("$BIN/kioskd" --enrol --config kiosk-config --state "$STATE")"
+echo "   $ $ENROL"
+# shellcheck disable=SC2086
+"$BIN/registryd" kiosk add ${ENROL#registryd kiosk add } --db "$REGISTRY_DB" >/dev/null
+"$BIN/registryd" --db "$REGISTRY_DB" --listen 127.0.0.1:8480 --seed scripts/testbeds/demo-seed.json >"$RUN/registryd.log" 2>&1 &
+REGISTRY_PID=$!
+for _ in $(seq 100); do curl -sf http://127.0.0.1:8480/v1/health >/dev/null && break; sleep 0.1; done
+
+echo; echo "== kioskd: the embedded configuration, the emulated reader, the virtual printers, the registry"
+"$BIN/kioskd" --config kiosk-config --state "$STATE" --runtime "$RUNTIME" --metrics-port 9464 >"$RUN/kioskd.log" 2>&1 &
+KIOSKD_PID=$!
+for _ in $(seq 100); do [ -S "$RUNTIME/citizen.sock" ] && [ -S "$RUNTIME/technician.sock" ] && break; sleep 0.1; done
+sleep 1.5
+card remove
+echo; echo "== kioskctl diag: every check, with kioskd running"
+"$BIN/kioskctl" diag --socket "$RUNTIME/technician.sock" --state-dir "$STATE" --runtime-dir "$RUNTIME" || true
+
+KIOSK="$BIN/kiosk --socket $RUNTIME/citizen.sock --allow-quit --card-control $RUN/card"
 if [ -t 0 ] && [ -t 1 ]; then
   echo
-  echo "== watching the reader. In another terminal:"
-  echo "     echo 'place resident' > $RUN/card      (or hkMacaoTaiwan, foreigner2017, foreigner2023)"
-  echo "     echo remove > $RUN/card"
-  echo "     echo unplug > $RUN/control ; echo plug > $RUN/control"
-  echo "   Ctrl-C to stop."
-  "$BIN/kioskctl" reader watch || true
+  echo "== the citizen's interface. Ctrl-P: place the demo card · Ctrl-O: another person's card ·"
+  echo "   Ctrl-R: remove it · E: English · Ctrl-C: leave. (Starting in 3 s.)"
+  sleep 3
+  $KIOSK || true
+  echo "== the audit log (personal fields as keyed hashes):"
+  tail -5 "$STATE/audit.log"
+else
+  echo; echo "== the citizen's interface, driven through tmux (no terminal here)"
+  tmux -L "$TMUX_SOCKET" -u -f /dev/null new-session -d -s kiosk -x 80 -y 24 "LANG=C.UTF-8 $KIOSK"
+  shot() { sleep "${2:-1.5}"; echo "-- $1"; tmux -L "$TMUX_SOCKET" capture-pane -p -t kiosk | sed -e 's/[[:space:]]*$//' | cat -s; }
+  keys() { for k in "$@"; do tmux -L "$TMUX_SOCKET" send-keys -t kiosk "$k"; sleep 0.2; done; }
+  shot "idle screen"
+  card "place resident"; shot "the card is read: the menu"
+  keys 1; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "云端"; keys Enter; shot "archive query: results"
+  keys Enter; shot "detail"
+  keys 1; shot "preview of the business licence (legal representative only)" 2
+  keys Enter; shot "printed" 4
+  keys Enter; shot "rating"
+  keys Enter; shot "thanks" 2
+  card remove; shot "the card is removed: nothing personal left on screen"
+  echo "-- what reached the A4 printer:"
+  pdftotext -layout "$(ls "$RUN"/cups/spool/a4/*.pdf | tail -1)" - | sed -n '1,10p'
 fi

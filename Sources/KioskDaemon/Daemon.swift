@@ -84,7 +84,6 @@ public final class Kioskd: TechnicianService {
                 logger: Logger = Logger(label: "kioskd")) throws {
         self.options = options
         self.logger = logger
-        self.configFeed = configFeed
         self.registryProbe = registryProbe ?? Self.probeRegistry
         let fm = FileManager.default
         for dir in [options.stateDirectory, options.runtimeDirectory] {
@@ -126,6 +125,9 @@ public final class Kioskd: TechnicianService {
             let made = try RegistryBackedGateway(settings: settings, stateDirectory: options.stateDirectory, logger: logger)
             registry = made
             backedGateway = made
+        }
+        self.configFeed = configFeed ?? backedGateway.map {
+            RegistryConfigFeed(base: $0.client, site: settings.kiosk.site, logger: logger) as any ConfigFeed
         }
         citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk,
                                       configuration: configuration, audit: audit, logger: logger)

@@ -9,12 +9,38 @@ public final class TerminalRunner: @unchecked Sendable {
     let terminal: Terminal
     /// When true, Ctrl-C leaves the interface (for demos); a kiosk ignores it.
     let allowQuit: Bool
+    /// For demos without a reader: the simulated reader's control FIFO; Ctrl-P places the
+    /// legal representative's card, Ctrl-O another person's, Ctrl-R removes it.
+    let cardControl: String?
     private let quitRequested = Locked(false)
 
-    public init(service: any CitizenService, terminal: Terminal, allowQuit: Bool) {
+    public init(service: any CitizenService, terminal: Terminal, allowQuit: Bool, cardControl: String? = nil) {
         self.service = service
         self.terminal = terminal
         self.allowQuit = allowQuit
+        self.cardControl = cardControl
+    }
+
+    /// Demo keys: control lines for the simulated reader; the other bytes are the citizen's.
+    func demoCardKeys(_ bytes: [UInt8]) -> [UInt8] {
+        guard let cardControl else { return bytes }
+        var rest: [UInt8] = []
+        for byte in bytes {
+            let line: String?
+            switch byte {
+            case 0x10: line = "place resident"
+            case 0x0F: line = "place hkMacaoTaiwan"
+            case 0x12: line = "remove"
+            default: line = nil
+            }
+            if let line, let handle = FileHandle(forWritingAtPath: cardControl) {
+                handle.write(Data((line + "\n").utf8))
+                try? handle.close()
+            } else if line == nil {
+                rest.append(byte)
+            }
+        }
+        return rest
     }
 
     /// Asks the interface to leave (from a signal handler's task).
@@ -73,7 +99,7 @@ public final class TerminalRunner: @unchecked Sendable {
             }
             lastInput = Date()
             if allowQuit, bytes.contains(3) { break }
-            for key in decoder.feed(bytes) {
+            for key in decoder.feed(demoCardKeys(bytes)) {
                 await app.handle(key: key)
                 await app.draw(into: &buffer)
                 terminal.write(buffer.render())

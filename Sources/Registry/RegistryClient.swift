@@ -210,6 +210,33 @@ public final class RegistryClient: Sendable {
         return response.results
     }
 
+    // MARK: Configuration
+
+    /// The bundles published for this kiosk now. With `etag` and `wait`, a long poll: answers when
+    /// they differ from `etag`, or after `wait` seconds (give the client a deadline beyond `wait`).
+    public func configAnnouncements(site: String?, etag: String?, wait: Int) async throws(RegistryClientError) -> ConfigAnnouncements {
+        var components = URLComponents()
+        var items: [URLQueryItem] = []
+        if let site { items.append(URLQueryItem(name: "site", value: site)) }
+        if let etag { items.append(URLQueryItem(name: "etag", value: etag)) }
+        if wait > 0 { items.append(URLQueryItem(name: "wait", value: String(wait))) }
+        components.queryItems = items
+        let query = components.percentEncodedQuery.map { "?" + $0 } ?? ""
+        return try await get("/v1/config/announcements" + query)
+    }
+
+    /// The signed envelope of bundle `id`, byte for byte.
+    public func configBundle(id: String) async throws(RegistryClientError) -> Data {
+        try await call(method: .GET, path: "/v1/config/bundles/\(try pathSegment(id))", body: nil, headers: [], retryable: true) { $0 }
+    }
+
+    /// Tells central operations what became of a bundle.
+    public func reportConfig(_ report: ConfigReport) async throws(RegistryClientError) {
+        let _: Empty = try await call(method: .POST, path: "/v1/config/reports", body: try encode(report), headers: [], retryable: true) { _ in Empty() }
+    }
+
+    struct Empty {}
+
     // MARK: Plumbing
 
     func pathSegment(_ text: String) throws(RegistryClientError) -> String {
@@ -230,6 +257,13 @@ public final class RegistryClient: Sendable {
 
     func call<T: Decodable>(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
                             retryable: Bool) async throws(RegistryClientError) -> T {
+        try await call(method: method, path: path, body: body, headers: headers, retryable: retryable) { buffer in
+            try RegistryJSON.decoder().decode(T.self, from: buffer)
+        }
+    }
+
+    func call<T>(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
+                 retryable: Bool, decode: (Data) throws -> T) async throws(RegistryClientError) -> T {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.deadline
         var attempt = 0
@@ -251,7 +285,7 @@ public final class RegistryClient: Sendable {
                 let buffer = Data(received.readableBytesView)
                 if (200..<300).contains(status) {
                     do {
-                        let value = try RegistryJSON.decoder().decode(T.self, from: buffer)
+                        let value = try decode(buffer)
                         breaker.succeeded()
                         return value
                     } catch {

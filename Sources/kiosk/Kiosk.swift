@@ -21,12 +21,14 @@ struct KioskCommand: AsyncParsableCommand {
     var socket: String = "/run/yitiji/citizen.sock"
     @Flag(help: "Let Ctrl-C leave the interface (demos; a kiosk ignores it).")
     var allowQuit = false
+    @Option(help: "Demo without a reader: the simulated reader's control FIFO. Ctrl-P places a card, Ctrl-O another person's card, Ctrl-R removes it.")
+    var cardControl: String?
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let client = CitizenSocketClient(socketPath: socket)
         let terminal = Terminal(environment: ProcessInfo.processInfo.environment)
-        let runner = TerminalRunner(service: client, terminal: terminal, allowQuit: allowQuit)
+        let runner = TerminalRunner(service: client, terminal: terminal, allowQuit: allowQuit, cardControl: cardControl)
         signal(SIGTERM, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         var sources: [DispatchSourceSignal] = []

@@ -36,6 +36,8 @@ struct KioskdCommand: AsyncParsableCommand {
     var simulatorControl: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+    @Flag(help: "Make the kiosk's key if it has none, print the registryd command that registers it, and exit.")
+    var enrol = false
 
     func validate() throws {
         if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1 to 65535") }
@@ -58,6 +60,15 @@ struct KioskdCommand: AsyncParsableCommand {
             return handler
         }
         let configDirectory = config.map { URL(fileURLWithPath: $0) } ?? KioskConfiguration.defaultDirectory()
+        if enrol {
+            do {
+                print(try KioskEnrolment.ensureKey(configDirectory: configDirectory, stateDirectory: URL(fileURLWithPath: state)))
+            } catch {
+                FileHandle.standardError.write(Data("kioskd: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+            return
+        }
         let options = DaemonOptions(configDirectory: configDirectory, stateDirectory: URL(fileURLWithPath: state),
                                     runtimeDirectory: URL(fileURLWithPath: runtime), citizenGroup: citizenGroup,
                                     technicianGroup: technicianGroup, metricsPort: metricsPort,

@@ -17,7 +17,7 @@ public final class KioskdTestBed: @unchecked Sendable {
     ///   - arguments: more kioskd options.
     ///   - stateFiles: files written into the state directory first (e.g. the kiosk's key).
     public init(environment: [String: String] = [:], adjust: (String) -> String = { $0 }, arguments: [String] = [],
-                stateFiles: [String: Data] = [:], directory: TemporaryDirectory? = nil) throws {
+                stateFiles: [String: Data] = [:], configFiles: [String: Data] = [:], directory: TemporaryDirectory? = nil) throws {
         self.directory = try directory ?? TemporaryDirectory(prefix: "kioskd")
         let fm = FileManager.default
         let config = self.directory.path + "/config"
@@ -25,6 +25,7 @@ public final class KioskdTestBed: @unchecked Sendable {
             try fm.copyItem(atPath: BuiltProducts.repositoryPath("kiosk-config"), toPath: config)
             let kiosk = try String(contentsOfFile: config + "/kiosk.yaml", encoding: .utf8)
             try adjust(kiosk).write(toFile: config + "/kiosk.yaml", atomically: true, encoding: .utf8)
+            for (name, data) in configFiles { try data.write(to: URL(fileURLWithPath: config + "/" + name)) }
         }
         let state = self.directory.path + "/state"
         try fm.createDirectory(atPath: state, withIntermediateDirectories: true)
@@ -51,6 +52,7 @@ public final class KioskdTestBed: @unchecked Sendable {
     }
 
     /// Starts kioskd again on the same directories (after `stop` or a SIGKILL).
+    ///   - configFiles: files written into the configuration copy (e.g. `keys/root.json`).
     public func restart(environment: [String: String] = [:], arguments: [String] = []) throws -> KioskdTestBed {
         try KioskdTestBed(environment: environment, arguments: arguments, directory: directory)
     }

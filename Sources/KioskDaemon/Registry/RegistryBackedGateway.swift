@@ -27,18 +27,12 @@ public final class RegistryBackedGateway: RegistryGateway {
         self.deliveryWait = deliveryWait
         let keyFile = settings.registry.keyFile.hasPrefix("/") ? settings.registry.keyFile
             : stateDirectory.appendingPathComponent(settings.registry.keyFile).path
+        let existed = FileManager.default.fileExists(atPath: keyFile)
+        let command = try KioskEnrolment.ensureKey(settings: settings, stateDirectory: stateDirectory)
+        if !existed { logger.notice("new kiosk key made; register it with the registry", metadata: ["command": "\(command)"]) }
         let credentials: KioskCredentials
-        if FileManager.default.fileExists(atPath: keyFile) {
-            do { credentials = try KioskCredentials.load(kioskId: settings.kiosk.id, keyFile: keyFile) } catch {
-                throw DaemonError.key("\(keyFile): \(error)")
-            }
-        } else {
-            do {
-                credentials = try KioskCredentials.generate(kioskId: settings.kiosk.id)
-                try credentials.write(to: keyFile)
-            } catch { throw DaemonError.key("\(keyFile): \(error)") }
-            logger.notice("new kiosk key made; register it with the registry",
-                          metadata: ["command": "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64)"])
+        do { credentials = try KioskCredentials.load(kioskId: settings.kiosk.id, keyFile: keyFile) } catch {
+            throw DaemonError.key("\(keyFile): \(error)")
         }
         var configuration = RegistryClientConfiguration(baseURL: settings.registry.url, credentials: credentials)
         configuration.deadline = .milliseconds(Int64(settings.registry.requestTimeoutSeconds * 1000))

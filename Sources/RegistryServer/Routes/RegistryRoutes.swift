@@ -109,6 +109,7 @@ public enum RegistryRoutes {
     public static func add(to router: Router<RegistryRequestContext>, store: any RegistryStore, options: RegistryOptions = RegistryOptions()) {
         let housekeeping = Housekeeping(store: store, retention: options.idempotencyRetention)
         let v1 = router.group("v1").add(middleware: KioskAuthenticationMiddleware(store: store, options: options))
+        if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(to: v1, store: configs) }
         v1.get("health") { _, _ in
             try json(HealthStatus(status: "ok", serverTime: Date(), version: KioskCore.version))
         }

@@ -16,9 +16,10 @@ struct Registryd: AsyncParsableCommand {
               registryd --db /var/lib/registryd/registry.sqlite --listen 127.0.0.1:8480 --seed demo-seed.json
               registryd kiosk add KIOSK-0001 --public-key BASE64 --db /var/lib/registryd/registry.sqlite
               registryd kiosk list --db /var/lib/registryd/registry.sqlite
+              registryd config publish bundle.json --target fleet --stage 10 --db /var/lib/registryd/registry.sqlite
             """,
         version: KioskCore.version,
-        subcommands: [Serve.self, Kiosk.self],
+        subcommands: [Serve.self, Kiosk.self, Config.self],
         defaultSubcommand: Serve.self)
 }
 

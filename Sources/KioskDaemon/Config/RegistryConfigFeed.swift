@@ -1,0 +1,67 @@
+import Foundation
+import KioskConfig
+import Logging
+import Registry
+
+/// Configuration bundles from the registry: a long poll kept open (the registry answers as soon as
+/// something is published for this kiosk, its site or the fleet), polling again after errors.
+public struct RegistryConfigFeed: ConfigFeed {
+    let client: RegistryClient
+    let site: String
+    let logger: Logger
+    /// How long one poll waits at the registry.
+    let wait: Int
+
+    /// A feed through a client of its own (a long deadline, its own circuit breaker).
+    public init(base: RegistryClient, site: String, logger: Logger, wait: Int = 25) {
+        var configuration = base.configuration
+        configuration.deadline = .seconds(Int64(wait + 10))
+        configuration.attemptTimeout = .seconds(Int64(wait + 10))
+        configuration.maxAttempts = 1
+        client = RegistryClient(configuration: configuration)
+        self.site = site
+        self.logger = logger
+        self.wait = wait
+    }
+
+    public func announcements() -> AsyncStream<[BundleAnnouncement]> {
+        let (client, site, wait, logger) = (self.client, self.site, self.wait, self.logger)
+        return AsyncStream { continuation in
+            let task = Task {
+                var etag: String?
+                var backoff = 1.0
+                while !Task.isCancelled {
+                    do {
+                        let answer = try await client.configAnnouncements(site: site, etag: etag, wait: etag == nil ? 0 : wait)
+                        backoff = 1
+                        if answer.etag != etag {
+                            etag = answer.etag
+                            continuation.yield(answer.bundles.map {
+                                BundleAnnouncement(target: $0.target, version: $0.version, id: $0.id, sha256: $0.sha256, size: $0.size)
+                            })
+                        }
+                    } catch {
+                        if Task.isCancelled { break }
+                        logger.debug("configuration feed: \(error)")
+                        try? await Task.sleep(for: .seconds(backoff))
+                        backoff = min(backoff * 2, 30)
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    public func download(_ announcement: BundleAnnouncement) async throws -> Data {
+        try await client.configBundle(id: announcement.id)
+    }
+
+    public func report(_ entry: ConfigHistoryEntry) async {
+        let report = ConfigReport(target: entry.target, version: entry.version, result: entry.result.rawValue, reason: entry.reason,
+                                  generation: entry.generation, at: Date())
+        do { try await client.reportConfig(report) } catch {
+            logger.warning("configuration report not delivered", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import KioskConfig
+import Registry
+
+/// A kiosk's key for signing registry requests: made once, registered with the registry by
+/// central operations.
+public enum KioskEnrolment {
+    /// Makes the key named by `registry.keyFile` if missing (mode 0600) and answers the
+    /// `registryd kiosk add` command line that registers it.
+    public static func ensureKey(configDirectory: URL, stateDirectory: URL) throws -> String {
+        let configuration: KioskConfiguration
+        do { configuration = try KioskConfiguration.load(from: configDirectory) } catch { throw DaemonError.configuration("\(error)") }
+        return try ensureKey(settings: configuration.settings, stateDirectory: stateDirectory)
+    }
+
+    /// As `ensureKey(configDirectory:stateDirectory:)`, for loaded settings.
+    public static func ensureKey(settings: KioskSettings, stateDirectory: URL) throws -> String {
+        let keyFile = settings.registry.keyFile.hasPrefix("/") ? settings.registry.keyFile
+            : stateDirectory.appendingPathComponent(settings.registry.keyFile).path
+        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: keyFile).deletingLastPathComponent(),
+                                                 withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        let credentials: KioskCredentials
+        do {
+            if FileManager.default.fileExists(atPath: keyFile) {
+                credentials = try KioskCredentials.load(kioskId: settings.kiosk.id, keyFile: keyFile)
+            } else {
+                credentials = try KioskCredentials.generate(kioskId: settings.kiosk.id)
+                try credentials.write(to: keyFile)
+            }
+        } catch { throw DaemonError.key("\(keyFile): \(error)") }
+        return "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64)"
+    }
+}

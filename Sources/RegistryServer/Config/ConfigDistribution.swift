@@ -1,0 +1,340 @@
+import Crypto
+import Foundation
+import GRDB
+import Hummingbird
+import KioskConfig
+import KioskCore
+import Logging
+import PostgresNIO
+import Registry
+
+/// A bundle central operations published.
+public struct PublishedBundle: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var target: String
+    public var version: Int
+    /// Share of the target's kiosks that get it, 1–100.
+    public var stagePercent: Int
+    public var sha256: String
+    public var size: Int
+    public var publishedAt: Date
+    public var note: String
+}
+
+/// One kiosk's last report for one target.
+public struct KioskConfigState: Codable, Sendable, Equatable {
+    public var kioskId: String
+    public var report: ConfigReport
+}
+
+/// Why a bundle cannot be published.
+public enum PublishError: Error, Sendable, CustomStringConvertible {
+    case invalid(String)
+    public var description: String {
+        switch self { case .invalid(let why): return why }
+    }
+}
+
+/// Where registryd keeps configuration bundles and what kiosks reported of them.
+public protocol ConfigBundleStore: Sendable {
+    /// Stores a signed envelope for `target`; the version must be newer than every one published for it.
+    func publish(envelope: Data, target: String, version: Int, stagePercent: Int, note: String, at: Date) async throws -> PublishedBundle
+    /// Changes a bundle's roll-out share (widen a staged roll-out, or stop it with 0).
+    func setStage(id: Int64, percent: Int) async throws -> Bool
+    /// Every bundle of `targets` (all targets when nil), newest first.
+    func publishedBundles(targets: [String]?) async throws -> [PublishedBundle]
+    /// The signed envelope of bundle `id`.
+    func bundleEnvelope(id: Int64) async throws -> Data?
+    /// A number that changes whenever a bundle is published or re-staged.
+    func configRevision() async throws -> Int64
+    /// Keeps a kiosk's report (the last per kiosk and target).
+    func record(report: ConfigReport, kioskId: String) async throws
+    /// The last report of every kiosk and target.
+    func configReports() async throws -> [KioskConfigState]
+}
+
+extension ConfigBundleStore {
+    /// The newest version per target that `kioskId` (at `site`) is staged for.
+    public func announcements(kioskId: String, site: String?) async throws -> ConfigAnnouncements {
+        var targets = ["fleet", "kiosk:\(kioskId)"]
+        if let site { targets.append("site:\(site)") }
+        var newest: [String: PublishedBundle] = [:]
+        for bundle in try await publishedBundles(targets: targets)
+        where ConfigStaging.includes(kioskId: kioskId, target: bundle.target, version: bundle.version, percent: bundle.stagePercent) {
+            if (newest[bundle.target]?.version ?? -1) < bundle.version { newest[bundle.target] = bundle }
+        }
+        let list = newest.values.sorted { ($0.target, $0.version) < ($1.target, $1.version) }
+            .map { ConfigAnnouncement(target: $0.target, version: $0.version, id: String($0.id), sha256: $0.sha256, size: $0.size) }
+        let etag = SHA256.hash(data: Data(list.map { "\($0.target)=\($0.version)/\($0.sha256)" }.joined(separator: ",").utf8))
+            .prefix(8).map { String(format: "%02x", $0) }.joined()
+        return ConfigAnnouncements(etag: etag, bundles: list)
+    }
+}
+
+/// Checks a signed bundle before it is published: well formed, its signed target the one named.
+public enum BundleInspection {
+    public static func manifest(of envelope: Data) throws -> BundleManifest {
+        let decoded: SignedEnvelope
+        do { decoded = try SignedEnvelope.decode(envelope) } catch { throw PublishError.invalid("not a signed bundle: \(error)") }
+        guard decoded.payloadType == SignedEnvelope.configType else {
+            throw PublishError.invalid("payload type \(decoded.payloadType) is not a configuration bundle")
+        }
+        guard !decoded.signatures.isEmpty else { throw PublishError.invalid("the bundle carries no signature") }
+        guard let body = Data(base64Encoded: decoded.payload),
+              let manifest = try? JSONDecoder().decode(BundleManifest.self, from: body) else {
+            throw PublishError.invalid("the bundle's manifest cannot be read")
+        }
+        return manifest
+    }
+}
+
+extension SQLiteRegistryStore: ConfigBundleStore {
+    func migrateConfig() throws {
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS config_bundle (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, version INTEGER NOT NULL,
+                    stage_percent INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, envelope BLOB NOT NULL,
+                    published_at REAL NOT NULL, note TEXT NOT NULL, UNIQUE (target, version));
+                CREATE TABLE IF NOT EXISTS config_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL);
+                INSERT OR IGNORE INTO config_revision (id, revision) VALUES (1, 0);
+                CREATE TABLE IF NOT EXISTS config_report (kiosk_id TEXT NOT NULL, target TEXT NOT NULL, report TEXT NOT NULL,
+                    PRIMARY KEY (kiosk_id, target));
+                """)
+        }
+    }
+
+    static func bundle(_ row: Row) -> PublishedBundle {
+        PublishedBundle(id: row["id"], target: row["target"], version: row["version"], stagePercent: row["stage_percent"],
+                        sha256: row["sha256"], size: row["size"], publishedAt: Date(timeIntervalSince1970: row["published_at"]),
+                        note: row["note"])
+    }
+
+    public func publish(envelope: Data, target: String, version: Int, stagePercent: Int, note: String, at: Date) async throws -> PublishedBundle {
+        try migrateConfig()
+        let digest = SHA256.hash(data: envelope).map { String(format: "%02x", $0) }.joined()
+        return try await queue.write { db in
+            let newest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM config_bundle WHERE target = ?", arguments: [target]) ?? 0
+            guard version > newest else {
+                throw PublishError.invalid("version \(version) of \(target) is not newer than the published version \(newest)")
+            }
+            try db.execute(sql: """
+                INSERT INTO config_bundle (target, version, stage_percent, sha256, size, envelope, published_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [target, version, stagePercent, digest, envelope.count, envelope, at.timeIntervalSince1970, note])
+            try db.execute(sql: "UPDATE config_revision SET revision = revision + 1 WHERE id = 1")
+            return PublishedBundle(id: db.lastInsertedRowID, target: target, version: version, stagePercent: stagePercent, sha256: digest,
+                                   size: envelope.count, publishedAt: at, note: note)
+        }
+    }
+
+    public func setStage(id: Int64, percent: Int) async throws -> Bool {
+        try migrateConfig()
+        return try await queue.write { db in
+            try db.execute(sql: "UPDATE config_bundle SET stage_percent = ? WHERE id = ?", arguments: [percent, id])
+            let changed = db.changesCount > 0
+            if changed { try db.execute(sql: "UPDATE config_revision SET revision = revision + 1 WHERE id = 1") }
+            return changed
+        }
+    }
+
+    public func publishedBundles(targets: [String]?) async throws -> [PublishedBundle] {
+        try migrateConfig()
+        return try await queue.read { db in
+            let columns = "id, target, version, stage_percent, sha256, size, published_at, note"
+            if let targets {
+                let marks = Array(repeating: "?", count: targets.count).joined(separator: ",")
+                return try Row.fetchAll(db, sql: "SELECT \(columns) FROM config_bundle WHERE target IN (\(marks)) ORDER BY id DESC",
+                                        arguments: StatementArguments(targets)).map(Self.bundle)
+            }
+            return try Row.fetchAll(db, sql: "SELECT \(columns) FROM config_bundle ORDER BY id DESC").map(Self.bundle)
+        }
+    }
+
+    public func bundleEnvelope(id: Int64) async throws -> Data? {
+        try migrateConfig()
+        return try await queue.read { try Data.fetchOne($0, sql: "SELECT envelope FROM config_bundle WHERE id = ?", arguments: [id]) }
+    }
+
+    public func configRevision() async throws -> Int64 {
+        try await queue.read { db in
+            (try? Int64.fetchOne(db, sql: "SELECT revision FROM config_revision WHERE id = 1")) ?? 0
+        }
+    }
+
+    public func record(report: ConfigReport, kioskId: String) async throws {
+        try migrateConfig()
+        let text = String(decoding: try RegistryJSON.encoder().encode(report), as: UTF8.self)
+        try await queue.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO config_report (kiosk_id, target, report) VALUES (?, ?, ?)",
+                           arguments: [kioskId, report.target ?? "-", text])
+        }
+    }
+
+    public func configReports() async throws -> [KioskConfigState] {
+        try migrateConfig()
+        return try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT kiosk_id, report FROM config_report ORDER BY kiosk_id, target").compactMap { row in
+                let text: String = row["report"]
+                guard let report = try? RegistryJSON.decoder().decode(ConfigReport.self, from: Data(text.utf8)) else { return nil }
+                return KioskConfigState(kioskId: row["kiosk_id"], report: report)
+            }
+        }
+    }
+}
+
+/// `GET /v1/config/announcements?site=&etag=&wait=` (a long poll: answers at once when the
+/// bundles differ from `etag`, else when they change, else after `wait` seconds),
+/// `GET /v1/config/bundles/{id}` and `POST /v1/config/reports`. All signed by the kiosk.
+public enum ConfigRoutes {
+    public static func add(to group: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore) {
+        group.get("config/announcements") { request, context in
+            guard let kioskId = context.kioskId else {
+                throw Problem(status: .unauthorized, code: "auth.missing", title: "Signature needed", detail: "configuration is per kiosk: sign the request")
+            }
+            let site = request.uri.queryParameters.get("site")
+            if let site, !KioskSignature.isValidKioskId(site) {
+                throw Problem(status: .badRequest, code: "request.invalid", title: "Invalid site", detail: "site must be 1 to 64 of A-Z a-z 0-9 . _ -")
+            }
+            let known = request.uri.queryParameters.get("etag")
+            let wait = min(max(request.uri.queryParameters.get("wait", as: Int.self) ?? 0, 0), 60)
+            var current = try await store.announcements(kioskId: kioskId, site: site)
+            if let known, known == current.etag, wait > 0 {
+                var revision = try await store.configRevision()
+                let deadline = ContinuousClock.now + .seconds(wait)
+                while ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                    let now = try await store.configRevision()
+                    if now != revision {
+                        revision = now
+                        current = try await store.announcements(kioskId: kioskId, site: site)
+                        if current.etag != known { break }
+                    }
+                }
+            }
+            return try RegistryRoutes.json(current)
+        }
+        group.get("config/bundles/:id") { _, context in
+            guard context.kioskId != nil else {
+                throw Problem(status: .unauthorized, code: "auth.missing", title: "Signature needed", detail: "sign the request")
+            }
+            guard let id = context.parameters.get("id", as: Int64.self), let envelope = try await store.bundleEnvelope(id: id) else {
+                throw Problem(status: .notFound, code: "config.not-found", title: "No such bundle", detail: "no configuration bundle has this id")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: envelope)))
+        }
+        group.post("config/reports") { request, context in
+            guard let kioskId = context.kioskId else {
+                throw Problem(status: .unauthorized, code: "auth.missing", title: "Signature needed", detail: "sign the request")
+            }
+            let body = try await request.body.collect(upTo: 64 << 10)
+            guard let report = try? RegistryJSON.decoder().decode(ConfigReport.self, from: Data(body.readableBytesView)),
+                  ["committed", "rolledBack", "rejected", "manualRollback"].contains(report.result),
+                  (report.reason ?? "").count <= 2000 else {
+                throw Problem(status: .unprocessableContent, code: "request.invalid", title: "Invalid report",
+                              detail: "a report is {target, version, result (committed|rolledBack|rejected|manualRollback), reason, generation, at}")
+            }
+            try await store.record(report: report, kioskId: kioskId)
+            return Response(status: .noContent)
+        }
+    }
+}
+
+extension PostgresRegistryStore: ConfigBundleStore {
+    func migrateConfig() async throws {
+        let statements: [PostgresQuery] = [
+            """
+            CREATE TABLE IF NOT EXISTS config_bundle (id BIGSERIAL PRIMARY KEY, target TEXT NOT NULL, version INTEGER NOT NULL,
+                stage_percent INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, envelope TEXT NOT NULL,
+                published_at DOUBLE PRECISION NOT NULL, note TEXT NOT NULL, UNIQUE (target, version))
+            """,
+            "CREATE TABLE IF NOT EXISTS config_revision (id INTEGER PRIMARY KEY, revision BIGINT NOT NULL)",
+            "INSERT INTO config_revision (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+            """
+            CREATE TABLE IF NOT EXISTS config_report (kiosk_id TEXT NOT NULL, target TEXT NOT NULL, report TEXT NOT NULL,
+                PRIMARY KEY (kiosk_id, target))
+            """,
+        ]
+        let logger = self.logger
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7462)", logger: logger)
+            for statement in statements { try await connection.query(statement, logger: logger) }
+        }
+    }
+
+    public func publish(envelope: Data, target: String, version: Int, stagePercent: Int, note: String, at: Date) async throws -> PublishedBundle {
+        try await migrateConfig()
+        let digest = SHA256.hash(data: envelope).map { String(format: "%02x", $0) }.joined()
+        let text = envelope.base64EncodedString(), size = envelope.count, time = at.timeIntervalSince1970
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7463)", logger: logger)
+            var newest = 0
+            for try await value in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM config_bundle WHERE target = \(target)",
+                                                                 logger: logger).decode(Int.self) { newest = value }
+            guard version > newest else {
+                throw PublishError.invalid("version \(version) of \(target) is not newer than the published version \(newest)")
+            }
+            var id: Int64 = 0
+            for try await value in try await connection.query("""
+                INSERT INTO config_bundle (target, version, stage_percent, sha256, size, envelope, published_at, note)
+                VALUES (\(target), \(version), \(stagePercent), \(digest), \(size), \(text), \(time), \(note)) RETURNING id
+                """, logger: logger).decode(Int64.self) { id = value }
+            try await connection.query("UPDATE config_revision SET revision = revision + 1 WHERE id = 1", logger: logger)
+            return PublishedBundle(id: id, target: target, version: version, stagePercent: stagePercent, sha256: digest, size: size,
+                                   publishedAt: at, note: note)
+        }
+    }
+
+    public func setStage(id: Int64, percent: Int) async throws -> Bool {
+        try await migrateConfig()
+        let changed = try await !strings("UPDATE config_bundle SET stage_percent = \(percent) WHERE id = \(id) RETURNING target").isEmpty
+        if changed { try await client.query("UPDATE config_revision SET revision = revision + 1 WHERE id = 1", logger: logger) }
+        return changed
+    }
+
+    public func publishedBundles(targets: [String]?) async throws -> [PublishedBundle] {
+        try await migrateConfig()
+        var out: [PublishedBundle] = []
+        let rows = try await client.query(
+            "SELECT id, target, version, stage_percent, sha256, size, published_at, note FROM config_bundle ORDER BY id DESC", logger: logger)
+        for try await (id, target, version, stage, sha, size, at, note) in rows.decode((Int64, String, Int, Int, String, Int, Double, String).self)
+        where targets?.contains(target) ?? true {
+            out.append(PublishedBundle(id: id, target: target, version: version, stagePercent: stage, sha256: sha, size: size,
+                                       publishedAt: Date(timeIntervalSince1970: at), note: note))
+        }
+        return out
+    }
+
+    public func bundleEnvelope(id: Int64) async throws -> Data? {
+        try await migrateConfig()
+        return try await strings("SELECT envelope FROM config_bundle WHERE id = \(id)").first.flatMap { Data(base64Encoded: $0) }
+    }
+
+    public func configRevision() async throws -> Int64 {
+        var revision: Int64 = 0
+        for try await value in try await client.query("SELECT revision FROM config_revision WHERE id = 1", logger: logger).decode(Int64.self) {
+            revision = value
+        }
+        return revision
+    }
+
+    public func record(report: ConfigReport, kioskId: String) async throws {
+        try await migrateConfig()
+        let text = String(decoding: try RegistryJSON.encoder().encode(report), as: UTF8.self), target = report.target ?? "-"
+        try await client.query("""
+            INSERT INTO config_report (kiosk_id, target, report) VALUES (\(kioskId), \(target), \(text))
+            ON CONFLICT (kiosk_id, target) DO UPDATE SET report = EXCLUDED.report
+            """, logger: logger)
+    }
+
+    public func configReports() async throws -> [KioskConfigState] {
+        try await migrateConfig()
+        var out: [KioskConfigState] = []
+        let rows = try await client.query("SELECT kiosk_id, report FROM config_report ORDER BY kiosk_id, target", logger: logger)
+        for try await (kiosk, text) in rows.decode((String, String).self) {
+            if let report = try? RegistryJSON.decoder().decode(ConfigReport.self, from: Data(text.utf8)) {
+                out.append(KioskConfigState(kioskId: kiosk, report: report))
+            }
+        }
+        return out
+    }
+}
