@@ -118,6 +118,7 @@ let package = Package(
         ]),
         .executableTarget(name: "yitiji-bench", dependencies: [
             "KioskDaemon", "RegistryServer",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import KioskConfig
@@ -19,7 +20,11 @@ func configFanoutBenchmark(kiosks: Int) async throws {
     defer { registry.stop() }
     let store = try SQLiteRegistryStore(path: registry.dir + "/registry.sqlite")
     var logger = Logger(label: "bench")
-    logger.logLevel = .error
+    logger.logLevel = ProcessInfo.processInfo.environment["BENCH_DEBUG"] == nil ? .error : .debug
+    // Each simulated kiosk is its own machine in a fleet: give them connections enough.
+    var httpConfiguration = HTTPClient.Configuration()
+    httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = kiosks * 2 + 8
+    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     let base = URL(fileURLWithPath: repository + "/kiosk-config")
     var agents: [(ConfigAgent, RegistryConfigFeed)] = []
     for i in 0..<kiosks {
@@ -33,7 +38,8 @@ func configFanoutBenchmark(kiosks: Int) async throws {
         let agent = ConfigAgent(store: configStore, kioskId: id, site: "bench-site", sessions: sessions, audit: nil, logger: logger)
         var configuration = RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials)
         configuration.deadline = .seconds(5)
-        agents.append((agent, RegistryConfigFeed(base: RegistryClient(configuration: configuration), site: "bench-site", logger: logger)))
+        agents.append((agent, RegistryConfigFeed(base: RegistryClient(configuration: configuration, httpClient: http), site: "bench-site",
+                                                 logger: logger, httpClient: http)))
     }
     try await registry.waitUntilUp(RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: operatorCredentials)))
     let texts = try String(contentsOf: base.appendingPathComponent("texts.yaml"), encoding: .utf8)
@@ -62,6 +68,7 @@ func configFanoutBenchmark(kiosks: Int) async throws {
             try await Task.sleep(for: .seconds(1))
         }
         group.cancelAll()
+        try? await http.shutdown()
         print("config-fanout: publish to applied and reported by all \(kiosks) kiosks (long poll, verify, stage, swap, report): "
               + samples.map { String(format: "%.2f s", $0) }.joined(separator: ", "))
     }

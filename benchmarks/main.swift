@@ -220,7 +220,7 @@ let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
     ("outbox-enqueue", outboxEnqueueBenchmark),
     ("relay-drain", { try runAsync(relayDrainBenchmark) }),
     ("registry-reads", { try runAsync(signedReadBenchmark) }),
-    ("config-fanout", { try runAsync { try await configFanoutBenchmark(kiosks: 100) } }),
+    ("config-fanout", { try runAsync { try await configFanoutBenchmark(kiosks: Int(ProcessInfo.processInfo.environment["BENCH_KIOSKS"] ?? "") ?? 100) } }),
 ]
 let wanted = Set(arguments)
 let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout"]

@@ -2,109 +2,213 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The real `kiosk` binary in tmux against a real kioskd, the emulated USB reader and a private cupsd.
+/// The real `kiosk` binary in tmux against a real kioskd, the emulated USB reader, a private cupsd
+/// and registryd: the citizen's whole flow in both languages, and every failure a citizen may meet.
 @Suite(.serialized) struct KioskScreenTests {
-    final class Bed {
-        let reader: EmulatedUSBReader
-        let cups: CupsTestBed
-        let kioskd: KioskdTestBed
-        let screen: TmuxScreen
-
-        init(width: Int = 80, height: Int = 24, registry: String? = nil) throws {
-            reader = try EmulatedUSBReader()
-            cups = try CupsTestBed()
-            var environment = reader.environment
-            for (key, value) in cups.environment { environment[key] = value }
-            kioskd = try KioskdTestBed(environment: environment) { yaml in
-                registry.map { yaml.replacingOccurrences(of: "http://127.0.0.1:8480", with: $0) } ?? yaml
-            }
-            // Screens are compared with snapshots: start once the reader and printers are known.
-            let kioskd = self.kioskd
-            _ = eventually(15) {
-                let body = kioskd.curl(kioskd.technicianSocket, "GET", "/v1/status").1
-                return body.contains(#""readerPresent":true"#) && !body.contains("not polled yet")
-            }
-            screen = try TmuxScreen("\(BuiltProducts.path("kiosk")) --socket \(kioskd.citizenSocket)", width: width, height: height)
-        }
-
-        func stop() {
-            screen.stop()
-            kioskd.stop()
-            kioskd.remove()
-            cups.stop()
-            reader.stop()
-        }
-    }
-
     @Test func idleScreenInBothLanguagesAndACardSessionThatLeavesNothingOnScreen() throws {
-        let bed = try Bed()
+        let bed = try KioskStack()
         defer { bed.stop() }
-        var screen = bed.screen.waitFor("请将身份证放在读卡区")
-        #expect(screen.contains("请将身份证放在读卡区"), "\(screen)\n\(bed.kioskd.process.log)")
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        var screen = tmux.waitFor("请将身份证放在读卡区")
+        #expect(screen.contains("请将身份证放在读卡区"), "\(screen)\n\(bed.kioskd.process.log.suffix(2000))")
         #expect(compareSnapshot(screen, named: "idle-zh") == nil)
-        bed.screen.press("e")
-        screen = bed.screen.waitFor("Please place your ID card")
+        tmux.press("e")
+        screen = tmux.waitFor("Please place your ID card")
         #expect(screen.contains("Please place your ID card"))
         #expect(compareSnapshot(screen, named: "idle-en") == nil)
-        bed.screen.press("E")
-        bed.screen.waitFor("请将身份证放在读卡区")
+        tmux.press("E")
+        tmux.waitFor("请将身份证放在读卡区")
 
         try bed.reader.control("place resident")
-        screen = bed.screen.waitFor("您好，张*")
+        screen = tmux.waitFor("您好，张*")
         #expect(screen.contains("您好，张*") && screen.contains("1. 企业登记档案查询"), "\(screen)")
         #expect(!screen.contains("张三") && !screen.contains("441900199003181234"))
         #expect(compareSnapshot(screen, named: "menu-zh") == nil)
 
-        bed.screen.resize(width: 120, height: 40)
-        screen = bed.screen.waitFor("您好，张*")
+        tmux.resize(width: 120, height: 40)
+        screen = tmux.waitFor("您好，张*")
         let wide = screen.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(wide.count >= 40 && wide.first?.contains("中文 | E") == true, "\(screen)")
 
         try bed.reader.control("remove")
-        screen = bed.screen.waitFor("身份证已移开")
+        screen = tmux.waitFor("身份证已移开")
         #expect(screen.contains("身份证已移开，本次服务已结束"))
         #expect(!screen.contains("张*"))
     }
 
-    @Test func failuresAreSaidInPlainWords() throws {
-        let bed = try Bed()
+    @Test func theWholeFlowInChineseQueryPrintTheLicenceRate() throws {
+        let bed = try KioskStack()
         defer { bed.stop() }
-        bed.screen.waitFor("请将身份证放在读卡区")
-        // Registry unreachable (nothing listens at the configured URL).
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
         try bed.reader.control("place resident")
-        bed.screen.waitFor("您好，张*")
-        bed.screen.press("1")
-        bed.screen.type("演示市")
-        bed.screen.press("Enter")
-        var screen = bed.screen.waitFor("暂时无法连接服务中心")
+        tmux.waitFor("您好，张*")
+        tmux.press("1")
+        tmux.waitFor("请输入统一社会信用代码或企业名称")
+        tmux.type("91441900100000008X")
+        tmux.press("Enter")
+        var screen = tmux.waitFor("演示市云端科技有限公司")
+        #expect(screen.contains("查询结果") && screen.contains("演示市云端科技有限公司"), "\(screen)")
+        tmux.press("Enter")
+        screen = tmux.waitFor("91441900100000008X")
+        #expect(screen.contains("企业信息") && screen.contains("法定代表人"), "\(screen)")
+        #expect(compareSnapshot(screen, named: "detail-zh") == nil)
+        tmux.press("1")
+        screen = tmux.waitFor("文件预览")
+        #expect(screen.contains("营业执照") && screen.contains("统一社会信用代码：91441900100000008X"), "\(screen)")
+        tmux.press("Enter")
+        screen = tmux.waitFor("打印完成", seconds: 30)
+        #expect(screen.contains("打印完成，请取走文件") && screen.contains("验证码"), "\(screen)")
+        #expect(eventually(10) { bed.cups.printed("a4").count == 1 })
+        tmux.press("Enter")
+        screen = tmux.waitFor("请对本次服务进行评价")
+        #expect(screen.contains("非常满意") && screen.contains("非常不满意"), "\(screen)")
+        #expect(compareSnapshot(screen, named: "rating-zh") == nil)
+        tmux.press("1", "Enter")
+        screen = tmux.waitFor("请选择不满意的原因")
+        tmux.press("Enter")
+        screen = tmux.waitFor("感谢您的评价")
+        #expect(screen.contains("请取走您的身份证") || screen.contains("感谢"), "\(screen)")
+        #expect(eventually(15) { ((try? bed.submissions("ratings").count) ?? 0) == 1 })
+        try bed.reader.control("remove")
+        screen = tmux.waitFor("请将身份证放在读卡区")
+        #expect(!screen.contains("张*"))
+    }
+
+    @Test func theWholeFlowInEnglishCertificateAndApplicationWithAReceipt() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        tmux.press("e")
+        tmux.waitFor("Please place your ID card")
+        try bed.reader.control("place resident")
+        var screen = tmux.waitFor("1.")
+        #expect(screen.contains("Print a social-insurance certificate"), "\(screen)")
+        tmux.press("3")
+        screen = tmux.waitFor("Preview")
+        #expect(screen.contains("Preview"), "\(screen)")
+        tmux.press("Enter")
+        screen = tmux.waitFor("Printed, please take your document", seconds: 30)
+        #expect(screen.contains("Printed, please take your document"), "\(screen)")
+        #expect(eventually(10) { bed.cups.printed("a4").count == 1 })
+        tmux.press("Escape")
+        tmux.waitFor("Please rate this service")
+        tmux.press("Escape")
+        try bed.reader.control("remove")
+        // The next citizen starts in Chinese again.
+        #expect(tmux.waitFor("请将身份证放在读卡区").contains("请将身份证放在读卡区"))
+        tmux.press("e")
+        tmux.waitFor("Please place your ID card")
+
+        try bed.reader.control("place resident")
+        tmux.waitFor("1.")
+        tmux.press("4")
+        tmux.waitFor("Proposed")
+        for field in ["Demo Cloud Ltd", "LLC", "1,000,000 yuan", "1 Demo Road", "Software"] {
+            tmux.type(field)
+            tmux.press("Enter")
+        }
+        tmux.press("Enter")
+        screen = tmux.waitFor("YT-demo-kiosk-01-", seconds: 20)
+        #expect(screen.contains("YT-demo-kiosk-01-"), "\(screen)")
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
+        #expect(eventually(15) { ((try? bed.submissions("applications").count) ?? 0) == 1 })
+        try bed.reader.control("remove")
+        #expect(tmux.waitFor("请将身份证放在读卡区").contains("请将身份证放在读卡区"))
+    }
+
+    @Test func failuresAreSaidInPlainWords() throws {
+        let bed = try KioskStack(registryRunning: false)
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+
+        // No card: a service that needs one says so.
+        tmux.press("Enter")
+        tmux.waitFor("请选择服务项目")
+        tmux.press("3")
+        var screen = tmux.waitFor("身份证")
+        #expect(screen.contains("身份证"), "\(screen)")
+        tmux.press("Escape", "Escape", "Escape")
+        tmux.waitFor("请将身份证放在读卡区")
+
+        // Registry unreachable.
+        try bed.reader.control("place resident")
+        tmux.waitFor("您好，张*")
+        tmux.press("1")
+        tmux.type("演示市")
+        tmux.press("Enter")
+        screen = tmux.waitFor("暂时无法连接服务中心")
         #expect(screen.contains("暂时无法连接服务中心"), "\(screen)")
-        #expect(!screen.lowercased().contains("error") && !screen.contains("Error"))
+        #expect(!screen.lowercased().contains("error"))
         #expect(compareSnapshot(screen, named: "registry-unreachable") == nil)
         try bed.reader.control("remove")
-        bed.screen.waitFor("身份证已移开")
+        tmux.waitFor("身份证已移开")
 
-        // Maintenance mode shows the out-of-service screen; off again returns to the idle screen.
-        let (code, _) = bed.kioskd.curl(bed.kioskd.technicianSocket, "POST", "/v1/maintenance", body: #"{"on":true,"reason":"更换打印纸"}"#)
-        #expect(code == 200)
-        screen = bed.screen.waitFor("设备维护中")
+        // Card unreadable.
+        for _ in 0..<8 { try bed.reader.control("fault read-status 41") }
+        try bed.reader.control("place resident")
+        screen = tmux.waitFor("无法读取身份证")
+        #expect(screen.contains("无法读取身份证，请重新放置证件"), "\(screen)")
+        try bed.reader.control("remove")
+
+        // Maintenance mode: the out-of-service screen, and back.
+        #expect(bed.technician("POST", "/v1/maintenance", #"{"on":true,"reason":"更换打印纸"}"#).0 == 200)
+        screen = tmux.waitFor("设备维护中")
         #expect(screen.contains("设备维护中，暂停服务"), "\(screen)")
         #expect(compareSnapshot(screen, named: "maintenance") == nil)
-        _ = bed.kioskd.curl(bed.kioskd.technicianSocket, "POST", "/v1/maintenance", body: #"{"on":false}"#)
-        screen = bed.screen.waitFor("请将身份证放在读卡区")
-        #expect(screen.contains("请将身份证放在读卡区"))
+        _ = bed.technician("POST", "/v1/maintenance", #"{"on":false}"#)
+        #expect(tmux.waitFor("请将身份证放在读卡区").contains("请将身份证放在读卡区"))
+    }
+
+    @Test func notEntitledAndOutOfPaperAreSaidInPlainWords() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        // Not the legal representative: refused.
+        try bed.reader.control("place hkMacaoTaiwan")
+        tmux.waitFor("您好")
+        tmux.press("2")
+        tmux.type("91441900100000008X")
+        tmux.press("Enter")
+        tmux.waitFor("演示市云端科技有限公司")
+        tmux.press("Enter")
+        tmux.waitFor("91441900100000008X")
+        tmux.press("1")
+        var screen = tmux.waitFor("仅企业法定代表人可打印营业执照")
+        #expect(screen.contains("仅企业法定代表人可打印营业执照"), "\(screen)")
+        #expect(compareSnapshot(screen, named: "not-entitled") == nil)
+        try bed.reader.control("remove")
+        tmux.waitFor("身份证已移开")
+
+        // The printer runs out of paper: the certificate is not printed, and the citizen is told why.
+        try bed.cups.fault("a4", "media-empty")
+        try bed.reader.control("place resident")
+        tmux.waitFor("您好，张*")
+        tmux.press("3")
+        tmux.waitFor("文件预览")
+        tmux.press("Enter")
+        screen = tmux.waitFor("打印机缺纸", seconds: 120)
+        #expect(screen.contains("打印机缺纸，请联系工作人员"), "\(screen)")
+        try bed.cups.fault("a4", "media-ok")
     }
 
     @Test func withoutKioskdTheScreenSaysOutOfServiceAndRecovers() throws {
-        let bed = try Bed()
+        let bed = try KioskStack()
         defer { bed.stop() }
-        bed.screen.waitFor("请将身份证放在读卡区")
         bed.kioskd.stop()
-        let screen = try TmuxScreen("\(BuiltProducts.path("kiosk")) --socket \(bed.kioskd.citizenSocket)")
-        defer { screen.stop() }
-        let shown = screen.waitFor("暂停服务")
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        let shown = tmux.waitFor("暂停服务")
         #expect(shown.contains("暂停服务 · Out of service"), "\(shown)")
-        let again = try bed.kioskd.restart(environment: bed.reader.environment.merging(bed.cups.environment) { $1 })
-        defer { again.stop() }
-        #expect(screen.waitFor("请将身份证放在读卡区", seconds: 15).contains("请将身份证放在读卡区"))
+        bed.kioskd = try bed.kioskd.restart(environment: bed.environment)
+        #expect(tmux.waitFor("请将身份证放在读卡区", seconds: 15).contains("请将身份证放在读卡区"))
     }
 }

@@ -13,56 +13,8 @@ import Testing
     static let holderName = "张三"
     static let uscc = "91441900100000008X"
 
-    final class Bed {
-        let directory: TemporaryDirectory
-        let reader: EmulatedUSBReader
-        let cups: CupsTestBed
-        let registry: RegistrydProcess
-        var kioskd: KioskdTestBed
-        let credentials: KioskCredentials
-        var environment: [String: String]
-
-        init(registryRunning: Bool = true) throws {
-            directory = try TemporaryDirectory(prefix: "e2e")
-            reader = try EmulatedUSBReader()
-            cups = try CupsTestBed()
-            credentials = try KioskCredentials.generate(kioskId: KioskdEndToEndTests.kioskId)
-            registry = try RegistrydProcess(database: directory.path + "/registry.sqlite",
-                                            seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
-                                            kiosks: [(KioskdEndToEndTests.kioskId, credentials.publicKeyBase64)], start: registryRunning)
-            environment = reader.environment.merging(cups.environment) { $1 }
-            let keyFile = directory.path + "/kiosk.key"
-            try credentials.write(to: keyFile)
-            let url = registry.baseURL
-            kioskd = try KioskdTestBed(environment: environment,
-                                       adjust: { $0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url) },
-                                       stateFiles: ["kiosk.key": try Data(contentsOf: URL(fileURLWithPath: keyFile))])
-            _ = eventually(15) { self.status().contains(#""readerPresent":true"#) }
-        }
-
-        func status() -> String { kioskd.curl(kioskd.technicianSocket, "GET", "/v1/status").1 }
-
-        func citizen(_ method: String, _ path: String, _ body: String? = nil) -> (Int, String) {
-            kioskd.curl(kioskd.citizenSocket, method, path, body: body)
-        }
-
-        func submissions(_ kind: String) throws -> [Row] {
-            let queue = try DatabaseQueue(path: registry.database)
-            return try queue.read { try Row.fetchAll($0, sql: "SELECT * FROM submission WHERE kind = ? ORDER BY id", arguments: [kind]) }
-        }
-
-        func stop() {
-            kioskd.stop()
-            registry.stop()
-            cups.stop()
-            reader.stop()
-            kioskd.remove()
-            directory.remove()
-        }
-    }
-
     @Test func aWholeVisitReachesTheRegistryAndLeavesNoPersonalDataBehind() throws {
-        let bed = try Bed()
+        let bed = try KioskStack()
         defer { bed.stop() }
         try bed.reader.control("place resident")
         #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("张*") })
@@ -114,7 +66,7 @@ import Testing
     }
 
     @Test func withTheRegistryDownTheCitizenGetsAReceiptAndEverythingArrivesLater() throws {
-        let bed = try Bed(registryRunning: false)
+        let bed = try KioskStack(registryRunning: false)
         defer { bed.stop() }
         try bed.reader.control("place resident")
         #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("张*") })
@@ -140,7 +92,7 @@ import Testing
     }
 
     @Test func sigkillWhileDrainingDeliversEveryItemExactlyOnce() throws {
-        let bed = try Bed(registryRunning: false)
+        let bed = try KioskStack(registryRunning: false)
         defer { bed.stop() }
         bed.kioskd.stop()
         // Queue items with kioskd stopped, as a kiosk that was offline for a while would hold them.

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import KioskConfig
 import Logging
@@ -13,12 +14,13 @@ public struct RegistryConfigFeed: ConfigFeed {
     let wait: Int
 
     /// A feed through a client of its own (a long deadline, its own circuit breaker).
-    public init(base: RegistryClient, site: String, logger: Logger, wait: Int = 25) {
+    public init(base: RegistryClient, site: String, logger: Logger, wait: Int = 25,
+                httpClient: HTTPClient = RegistryClient.sharedHTTPClient) {
         var configuration = base.configuration
         configuration.deadline = .seconds(Int64(wait + 10))
         configuration.attemptTimeout = .seconds(Int64(wait + 10))
         configuration.maxAttempts = 1
-        client = RegistryClient(configuration: configuration)
+        client = RegistryClient(configuration: configuration, httpClient: httpClient)
         self.site = site
         self.logger = logger
         self.wait = wait

@@ -121,7 +121,7 @@ public final class KioskCitizenService: CitizenService {
 
     func holder() async throws -> CardIdentity {
         guard let identity = await sessions.identity else {
-            throw CitizenAPIError(messageKey: "card.none", detail: "this needs the card holder's ID card on the reader")
+            throw CitizenAPIError(messageKey: "card.needed", detail: "this needs the card holder's ID card on the reader")
         }
         return identity
     }

@@ -229,9 +229,15 @@ public struct PrintJobRunner: Sendable {
         }
     }
 
+    /// A state in which no job can come out.
+    static func cannotPrint(_ printer: PrinterStatus) -> Bool {
+        printer.paper == .out || printer.paper == .jammed || printer.toner == .out || printer.doorOpen || printer.device == .stopped
+    }
+
     /// Follows an existing job.
     public func follow(queue: String, jobID: Int, timeoutSeconds: Double) -> PrintOutcome {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
+        let blockedCheckAfter = Date().addingTimeInterval(min(3, timeoutSeconds / 4))
         var last: JobState?
         while true {
             if let job = try? client.jobState(queue: queue, jobID: jobID) {
@@ -246,6 +252,13 @@ public struct PrintJobRunner: Sendable {
                 }
             }
             if Date() >= deadline { break }
+            // A printer that cannot print (out of paper, jammed, door open, stopped) will not finish
+            // this job in time: say so now rather than at the deadline.
+            if Date() >= blockedCheckAfter, let printer = try? client.status(queue: queue), Self.cannotPrint(printer) {
+                client.cancel(queue: queue, jobID: jobID)
+                return .failed(jobID: jobID, citizenMessage: printer.citizenMessage,
+                               detail: "canceled: the printer cannot print; " + PrintJobRunner.detail(last, printer))
+            }
             Thread.sleep(forTimeInterval: Double(pollIntervalMilliseconds) / 1000)
         }
         let printer = try? client.status(queue: queue)

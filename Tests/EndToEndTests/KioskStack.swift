@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import Registry
+import TestSupport
+
+/// The whole kiosk on real parts: the emulated USB reader, a private cupsd with virtual printers,
+/// registryd on loopback with a real SQLite file (this kiosk registered), and the real kioskd.
+final class KioskStack {
+    static let kioskId = "demo-kiosk-01"
+    let directory: TemporaryDirectory
+    let reader: EmulatedUSBReader
+    let cups: CupsTestBed
+    let registry: RegistrydProcess
+    var kioskd: KioskdTestBed
+    let environment: [String: String]
+
+    init(registryRunning: Bool = true, configFiles: [String: Data] = [:]) throws {
+        directory = try TemporaryDirectory(prefix: "stack")
+        reader = try EmulatedUSBReader()
+        cups = try CupsTestBed()
+        let credentials = try KioskCredentials.generate(kioskId: Self.kioskId)
+        registry = try RegistrydProcess(database: directory.path + "/registry.sqlite",
+                                        seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
+                                        kiosks: [(Self.kioskId, credentials.publicKeyBase64)], start: registryRunning)
+        try credentials.write(to: directory.path + "/kiosk.key")
+        environment = reader.environment.merging(cups.environment) { $1 }
+        let url = registry.baseURL
+        kioskd = try KioskdTestBed(environment: environment,
+                                   adjust: { $0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url) },
+                                   stateFiles: ["kiosk.key": try Data(contentsOf: URL(fileURLWithPath: directory.path + "/kiosk.key"))],
+                                   configFiles: configFiles)
+        // Start once the reader and the printers are known (screens are compared with snapshots).
+        _ = eventually(15) {
+            let body = self.status()
+            return body.contains(#""readerPresent":true"#) && !body.contains("not polled yet")
+        }
+    }
+
+    func status() -> String { kioskd.curl(kioskd.technicianSocket, "GET", "/v1/status").1 }
+
+    func citizen(_ method: String, _ path: String, _ body: String? = nil) -> (Int, String) {
+        kioskd.curl(kioskd.citizenSocket, method, path, body: body)
+    }
+
+    func technician(_ method: String, _ path: String, _ body: String? = nil) -> (Int, String) {
+        kioskd.curl(kioskd.technicianSocket, method, path, body: body)
+    }
+
+    /// What registryd recorded of one kind of submission.
+    func submissions(_ kind: String) throws -> [Row] {
+        let queue = try DatabaseQueue(path: registry.database)
+        return try queue.read { try Row.fetchAll($0, sql: "SELECT * FROM submission WHERE kind = ? ORDER BY id", arguments: [kind]) }
+    }
+
+    /// The `kiosk` program in tmux on this kioskd.
+    func screen(width: Int = 80, height: Int = 24) throws -> TmuxScreen {
+        try TmuxScreen("\(BuiltProducts.path("kiosk")) --socket \(kioskd.citizenSocket)", width: width, height: height)
+    }
+
+    func stop() {
+        kioskd.stop()
+        registry.stop()
+        cups.stop()
+        reader.stop()
+        kioskd.remove()
+        directory.remove()
+    }
+}
