@@ -1,14 +1,40 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import KioskAPI
-import KioskClient
+import NIOHTTP1
 
 /// Where kioskctl finds kioskd's technician socket.
 struct DaemonSocketOptions: ParsableArguments {
     @Option(name: .customLong("socket"), help: "kioskd's technician socket.")
     var socket: String = ProcessInfo.processInfo.environment["YITIJI_TECHNICIAN_SOCKET"] ?? "/run/yitiji/technician.sock"
 
-    var client: TechnicianSocketClient { TechnicianSocketClient(socketPath: socket) }
+    var client: TechnicianClient { TechnicianClient(socketPath: socket) }
+
+    /// Sends a request to kioskd; a refusal or a missing kioskd ends the command with its reason.
+    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, accepting: Set<Int> = []) async -> Data {
+        do { return try await client.send(method, path, body: body, timeoutSeconds: 15) } catch {
+            if case let .status(code, text) = error {
+                if accepting.contains(code) { return Data(text.utf8) }
+                let detail = (try? JSONDecoder().decode(CitizenAPIError.self, from: Data(text.utf8)))?.detail ?? text
+                CardOutput.fail("kioskd refused (\(code)): \(detail)", code: 2)
+            }
+            CardOutput.fail(error.description + (error.meansNotRunning ? "; start it: systemctl start kioskd" : ""), code: 2)
+        }
+    }
+
+    /// GETs `path` and decodes the answer (dates in ISO 8601).
+    func get<T: Decodable>(_ path: String, as type: T.Type) async -> T {
+        decode(T.self, await send(.GET, path), path)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ data: Data, _ path: String) -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(T.self, from: data) } catch {
+            CardOutput.fail("unexpected answer from kioskd for \(path): \(error)", code: 2)
+        }
+    }
 }
 
 struct ConfigCommand: ParsableCommand {
@@ -33,18 +59,13 @@ func printJSON<T: Encodable>(_ value: T) {
     if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
 }
 
-func failDaemon(_ error: TechnicianClientError) -> Never {
-    CardOutput.fail(error.description, code: 2)
-}
-
 struct ConfigShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "The configuration in use and its layers.")
     @OptionGroup var daemon: DaemonSocketOptions
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let view: ConfigurationView
-        do { view = try await daemon.client.configuration() } catch { failDaemon(error) }
+        let view = await daemon.get("/v1/config", as: ConfigurationView.self)
         if json { return printJSON(view) }
         print("kiosk       \(view.kioskId) (site \(view.site))")
         print("directory   \(view.directory)")
@@ -65,8 +86,7 @@ struct ConfigDiffCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let diffs: [ConfigFileDiff]
-        do { diffs = try await daemon.client.configurationDiff() } catch { failDaemon(error) }
+        let diffs = await daemon.get("/v1/config/diff", as: [ConfigFileDiff].self)
         if json { return printJSON(diffs) }
         if diffs.isEmpty { print("no differences: the embedded default (or an unchanged generation) is in use") }
         for diff in diffs {
@@ -82,8 +102,7 @@ struct ConfigHistoryCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let view: ConfigurationView
-        do { view = try await daemon.client.configuration() } catch { failDaemon(error) }
+        let view = await daemon.get("/v1/config", as: ConfigurationView.self)
         if json { return printJSON(view.history) }
         if view.history.isEmpty { print("no configuration events yet") }
         for e in view.history {
@@ -103,8 +122,8 @@ struct ConfigRollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let view: ConfigurationView
-        do { view = try await daemon.client.rollbackConfiguration(reason: reason) } catch { failDaemon(error) }
+        let body = try JSONEncoder().encode(RollbackRequest(reason: reason))
+        let view = daemon.decode(ConfigurationView.self, await daemon.send(.POST, "/v1/config/rollback", body: body), "/v1/config/rollback")
         print("rolled back: generation \(view.generation.map(String.init) ?? "embedded default") is in use")
     }
 }
@@ -117,8 +136,8 @@ struct ConfigApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: bundle) else { CardOutput.fail("cannot read \(bundle)", code: 2) }
-        let event: ConfigurationView.Event
-        do { event = try await daemon.client.applyBundle(data) } catch { failDaemon(error) }
+        let event = daemon.decode(ConfigurationView.Event.self, await daemon.send(.POST, "/v1/config/bundles", body: data, accepting: [422]),
+                                  "/v1/config/bundles")
         if event.result == "committed" {
             print("applied: \(event.target ?? "") v\(event.version ?? 0), generation \(event.generation)")
         } else {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import KioskClient
 import KioskDaemon
 import Registry
 
@@ -24,18 +23,8 @@ struct QueueCommand: AsyncParsableCommand {
                       QueuePurgeCommand.self])
 }
 
-func iso8601Decoder() -> JSONDecoder {
-    let decoder = JSONDecoder()
-    decoder.dateDecodingStrategy = .iso8601
-    return decoder
-}
-
 func fetch<T: Decodable>(_ daemon: DaemonSocketOptions, _ path: String, as type: T.Type) async -> T {
-    let data: Data
-    do { data = try await daemon.client.raw(.GET, path) } catch { failDaemon(error) }
-    do { return try iso8601Decoder().decode(T.self, from: data) } catch {
-        CardOutput.fail("unexpected answer from kioskd for \(path): \(error)", code: 2)
-    }
+    await daemon.get(path, as: T.self)
 }
 
 func age(_ seconds: Double?) -> String {
@@ -127,7 +116,7 @@ struct QueueRetryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let body = try JSONEncoder().encode(QueueOperationRequest(who: technicianName(), why: reason))
-        do { _ = try await daemon.client.raw(.POST, "/v1/queue/items/\(id)/retry", body: body) } catch { failDaemon(error) }
+        _ = await daemon.send(.POST, "/v1/queue/items/\(id)/retry", body: body)
         print("item \(id) is queued again")
     }
 }
@@ -154,7 +143,7 @@ struct QueuePurgeCommand: AsyncParsableCommand {
             }
         }
         let body = try JSONEncoder().encode(QueueOperationRequest(who: technicianName(), why: reason))
-        do { _ = try await daemon.client.raw(.POST, "/v1/queue/items/\(id)/purge", body: body) } catch { failDaemon(error) }
+        _ = await daemon.send(.POST, "/v1/queue/items/\(id)/purge", body: body)
         print("item \(id) purged (recorded in the audit log)")
     }
 }

@@ -13,30 +13,7 @@ public final class DaemonProcess: @unchecked Sendable {
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
                 logPath: String) throws {
         self.logPath = logPath
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
-        guard rc == 0 else { throw ProcessRunnerError.launchFailed(executable, String(cString: strerror(rc))) }
-        self.pid = pid
+        pid = try spawnWithCleanSignals(executable, arguments, environment: environment, stdout: logPath, stderr: nil, append: true)
     }
 
     /// Whether it still runs (reaps it when it has ended).
@@ -78,4 +55,36 @@ public func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool 
         usleep(20_000)
     }
     return condition()
+}
+
+/// posix_spawn with an empty signal mask and default handlers (a test runner's children inherit
+/// blocked signals otherwise), stdin from /dev/null, stdout to a file and stderr to another (or the
+/// same when nil).
+func spawnWithCleanSignals(_ executable: String, _ arguments: [String], environment: [String: String],
+                           stdout: String, stderr: String?, append: Bool) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    let mode = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, mode, 0o644)
+    if let stderr { posix_spawn_file_actions_addopen(&actions, 2, stderr, mode, 0o644) } else { posix_spawn_file_actions_adddup2(&actions, 1, 2) }
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &empty)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { envp.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
+    guard rc == 0 else { throw ProcessRunnerError.launchFailed(executable, String(cString: strerror(rc))) }
+    return pid
 }

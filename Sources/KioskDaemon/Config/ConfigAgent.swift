@@ -2,27 +2,11 @@ import Crypto
 import Foundation
 import KioskConfig
 import Logging
+import Registry
 import ServiceLifecycle
 
-/// A configuration bundle that central operations published for this kiosk.
-public struct BundleAnnouncement: Codable, Sendable, Equatable {
-    /// `fleet`, `site:ID` or `kiosk:ID`.
-    public var target: String
-    public var version: Int
-    /// Where to download it from the feed.
-    public var id: String
-    /// SHA-256 of the envelope, hex: a truncated or altered download is refused before parsing.
-    public var sha256: String
-    public var size: Int
-
-    public init(target: String, version: Int, id: String, sha256: String, size: Int) {
-        self.target = target
-        self.version = version
-        self.id = id
-        self.sha256 = sha256
-        self.size = size
-    }
-}
+/// A configuration bundle that central operations published for this kiosk (the registry's wire type).
+public typealias BundleAnnouncement = ConfigAnnouncement
 
 /// Where bundles come from: the registry's configuration stream in production.
 public protocol ConfigFeed: Sendable {

@@ -38,9 +38,7 @@ public struct RegistryConfigFeed: ConfigFeed {
                         backoff = 1
                         if answer.etag != etag {
                             etag = answer.etag
-                            continuation.yield(answer.bundles.map {
-                                BundleAnnouncement(target: $0.target, version: $0.version, id: $0.id, sha256: $0.sha256, size: $0.size)
-                            })
+                            continuation.yield(answer.bundles)
                         }
                     } catch {
                         if Task.isCancelled { break }
