@@ -144,7 +144,7 @@ let package = Package(
             "KioskCore", "IDCardReader", "Printing", "TestSupport", "Registry",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], exclude: ["Snapshots"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -98,10 +98,12 @@ bash scripts/testbeds/cups.sh fault "$RUN/cups" a4 media-empty
   --input Tests/Fixtures/documents/social-insurance-certificate.json --printer a4 --timeout 5 2>&1 | grep -v '^note:' || true
 bash scripts/testbeds/cups.sh fault "$RUN/cups" a4 media-ok
 bash scripts/testbeds/cups.sh fault "$RUN/cups" a4 ok
+echo "-- paper loaded again: a test page"
+"$BIN/kioskctl" printer test-page a4 2>/dev/null || true
 
 echo; echo "== registryd: the demo registry (36 enterprises, 24 persons) on 127.0.0.1:8480, SQLite"
 REGISTRY_DB="$RUN/registry.sqlite"
-STATE="$RUN/state"; RUNTIME="$RUN/kioskd"
+STATE="$RUN/kioskd-state"; RUNTIME="$RUN/kioskd-run"
 mkdir -p "$STATE"
 cp scripts/testbeds/demo-document-signing.key "$STATE/document-signing.key"
 ENROL="$("$BIN/kioskd" --enrol --config kiosk-config --state "$STATE")"
@@ -137,7 +139,7 @@ else
   keys() { for k in "$@"; do tmux -L "$TMUX_SOCKET" send-keys -t kiosk "$k"; sleep 0.2; done; }
   shot "idle screen"
   card "place resident"; shot "the card is read: the menu"
-  keys 1; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "云端"; keys Enter; shot "archive query: results"
+  keys 1; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "91441900100000008X"; keys Enter; shot "archive query by credit code: results"
   keys Enter; shot "detail"
   keys 1; shot "preview of the business licence (legal representative only)" 2
   keys Enter; shot "printed" 4

@@ -306,8 +306,9 @@ if [ -e "$faults/media-empty" ]; then
     [ "$(ps -o ppid= -p $$ 2>/dev/null | tr -d ' ')" = "$parent" ] || exit 1
     sleep 0.1
   done
-  echo "STATE: -media-empty" >&2
 fi
+# Paper is in: clear a paper-out state left by a job that was canceled while it waited.
+echo "STATE: -media-empty" >&2
 n="${IPP_JOB_ID:-0}"
 case "$doc" in
   *.*) ext="${doc##*.}" ;;

@@ -71,7 +71,7 @@ public final class DocumentDesk: Sendable {
         for pair in document.fields.fields {
             let key = pair.first ?? "", value = pair.count > 1 ? pair[1] : ""
             let label = labels["field." + key] ?? key
-            lines.append(key.isEmpty ? value : "\(label)：\(value)")
+            lines.append(key.isEmpty ? value : "\(label)：\(key == "enrolments" ? Self.enrolments(value) : value)")
         }
         var pages: [String] = []
         var index = 0
@@ -80,6 +80,17 @@ public final class DocumentDesk: Sendable {
             index += linesPerPage
         }
         return pages.isEmpty ? [title] : pages
+    }
+}
+
+extension DocumentDesk {
+    /// `pension:2015-07-01:96,medical:…` as 养老保险 2015-07-01 起 96 个月；…
+    static func enrolments(_ value: String) -> String {
+        value.split(separator: ",").map { item -> String in
+            let parts = item.split(separator: ":").map(String.init)
+            guard parts.count == 3, let type = InsuranceType(rawValue: parts[0]) else { return String(item) }
+            return "\(type.chineseName) \(parts[1]) 起 \(parts[2]) 个月"
+        }.joined(separator: "；")
     }
 }
 
