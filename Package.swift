@@ -73,7 +73,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "Diagnostics", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal", "KioskAPI",
+            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal", "KioskAPI", "Registry",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "KioskDaemon", dependencies: [

@@ -124,3 +124,29 @@ import Testing
         #expect(kills >= 1)
     }
 }
+
+/// `kioskctl diag` against the whole kiosk: every row ok, then the registry forgetting the kiosk.
+@Suite(.serialized) struct DiagWithKioskdTests {
+    func diag(_ bed: KioskStack) throws -> (Int32, String) {
+        let r = try ProcessRunner.run(BuiltProducts.path("kioskctl"),
+                                      ["diag", "--json", "--socket", bed.kioskd.technicianSocket, "--state-dir", bed.kioskd.stateDirectory,
+                                       "--runtime-dir", bed.kioskd.runtimeDirectory, "--config", bed.kioskd.configDirectory],
+                                      environment: bed.environment, timeout: 60)
+        return (r.status, r.stdout)
+    }
+
+    @Test func everyCheckPassesOnAHealthyKioskAndAnUnregisteredKioskIsNamed() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        _ = eventually(10) { bed.technician("GET", "/v1/diagnostics/heartbeat").1.contains("lastAcceptedAt") }
+        var (code, json) = try diag(bed)
+        #expect(code == 0, "\(json)")
+        #expect(json.contains("accepted by the registry"), "\(json)")
+        let removed = try ProcessRunner.run(BuiltProducts.path("registryd"),
+                                            ["kiosk", "remove", KioskStack.kioskId, "--db", bed.registry.database], timeout: 30)
+        #expect(removed.status == 0)
+        (code, json) = try diag(bed)
+        #expect(code == 2 && json.contains("the registry does not know this kiosk") && json.contains("registryd kiosk add demo-kiosk-01"),
+                "\(json)")
+    }
+}

@@ -3,6 +3,7 @@ import Foundation
 import KioskConfig
 import NIOCore
 import NIOHTTP1
+import Registry
 
 /// `registry`: `GET {registry.url}/v1/health` under a short deadline: reachable, latency, clock
 /// skew (from the answer's `serverTime`, else its `Date` header), and whether the kiosk's
@@ -138,8 +139,8 @@ public struct RegistryCheck: DiagnosticCheck {
     }
 }
 
-/// `identity`: the kiosk id is set and its private key (registry.keyFile) is present and well
-/// formed. Never prints the key.
+/// `identity`: the kiosk id is set, its private key (registry.keyFile) is present and well
+/// formed, and the registry accepts a request signed with it. Never prints the private key.
 public struct IdentityCheck: DiagnosticCheck {
     public let id = "identity"
     public let area = DiagnosticArea.registry
@@ -163,7 +164,34 @@ public struct IdentityCheck: DiagnosticCheck {
             return .fail(id, "kiosk \(settings.kiosk.id): \(keyPath) is not a base64 Ed25519 private key",
                          action: "install the right key file; ask central operations for the kiosk's enrolment")
         }
-        return .ok(id, "kiosk \(settings.kiosk.id) at site \(settings.kiosk.site); private key present (\(keyPath))")
+        let present = "kiosk \(settings.kiosk.id) at site \(settings.kiosk.site); private key present (\(keyPath))"
+        guard let credentials = try? KioskCredentials.load(kioskId: settings.kiosk.id, keyFile: keyPath) else {
+            return .fail(id, "kiosk \(settings.kiosk.id): \(keyPath) is not a usable Ed25519 private key",
+                         action: "install the right key file; ask central operations for the kiosk's enrolment")
+        }
+        // A signed request the registry answers for any registered kiosk.
+        var configuration = RegistryClientConfiguration(baseURL: settings.registry.url, credentials: credentials)
+        configuration.deadline = .milliseconds(Int64(max(0.5, context.environment.checkDeadlineSeconds - 1) * 1000))
+        configuration.maxAttempts = 1
+        let register = "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64)"
+        do {
+            _ = try await RegistryClient(configuration: configuration).configAnnouncements(site: settings.kiosk.site, etag: nil, wait: 0)
+            return .ok(id, present + "; accepted by the registry")
+        } catch {
+            if case .refused(let problem) = error {
+                switch problem.code {
+                case "auth.unknown-kiosk":
+                    return .fail(id, present + "; the registry does not know this kiosk", action: "central operations: \(register)")
+                case "auth.bad-signature":
+                    return .fail(id, present + "; the registry has another key for this kiosk",
+                                 action: "central operations re-registers it: \(register)")
+                case "auth.clock-skew":
+                    return .fail(id, present + "; the registry refused the request's time", action: "set the clock: check NTP (timedatectl)")
+                default: break
+                }
+            }
+            return .ok(id, present + "; not confirmed by the registry (\(error))")
+        }
     }
 
     /// `keyFile` resolved against the state directory.
