@@ -426,6 +426,23 @@ public final class Kioskd: TechnicianService {
         metric("yitiji_reader_connected", "gauge", "1 while the ID-card reader is connected.", [("", await state.readerPresent ? 1 : 0)])
         metric("yitiji_maintenance", "gauge", "1 in maintenance mode.", [("", await state.maintenance ? 1 : 0)])
         metric("yitiji_event_subscribers", "gauge", "Local API clients following events.", [("", hub.subscriberCount)])
+        let problems = counters.filter { $0.key.hasPrefix("prints.problem.") }.sorted { $0.key < $1.key }
+        metric("yitiji_print_failures_total", "counter", "Prints not completed, by what the citizen was told.",
+               problems.map { ("{reason=\"\($0.key.dropFirst("prints.problem.".count))\"}", $0.value) })
+        if let gateway = backedGateway {
+            let figures = gateway.figures()
+            metric("yitiji_outbox_depth", "gauge", "Writes waiting for the registry.", [("", figures?.depth ?? 0)])
+            metric("yitiji_outbox_dead_letters", "gauge", "Writes given up on, waiting for a technician.", [("", figures?.deadLetters ?? 0)])
+            lines.append("# HELP yitiji_outbox_oldest_age_seconds Age of the oldest waiting write.")
+            lines.append("# TYPE yitiji_outbox_oldest_age_seconds gauge")
+            lines.append("yitiji_outbox_oldest_age_seconds \(Int(figures?.oldestAgeSeconds ?? 0))")
+            let latency = gateway.latency.withLock { $0 }
+            lines.append("# HELP yitiji_registry_request_seconds Registry query latency.")
+            lines.append("# TYPE yitiji_registry_request_seconds summary")
+            lines.append("yitiji_registry_request_seconds_sum \(String(format: "%.6f", latency.seconds))")
+            lines.append("yitiji_registry_request_seconds_count \(latency.count)")
+            metric("yitiji_registry_request_failures_total", "counter", "Registry queries that failed.", [("", latency.failures)])
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

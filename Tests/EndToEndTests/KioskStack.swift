@@ -13,6 +13,8 @@ final class KioskStack {
     let registry: RegistrydProcess
     var kioskd: KioskdTestBed
     let environment: [String: String]
+    /// kioskd's Prometheus endpoint on loopback.
+    let metricsPort = freeLoopbackPort()
 
     init(registryRunning: Bool = true, configFiles: [String: Data] = [:]) throws {
         directory = try TemporaryDirectory(prefix: "stack")
@@ -27,6 +29,7 @@ final class KioskStack {
         let url = registry.baseURL
         kioskd = try KioskdTestBed(environment: environment,
                                    adjust: { $0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url) },
+                                   arguments: ["--metrics-port", String(metricsPort)],
                                    stateFiles: ["kiosk.key": try Data(contentsOf: URL(fileURLWithPath: directory.path + "/kiosk.key"))],
                                    configFiles: configFiles)
         // Start once the reader and the printers are known (screens are compared with snapshots).
@@ -44,6 +47,11 @@ final class KioskStack {
 
     func technician(_ method: String, _ path: String, _ body: String? = nil) -> (Int, String) {
         kioskd.curl(kioskd.technicianSocket, method, path, body: body)
+    }
+
+    /// kioskd's metrics, as Prometheus reads them.
+    func metrics() -> String {
+        (try? ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(metricsPort)/metrics"], timeout: 20))?.stdout ?? ""
     }
 
     /// What registryd recorded of one kind of submission.

@@ -36,6 +36,11 @@ import Testing
         #expect(try bed.submissions("applications").count == 1)
         let technician = bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/queue").1
         #expect(technician.contains("streams"), "\(technician)")
+        let metrics = bed.metrics()
+        for line in [#"yitiji_prints_total{outcome="completed"} 3"#, "yitiji_sessions_total 1", "yitiji_card_reads_total 1",
+                     "yitiji_outbox_depth", "yitiji_registry_request_seconds_count", "yitiji_reader_connected 1"] {
+            #expect(metrics.contains(line), "\(line) missing from\n\(metrics)")
+        }
 
         // Someone who is not the legal representative is refused the licence.
         try bed.reader.control("place hkMacaoTaiwan")

@@ -16,6 +16,8 @@ public final class RegistryBackedGateway: RegistryGateway {
     public let cache: QueryCache
     public let relay: OutboxRelay
     let logger: Logger
+    /// Registry request latencies: count, total seconds, failures (for metrics).
+    public let latency = Locked((count: 0, seconds: 0.0, failures: 0))
     /// How long an application waits for the registry's number before the receipt is printed
     /// with the kiosk's tracking number alone.
     let deliveryWait: Duration
@@ -70,9 +72,32 @@ public final class RegistryBackedGateway: RegistryGateway {
         }
     }
 
+    /// Times a registry call for the metrics.
+    func timed<T>(_ body: () async throws(RegistryClientError) -> T) async throws(RegistryClientError) -> T {
+        let start = ContinuousClock.now
+        do {
+            let value = try await body()
+            record(start, failed: false)
+            return value
+        } catch {
+            record(start, failed: true)
+            throw error
+        }
+    }
+
+    private func record(_ start: ContinuousClock.Instant, failed: Bool) {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        latency.withLock {
+            $0.count += 1
+            $0.seconds += seconds
+            if failed { $0.failures += 1 }
+        }
+    }
+
     public func enterprise(uscc: String) async throws(GatewayError) -> EnterpriseAnswer {
         do {
-            let cached = try await cache.archive(uscc: uscc, via: client)
+            let cached = try await timed { () throws(RegistryClientError) in try await cache.archive(uscc: uscc, via: client) }
             let archive = cached.value
             return EnterpriseAnswer(enterprise: archive.enterprise, status: archive.status, archive: archive.archive,
                                     cachedAgeSeconds: cached.fromCache ? cached.ageSeconds() : nil)
@@ -81,20 +106,24 @@ public final class RegistryBackedGateway: RegistryGateway {
 
     public func search(name: String, limit: Int) async throws(GatewayError) -> (results: [EnterpriseSummary], cachedAgeSeconds: Int?) {
         do {
-            let found = try await client.search(name: name, limit: limit)
+            let found = try await timed { () throws(RegistryClientError) in try await client.search(name: name, limit: limit) }
             for enterprise in found { cache.store(enterprise) }
             return (found.map { EnterpriseSummary(uscc: $0.uscc, name: $0.name, status: "", legalRepresentative: $0.legalRepresentative) }, nil)
         } catch { throw Self.gatewayError(error) }
     }
 
     public func socialInsurance(idNumber: String) async throws(GatewayError) -> SocialInsuranceRecord {
-        do { return try await client.socialInsurance(idNumber: idNumber) } catch { throw Self.gatewayError(error) }
+        do { return try await timed { () throws(RegistryClientError) in try await client.socialInsurance(idNumber: idNumber) } } catch {
+            throw Self.gatewayError(error)
+        }
     }
 
     public func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool {
         let printKind: PrintKind = kind == "business-licence" ? .businessLicence : .archive
         do {
-            return try await client.authorizePrint(kind: printKind, uscc: uscc, idNumber: idNumber).allowed
+            return try await timed { () throws(RegistryClientError) in
+                try await client.authorizePrint(kind: printKind, uscc: uscc, idNumber: idNumber)
+            }.allowed
         } catch {
             if case .refused(let problem) = error, problem.code == "print.not-entitled" { return false }
             throw Self.gatewayError(error)

@@ -190,6 +190,7 @@ public final class KioskCitizenService: CitizenService {
         let state = Self.stateName(printed.outcome)
         hub.publish(.printProgress(state: state))
         await self.state.count("prints.\(state)")
+        if state != "completed" { await self.state.count("prints.problem.\(Self.messageKey(printed.outcome))") }
         await sessions.touch()
         var detail = "\(document.kind.rawValue) \(state) on \(printed.queue)"
         if case let .failed(_, _, why) = printed.outcome { detail += ": \(why)" }
