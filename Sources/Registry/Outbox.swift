@@ -179,6 +179,7 @@ public final class Outbox: Sendable {
     /// Items per stream, for the size policy: counted at open, kept on enqueue, recounted after other changes.
     let depths = Depths()
     let trackingCounter: TrackingCounter
+    let dayStamp = DayStamp()
     let timeZone: TimeZone
 
     /// Opens (creating if needed) the outbox at `path`, with the payload key in `keyFile`
@@ -243,6 +244,30 @@ public final class Outbox: Sendable {
             try recount()
         } catch {
             throw .database("\(path): \(error)")
+        }
+    }
+
+    /// The local day (`YYYYMMDD`) of a time, worked out with the calendar once a day and kept
+    /// until midnight: calendar arithmetic in a named time zone is costly next to an insert.
+    final class DayStamp: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        private var validFrom = Date.distantFuture
+        private var validUntil = Date.distantPast
+
+        func day(of date: Date, in timeZone: TimeZone) -> String {
+            lock.lock()
+            defer { lock.unlock() }
+            if date >= validFrom, date < validUntil { return text }
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = timeZone
+            let c = calendar.dateComponents([.year, .month, .day], from: date)
+            let start = calendar.startOfDay(for: date)
+            validFrom = start
+            validUntil = calendar.date(byAdding: .day, value: 1, to: start) ?? date
+            func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
+            text = pad(c.year ?? 0, 4) + pad(c.month ?? 0, 2) + pad(c.day ?? 0, 2)
+            return text
         }
     }
 
@@ -359,12 +384,7 @@ public final class Outbox: Sendable {
         let now = Date()
         let idempotencyKey = Self.randomKey()
         let limit = policy.limit(stream)
-        let day: String = {
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = timeZone
-            let c = calendar.dateComponents([.year, .month, .day], from: now)
-            return String(format: "%04d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-        }()
+        let day = stream == .applications ? dayStamp.day(of: now, in: timeZone) : ""
         let ticket: OutboxTicket
         do {
             ticket = try database.write { db -> OutboxTicket in
