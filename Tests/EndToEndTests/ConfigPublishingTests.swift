@@ -40,8 +40,8 @@ import Testing
         #expect(eventually(20) { config().contains(#""fleet":1"#) }, "\(config())\n\(bed.kioskd.process.log.suffix(1500))")
         let applied = Date().timeIntervalSince(started)
         #expect(applied < 20)
-        let citizen = bed.citizen("GET", "/v1/interface").1
-        #expect(citizen.contains("请将居民身份证放在读卡区"))
+        // The generation is current on disk before its health check ends; the interface follows on commit.
+        #expect(eventually(15) { bed.citizen("GET", "/v1/interface").1.contains("请将居民身份证放在读卡区") })
         #expect(eventually(20) { ((try? registryd(bed, ["status"]).stdout) ?? "").contains("committed") },
                 "\((try? registryd(bed, ["status"]).stdout) ?? "")")
 
