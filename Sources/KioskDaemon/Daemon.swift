@@ -68,6 +68,9 @@ public final class Kioskd: TechnicianService {
     public let citizen: KioskCitizenService
     let logger: Logger
     let startedAt = Date()
+    /// The running service group, so that `shutdown()` can stop it gracefully, and whether a
+    /// shutdown was asked for before the group ran.
+    let runningGroup = Locked<(group: ServiceGroup?, stopRequested: Bool)>((nil, false))
     let readerService: ReaderService
     let notifier = SystemdNotifier()
 
@@ -394,17 +397,26 @@ public final class Kioskd: TechnicianService {
                                         logger: logger))
         }
         services.append(ReadyNotice(notifier: notifier, sockets: [options.citizenSocket, options.technicianSocket],
-                                    logger: logger))
+                                    hub: hub, logger: logger))
         await installInitialRoot()
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         audit.record(actor: "kioskd", action: "daemon.start", detail: "version \(KioskCore.version)")
-        try await group.run()
+        let stopAtOnce = runningGroup.withLock { $0.group = group; return $0.stopRequested }
+        if !stopAtOnce { try await group.run() }
+        runningGroup.withLock { $0.group = nil }
         notifier.notify("STOPPING=1")
         await sessions.end(.shutdown)
         hub.finish()
         audit.record(actor: "kioskd", action: "daemon.stop")
         audit.close()
+    }
+
+    /// Stops a running daemon the way SIGTERM does: every service shuts down gracefully, in
+    /// reverse order. Cancelling `run()` instead could drop a connection that was being accepted.
+    public func shutdown() async {
+        let group = runningGroup.withLock { $0.stopRequested = true; return $0.group }
+        await group?.triggerGracefulShutdown()
     }
 
     /// Prometheus text exposition of the daemon's figures.
@@ -447,10 +459,14 @@ public final class Kioskd: TechnicianService {
     }
 }
 
-/// Says READY=1 to systemd (and logs it) once both sockets accept connections.
+/// Says READY=1 to systemd (and logs it) once both sockets accept connections. As the last
+/// service it is the first to stop: it then unlinks the sockets, so that no client connects
+/// while the servers are closing, and ends the event streams, which would otherwise hold the
+/// servers' graceful shutdown open.
 struct ReadyNotice: Service {
     let notifier: SystemdNotifier
     let sockets: [String]
+    let hub: EventHub
     let logger: Logger
 
     func run() async throws {
@@ -460,6 +476,8 @@ struct ReadyNotice: Service {
         notifier.notify("READY=1")
         logger.notice("kioskd ready", metadata: ["sockets": "\(sockets.joined(separator: " "))"])
         try? await gracefulShutdown()
+        for socket in sockets { unlink(socket) }
+        hub.finish()
     }
 }
 

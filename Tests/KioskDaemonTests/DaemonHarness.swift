@@ -152,7 +152,7 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     func stop() async {
-        task?.cancel()
+        await daemon.shutdown()
         _ = await task?.result
         await client.shutdown()
     }

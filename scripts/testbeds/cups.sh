@@ -452,6 +452,9 @@ cmd_start() {
   for q in "${QUEUES[@]}"; do mkdir -p "$DIR/spool/$q" "$DIR/faults/$q"; done
   # cupsd runs filters as user lp when it runs as root: they must reach the spool under DIR.
   chmod 755 "$DIR" "$DIR/cups"
+  # Filters (pdftopdf among them) write their temporary files to TempDir as user lp; cupsd fixes
+  # the mode of its default TempDir only, not of one given in cups-files.conf.
+  chmod 1777 "$DIR/cups/tmp"
   if [ "$(id -u)" = 0 ] && id lp >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1; then
     uid="$(id -u lp)"
     setpriv --reuid="$uid" --regid="$(id -g lp)" --clear-groups test -x "$DIR" 2>/dev/null ||

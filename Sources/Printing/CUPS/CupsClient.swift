@@ -144,6 +144,18 @@ public final class CupsClient: @unchecked Sendable {
         lock.withLock { if let r = request(IPP_OP_CANCEL_JOB, queue: queue, jobID: jobID, attributes: []) { ippDelete(r) } }
     }
 
+    /// The `document-name` sent for a job titled `title`: ASCII letters, digits, `.`, `_` and `-`
+    /// only. Debian's cupsd 2.4.2-3+deb12u10 crashes (SIGSEGV while building the filters'
+    /// options) on a document name with a space, so the title itself goes in `job-name` only.
+    public static func documentName(_ title: String) -> String {
+        let safe = String(title.unicodeScalars.map { scalar -> Character in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                ? Character(scalar) : "-"
+        })
+        let trimmed = safe.trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        return trimmed.isEmpty ? "document.pdf" : String(trimmed.prefix(64))
+    }
+
     /// Submits a PDF; returns the job id.
     public func submit(queue: String, pdf: Data, title: String, options: PrintOptions) throws(PrintingError) -> Int {
         lock.lock()
@@ -166,7 +178,7 @@ public final class CupsClient: @unchecked Sendable {
             var jobID: Int32 = 0
             let created = cupsCreateDestJob(http, dest, info, &jobID, title, numOptions, opts)
             guard created.rawValue < 0x0400, jobID > 0 else { throw .refused(queue, CupsClient.lastError) }
-            let started = cupsStartDestDocument(http, dest, info, jobID, title, CUPS_FORMAT_PDF, 0, nil, 1)
+            let started = cupsStartDestDocument(http, dest, info, jobID, Self.documentName(title), CUPS_FORMAT_PDF, 0, nil, 1)
             guard started == HTTP_STATUS_CONTINUE else {
                 throw .refused(queue, "document not accepted: \(CupsClient.lastError)")
             }
