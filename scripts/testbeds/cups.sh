@@ -10,8 +10,8 @@
 #       media-empty      the printer reports media-empty and holds its current/next job
 #                        (job stays processing) until media-ok
 #       media-ok         paper loaded again: the held job goes on
-#       fail-next-job    the next job fails at the printer (the job ends canceled or aborted)
-#       fail-jobs        every job fails at the printer until `ok` (also any resubmission of it)
+#       fail-next-job    the next job fails on its way to the printer (the job ends aborted)
+#       fail-jobs        every job fails on its way to the printer until `ok` (resubmissions too)
 #       stop-printer     cupsdisable QUEUE (printer-state stopped, reason paused)
 #       reject           cupsreject QUEUE (new jobs are refused)
 #       ok               cupsenable + cupsaccept QUEUE, and clear every fault flag
@@ -293,11 +293,6 @@ EOF
   cat <<'EOF'
 parent=$PPID
 doc="$1"
-if [ -e "$faults/fail-jobs" ] || [ -e "$faults/fail-next-job" ]; then
-  rm -f "$faults/fail-next-job"
-  echo "ERROR: Simulated printer failure." >&2
-  exit 1
-fi
 if [ -e "$faults/media-empty" ]; then
   echo "STATE: +media-empty" >&2
   echo "INFO: Out of paper, waiting for media." >&2
@@ -390,9 +385,42 @@ PreserveJobFiles No
 EOF
 }
 
+# ServerBin for the private cupsd: the system's programs, except for an ipp backend that fails a
+# job while its queue's fail-jobs or fail-next-job flag stands. A failure made at the printer
+# itself is not reliable: CUPS's ipp backend reports a job the printer aborted as completed
+# when its main loop, not its monitor, is the first to see the abort.
+write_server_bin() {
+  local bin="$DIR/cups/bin" entry
+  mkdir -p "$bin/backend"
+  for entry in /usr/lib/cups/*; do
+    [ "$(basename "$entry")" = backend ] || ln -s "$entry" "$bin/$(basename "$entry")"
+  done
+  for entry in /usr/lib/cups/backend/*; do
+    [ "$(basename "$entry")" = ipp ] || ln -s "$entry" "$bin/backend/$(basename "$entry")"
+  done
+  {
+    echo '#!/bin/sh'
+    echo '# ipp backend of the CUPS test bed (scripts/testbeds/cups.sh): obeys the fault flags.'
+    echo "faults='$DIR/faults'"
+    cat <<'EOF'
+if [ $# -ge 5 ] && [ -n "${PRINTER:-}" ] &&
+   { [ -e "$faults/$PRINTER/fail-jobs" ] || [ -e "$faults/$PRINTER/fail-next-job" ]; }; then
+  rm -f "$faults/$PRINTER/fail-next-job"
+  echo "INFO: Printing." >&2
+  sleep 0.5
+  echo "ERROR: Simulated printer failure." >&2
+  exit 1
+fi
+exec /usr/lib/cups/backend/ipp "$@"
+EOF
+  } >"$bin/backend/ipp"
+  chmod 755 "$bin/backend/ipp"
+}
+
 write_cups_files_conf() {
   cat <<EOF
 ServerRoot $DIR/cups
+ServerBin $DIR/cups/bin
 RequestRoot $DIR/cups/spool
 TempDir $DIR/cups/tmp
 CacheDir $DIR/cups/cache
@@ -450,6 +478,8 @@ cmd_start() {
   mkdir -p "$DIR/cups/spool" "$DIR/cups/tmp" "$DIR/cups/cache" "$DIR/cups/state" "$DIR/cups/ssl" \
     "$DIR/printers" "$DIR/log"
   for q in "${QUEUES[@]}"; do mkdir -p "$DIR/spool/$q" "$DIR/faults/$q"; done
+  # The ipp backend runs as user lp and clears fail-next-job flags.
+  chmod 777 "$DIR/faults"/*
   # cupsd runs filters as user lp when it runs as root: they must reach the spool under DIR.
   chmod 755 "$DIR" "$DIR/cups"
   # Filters (pdftopdf among them) write their temporary files to TempDir as user lp; cupsd fixes
@@ -497,6 +527,7 @@ EOF
   done
 
   write_cupsd_conf "${ports[0]}" >"$DIR/cupsd.conf"
+  write_server_bin
   write_cups_files_conf >"$DIR/cups-files.conf"
   cupsd -f -c "$DIR/cupsd.conf" -s "$DIR/cups-files.conf" </dev/null >>"$DIR/log/cupsd.out" 2>&1 &
   set_pid cupsd "$!"
