@@ -27,6 +27,20 @@ def rss_kib(pid):
     return 0
 
 
+def breakdown(pid, top=14):
+    """Resident memory by mapping (file or kind), largest first, from /proc/PID/smaps."""
+    sizes, name = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+                name = fields[5] if len(fields) > 5 else "[anonymous]"
+            elif fields[0] == "Rss:":
+                sizes[name] = sizes.get(name, 0) + int(fields[1])
+    for path, kib in sorted(sizes.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {kib / 1024:6.1f} MiB  {path}")
+
+
 def status(sock):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
@@ -56,6 +70,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--binary", default=os.path.join(ROOT, ".build/release/kioskd"))
+    ap.add_argument("--breakdown", action="store_true", help="print resident memory by mapping when idle")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="bench-kioskd-")
     config = os.path.join(work, "config")
@@ -98,6 +113,8 @@ def main():
     time.sleep(3)
     idle = rss_kib(proc.pid)
     print(f"idle RSS: {idle / 1024:.1f} MiB")
+    if args.breakdown:
+        breakdown(proc.pid)
 
     def control(line):
         with open(fifo, "w") as f:
