@@ -138,7 +138,11 @@ let package = Package(
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "Registry", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
-        .testTarget(name: "KioskDaemonTests", dependencies: ["KioskDaemon", "Registry", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "KioskDaemonTests", dependencies: [
+            "KioskDaemon", "Registry", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport",
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Yams", package: "Yams"),
+        ]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "KioskConfig", "KioskTerminal", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "KioskCore", "IDCardReader", "Printing", "TestSupport", "Registry",

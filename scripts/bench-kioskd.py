@@ -28,17 +28,24 @@ def rss_kib(pid):
 
 
 def breakdown(pid, top=14):
-    """Resident memory by mapping (file or kind), largest first, from /proc/PID/smaps."""
+    """Resident memory by mapping (file or kind), largest first, from /proc/PID/smaps: in all,
+    clean (file pages the kernel can drop and read again) and dirty (private, written)."""
     sizes, name = {}, None
     with open(f"/proc/{pid}/smaps") as f:
         for line in f:
             fields = line.split()
             if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
-                name = fields[5] if len(fields) > 5 else "[anonymous]"
+                name = (fields[5] if len(fields) > 5 else "[anonymous]") + " " + fields[1]
+                sizes.setdefault(name, [0, 0, 0])
             elif fields[0] == "Rss:":
-                sizes[name] = sizes.get(name, 0) + int(fields[1])
-    for path, kib in sorted(sizes.items(), key=lambda item: -item[1])[:top]:
-        print(f"  {kib / 1024:6.1f} MiB  {path}")
+                sizes[name][0] += int(fields[1])
+            elif fields[0] in ("Shared_Clean:", "Private_Clean:"):
+                sizes[name][1] += int(fields[1])
+            elif fields[0] in ("Shared_Dirty:", "Private_Dirty:"):
+                sizes[name][2] += int(fields[1])
+    print("     RSS    clean    dirty  mapping (permissions)")
+    for path, (rss, clean, dirty) in sorted(sizes.items(), key=lambda item: -item[1][0])[:top]:
+        print(f"  {rss / 1024:6.1f}  {clean / 1024:6.1f}  {dirty / 1024:6.1f}  {path}")
 
 
 def status(sock):

@@ -212,10 +212,11 @@ public final class Kioskd: TechnicianService {
             outbox: nil, lastHeartbeatAgeSeconds: nil)
     }
 
-    public func setMaintenance(_ request: MaintenanceRequest) async throws {
+    public func setMaintenance(_ request: MaintenanceRequest, by account: String) async throws {
         if await state.setMaintenance(request.on, reason: request.reason) {
             if request.on { await sessions.end(.maintenance) }
-            audit.record(actor: "technician", action: request.on ? "maintenance.on" : "maintenance.off", detail: request.reason ?? "")
+            audit.record(actor: "technician", action: request.on ? "maintenance.on" : "maintenance.off", by: account,
+                         detail: request.reason ?? "")
             logger.notice("maintenance mode", metadata: ["on": "\(request.on)"])
         }
     }
@@ -259,15 +260,15 @@ public final class Kioskd: TechnicianService {
         return ConfigDiff.between(base, current)
     }
 
-    public func rollbackConfiguration(reason: String) async throws -> ConfigurationView {
+    public func rollbackConfiguration(reason: String, by account: String) async throws -> ConfigurationView {
         try await configStore.rollback(reason: reason)
-        audit.record(actor: "technician", action: "config.rollback", detail: reason)
+        audit.record(actor: "technician", action: "config.rollback", by: account, detail: reason)
         if let restored = try? KioskConfiguration.load(from: await configStore.currentDirectory()) { await apply(restored) }
         return await configuration()
     }
 
-    public func applyBundle(_ envelope: Data) async -> ConfigurationView.Event {
-        audit.record(actor: "technician", action: "config.bundle", detail: "\(envelope.count) bytes handed over locally")
+    public func applyBundle(_ envelope: Data, by account: String) async -> ConfigurationView.Event {
+        audit.record(actor: "technician", action: "config.bundle", by: account, detail: "\(envelope.count) bytes handed over locally")
         return Self.view(await configAgent.consider(envelope: envelope, feed: configFeed))
     }
 
@@ -305,9 +306,14 @@ public final class Kioskd: TechnicianService {
         }
     }
 
-    /// Takes a committed configuration into use without a restart.
+    /// Takes a committed configuration into use without a restart. A new registry URL takes
+    /// effect at once for queries, the outbox relay, the heartbeat and the configuration feed.
     func apply(_ new: KioskConfiguration) async {
         currentConfiguration.withLock { $0 = new }
+        if let client = backedGateway?.client, client.endpoint.retarget(new.settings.registry.url) {
+            client.breaker.reset()
+            logger.notice("registry moved", metadata: ["url": "\(client.endpoint.baseURL)"])
+        }
         citizen.update(configuration: new)
         await sessions.setTiming(idleTimeout: TimeInterval(new.settings.session.idleTimeoutSeconds),
                                  warningLead: TimeInterval(new.settings.session.idleWarningSeconds))
@@ -330,10 +336,22 @@ public final class Kioskd: TechnicianService {
 
     // MARK: - Running
 
-    func socketApplication(path: String, group: String?, mode: mode_t,
-                           routes: (Router<BasicRequestContext>) -> Void) -> some Service {
-        let router = Router()
-        routes(router)
+    /// The technician socket's routes: diagnostics, maintenance, audit, configuration, queue.
+    public func technicianRouter() -> Router<LocalRequestContext> {
+        let router = Router(context: LocalRequestContext.self)
+        TechnicianRoutes.add(to: router, service: self)
+        QueueRoutes.add(to: router, outbox: backedGateway?.outbox, audit: audit)
+        return router
+    }
+
+    /// The citizen socket's routes: the session's operations only.
+    public func citizenRouter() -> Router<LocalRequestContext> {
+        let router = Router(context: LocalRequestContext.self)
+        CitizenRoutes.add(to: router, service: citizen)
+        return router
+    }
+
+    func socketApplication(path: String, group: String?, mode: mode_t, router: Router<LocalRequestContext>) -> some Service {
         let logger = self.logger
         return Application(router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "kioskd"),
                            onServerRunning: { _ in
@@ -380,13 +398,9 @@ public final class Kioskd: TechnicianService {
             services.append(RegistryWatchService(gateway: backedGateway, logger: logger))
         }
         services.append(socketApplication(path: options.technicianSocket, group: options.technicianGroup,
-                                          mode: options.technicianGroup == nil ? 0o600 : 0o660) { router in
-            TechnicianRoutes.add(to: router, service: self)
-            QueueRoutes.add(to: router, outbox: self.backedGateway?.outbox, audit: self.audit)
-        })
-        services.append(socketApplication(path: options.citizenSocket, group: options.citizenGroup, mode: 0o660) { router in
-            CitizenRoutes.add(to: router, service: self.citizen)
-        })
+                                          mode: options.technicianGroup == nil ? 0o600 : 0o660, router: technicianRouter()))
+        services.append(socketApplication(path: options.citizenSocket, group: options.citizenGroup, mode: 0o660,
+                                          router: citizenRouter()))
         if let port = options.metricsPort {
             let router = Router()
             router.get("metrics") { _, _ in

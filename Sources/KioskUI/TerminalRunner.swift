@@ -1,5 +1,6 @@
 import Foundation
 import KioskAPI
+import KioskCore
 import KioskTerminal
 
 /// Runs the citizen's interface on a terminal: keys in, kiosk events in, the screen redrawn
@@ -44,7 +45,7 @@ public final class TerminalRunner: @unchecked Sendable {
     }
 
     /// Asks the interface to leave (from a signal handler's task).
-    public func requestQuit() { quitRequested.set(true) }
+    public func requestQuit() { quitRequested.withLock { $0 = true } }
 
     /// Connects (retrying while kioskd is not there), then runs until quit or input closes.
     public func run() async {
@@ -53,7 +54,7 @@ public final class TerminalRunner: @unchecked Sendable {
         var buffer = ScreenBuffer(width: terminal.size.width, height: terminal.size.height, useStyles: terminal.useStyles)
         var config: InterfaceConfiguration?
         while config == nil {
-            if quitRequested.get() { return }
+            if quitRequested.withLock { $0 } { return }
             do { config = try await service.interfaceConfiguration() } catch {
                 let size = terminal.size
                 buffer.resize(width: size.width, height: size.height)
@@ -81,7 +82,7 @@ public final class TerminalRunner: @unchecked Sendable {
         var decoder = KeyDecoder()
         var lastSize = (width: 0, height: 0)
         var lastInput = Date()
-        while !quitRequested.get() {
+        while !quitRequested.withLock { $0 } {
             let size = terminal.size
             if size != lastSize {
                 buffer.resize(width: size.width, height: size.height)
@@ -116,13 +117,4 @@ public final class TerminalRunner: @unchecked Sendable {
         guard let bytes = terminal.readBytes(timeoutMilliseconds: milliseconds) else { return true }
         return allowQuit && bytes.contains(3)
     }
-}
-
-/// A value behind a lock.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.withLock { value } }
-    func set(_ new: Value) { lock.withLock { value = new } }
 }

@@ -71,6 +71,31 @@ public struct RegistryClientConfiguration: Sendable {
     }
 }
 
+/// Where the registry is: a base URL that central operations may change by configuration, shared
+/// by a client and the clients made from it, so a change reaches every one of them at once.
+public final class RegistryEndpoint: Sendable {
+    private let url: Locked<String>
+
+    /// An endpoint at `baseURL` (a trailing slash is dropped).
+    public init(_ baseURL: String) { url = Locked(Self.trimmed(baseURL)) }
+
+    /// The base URL in use, e.g. `http://127.0.0.1:8480`.
+    public var baseURL: String { url.withLock { $0 } }
+
+    /// Points every client of this endpoint at `baseURL`. Returns false when it was already there.
+    @discardableResult
+    public func retarget(_ baseURL: String) -> Bool {
+        let new = Self.trimmed(baseURL)
+        return url.withLock { current in
+            guard current != new else { return false }
+            current = new
+            return true
+        }
+    }
+
+    static func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
+}
+
 /// A circuit breaker: after `threshold` consecutive failures it refuses calls for `cooldown`,
 /// then lets one trial call through; success closes it, failure opens it again.
 public final class CircuitBreaker: @unchecked Sendable {
@@ -144,9 +169,15 @@ public final class RegistryClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }()
 
+    /// Where requests go: `configuration.baseURL` at first; see `RegistryEndpoint.retarget(_:)`.
+    public let endpoint: RegistryEndpoint
+
     /// A client for `configuration` on `httpClient` (by default `sharedHTTPClient`, no shutdown needed).
-    public init(configuration: RegistryClientConfiguration, httpClient: HTTPClient = RegistryClient.sharedHTTPClient) {
+    /// Pass another client's `endpoint` to follow that client when the registry moves.
+    public init(configuration: RegistryClientConfiguration, httpClient: HTTPClient = RegistryClient.sharedHTTPClient,
+                endpoint: RegistryEndpoint? = nil) {
         self.configuration = configuration
+        self.endpoint = endpoint ?? RegistryEndpoint(configuration.baseURL)
         breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: configuration.breakerCooldown)
         http = httpClient
     }
@@ -158,8 +189,8 @@ public final class RegistryClient: Sendable {
         try await get("/v1/enterprises/\(try pathSegment(uscc))")
     }
 
-    /// Enterprises whose name contains `name`, at most `limit` (1…100).
-    public func search(name: String, limit: Int = 20) async throws(RegistryClientError) -> [Enterprise] {
+    /// Enterprises whose name contains `name`, at most `limit` (1…100), each with its status.
+    public func search(name: String, limit: Int = 20) async throws(RegistryClientError) -> [EnterpriseListing] {
         var components = URLComponents()
         components.queryItems = [URLQueryItem(name: "name", value: name), URLQueryItem(name: "limit", value: String(limit))]
         let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
@@ -324,7 +355,7 @@ public final class RegistryClient: Sendable {
 
     func attemptOnce(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
                      timeout: Duration) async -> Result<(Int, ByteBuffer), RegistryClientError> {
-        var request = HTTPClientRequest(url: configuration.baseURL + path)
+        var request = HTTPClientRequest(url: endpoint.baseURL + path)
         request.method = method
         let bytes = body ?? Data()
         if path != "/v1/health" {

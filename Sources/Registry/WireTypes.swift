@@ -283,10 +283,39 @@ public struct PublicArchive: Codable, Sendable, Hashable {
     }
 }
 
+/// One search hit: the public licence record and the enterprise's status (存续, 注销, ...),
+/// encoded flat, as the licence object plus `status`.
+public struct EnterpriseListing: Codable, Sendable, Hashable {
+    public var enterprise: Enterprise
+    /// Empty when the registry did not say.
+    public var status: String
+
+    public init(enterprise: Enterprise, status: String) {
+        self.enterprise = enterprise
+        self.status = status
+    }
+
+    /// The listing of `record`, without its private fields.
+    public init(_ record: EnterpriseRecord) { self.init(enterprise: record.enterprise, status: record.status) }
+
+    enum CodingKeys: String, CodingKey { case status }
+
+    public init(from decoder: any Decoder) throws {
+        enterprise = try Enterprise(from: decoder)
+        status = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .status) ?? ""
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try enterprise.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+    }
+}
+
 /// The search answer: `{"enterprises": [...]}`.
 public struct EnterpriseList: Codable, Sendable, Hashable {
-    public var enterprises: [Enterprise]
-    public init(enterprises: [Enterprise]) { self.enterprises = enterprises }
+    public var enterprises: [EnterpriseListing]
+    public init(enterprises: [EnterpriseListing]) { self.enterprises = enterprises }
 }
 
 /// The JSON coders both ends use: ISO 8601 dates, sorted keys.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Diagnostics
 import Foundation
 import KioskAPI
+import KioskConfig
 import NIOHTTP1
 
 /// Where kioskctl finds kioskd's technician socket.
@@ -48,9 +49,10 @@ struct ConfigCommand: ParsableCommand {
           kioskctl config history --json
           kioskctl config rollback --reason "新版菜单有误"
           kioskctl config apply bundle.json
+          kioskctl config validate /etc/yitiji          (offline: kioskd is not asked)
         """,
         subcommands: [ConfigShowCommand.self, ConfigDiffCommand.self, ConfigHistoryCommand.self, ConfigRollbackCommand.self,
-                      ConfigApplyCommand.self])
+                      ConfigApplyCommand.self, ConfigValidateCommand.self])
 }
 
 func printJSON<T: Encodable>(_ value: T) {
@@ -142,6 +144,33 @@ struct ConfigApplyCommand: AsyncParsableCommand {
             print("applied: \(event.target ?? "") v\(event.version ?? 0), generation \(event.generation)")
         } else {
             CardOutput.fail("\(event.result): \(event.reason ?? "")", code: 1)
+        }
+    }
+}
+
+struct ConfigValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a configuration folder as kioskd would load it (offline).",
+        discussion: """
+        Prints what it holds, or the first problem with its file, line and field. Exit 0 valid, 1 invalid.
+        Examples:
+          kioskctl config validate /etc/yitiji
+          kioskctl config validate ./my-site-config
+        """)
+
+    @Argument(help: "The folder holding kiosk.yaml, services.yaml, evaluation.yaml and texts.yaml.")
+    var directory: String = "/etc/yitiji"
+
+    func run() throws {
+        do throws(ConfigurationError) {
+            let loaded = try KioskConfiguration.load(from: URL(fileURLWithPath: directory))
+            let s = loaded.settings
+            print("valid: kiosk \(s.kiosk.id) at \(s.kiosk.site), registry \(s.registry.url), "
+                + "\(loaded.services.items.count) service(s), printer roles \(s.printers.keys.sorted().joined(separator: ", ")), "
+                + "evaluation form v\(loaded.evaluation.version)")
+        } catch {
+            CardOutput.fail("invalid: \(error)", code: 1)
         }
     }
 }

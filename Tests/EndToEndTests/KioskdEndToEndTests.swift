@@ -90,10 +90,28 @@ import Testing
         let queued = bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/queue").1
         #expect(queued.contains(#""depth":3"#), "\(queued)")
 
+        // The technician purges the rating with kioskctl: it asks first (no terminal: refused without
+        // --yes), and the audit log names the account the kernel reports, not a claimed name.
+        let kioskctl = BuiltProducts.path("kioskctl"), socket = ["--socket", bed.kioskd.technicianSocket]
+        let listed = try ProcessRunner.run(kioskctl, ["queue", "list", "--stream", "ratings", "--json"] + socket)
+        let items = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        let ratingID = try #require(items.first?["id"] as? Int, "\(listed.stdout) \(listed.stderr)")
+        let unasked = try ProcessRunner.run(kioskctl, ["queue", "purge", "\(ratingID)", "--reason", "重复评价"] + socket)
+        #expect(unasked.status == 2 && unasked.stderr.contains("--yes"), "\(unasked.stderr)")
+        let purged = try ProcessRunner.run(kioskctl, ["queue", "purge", "\(ratingID)", "--reason", "重复评价", "--yes"] + socket,
+                                           environment: ["SUDO_USER": "somebody-else"])
+        #expect(purged.status == 0, "\(purged.stdout) \(purged.stderr)")
+        let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(getuid())"
+        let audit = bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/audit").1
+        #expect(audit.contains(#""action":"queue.purge""#) && audit.contains(#""by":"\#(account) (uid \#(getuid()))""#), "\(audit)")
+        let status = try ProcessRunner.run(kioskctl, ["queue", "status"] + socket)
+        #expect(status.status == 0 && status.stdout.range(of: #"(?m)^ratings +0 "#, options: .regularExpression) != nil, "\(status.stdout)")
+
         try bed.registry.start()
-        #expect(eventually(40) { ((try? bed.submissions("applications").count) ?? 0) == 3 && ((try? bed.submissions("ratings").count) ?? 0) == 1 })
+        #expect(eventually(40) { ((try? bed.submissions("applications").count) ?? 0) == 3 })
         let delivered = try bed.submissions("applications").map { $0["tracking_number"] as String? ?? "" }
         #expect(delivered == tracking, "in order, each once")
+        #expect(try bed.submissions("ratings").isEmpty, "the purged rating never reaches the registry")
     }
 
     @Test func sigkillWhileDrainingDeliversEveryItemExactlyOnce() throws {

@@ -63,6 +63,7 @@ import Testing
         let client = bed.client()
         #expect(try await client.enterprise(uscc: Self.uscc).legalRepresentative == "张三")
         #expect(try await client.search(name: "云端").isEmpty == false)
+        #expect(try await client.search(name: "锦程35").first?.status == "注销")
         let archive = try await client.archive(uscc: Self.uscc)
         #expect(!archive.archive.isEmpty)
         #expect(try await client.socialInsurance(idNumber: Self.legalRepresentative).name == "张三")

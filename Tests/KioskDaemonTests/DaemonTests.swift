@@ -1,9 +1,11 @@
 import Foundation
+import Hummingbird
 import KioskAPI
 import KioskCore
 @testable import KioskDaemon
 import Testing
 import TestSupport
+import Yams
 
 @Suite(.serialized) struct DaemonTests {
     static let holderID = "441900199003181234"
@@ -65,6 +67,20 @@ import TestSupport
         await harness.stop()
     }
 
+    @Test func everyRouteOfBothSocketsIsInTheOpenAPIDocument() async throws {
+        let harness = try await DaemonHarness(gateway: try FakeGateway())
+        let text = try String(contentsOfFile: BuiltProducts.repositoryPath("openapi/local-api.yaml"), encoding: .utf8)
+        let paths = (try Yams.load(yaml: text) as? [String: Any])?["paths"] as? [String: [String: Any]] ?? [:]
+        let documented = Set(paths.flatMap { path, operations in
+            operations.keys.filter { ["get", "post", "put", "delete"].contains($0) }.map { "\($0.uppercased()) \(path)" }
+        })
+        let served = Set((harness.daemon.technicianRouter().routes + harness.daemon.citizenRouter().routes).map { "\($0.method) \($0.path)" })
+        #expect(documented.count > 20)
+        #expect(served.subtracting(documented).sorted() == [], "served but not documented")
+        #expect(documented.subtracting(served).sorted() == [], "documented but not served")
+        await harness.stop()
+    }
+
     @Test func aClientWithoutPermissionOnASocketCannotConnect() async throws {
         let harness = try await DaemonHarness(gateway: try FakeGateway())
         // The run directory is traversable so that only the socket's own mode decides.
@@ -96,6 +112,9 @@ import TestSupport
         await #expect(throws: CitizenAPIError.self) { _ = try await harness.client.searchEnterprises("演示市") }
         #expect(try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":false}"#).0 == 200)
         #expect(harness.daemon.audit.recent().contains { $0.action == "maintenance.on" && $0.detail == "更换打印纸" })
+        // The audit log names the account the kernel reports for the connection, not a claimed name.
+        let account = PeerCredentials(pid: 0, uid: getuid(), gid: 0, userName: PeerCredentials.accountName(getuid())).description
+        #expect(harness.daemon.audit.recent().filter { $0.action.hasPrefix("maintenance.") }.map(\.by) == [account, account])
         await harness.stop()
     }
 

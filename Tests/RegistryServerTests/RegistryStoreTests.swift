@@ -26,6 +26,7 @@ import Testing
         #expect(try await store.enterprise(uscc: "91441900100000008X")?.legalRepresentativeIdNumber == "441900199003181234")
         #expect(try await store.enterprise(uscc: "91350100M000100Y43") == nil)
         #expect(try await store.searchEnterprises(name: "云端", limit: 5).isEmpty == false)
+        #expect(try await store.searchEnterprises(name: "聚源11", limit: 5).map(\.status) == ["注销"])  // hits carry their status
         #expect(try await store.searchEnterprises(name: "%", limit: 5).count == 5)  // wildcards are not special
         #expect(try await store.person(idNumber: "441900199003181234")?.name == "张三")
 

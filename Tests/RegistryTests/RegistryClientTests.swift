@@ -34,6 +34,22 @@ import Testing
         #expect(elapsed < limit, "took \(elapsed) s", sourceLocation: sourceLocation)
     }
 
+    @Test func aMovedRegistryIsFollowedByTheClientAndEveryClientMadeFromIt() async throws {
+        let health = Data(#"{"status":"ok","serverTime":"2026-01-01T00:00:00Z","version":"1"}"#.utf8)
+        let old = try LoopbackHTTPServer { _ in .reply(status: 200, body: health) }
+        let new = try LoopbackHTTPServer { _ in .reply(status: 200, body: health) }
+        defer { old.stop(); new.stop() }
+        let c = try client(old)
+        let derived = RegistryClient(configuration: c.configuration, endpoint: c.endpoint)
+        _ = try await c.health()
+        #expect(c.endpoint.retarget(new.baseURL + "/"))
+        #expect(c.endpoint.retarget(new.baseURL) == false)  // already there
+        _ = try await c.health()
+        _ = try await derived.health()
+        #expect(old.requests == 1)
+        #expect(new.requests == 2)
+    }
+
     @Test func badJSONIsAMalformedAnswer() async throws {
         let server = try LoopbackHTTPServer { _ in .badJSON }
         defer { server.stop() }

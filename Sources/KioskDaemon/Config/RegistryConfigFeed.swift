@@ -13,14 +13,15 @@ public struct RegistryConfigFeed: ConfigFeed {
     /// How long one poll waits at the registry.
     let wait: Int
 
-    /// A feed through a client of its own (a long deadline, its own circuit breaker).
+    /// A feed through a client of its own (a long deadline, its own circuit breaker) that follows
+    /// `base` when the registry moves.
     public init(base: RegistryClient, site: String, logger: Logger, wait: Int = 25,
                 httpClient: HTTPClient = RegistryClient.sharedHTTPClient) {
         var configuration = base.configuration
         configuration.deadline = .seconds(Int64(wait + 10))
         configuration.attemptTimeout = .seconds(Int64(wait + 10))
         configuration.maxAttempts = 1
-        client = RegistryClient(configuration: configuration, httpClient: httpClient)
+        client = RegistryClient(configuration: configuration, httpClient: httpClient, endpoint: base.endpoint)
         self.site = site
         self.logger = logger
         self.wait = wait

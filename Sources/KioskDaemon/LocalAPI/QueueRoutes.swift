@@ -37,7 +37,9 @@ public enum QueueRoutes {
     }
 
     /// Adds the queue routes for `outbox` (answering 404 with a reason when there is none).
-    public static func add<Context: RequestContext>(to router: Router<Context>, outbox: Outbox?, audit: AuditLog?) {
+    /// Retries and purges are recorded under the account the kernel reports for the connection;
+    /// the `who` a client sends is kept beside it.
+    public static func add<Context: PeerAwareRequestContext>(to router: Router<Context>, outbox: Outbox?, audit: AuditLog?) {
         let queue = router.group("v1/queue")
         @Sendable func require() throws -> Outbox {
             guard let outbox else {
@@ -81,13 +83,15 @@ public enum QueueRoutes {
                     throw LocalAPIError(status: .badRequest, messageKey: "error.generic",
                                         detail: "who (1–64 characters) and why (1–200) are both required")
                 }
+                let account = await context.auditName()
+                let who = body.who == account || account.hasPrefix(body.who + " (") ? account : "\(account) as '\(body.who)'"
                 do {
                     let outbox = try require()
-                    if action == "retry" { try outbox.retry(id: id, who: body.who, why: body.why) } else {
-                        try outbox.purge(id: id, who: body.who, why: body.why)
+                    if action == "retry" { try outbox.retry(id: id, who: who, why: body.why) } else {
+                        try outbox.purge(id: id, who: who, why: body.why)
                     }
                 } catch let e as OutboxError { throw problem(e) }
-                audit?.record(actor: "technician", action: "queue.\(action)", detail: "item \(id) by \(body.who): \(body.why)")
+                audit?.record(actor: "technician", action: "queue.\(action)", by: account, detail: "item \(id): \(body.why)")
                 return Response(status: .noContent)
             }
         }

@@ -6,8 +6,8 @@ import NIOCore
 /// The technician's operations, served only on the technician socket.
 public protocol TechnicianService: Sendable {
     func status() async -> TechnicianStatus
-    /// Switches maintenance mode; switching it on ends a citizen session.
-    func setMaintenance(_ request: MaintenanceRequest) async throws
+    /// Switches maintenance mode for the account `by`; switching it on ends a citizen session.
+    func setMaintenance(_ request: MaintenanceRequest, by account: String) async throws
     /// Recent audit entries, newest last.
     func audit(limit: Int) async -> [AuditLog.Entry]
     func events() -> AsyncStream<KioskEvent>
@@ -15,10 +15,10 @@ public protocol TechnicianService: Sendable {
     func configuration() async -> ConfigurationView
     /// What the current generation changed against the one before it (or the embedded default).
     func configurationDiff() async -> [ConfigFileDiff]
-    /// Returns to the previous generation.
-    func rollbackConfiguration(reason: String) async throws -> ConfigurationView
+    /// Returns to the previous generation, for the account `by`.
+    func rollbackConfiguration(reason: String, by account: String) async throws -> ConfigurationView
     /// Verifies and applies a signed bundle handed over locally (e.g. from a USB stick).
-    func applyBundle(_ envelope: Data) async -> ConfigurationView.Event
+    func applyBundle(_ envelope: Data, by account: String) async -> ConfigurationView.Event
     /// The reader as kioskd sees it (kioskd owns the device; diagnostics must not open it).
     func readerFigures() async -> ReaderFigures
     /// Outbox figures; nil when no outbox is configured.
@@ -31,8 +31,9 @@ public protocol TechnicianService: Sendable {
 /// `GET /v1/events` (newline-delimited JSON), `GET /v1/config`, `GET /v1/config/diff`,
 /// `POST /v1/config/rollback`, `POST /v1/config/bundles` (a signed bundle as the body).
 public enum TechnicianRoutes {
-    /// Adds the technician routes to `router`.
-    public static func add<Context: RequestContext>(to router: Router<Context>, service: any TechnicianService) {
+    /// Adds the technician routes to `router`. Operations that change something are audited
+    /// under the account the kernel reports for the connection.
+    public static func add<Context: PeerAwareRequestContext>(to router: Router<Context>, service: any TechnicianService) {
         let v1 = router.group("v1")
         v1.get("status") { _, _ in try CitizenRoutes.encoded(await service.status()) }
         v1.post("maintenance") { request, context in
@@ -44,7 +45,7 @@ public enum TechnicianRoutes {
             if let reason = body.reason, reason.count > 200 {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "reason must hold at most 200 characters")
             }
-            try await service.setMaintenance(body)
+            try await service.setMaintenance(body, by: await context.auditName())
             return try CitizenRoutes.encoded(await service.status())
         }
         v1.get("audit") { request, _ in
@@ -75,17 +76,17 @@ public enum TechnicianRoutes {
             guard !body.reason.trimmingCharacters(in: .whitespaces).isEmpty, body.reason.count <= 200 else {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "a reason of 1 to 200 characters is needed")
             }
-            do { return try CitizenRoutes.encoded(try await service.rollbackConfiguration(reason: body.reason)) } catch {
+            do { return try CitizenRoutes.encoded(try await service.rollbackConfiguration(reason: body.reason, by: await context.auditName())) } catch {
                 throw LocalAPIError(status: .conflict, messageKey: "error.generic", detail: "\(error)")
             }
         }
-        v1.post("config/bundles") { request, _ in
+        v1.post("config/bundles") { request, context in
             var request = request
             let buffer: ByteBuffer
             do { buffer = try await request.collectBody(upTo: 4 << 20) } catch {
                 throw LocalAPIError(status: .contentTooLarge, messageKey: "error.generic", detail: "a bundle may hold at most 4 MiB")
             }
-            let event = await service.applyBundle(Data(buffer.readableBytesView))
+            let event = await service.applyBundle(Data(buffer.readableBytesView), by: await context.auditName())
             let response = try CitizenRoutes.encoded(event)
             return event.result == "committed" ? response
                 : Response(status: .unprocessableContent, headers: response.headers, body: response.body)

@@ -12,7 +12,7 @@ struct RegistryWatchService: Service {
     var interval: Duration = .seconds(3)
 
     func run() async throws {
-        let probe = RegistryClient(configuration: gateway.client.configuration)
+        let probe = RegistryClient(configuration: gateway.client.configuration, endpoint: gateway.client.endpoint)
         var wasDown = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: interval)

@@ -13,6 +13,9 @@ public final class AuditLog: Sendable {
         public var time: String
         /// `citizen`, `technician`, `central` or `kioskd`.
         public var actor: String
+        /// The account behind a technician operation, as the kernel reported it for the
+        /// connection, e.g. `alice (uid 1000)`.
+        public var by: String?
         /// What happened, e.g. `session.start`, `print`, `queue.purge`, `config.apply`.
         public var action: String
         /// Keyed hash of the card holder's ID number, when a card holder is involved.
@@ -59,8 +62,8 @@ public final class AuditLog: Sendable {
     }
 
     /// Appends one entry. `subjectIdNumber` is hashed before it is written.
-    public func record(actor: String, action: String, subjectIdNumber: String? = nil, detail: String = "") {
-        let entry = Entry(time: Timestamp.rfc3339(), actor: actor, action: action,
+    public func record(actor: String, action: String, by account: String? = nil, subjectIdNumber: String? = nil, detail: String = "") {
+        let entry = Entry(time: Timestamp.rfc3339(), actor: actor, by: account, action: action,
                           subject: subjectIdNumber.map(pseudonym), detail: detail)
         guard var line = try? JSONEncoder().encode(entry) else { return }
         line.append(0x0A)

@@ -1,5 +1,6 @@
 import Foundation
 import KioskAPI
+import KioskCore
 
 /// Fans kiosk events out to every subscribed client. A subscriber that stops reading loses the
 /// oldest events beyond `bufferSize`, never blocks the daemon.
@@ -40,18 +41,5 @@ public final class EventHub: Sendable {
             return Array(hub.subscribers.values)
         }
         for continuation in all { continuation.finish() }
-    }
-}
-
-/// A value behind a lock, for state shared across threads that no actor owns.
-public final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    public init(_ value: Value) { self.value = value }
-    /// Runs `body` with the value, under the lock.
-    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

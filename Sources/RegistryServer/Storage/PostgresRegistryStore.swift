@@ -72,10 +72,10 @@ public final class PostgresRegistryStore: RegistryStore {
         try await strings("SELECT record FROM enterprise WHERE uscc = \(uscc)").first.map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
     }
 
-    public func searchEnterprises(name: String, limit: Int) async throws -> [Enterprise] {
+    public func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing] {
         let pattern = "%" + name.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "").replacingOccurrences(of: "\\", with: "") + "%"
         return try await strings("SELECT record FROM enterprise WHERE name LIKE \(pattern) ORDER BY name LIMIT \(limit)")
-            .map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0).enterprise }
+            .map { EnterpriseListing(try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0)) }
     }
 
     public func person(idNumber: String) async throws -> SocialInsuranceRecord? {

@@ -60,7 +60,7 @@ public struct StoredSubmission: Sendable {
 /// What registryd keeps, behind one protocol (SQLite here; PostgreSQL for a fleet).
 public protocol RegistryStore: Sendable {
     func enterprise(uscc: String) async throws -> EnterpriseRecord?
-    func searchEnterprises(name: String, limit: Int) async throws -> [Enterprise]
+    func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing]
     func person(idNumber: String) async throws -> SocialInsuranceRecord?
     /// Loads a seed in one transaction: all of it or nothing.
     func load(_ seed: RegistrySeed) async throws
@@ -134,13 +134,13 @@ public final class SQLiteRegistryStore: RegistryStore {
         return try text.map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
     }
 
-    public func searchEnterprises(name: String, limit: Int) async throws -> [Enterprise] {
+    public func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing] {
         let pattern = "%" + name.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
         let rows = try await queue.read { db in
             try String.fetchAll(db, sql: "SELECT record FROM enterprise WHERE name LIKE ? ORDER BY name LIMIT ?",
                                 arguments: [pattern, limit])
         }
-        return try rows.map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0).enterprise }
+        return try rows.map { EnterpriseListing(try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0)) }
     }
 
     public func person(idNumber: String) async throws -> SocialInsuranceRecord? {
