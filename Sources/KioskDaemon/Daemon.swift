@@ -489,6 +489,14 @@ struct ReadyNotice: Service {
         }
         notifier.notify("READY=1")
         logger.notice("kioskd ready", metadata: ["sockets": "\(sockets.joined(separator: " "))"])
+        // Start-up is over once the first printer poll and registry calls are done: give back the
+        // code pages only start-up needed.
+        if await pause(.seconds(2)) {
+            let before = MemoryTrim.residentBytes() ?? 0
+            MemoryTrim.trim()
+            logger.info("start-up memory given back", metadata: [
+                "residentMiB": "\((MemoryTrim.residentBytes() ?? 0) >> 20)", "beforeMiB": "\(before >> 20)"])
+        }
         try? await gracefulShutdown()
         for socket in sockets { unlink(socket) }
         hub.finish()

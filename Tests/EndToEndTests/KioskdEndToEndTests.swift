@@ -49,7 +49,12 @@ import Testing
         #expect(code == 422 && body.contains("licence.refused"), "\(body)")
         try bed.reader.control("remove")
 
-        bed.kioskd.stop()
+        // SIGTERM: every service (relay, heartbeat, registry watch, printers, sockets) stops at
+        // once, not after its interval; kioskd exits 0.
+        let stopping = Date()
+        let status = bed.kioskd.process.stop(signal: SIGTERM, seconds: 30)
+        #expect(Date().timeIntervalSince(stopping) < 5, "graceful stop took \(Date().timeIntervalSince(stopping)) s")
+        #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "wait status \(status)")
         // The card holder's name also stands, as legal representative, in the enterprise's public
         // record, which the query cache may keep; it must appear nowhere else.
         var written = Data(bed.kioskd.process.log.utf8), writtenOutsideCache = written
