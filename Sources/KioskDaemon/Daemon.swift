@@ -491,7 +491,7 @@ struct ReadyNotice: Service {
         logger.notice("kioskd ready", metadata: ["sockets": "\(sockets.joined(separator: " "))"])
         // Start-up is over once the first printer poll and registry calls are done: give back the
         // code pages only start-up needed.
-        if await pause(.seconds(2)) {
+        if await sleepUnlessStopping(.seconds(2)) {
             let before = MemoryTrim.residentBytes() ?? 0
             MemoryTrim.trim()
             logger.info("start-up memory given back", metadata: [

@@ -93,7 +93,7 @@ public struct PrinterWatchService: Service {
                 }
             }
             while self.roles() == roles && !Task.isCancelled && !Task.isShuttingDownGracefully {
-                await pause(.milliseconds(500))
+                await sleepUnlessStopping(.milliseconds(500))
             }
             monitor.stop()
             consumer.cancel()
@@ -108,7 +108,7 @@ public struct SessionTimerService: Service {
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await pause(.milliseconds(500))
+            await sleepUnlessStopping(.milliseconds(500))
             await sessions.tick()
         }
     }
@@ -164,7 +164,7 @@ public struct WatchdogService: Service {
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             notifier.notify("WATCHDOG=1")
-            await pause(interval)
+            await sleepUnlessStopping(interval)
         }
     }
 }

@@ -13,7 +13,7 @@ struct HeartbeatService: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await beat()
-            await pause(interval)
+            await sleepUnlessStopping(interval)
         }
     }
 
@@ -34,7 +34,7 @@ struct HeartbeatService: Service {
         }
         // Delivered when the heartbeat stream is empty again within a few seconds.
         for _ in 0..<50 {
-            guard await pause(.milliseconds(100)) else { return }
+            guard await sleepUnlessStopping(.milliseconds(100)) else { return }
             if let status = try? gateway.outbox.status(), status.streams.first(where: { $0.stream == .heartbeats })?.depth == 0 {
                 daemon.heartbeat.withLock {
                     $0.lastAcceptedAt = Date()

@@ -15,7 +15,7 @@ struct RegistryWatchService: Service {
         let probe = RegistryClient(configuration: gateway.client.configuration, endpoint: gateway.client.endpoint)
         var wasDown = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            guard await pause(interval) else { return }
+            guard await sleepUnlessStopping(interval) else { return }
             guard let status = try? gateway.outbox.status(), status.depth > 0,
                   status.streams.contains(where: { $0.lastError != nil }) || gateway.client.breaker.isOpen else {
                 wasDown = false
