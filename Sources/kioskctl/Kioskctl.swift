@@ -21,6 +21,7 @@ struct Kioskctl: AsyncParsableCommand {
             ConfigCommand.self,
             DiagCommand.self,
             MaintenanceCommand.self,
+            AuditCommand.self,
             SupportBundleCommand.self,
         ]
     )

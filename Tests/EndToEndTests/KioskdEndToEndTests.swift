@@ -107,8 +107,10 @@ import Testing
                                            environment: ["SUDO_USER": "somebody-else"])
         #expect(purged.status == 0, "\(purged.stdout) \(purged.stderr)")
         let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(getuid())"
-        let audit = bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/audit").1
-        #expect(audit.contains(#""action":"queue.purge""#) && audit.contains(#""by":"\#(account) (uid \#(getuid()))""#), "\(audit)")
+        let audit = try ProcessRunner.run(kioskctl, ["audit", "--actor", "technician"] + socket)
+        #expect(audit.status == 0 && audit.stdout.contains("queue.purge  by \(account) (uid \(getuid()))  item \(ratingID): 重复评价"),
+                "\(audit.stdout) \(audit.stderr)")
+        #expect(!audit.stdout.contains("session.start"), "only the technician's entries")
         let status = try ProcessRunner.run(kioskctl, ["queue", "status"] + socket)
         #expect(status.status == 0 && status.stdout.range(of: #"(?m)^ratings +0 "#, options: .regularExpression) != nil, "\(status.stdout)")
 
