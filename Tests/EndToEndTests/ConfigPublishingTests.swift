@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import KioskConfig
 import Registry
 import TestSupport
@@ -24,6 +25,37 @@ import Testing
     func texts(_ old: String, _ new: String) throws -> Data {
         let text = try String(contentsOfFile: BuiltProducts.repositoryPath("kiosk-config/texts.yaml"), encoding: .utf8)
         return Data(text.replacingOccurrences(of: old, with: new).utf8)
+    }
+
+    /// Central operations move the kiosk to another registry: once the bundle is committed, new
+    /// submissions go there, without a restart.
+    @Test func aBundleThatMovesTheRegistryTakesEffectWithoutARestart() throws {
+        let bed = try KioskStack(configFiles: ["keys/root.json": try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys)])
+        defer { bed.stop() }
+        let key = try KioskCredentials.load(kioskId: KioskStack.kioskId, keyFile: bed.directory.path + "/kiosk.key")
+        let moved = try RegistrydProcess(database: bed.directory.path + "/registry-2.sqlite",
+                                         seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
+                                         kiosks: [(KioskStack.kioskId, key.publicKeyBase64)])
+        defer { moved.stop() }
+        let kiosk = try String(contentsOfFile: BuiltProducts.repositoryPath("kiosk-config/kiosk.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "http://127.0.0.1:8480", with: moved.baseURL)
+        let site = try signers.bundle(version: 1, target: BundleTarget(scope: .site, id: "demo-hall"), files: ["kiosk.yaml": Data(kiosk.utf8)])
+        #expect(try publish(bed, site, target: "site:demo-hall").status == 0)
+        let escaped = moved.baseURL.replacingOccurrences(of: "/", with: "\\/")  // as JSONEncoder writes it
+        #expect(eventually(30) { bed.technician("GET", "/v1/config").1.contains(#""registryURL":"\#(escaped)""#) },
+                "\(bed.technician("GET", "/v1/config").1)\n\(bed.kioskd.process.log.suffix(1500))")
+        #expect(eventually(10) { bed.kioskd.process.log.contains("registry moved") })
+
+        try bed.reader.control("place resident")
+        #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("张*") })
+        #expect(bed.citizen("POST", "/v1/ratings", #"{"level":5,"serviceCode":"SC-APPLY","formVersion":1}"#).0 == 204)
+        try bed.reader.control("remove")
+        let database = try DatabaseQueue(path: moved.database)
+        func ratings() -> Int {
+            (try? database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM submission WHERE kind = 'ratings'") ?? 0 }) ?? 0
+        }
+        #expect(eventually(20) { ratings() == 1 }, "the rating reached the registry the kiosk was moved to")
+        #expect(try bed.submissions("ratings").isEmpty, "and not the one it left")
     }
 
     @Test func publishedBundlesReachTheKioskAtOnceAndBadOnesAreRolledBackOrRefused() throws {
