@@ -66,7 +66,7 @@ public struct RegistryClientConfiguration: Sendable {
 
     /// A configuration for `baseURL` signing with `credentials`; the rest takes defaults.
     public init(baseURL: String, credentials: KioskCredentials) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = RegistryEndpoint.trimmed(baseURL)
         self.credentials = credentials
     }
 }

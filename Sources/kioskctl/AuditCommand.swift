@@ -16,7 +16,7 @@ struct AuditCommand: AsyncParsableCommand {
         """)
 
     @OptionGroup var daemon: DaemonSocketOptions
-    @Option(help: "At most this many entries (1–10000).") var limit: Int = 50
+    @Option(help: "How many of the newest entries to look at (1–10000); --actor filters among them.") var limit: Int = 50
     @Option(help: "Only this actor: citizen, technician, central or kioskd.") var actor: String?
     @Flag(help: "JSON instead of text.") var json = false
 
