@@ -40,7 +40,7 @@ trap cleanup EXIT INT TERM
 
 echo "== starting the emulated USB reader (0400:c35a, four bulk endpoints)"
 /usr/bin/python3 scripts/testbeds/emulated-reader.py --model 0400:c35a --state-dir "$RUN" \
-  --simulator "$BIN/yitiji-reader-sim --control $RUN/card" 2>"$RUN/emulator.log" &
+  --simulator "$BIN/yitiji-reader-sim --control $RUN/card" --simulator-control "$RUN/card" 2>"$RUN/emulator.log" &
 EMULATOR_PID=$!
 for _ in $(seq 300); do [ -e "$RUN/ready" ] && [ -e "$RUN/card" ] && break; sleep 0.1; done
 [ -e "$RUN/ready" ] || { echo "the emulated reader did not start; see $RUN/emulator.log" >&2; exit 1; }

@@ -32,6 +32,9 @@ struct ReaderSim: ParsableCommand {
     @Option(help: "Latency before every answer, milliseconds.")
     var latency: Int = 0
 
+    @Option(help: "A status file rewritten after every control line and host command (controls applied, commands received by kind).")
+    var status: String?
+
     func run() throws {
         // A parent may have left these ignored; the simulator must stop when asked.
         signal(SIGTERM, SIG_DFL)
@@ -51,6 +54,7 @@ struct ReaderSim: ParsableCommand {
             host = SimulatorHost(simulator: simulator, input: STDIN_FILENO, output: STDOUT_FILENO)
         }
         if let control { try host.openControl(path: control) }
+        host.statusPath = status
         FileHandle.standardError.write(Data("reader simulator ready\n".utf8))
         host.run()
     }

@@ -142,7 +142,6 @@ import Testing
         #expect(verbose.stdout.contains("AA AA AA 96 69"), "\(verbose.stdout)")
 
         bed.unplug()
-        usleep(300_000)
         (r, rows) = try diag(kiosk, ["reader"], environment: bed.environment)
         reader = try row(rows, "reader")
         #expect(reader.status == "fail" && reader.action.contains("USB cable"), "\(reader)")
@@ -150,7 +149,6 @@ import Testing
 
         // Plugged back in: a frame with a bad checksum, then a SAM that fails its self-test.
         bed.plug()
-        usleep(300_000)
         try bed.control("fault checksum")
         (r, rows) = try diag(kiosk, ["reader"], environment: bed.environment)
         reader = try row(rows, "reader")

@@ -48,8 +48,10 @@ import Testing
         read.environment = ProcessInfo.processInfo.environment.merging(bed.environment) { $1 }
         read.standardOutput = FileHandle(forWritingAtPath: out)
         read.standardError = FileHandle(forWritingAtPath: err)
+        let readsBefore = bed.simulatorStatus()["read"] ?? 0
         try read.run()
-        usleep(1_000_000)  // find and select are done; the read is waiting on the reader
+        // Unplug exactly while the read command waits for its (delayed) answer.
+        #expect(bed.waitForCommand("read", moreThan: readsBefore), "the read never reached the reader")
         bed.unplug()
         let deadline = Date().addingTimeInterval(20)
         while read.isRunning, Date() < deadline { usleep(20_000) }
@@ -61,7 +63,6 @@ import Testing
 
         try bed.control("latency 0")
         bed.plug()
-        usleep(300_000)
         let again = try ProcessRunner.run(kioskctl, ["reader", "read", "--json", "--timeout", "10"],
                                           environment: bed.environment, timeout: 60)
         #expect(again.status == 0, "\(again.stderr)")

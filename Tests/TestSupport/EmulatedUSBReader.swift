@@ -10,17 +10,22 @@ public final class EmulatedUSBReader: @unchecked Sendable {
     public let environment: [String: String]
     /// The simulator's control FIFO.
     public var controlPath: String { directory.path + "/sim" }
+    /// The simulator's status file (control lines applied, commands received).
+    public var statusPath: String { directory.path + "/sim-status" }
+    private let sentLock = NSLock()
+    private var controlsSent = 0
 
     /// Starts the test bed for `model` (default the four-endpoint 0400:c35a), with `card` placed.
     public init(model: String = "0400:c35a", card: String? = nil) throws {
         directory = try TemporaryDirectory(prefix: "usbreader")
         let sim = BuiltProducts.path("yitiji-reader-sim")
-        var simulator = "\(sim) --control \(directory.path)/sim"
+        var simulator = "\(sim) --control \(directory.path)/sim --status \(directory.path)/sim-status"
         if let card { simulator += " --card \(card)" }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [BuiltProducts.repositoryPath("scripts/testbeds/emulated-reader.py"),
-                             "--model", model, "--state-dir", directory.path, "--simulator", simulator]
+                             "--model", model, "--state-dir", directory.path, "--simulator", simulator,
+                             "--simulator-control", directory.path + "/sim"]
         let log = FileHandle(forWritingAtPath: "/dev/null")
         process.standardOutput = log
         process.standardError = log
@@ -37,18 +42,62 @@ public final class EmulatedUSBReader: @unchecked Sendable {
         environment = readEnvironmentFile(directory.path + "/env")
     }
 
-    /// Sends a control line to the simulator (`place resident`, `remove`, `fault …`, `latency …`).
+    /// Sends a control line to the simulator (`place resident`, `remove`, `fault …`, `latency …`)
+    /// and returns once the simulator has applied it.
     public func control(_ line: String) throws {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: controlPath))
         handle.write(Data((line + "\n").utf8))
         try handle.close()
+        let sent = sentLock.withLock { controlsSent += 1; return controlsSent }
+        guard wait({ self.simulatorStatus()["controls"] ?? 0 >= sent }) else {
+            throw ProcessRunnerError.launchFailed("reader simulator", "control line '\(line)' was not applied within 10 s")
+        }
     }
 
-    /// Pulls the reader's cable.
-    public func unplug() { bedControl("unplug") }
+    /// The simulator's counters: `controls`, and commands received by kind (`find`, `select`, `read`, `other`).
+    public func simulatorStatus() -> [String: Int] {
+        let text = (try? String(contentsOfFile: statusPath, encoding: .utf8)) ?? ""
+        var counts: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let n = Int(parts[1]) { counts[String(parts[0])] = n }
+        }
+        return counts
+    }
 
-    /// Plugs it back in.
-    public func plug() { bedControl("plug") }
+    /// Waits until the simulator has received more than `count` commands of `kind` (e.g. the
+    /// host's read is pending); false after 10 s.
+    public func waitForCommand(_ kind: String, moreThan count: Int) -> Bool {
+        wait { self.simulatorStatus()[kind] ?? 0 > count }
+    }
+
+    /// Pulls the reader's cable; returns once the device is gone and the simulated reader has
+    /// lost its power (answers it had not sent are dropped).
+    public func unplug() {
+        let cycles = simulatorStatus()["power-cycles"] ?? 0
+        bedControl("unplug")
+        _ = wait { self.plugState().hasPrefix("unplugged") && self.simulatorStatus()["power-cycles"] ?? 0 > cycles }
+    }
+
+    /// Plugs it back in; returns once the device is on the bus again.
+    public func plug() {
+        bedControl("plug")
+        _ = wait { self.plugState().hasPrefix("plugged") }
+    }
+
+    /// `plugged BUS DEV` or `unplugged`, as the test bed reports it.
+    public func plugState() -> String {
+        (try? String(contentsOfFile: directory.path + "/state", encoding: .utf8)) ?? ""
+    }
+
+    private func wait(_ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(5_000)
+        }
+        return condition()
+    }
 
     /// Writes a line to the test bed's own control FIFO (signals may be blocked in a test runner's children).
     private func bedControl(_ line: String) {

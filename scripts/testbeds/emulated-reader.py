@@ -24,7 +24,7 @@ An IN transfer with no data stays pending until data arrives or the host
 cancels it (so libusb timeouts behave as with hardware).
 
 Usage:
-  emulated-reader.py --model 0400:c35a --state-dir DIR --simulator 'COMMAND'
+  emulated-reader.py --model 0400:c35a --state-dir DIR --simulator 'COMMAND' [--simulator-control FIFO]
 
 State directory:
   DIR/env      shell lines to source before starting the program under test
@@ -349,6 +349,7 @@ class Emulator:
             st.inflight.clear()
             self.answer_blocked_reap(st, plug)
         self.reset_data()
+        self.power_cycle_simulator()
         self.testbed.uevent(self.desc.syspath, 'remove')
         self.testbed.remove_device(self.desc.syspath)
         try:
@@ -357,6 +358,21 @@ class Emulator:
             debug('detach_ioctl(%s): %s' % (plug.devnode, e.message))
         self.write_state()
         log('unplugged: %s' % plug.devnode)
+
+    def power_cycle_simulator(self):
+        """A reader without power sends nothing more: answers the simulator still has queued
+        (e.g. a delayed read answer) would otherwise reach the next host after a replug."""
+        path = self.args.simulator_control
+        if not path:
+            return
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                os.write(fd, b'power-cycle\n')
+            finally:
+                os.close(fd)
+        except OSError as e:
+            log('cannot tell the simulator to power-cycle (%s): %s' % (path, e))
 
     def reset_data(self):
         """A reader that loses power forgets everything it had not sent yet."""
@@ -912,6 +928,9 @@ def main():
     ap.add_argument('--state-dir', required=True, help='directory for env, pid, ready, state and control')
     ap.add_argument('--simulator', required=True,
                     help='shell command line of the card simulator (raw SAM_V bytes on stdin/stdout)')
+    ap.add_argument('--simulator-control',
+                    help='the simulator\'s control FIFO: on unplug it is told "power-cycle" (the reader forgets '
+                         'answers it had not sent, as a real one losing power does)')
     ap.add_argument('--device-file', help='umockdev description to use instead of the model\'s own file')
     ap.add_argument('-v', '--verbose', action='store_true', help='log every transfer on stderr')
     args = ap.parse_args()

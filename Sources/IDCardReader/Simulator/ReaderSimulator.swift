@@ -141,6 +141,10 @@ public final class ReaderSimulator: @unchecked Sendable {
     /// Takes the card off.
     public func remove() { lock.withLock { card = nil; cardActive = false } }
 
+    /// The reader lost power (unplugged): it forgets the half-received request and that the card
+    /// on it was already read; the card stays where it is, and the faults and latencies set.
+    public func powerCycle() { lock.withLock { decoder = SAMFrameDecoder(); cardActive = false } }
+
     /// True while a card is on the reader.
     public var hasCard: Bool { lock.withLock { card != nil } }
 
@@ -182,21 +186,31 @@ public final class ReaderSimulator: @unchecked Sendable {
         return faults.remove(at: i)
     }
 
-    private func delay(for command: SAMCommand) -> Int {
-        let key: String
+    private static func kind(of command: SAMCommand) -> String {
         switch command {
-        case .findCard: key = "find"
-        case .selectCard: key = "select"
-        case .readText, .readTextAndFingerprint: key = "read"
-        default: key = "other"
+        case .findCard: return "find"
+        case .selectCard: return "select"
+        case .readText, .readTextAndFingerprint: return "read"
+        default: return "other"
         }
+    }
+
+    private func delay(for command: SAMCommand) -> Int {
+        let key = Self.kind(of: command)
         return latency[key] ?? latency["all"] ?? 0
     }
+
+    private var received: [String: Int] = [:]
+
+    /// How many commands of each kind (`find`, `select`, `read`, `other`) arrived so far, so a
+    /// test can act at a known step of the host's exchange (e.g. unplug while a read is pending).
+    public var commandCounts: [String: Int] { lock.withLock { received } }
 
     private func respond(to body: [UInt8]) -> [SimulatorReply] {
         guard let command = SAMCommand(body: body) else {
             return [SimulatorReply(delayMilliseconds: 0, bytes: SAMResponse(status: .commandError).frame)]
         }
+        received[Self.kind(of: command), default: 0] += 1
         if takeFault({ $0 == .noAnswer }) != nil { return [] }
         var response = answer(command)
         if case .status(let s)? = takeFault({ if case .status = $0 { return true } else { return false } }) {
@@ -255,7 +269,8 @@ public final class ReaderSimulator: @unchecked Sendable {
 
     /// Applies one line of the control language:
     /// `place KIND`, `remove`, `fault checksum|truncated|no-answer|garbage|remove-during-read`,
-    /// `fault status XX`, `fault read-status XX`, `latency MS [find|select|read|all]`, `chunk N`.
+    /// `fault status XX`, `fault read-status XX`, `latency MS [find|select|read|all]`, `chunk N`,
+    /// `power-cycle` (see `powerCycle()`; the host also drops answers not yet sent).
     /// Returns an error message for a bad line.
     public func control(_ line: String) -> String? {
         let words = line.split(separator: " ").map(String.init)
@@ -267,6 +282,7 @@ public final class ReaderSimulator: @unchecked Sendable {
             }
             place(SimulatedCard(identity: identity))
         case ("remove", 1): remove()
+        case ("power-cycle", 1): powerCycle()
         case ("fault", 2):
             switch words[1] {
             case "checksum": inject(.badChecksum)

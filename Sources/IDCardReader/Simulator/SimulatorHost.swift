@@ -17,6 +17,13 @@ public final class SimulatorHost: @unchecked Sendable {
     private var keepAlive: Int32 = -1
     private let stopLock = NSLock()
     private var stopped = false
+    private var controlsApplied = 0
+    private var powerCycles = 0
+    /// When set, a status file rewritten (atomically) after every control line and every host
+    /// command: `controls N` (control lines applied so far, `power-cycle` apart), `power-cycles N`
+    /// (sent by the USB emulator on unplug) and `find N`, `select N`, `read N`, `other N`
+    /// (commands received). Test beds wait on it instead of sleeping.
+    public var statusPath: String? { didSet { writeStatus() } }
 
     /// Makes `run()` return within a second.
     public func stop() { stopLock.withLock { stopped = true } }
@@ -98,6 +105,7 @@ public final class SimulatorHost: @unchecked Sendable {
                         due += UInt64(reply.delayMilliseconds) * 1_000_000
                         queue.append((due, reply.bytes))
                     }
+                    writeStatus()
                 } else if errno != EAGAIN && errno != EINTR && keepAlive < 0 {
                     return
                 }
@@ -136,10 +144,29 @@ public final class SimulatorHost: @unchecked Sendable {
             let line = String(decoding: controlBuffer[..<newline], as: UTF8.self).trimmingCharacters(in: .whitespaces)
             controlBuffer.removeSubrange(...newline)
             if line.isEmpty { continue }
+            if line == "power-cycle" {
+                queue.removeAll()  // answers the reader had not sent yet die with its power
+                powerCycles += 1
+            } else {
+                controlsApplied += 1
+            }
             if let problem = simulator.control(line) {
                 FileHandle.standardError.write(Data("reader simulator: \(problem)\n".utf8))
             }
         }
+        writeStatus()
+    }
+}
+
+extension SimulatorHost {
+    fileprivate func writeStatus() {
+        guard let statusPath else { return }
+        let counts = simulator.commandCounts
+        var text = "controls \(controlsApplied)\npower-cycles \(powerCycles)\n"
+        for kind in ["find", "select", "read", "other"] { text += "\(kind) \(counts[kind] ?? 0)\n" }
+        let temporary = statusPath + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) else { return }
+        _ = rename(temporary, statusPath)
     }
 }
 
