@@ -622,6 +622,9 @@ public final class Outbox: Sendable {
         var refusals: Int
     }
 
+    /// Why an item whose payload cannot be decrypted is a dead letter.
+    static let undecryptableReason = "the payload cannot be decrypted with the outbox key (the key file was replaced, or the row is damaged); restore the original key file and retry the item, or purge it"
+
     /// Moves expired items to dead letters; answers how many.
     func expire(now: Date = Date()) async throws -> Int {
         let ttl = policy.ttl, heartbeatTTL = policy.heartbeatTTL
@@ -658,10 +661,25 @@ public final class Outbox: Sendable {
         let due = Date(timeIntervalSince1970: first.1)
         if due > now { return ([], due) }
         var items: [Pending] = []
+        var unreadable: [Int64] = []
         for (item, _) in rows {
             var clear = item
-            clear.body = try unseal(item.body)
+            do { clear.body = try unseal(item.body) } catch {
+                unreadable.append(item.id)
+                continue
+            }
             items.append(clear)
+        }
+        if !unreadable.isEmpty {
+            // One row that cannot be decrypted must not hold its stream: it becomes a dead letter
+            // with the reason, and the items behind it flow.
+            defer { try? recount() }
+            let ids = unreadable
+            try await database.write { db in
+                for id in ids {
+                    try Self.moveToDeadLetter(db, id: id, reason: Self.undecryptableReason, now: now)
+                }
+            }
         }
         return (items, now)
     }

@@ -63,6 +63,8 @@ public struct RegistryClientConfiguration: Sendable {
     public var breakerThreshold: Int = 5
     /// How long the open circuit fails fast before one trial call.
     public var breakerCooldown: Duration = .seconds(30)
+    /// The kiosk's wall clock (replaced in tests to play a drifted clock).
+    public var localClock: @Sendable () -> Date = { Date() }
 
     /// A configuration for `baseURL` signing with `credentials`; the rest takes defaults.
     public init(baseURL: String, credentials: KioskCredentials) {
@@ -75,9 +77,23 @@ public struct RegistryClientConfiguration: Sendable {
 /// by a client and the clients made from it, so a change reaches every one of them at once.
 public final class RegistryEndpoint: Sendable {
     private let url: Locked<String>
+    private let offset = Locked<TimeInterval>(0)
 
     /// An endpoint at `baseURL` (a trailing slash is dropped).
     public init(_ baseURL: String) { url = Locked(Self.trimmed(baseURL)) }
+
+    /// How far the registry's clock is ahead of this kiosk's (seconds), as last learnt from its
+    /// `serverTime`; requests are signed with the local time plus this.
+    public var clockOffset: TimeInterval { offset.withLock { $0 } }
+
+    /// Learns the registry's clock from a `serverTime` seen between `sent` and `received`
+    /// (local times): the offset is taken at the midpoint. Offsets under a second are ignored.
+    public func learnClock(serverTime: Date, sent: Date, received: Date) {
+        let midpoint = sent.addingTimeInterval(received.timeIntervalSince(sent) / 2)
+        let learnt = serverTime.timeIntervalSince(midpoint)
+        guard learnt.isFinite, abs(learnt) < 10 * 365 * 86400 else { return }
+        offset.withLock { $0 = abs(learnt) < 1 ? 0 : learnt.rounded() }
+    }
 
     /// The base URL in use, e.g. `http://127.0.0.1:8480`.
     public var baseURL: String { url.withLock { $0 } }
@@ -89,6 +105,7 @@ public final class RegistryEndpoint: Sendable {
         return url.withLock { current in
             guard current != new else { return false }
             current = new
+            offset.withLock { $0 = 0 }
             return true
         }
     }
@@ -216,9 +233,12 @@ public final class RegistryClient: Sendable {
         return try await call(method: .POST, path: "/v1/print-authorizations", body: body, headers: [], retryable: true)
     }
 
-    /// The registry's health and clock (unsigned).
+    /// The registry's health and clock (unsigned); the clock is learnt for signing.
     public func health() async throws(RegistryClientError) -> HealthStatus {
-        try await get("/v1/health")
+        let sent = configuration.localClock()
+        let status: HealthStatus = try await get("/v1/health")
+        endpoint.learnClock(serverTime: status.serverTime, sent: sent, received: configuration.localClock())
+        return status
     }
 
     // MARK: Writes
@@ -298,6 +318,7 @@ public final class RegistryClient: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.deadline
         var attempt = 0
+        var clockLearnt = false
         while true {
             attempt += 1
             try breaker.admit()
@@ -334,6 +355,11 @@ public final class RegistryClient: Sendable {
                     throw problem.map { .refused($0) } ?? .malformedAnswer("HTTP \(status) without a problem document")
                 } else {
                     breaker.succeeded()  // the registry is alive and answering
+                    if problem?.code == "auth.clock-skew", !clockLearnt, path != "/v1/health" {
+                        // Refused before anything happened: learn the registry's clock, sign again.
+                        clockLearnt = true
+                        if (try? await health()) != nil { continue }
+                    }
                     throw problem.map { .refused($0) } ?? .malformedAnswer("HTTP \(status) without a problem document")
                 }
             case .failure(let error):
@@ -359,7 +385,10 @@ public final class RegistryClient: Sendable {
         request.method = method
         let bytes = body ?? Data()
         if path != "/v1/health" {
-            for (name, value) in configuration.credentials.headers(method: method.rawValue, pathAndQuery: path, body: bytes) {
+            let key = headers.first { $0.0.lowercased() == KioskSignature.idempotencyKeyHeader.lowercased() }?.1
+            let now = configuration.localClock().addingTimeInterval(endpoint.clockOffset)
+            for (name, value) in configuration.credentials.headers(method: method.rawValue, pathAndQuery: path, body: bytes,
+                                                                   idempotencyKey: key, now: now) {
                 request.headers.add(name: name, value: value)
             }
         }

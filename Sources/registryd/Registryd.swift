@@ -83,6 +83,12 @@ struct Serve: AsyncParsableCommand {
     var publicReads = false
     @Option(help: "Days idempotency keys are remembered (at least 7).")
     var idempotencyDays: Int = 8
+    @Option(help: "Most connections open at once; more wait in the listen backlog.")
+    var maxConnections: Int = 4096
+    @Option(help: "Seconds a connection may take to send a request's head (from connecting, or after the previous answer); then it is closed.")
+    var headerTimeout: Int = 20
+    @Option(help: "Seconds a request's body may take to arrive after its head; then the connection is closed.")
+    var bodyTimeout: Int = 30
 
     func validate() throws {
         let parts = listen.split(separator: ":")
@@ -90,6 +96,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8480")
         }
         guard idempotencyDays >= 7 else { throw ValidationError("--idempotency-days must be at least 7") }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 1000000") }
+        guard (1...3600).contains(headerTimeout), (1...3600).contains(bodyTimeout) else {
+            throw ValidationError("--header-timeout and --body-timeout must be 1 to 3600 seconds")
+        }
     }
 
     func run() async throws {
@@ -116,7 +126,10 @@ struct Serve: AsyncParsableCommand {
         let parts = listen.split(separator: ":")
         let router = Router(context: RegistryRequestContext.self)
         RegistryRoutes.add(to: router, store: store, options: options)
-        let app = Application(router: router, configuration: .init(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8480)))
+        let limits = ConnectionLimits(maxConnections: maxConnections, headerTimeout: .seconds(Int64(headerTimeout)),
+                                      bodyTimeout: .seconds(Int64(bodyTimeout)))
+        let app = Application(router: router, server: limits.http1(),
+                              configuration: limits.configuration(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8480)))
         try await app.runService()
     }
 }

@@ -1,5 +1,7 @@
+import Foundation
 import IDCardReader
 import KioskCore
+import TestSupport
 import Testing
 
 /// Golden frames from the protocol reference, and the streaming decoder byte by byte.
@@ -173,5 +175,41 @@ struct SplitMix {
     @Test func controlReportsCarryNoData() {
         #expect(USBHIDTransport.payload(of: [0xFF] + [UInt8](repeating: 0, count: 63)) == nil)
         #expect(USBHIDTransport.payload(of: [64] + [UInt8](repeating: 0, count: 63)) == nil)
+    }
+
+    /// Whatever a device sends as a report is a payload or nothing, never a trap: a zero length
+    /// (which used to trap), lengths the report cannot hold, short and empty reports.
+    @Test func anyReportBytesAreHandled() {
+        #expect(USBHIDTransport.payload(of: [0] + [UInt8](repeating: 0xAA, count: 63)) == [])
+        #expect(USBHIDTransport.payload(of: []) == nil)
+        #expect(USBHIDTransport.payload(of: [5, 1, 2]) == nil)
+        #expect(USBHIDTransport.payload(of: [2, 1, 2]) == [1, 2])
+        for length in 0...255 {
+            for size in [0, 1, 2, 8, 64, 65] {
+                let report = [UInt8(length)] + [UInt8](repeating: 0x11, count: max(0, size - 1))
+                if let payload = USBHIDTransport.payload(of: report) { #expect(payload.count == length) }
+            }
+        }
+        // Report sizes out of range are clamped, never a loop without end.
+        for size in [-1, 0, 1, 2, 100] {
+            let reports = USBHIDTransport.reports(for: [1, 2, 3, 4, 5], reportSize: size)
+            #expect(reports.compactMap(USBHIDTransport.payload(of:)).flatMap { $0 } == [1, 2, 3, 4, 5])
+        }
+    }
+
+    @Test func modelDatabasesWithImpossibleSizesAreRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "models")
+        defer { dir.remove() }
+        for (transport, size) in [("usb-hid", 0), ("usb-hid", 65), ("usb-chunked", 0), ("usb-chunked", 1_000_000)] {
+            let json = """
+            {"models": [{"id": "x", "name": "x", "vendorId": "0483", "productId": "572b", "transport": "\(transport)",
+              "endpoints": {"out": "0x01", "in": "0x81"}, "chunkSize": \(size), "timeouts": {"command": 100, "find": 100, "read": 100}}]}
+            """
+            let path = dir.path + "/models.json"
+            FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
+            #expect(throws: ReaderModelError.badValue("x", "chunkSize", "\(size) (\(transport == "usb-hid" ? "a HID report is 8 to 64 bytes" : "a chunked reader's chunk is 8 to 4096 bytes"))")) {
+                try ReaderModelDatabase.load(path: path)
+            }
+        }
     }
 }

@@ -134,6 +134,38 @@ import TestSupport
         #expect(await store.history().map(\.result) == [.committed, .committed, .rolledBack, .manualRollback])
     }
 
+    /// Rolled back from version 7 to 2 and then to the embedded default, the kiosk still refuses
+    /// a newly signed bundle that reuses version 7 (or any lower), also after a restart.
+    @Test func theHighestTrustedVersionSurvivesRollbacks() async throws {
+        let (dir, store) = try makeStore()
+        defer { dir.remove() }
+        let v = verifier()
+        for version in [2, 7] {
+            let bundle = try v.verify(try signers.bundle(version: version, files: ["texts.yaml": try texts(replacing: "感谢使用，再见", with: "再会\(version)")]),
+                                      installedVersions: await store.installedVersions(), now: Date())
+            let staged = try await store.stage(bundle)
+            #expect(await store.activate(staged.generation, target: bundle.manifest.target, version: version) { _ in nil }.result == .committed)
+        }
+        try await store.rollback(reason: "back to 2")
+        #expect(await store.currentGeneration()?.layers["fleet"] == 2)
+        try await store.rollback(reason: "back to the embedded default")
+        #expect(await store.currentGeneration() == nil)
+        let reopened = try ConfigStore(stateDirectory: dir.url, baseDirectory: Self.embedded)
+        #expect(await reopened.installedVersions() == [BundleTarget(scope: .fleet): 7])
+        let installed = await reopened.installedVersions()
+        for version in [7, 5] {
+            let reused = try signers.bundle(version: version, files: ["texts.yaml": try texts(replacing: "感谢使用，再见", with: "旧版")])
+            #expect(throws: BundleError.rollback(version: version, current: 7, layer: "fleet")) {
+                try v.verify(reused, installedVersions: installed, now: Date())
+            }
+        }
+        let next = try v.verify(try signers.bundle(version: 8, files: ["texts.yaml": try texts(replacing: "感谢使用，再见", with: "新版")]),
+                                installedVersions: await reopened.installedVersions(), now: Date())
+        #expect(next.manifest.version == 8)
+        // Everything it relies on is on disk: the trust record, the generations, the link.
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/config/trust/versions.json"))
+    }
+
     func makeStore() throws -> (dir: TemporaryDirectory, store: ConfigStore) {
         let dir = try TemporaryDirectory(prefix: "store")
         return (dir, try ConfigStore(stateDirectory: dir.url, baseDirectory: Self.embedded))

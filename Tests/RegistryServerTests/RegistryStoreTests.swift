@@ -42,7 +42,7 @@ import Testing
         #expect(receipt.registryNumber.hasPrefix("PJ-"))
         let batch = try await store.submit(kioskId: "DG-0001", [
             try item(.ratings, key: "k1", rating("v1")),           // same key, same body: the same receipt
-            try item(.ratings, key: "k2", rating("v1")),           // the visit is rated already
+            try item(.ratings, key: "k2", rating("v1", level: 2)), // the visit is rated already
             try item(.ratings, key: "k3", rating("v3", level: 9)), // invalid
             try item(.ratings, key: "k1", rating("v9")),           // the key with another body: 409, and stop
             try item(.ratings, key: "k4", rating("v4")),           // not attempted
@@ -58,6 +58,24 @@ import Testing
         #expect(try await store.submit(kioskId: "DG-0002", [try item(.ratings, key: "k1", rating("v1"))], now: now).first??.isSuccess == true)
         #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(-3600)) == 0)
         #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 2)
+
+        // Keys forgotten, a kiosk offline for longer resends: the original receipt, never a second
+        // application or rating; another body under the same tracking number or visit is refused.
+        let application = ApplicationSubmission(
+            trackingNumber: "YT-DG-0001-20261123-000001", applicant: Applicant(idNumber: "441900199003181234", name: "张三"),
+            proposedName: "东莞市测试有限公司", type: "有限责任公司", registeredCapital: "人民币壹拾万元", address: "东莞市", businessScope: "软件",
+            submittedAt: Date(timeIntervalSince1970: 1_790_000_000))
+        let applied = try await store.submit(kioskId: "DG-0001", [try item(.applications, key: "a1", application)], now: now)
+        guard case .success(let original)?? = applied.first else { Issue.record("not recorded: \(applied)"); return }
+        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 1)
+        let late = try await store.submit(kioskId: "DG-0001", [try item(.applications, key: "a1-again", application),
+                                                                try item(.ratings, key: "k1-again", rating("v1"))], now: now.addingTimeInterval(9 * 86400))
+        if case .success(let again)?? = late.first { #expect(again == original) } else { Issue.record("\(late)") }
+        if case .success(let again)?? = late.last { #expect(again == receipt) } else { Issue.record("\(late)") }
+        var changed = application
+        changed.proposedName = "东莞市另一家有限公司"
+        let clash = try await store.submit(kioskId: "DG-0001", [try item(.applications, key: "a2", changed)], now: now)
+        if case .failure(let problem)?? = clash.first { #expect(problem.code == "submission.tracking-reused") } else { Issue.record("\(clash)") }
         #expect(try await store.removeKiosk(id: "DG-0001"))
         #expect(try await store.kioskKey(id: "DG-0001") == nil)
     }

@@ -174,6 +174,26 @@ import Testing
         #expect(try await outbox.head(of: .applications, limit: 5).items.count == 1)
     }
 
+    /// A row damaged on disk (or sealed under another key) becomes a dead letter with the
+    /// reason; the items behind it are delivered, and the stream is not held.
+    @Test func aRowThatCannotBeDecryptedIsADeadLetterAndTheOthersFlow() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox-undecryptable")
+        defer { dir.remove() }
+        let outbox = try open(dir)
+        var ids: [Int64] = []
+        for i in 0..<3 { ids.append(try outbox.enqueue(.ratings, Self.rating("v\(i)")).id) }
+        let damaged = ids[1]
+        try await outbox.database.write { db in
+            try db.execute(sql: "UPDATE outbox_item SET payload = ? WHERE id = ?", arguments: [Data(repeating: 7, count: 40), damaged])
+        }
+        let head = try await outbox.head(of: .ratings, limit: 10)
+        #expect(head.items.map(\.id) == [ids[0], ids[2]])
+        let dead = try outbox.list(stream: .ratings, deadLetters: true)
+        #expect(dead.map(\.id) == [ids[1]])
+        #expect(dead.first?.deadReason?.contains("cannot be decrypted") == true)
+        #expect(try outbox.status().streams.first { $0.stream == .ratings }?.deadLetters == 1)
+    }
+
     @Test func sizePolicies() throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }

@@ -167,23 +167,74 @@ final class Counter: @unchecked Sendable {
         let key = try #require(Data(base64Encoded: credentials.publicKeyBase64))
         let now = Date()
         let body = Data("{\"a\":1}".utf8)
-        let headers = Dictionary(uniqueKeysWithValues: credentials.headers(method: "POST", pathAndQuery: "/v1/ratings", body: body, now: now))
-        func verify(method: String = "POST", path: String = "/v1/ratings", body: Data = body, id: String? = "kiosk-01",
-                    signature: String? = nil, at: Date = now) async throws -> String {
-            try await KioskSignatureVerifier.verify(method: method, pathAndQuery: path, kioskId: id, timestamp: headers["X-Kiosk-Timestamp"],
-                                                    signature: signature ?? headers["X-Kiosk-Signature"], body: body, now: at) { id in
-                id == "kiosk-01" ? key : nil
-            }
+        let sent = credentials.headers(method: "POST", pathAndQuery: "/v1/ratings", body: body, idempotencyKey: "key-1", now: now)
+        func verify(method: String = "POST", path: String = "/v1/ratings", body: Data = body, change: [String: [String]] = [:],
+                    at: Date = now) async throws -> String {
+            var headers = Dictionary(uniqueKeysWithValues: sent.map { ($0.0.lowercased(), [$0.1]) })
+            headers["idempotency-key"] = ["key-1"]
+            for (name, values) in change { headers[name.lowercased()] = values }
+            return try await KioskSignatureVerifier.verify(method: method, pathAndQuery: path, headers: { headers[$0.lowercased()] ?? [] },
+                                                           body: body, now: at) { id in id == "kiosk-01" ? key : nil }.kioskId
         }
         #expect(try await verify() == "kiosk-01")
         await #expect(throws: SignatureFailure.badSignature) { try await verify(body: Data("{\"a\":2}".utf8)) }
         await #expect(throws: SignatureFailure.badSignature) { try await verify(path: "/v1/ratings?x=1") }
         await #expect(throws: SignatureFailure.badSignature) { try await verify(method: "GET") }
-        await #expect(throws: SignatureFailure.unknownKiosk("kiosk-02")) { try await verify(id: "kiosk-02") }
-        await #expect(throws: SignatureFailure.missingHeaders) { try await verify(signature: "not base64!") }
+        // The idempotency key and the nonce are signed: a captured write cannot be re-keyed.
+        await #expect(throws: SignatureFailure.badSignature) { try await verify(change: ["Idempotency-Key": ["key-2"]]) }
+        await #expect(throws: SignatureFailure.badSignature) { try await verify(change: ["Idempotency-Key": []]) }
+        await #expect(throws: SignatureFailure.badSignature) { try await verify(change: ["X-Kiosk-Nonce": ["AAAAAAAAAAAAAAAAAAAAAA"]]) }
+        await #expect(throws: SignatureFailure.unknownKiosk("kiosk-02")) { try await verify(change: ["X-Kiosk-Id": ["kiosk-02"]]) }
+        await #expect(throws: SignatureFailure.self) { try await verify(change: ["X-Kiosk-Signature": ["not base64!"]]) }
         await #expect(throws: SignatureFailure.self) { try await verify(at: now.addingTimeInterval(301)) }
         #expect(try await verify(at: now.addingTimeInterval(299)) == "kiosk-01")
         #expect(SignatureFailure.clockSkew(seconds: 400).problem.code == "auth.clock-skew")
+    }
+
+    /// Every header field with extreme, overlong, empty, repeated and non-ASCII values: each a
+    /// clear `auth.missing`, never a trap.
+    @Test func hostileHeaderValuesAreRefusedWithoutTrapping() throws {
+        let credentials = try KioskCredentials.generate(kioskId: "kiosk-01")
+        let good = Dictionary(uniqueKeysWithValues: credentials.headers(method: "GET", pathAndQuery: "/v1/x", body: Data()).map { ($0.0, $0.1) })
+        let hostile = ["", " ", "-9223372036854775808", "9223372036854775807", "18446744073709551616", "-1", "+1", "1e9", "0x10",
+                       " 1700000000", "1700000000 ", "１７００００００００", "张三", String(repeating: "9", count: 13),
+                       String(repeating: "A", count: 100_000), "\u{0}", "AAAA====", String(repeating: "=", count: 88),
+                       "../../etc/passwd", "\r\nX-Injected: 1"]
+        for name in [KioskSignature.kioskIdHeader, KioskSignature.timestampHeader, KioskSignature.nonceHeader, KioskSignature.signatureHeader] {
+            for value in hostile {
+                var headers = good.mapValues { [$0] }
+                headers[name] = [value]
+                do {
+                    let parsed = try SignedRequestHeaders(values: { headers[$0] ?? [] })
+                    // Only a value of the header's own form may pass (e.g. "-1" is a well-formed kiosk ID).
+                    #expect(name == KioskSignature.kioskIdHeader ? KioskSignature.isValidKioskId(parsed.kioskId)
+                            : name == KioskSignature.nonceHeader && KioskSignature.isValidNonce(parsed.nonce), "\(name): \(value.prefix(30))")
+                } catch {}
+            }
+            var repeated = good.mapValues { [$0] }
+            repeated[name] = [good[name] ?? "", good[name] ?? ""]
+            #expect(throws: SignatureFailure.self) { try SignedRequestHeaders(values: { repeated[$0] ?? [] }) }
+            var missing = good.mapValues { [$0] }
+            missing[name] = nil
+            #expect(throws: SignatureFailure.self) { try SignedRequestHeaders(values: { missing[$0] ?? [] }) }
+        }
+        // The largest timestamp the form allows is far off the clock, not an overflow.
+        var far = good.mapValues { [$0] }
+        far[KioskSignature.timestampHeader] = ["999999999999"]
+        let signed = try SignedRequestHeaders(values: { far[$0] ?? [] })
+        #expect(throws: SignatureFailure.self) { try signed.checkClock(now: Date()) }
+        #expect(throws: SignatureFailure.self) { try signed.checkClock(now: Date(timeIntervalSince1970: -1e300)) }
+        #expect(throws: SignatureFailure.self) { try signed.checkClock(now: Date.distantFuture) }
+        #expect(KioskSignature.parseTimestamp("0") == 0)
+        #expect(KioskSignature.parseTimestamp("-1") == nil)
+    }
+
+    @Test func nonceFormIsChecked() {
+        #expect(KioskSignature.isValidNonce(KioskSignature.makeNonce()))
+        #expect(KioskSignature.makeNonce() != KioskSignature.makeNonce())
+        #expect(!KioskSignature.isValidNonce("short"))
+        #expect(!KioskSignature.isValidNonce(String(repeating: "a", count: 65)))
+        #expect(!KioskSignature.isValidNonce("aaaaaaaaaaaaaaaa/"))
     }
 
     @Test func kioskIdsAreChecked() {

@@ -104,9 +104,21 @@ public struct ReaderModelDatabase: Sendable {
             switch model.transport {
             case .usbSplitBulk:
                 for role in ["headerOut", "bodyOut", "headerIn", "bodyIn"] { _ = try model.endpoint(role) }
-            case .usbChunked, .usbHID:
+            case .usbChunked:
                 for role in ["out", "in"] { _ = try model.endpoint(role) }
+                if let size = model.chunkSize, !(8...4096).contains(size) {
+                    throw .badValue(model.id, "chunkSize", "\(size) (a chunked reader's chunk is 8 to 4096 bytes)")
+                }
+            case .usbHID:
+                for role in ["out", "in"] { _ = try model.endpoint(role) }
+                if let size = model.chunkSize, !(8...64).contains(size) {
+                    throw .badValue(model.id, "chunkSize", "\(size) (a HID report is 8 to 64 bytes)")
+                }
             case .serial: break
+            }
+            for (name, value) in [("timeouts.command", model.timeouts.command), ("timeouts.find", model.timeouts.find),
+                                  ("timeouts.read", model.timeouts.read)] where !(1...60_000).contains(value) {
+                throw .badValue(model.id, name, "\(value) (milliseconds, 1 to 60000)")
             }
             models.append(model)
         }

@@ -61,7 +61,7 @@ public final class USBChunkedTransport: ReaderTransport {
         self.device = device
         outEndpoint = try model.endpoint("out")
         inEndpoint = try model.endpoint("in")
-        chunkSize = model.chunkSize ?? 64
+        chunkSize = min(4096, max(8, model.chunkSize ?? 64))
         inKind = device.kind(ofEndpoint: inEndpoint)
         outKind = device.kind(ofEndpoint: outEndpoint)
     }
@@ -98,15 +98,16 @@ public final class USBHIDTransport: ReaderTransport {
         self.device = device
         outEndpoint = try model.endpoint("out")
         inEndpoint = try model.endpoint("in")
-        reportSize = model.chunkSize ?? 64
+        reportSize = min(64, max(8, model.chunkSize ?? 64))
     }
 
     public var endpointDescription: String { device.info.description + " (HID)" }
 
-    /// Splits a frame into length-prefixed reports.
+    /// Splits a frame into length-prefixed reports (`reportSize` is taken as 2 to 64).
     public static func reports(for frame: [UInt8], reportSize: Int = 64) -> [[UInt8]] {
         var reports: [[UInt8]] = []
         var index = 0
+        let reportSize = min(64, max(2, reportSize))
         let payload = min(63, reportSize - 1)
         while index < frame.count {
             let end = min(frame.count, index + payload)
@@ -118,10 +119,11 @@ public final class USBHIDTransport: ReaderTransport {
         return reports
     }
 
-    /// The payload of one report; nil for a control report.
+    /// The payload of one report: empty for a zero length, nil for a control report or a length
+    /// the report cannot hold. Any bytes at all give one of these, never a trap.
     public static func payload(of report: [UInt8]) -> [UInt8]? {
         guard let length = report.first, length <= 63, Int(length) < report.count else { return nil }
-        return Array(report[1...Int(length)])
+        return Array(report.dropFirst().prefix(Int(length)))
     }
 
     public func write(_ frame: [UInt8], timeoutMilliseconds: Int) throws(TransportError) {

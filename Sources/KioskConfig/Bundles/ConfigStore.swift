@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// One line of the configuration history.
 public struct ConfigHistoryEntry: Codable, Sendable, Equatable {
@@ -37,7 +38,10 @@ public struct ConfigGeneration: Codable, Sendable, Equatable {
 /// Layout under `<state>/config/`: `trust/root.json` (trusted root envelope), `generations/N/`
 /// (a complete configuration directory plus `generation.json` and the layer envelopes it was made
 /// from), `current` (a symlink to the generation in use, swapped with one atomic rename), and
-/// `history.jsonl`.
+/// `history.jsonl`. `trust/versions.json` keeps the highest version ever trusted per target, apart
+/// from the generations: rollbacks and a return to the embedded default never lower it, so a
+/// bundle that reuses an old version number is refused. Every generation, link and trust file is
+/// flushed to disk (files, then directories) before it is used.
 public actor ConfigStore {
     public nonisolated let root: URL
     /// The embedded default every generation starts from.
@@ -72,9 +76,9 @@ public actor ConfigStore {
             next = try RootMetadata.trustOnFirstUse(envelope)
         }
         do {
-            try data.write(to: root.appendingPathComponent("trust/root.json"), options: .atomic)
+            try DurableFiles.writeAtomically(data, to: root.appendingPathComponent("trust/root.json").path)
         } catch {
-            throw .rootUpdate("could not store it: \(error.localizedDescription)")
+            throw .rootUpdate("could not store it: \(error.description)")
         }
         return next
     }
@@ -105,13 +109,28 @@ public actor ConfigStore {
         return try? JSONDecoder().decode(ConfigGeneration.self, from: data)
     }
 
-    /// The installed version of each target.
+    /// The version a new bundle must exceed, per target: the highest version ever trusted
+    /// (`trust/versions.json`), or the current generation's where that is higher.
     public func installedVersions() -> [BundleTarget: Int] {
         var versions: [BundleTarget: Int] = [:]
-        for (key, version) in currentGeneration()?.layers ?? [:] {
+        for (key, version) in highestTrusted().merging(currentGeneration()?.layers ?? [:], uniquingKeysWith: max) {
             if let target = BundleTarget(key) { versions[target] = version }
         }
         return versions
+    }
+
+    /// The highest version ever trusted per target, as kept in `trust/versions.json`.
+    public func highestTrusted() -> [String: Int] {
+        guard let data = try? Data(contentsOf: root.appendingPathComponent("trust/versions.json")),
+              let versions = try? JSONDecoder().decode([String: Int].self, from: data) else { return [:] }
+        return versions
+    }
+
+    private func raiseHighestTrusted(_ layers: [String: Int]) throws {
+        let merged = highestTrusted().merging(layers, uniquingKeysWith: max)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try DurableFiles.writeAtomically(try encoder.encode(merged), to: root.appendingPathComponent("trust/versions.json").path)
     }
 
     /// Whether this exact target and version was applied before and rolled back.
@@ -165,7 +184,9 @@ public actor ConfigStore {
             let generation = ConfigGeneration(generation: number, layers: versions)
             let configuration = try KioskConfiguration.load(from: staging)
             try JSONEncoder().encode(generation).write(to: staging.appendingPathComponent("generation.json"))
+            try DurableFiles.syncTree(staging.path)
             try fileManager.moveItem(at: staging, to: generationURL(number))
+            try DurableFiles.sync(root.appendingPathComponent("generations").path)
             var loaded = configuration
             loaded.directory = generationURL(number)
             return (generation, loaded)
@@ -190,6 +211,8 @@ public actor ConfigStore {
     ) async -> ConfigHistoryEntry {
         let previous = currentGeneration()
         do {
+            // Trusted from now on, whatever becomes of it: its version can never be reused.
+            try raiseHighestTrusted(generation.layers)
             try point(to: generation.generation)
             let configuration = try KioskConfiguration.load(from: generationURL(generation.generation))
             if let failure = await healthCheck(configuration) {
@@ -251,6 +274,7 @@ public actor ConfigStore {
             try point(to: generation.generation)
         } else {
             try? fileManager.removeItem(at: root.appendingPathComponent("current"))
+            try DurableFiles.sync(root.path)
         }
     }
 
@@ -262,6 +286,7 @@ public actor ConfigStore {
         guard rename(temporary.path, root.appendingPathComponent("current").path) == 0 else {
             throw BundleError.malformed("could not switch to generation \(number): errno \(errno)")
         }
+        try DurableFiles.sync(root.path)
     }
 
     private func record(_ result: ConfigHistoryEntry.Result, target: BundleTarget?, version: Int?, reason: String?) -> ConfigHistoryEntry {

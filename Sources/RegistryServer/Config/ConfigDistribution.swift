@@ -185,11 +185,10 @@ extension SQLiteRegistryStore: ConfigBundleStore {
 /// bundles differ from `etag`, else when they change, else after `wait` seconds),
 /// `GET /v1/config/bundles/{id}` and `POST /v1/config/reports`. All signed by the kiosk.
 public enum ConfigRoutes {
-    public static func add(to group: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore) {
-        group.get("config/announcements") { request, context in
-            guard let kioskId = context.kioskId else {
-                throw Problem(status: .unauthorized, code: "auth.missing", title: "Signature needed", detail: "configuration is per kiosk: sign the request")
-            }
+    /// Adds the routes: `reads` and `reports` are signed groups with their body limits.
+    public static func add(reads: RouterGroup<RegistryRequestContext>, reports: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore) {
+        reads.get("config/announcements") { request, context in
+            let kioskId = try context.requireKiosk()
             let site = request.uri.queryParameters.get("site")
             if let site, !KioskSignature.isValidKioskId(site) {
                 throw Problem(status: .badRequest, code: "request.invalid", title: "Invalid site", detail: "site must be 1 to 64 of A-Z a-z 0-9 . _ -")
@@ -212,19 +211,15 @@ public enum ConfigRoutes {
             }
             return try RegistryRoutes.json(current)
         }
-        group.get("config/bundles/:id") { _, context in
-            guard context.kioskId != nil else {
-                throw Problem(status: .unauthorized, code: "auth.missing", title: "Signature needed", detail: "sign the request")
-            }
+        reads.get("config/bundles/:id") { _, context in
+            _ = try context.requireKiosk()
             guard let id = context.parameters.get("id", as: Int64.self), let envelope = try await store.bundleEnvelope(id: id) else {
                 throw Problem(status: .notFound, code: "config.not-found", title: "No such bundle", detail: "no configuration bundle has this id")
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: envelope)))
         }
-        group.post("config/reports") { request, context in
-            guard let kioskId = context.kioskId else {
-                throw Problem(status: .unauthorized, code: "auth.missing", title: "Signature needed", detail: "sign the request")
-            }
+        reports.post("config/reports") { request, context in
+            let kioskId = try context.requireKiosk()
             let body = try await request.body.collect(upTo: 64 << 10)
             guard let report = try? RegistryJSON.decoder().decode(ConfigReport.self, from: Data(body.readableBytesView)),
                   ["committed", "rolledBack", "rejected", "manualRollback"].contains(report.result),

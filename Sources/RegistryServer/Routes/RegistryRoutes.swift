@@ -24,11 +24,29 @@ extension Problem: HTTPResponseError {
 /// registryd's request context: the authenticated kiosk, once the signature is checked.
 public struct RegistryRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The kiosk that signed the request (nil for `GET /v1/health` and public reads).
+    /// The kiosk that signed the request (nil for `GET /v1/health` and anonymous public reads).
     public var kioskId: String?
     public init(source: Source) { coreContext = .init(source: source) }
-    /// Bodies up to 8 MiB (a batch of submissions).
-    public var maxUploadSize: Int { 8 << 20 }
+    /// The largest body of any route (a batch of submissions); each route group reads at most its own limit.
+    public var maxUploadSize: Int { RegistryBodyLimit.batch }
+
+    /// The verified kiosk; a handler that needs one calls this first and cannot run without it.
+    public func requireKiosk() throws -> String {
+        guard let kioskId else { throw SignatureFailure.missingHeaders("the request is not signed").problem }
+        return kioskId
+    }
+}
+
+/// The most body bytes each kind of route reads, after the signature headers were checked.
+public enum RegistryBodyLimit {
+    /// Reads and long polls: no body.
+    public static let none = 0
+    /// Print-authorisation questions.
+    public static let question = 4 << 10
+    /// One submission or a configuration report.
+    public static let submission = 64 << 10
+    /// A batch of up to 1,000 submissions.
+    public static let batch = 8 << 20
 }
 
 /// How registryd serves.
@@ -39,46 +57,66 @@ public struct RegistryOptions: Sendable {
     public var idempotencyRetention: TimeInterval = 8 * 24 * 3600
     /// Most items in one batch.
     public var maxBatchItems = 1000
+    /// Most nonces remembered against replays.
+    public var replayCapacity = 1_000_000
     public init() {}
 }
 
-/// Checks every `/v1` request's kiosk signature (`KioskSignature`) except `GET /v1/health`.
+/// Authenticates every request of the routes it guards: the signature headers are checked for
+/// form, the kiosk's key is looked up and the clock compared before a single body byte is read;
+/// then at most `bodyLimit` bytes are read, the signature verified and the nonce recorded against
+/// replays. With `allowAnonymous`, a request with none of the headers passes unauthenticated
+/// (the `--public-reads` enterprise routes); a request with some of them is still checked.
 public struct KioskAuthenticationMiddleware: RouterMiddleware {
     public typealias Context = RegistryRequestContext
     let store: any RegistryStore
-    let options: RegistryOptions
+    let replays: ReplayGuard
+    let bodyLimit: Int
+    let allowAnonymous: Bool
 
-    public init(store: any RegistryStore, options: RegistryOptions) {
+    /// Guards routes whose bodies hold at most `bodyLimit` bytes.
+    public init(store: any RegistryStore, replays: ReplayGuard, bodyLimit: Int, allowAnonymous: Bool = false) {
         self.store = store
-        self.options = options
+        self.replays = replays
+        self.bodyLimit = bodyLimit
+        self.allowAnonymous = allowAnonymous
     }
 
     public func handle(_ input: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = input.uri.path
-        if input.method == .get && (path == "/v1/health" || (options.publicReads && path.hasPrefix("/v1/enterprises"))) {
+        var context = context
+        context.kioskId = nil
+        func values(_ name: String) -> [String] {
+            let wanted = name.lowercased()
+            return input.headers.filter { $0.name.canonicalName == wanted }.map(\.value)
+        }
+        if allowAnonymous, [KioskSignature.kioskIdHeader, KioskSignature.timestampHeader, KioskSignature.nonceHeader,
+                            KioskSignature.signatureHeader].allSatisfy({ values($0).isEmpty }) {
             return try await next(input, context)
         }
-        guard path.hasPrefix("/v1/") else { return try await next(input, context) }
-        var request = input
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: context.maxUploadSize) } catch {
-            throw Problem(status: .contentTooLarge, code: "request.too-large", title: "Request too large",
-                          detail: "the body is over \(context.maxUploadSize) bytes; send smaller batches")
-        }
-        func header(_ name: String) -> String? { RegistryRoutes.header(name, in: request) }
-        let store = self.store
         do {
-            let kiosk = try await KioskSignatureVerifier.verify(
-                method: request.method.rawValue, pathAndQuery: request.uri.string,
-                kioskId: header(KioskSignature.kioskIdHeader), timestamp: header(KioskSignature.timestampHeader),
-                signature: header(KioskSignature.signatureHeader), body: body.readableBytesView,
-                publicKey: { try await store.kioskKey(id: $0) })
-            var context = context
-            context.kioskId = kiosk
+            let signed = try SignedRequestHeaders(values: values)
+            guard let key = try await store.kioskKey(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
+            try signed.checkClock(now: Date())
+            if let length = input.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
+                throw Self.tooLarge(bodyLimit)
+            }
+            var request = input
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: bodyLimit) } catch {
+                throw Self.tooLarge(bodyLimit)
+            }
+            try signed.verify(method: request.method.rawValue, pathAndQuery: request.uri.string, body: body.readableBytesView, publicKey: key)
+            try await replays.admit(signed)
+            context.kioskId = signed.kioskId
             return try await next(request, context)
         } catch let failure as SignatureFailure {
             throw failure.problem
         }
+    }
+
+    static func tooLarge(_ limit: Int) -> Problem {
+        Problem(status: .contentTooLarge, code: "request.too-large", title: "Request too large",
+                detail: limit == 0 ? "this request takes no body" : "the body is over \(limit) bytes; send smaller batches")
     }
 }
 
@@ -105,25 +143,44 @@ public enum RegistryRoutes {
         Problem(status: .notFound, code: "enterprise.not-found", title: "No such enterprise", detail: "no enterprise is registered under \(code)")
     }
 
-    /// Adds the routes and the signature check to `router`.
+    /// Adds the routes to `router`: the path check first, `GET /v1/health` unsigned, every other
+    /// route behind `KioskAuthenticationMiddleware` with its own body limit.
     public static func add(to router: Router<RegistryRequestContext>, store: any RegistryStore, options: RegistryOptions = RegistryOptions()) {
+        router.add(middleware: CanonicalPathMiddleware())
         let housekeeping = Housekeeping(store: store, retention: options.idempotencyRetention)
-        let v1 = router.group("v1").add(middleware: KioskAuthenticationMiddleware(store: store, options: options))
-        if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(to: v1, store: configs) }
-        v1.get("health") { _, _ in
+        let replays = ReplayGuard(capacity: options.replayCapacity)
+        func signed(_ limit: Int, allowAnonymous: Bool = false) -> RouterGroup<RegistryRequestContext> {
+            router.group("v1").add(middleware: KioskAuthenticationMiddleware(store: store, replays: replays, bodyLimit: limit,
+                                                                             allowAnonymous: allowAnonymous))
+        }
+        router.group("v1").get("health") { _, _ in
             try json(HealthStatus(status: "ok", serverTime: Date(), version: KioskCore.version))
         }
-        v1.get("enterprises/:uscc") { _, context in
+        let reads = signed(RegistryBodyLimit.none)
+        let publicReads = options.publicReads ? signed(RegistryBodyLimit.none, allowAnonymous: true) : reads
+        let questions = signed(RegistryBodyLimit.question)
+        let submissions = signed(RegistryBodyLimit.submission)
+        let batches = signed(RegistryBodyLimit.batch)
+        if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(reads: reads, reports: submissions, store: configs) }
+        /// Enterprise reads need a kiosk unless `--public-reads` lets them through.
+        let anonymousReads = options.publicReads
+        @Sendable func reader(_ context: RegistryRequestContext) throws {
+            if !anonymousReads { _ = try context.requireKiosk() }
+        }
+        publicReads.get("enterprises/:uscc") { _, context in
+            try reader(context)
             let code = try uscc(context.parameters.get("uscc") ?? "")
             guard let record = try await store.enterprise(uscc: code) else { throw notFound(code) }
             return try json(record.enterprise)
         }
-        v1.get("enterprises/:uscc/archive") { _, context in
+        publicReads.get("enterprises/:uscc/archive") { _, context in
+            try reader(context)
             let code = try uscc(context.parameters.get("uscc") ?? "")
             guard let record = try await store.enterprise(uscc: code) else { throw notFound(code) }
             return try json(PublicArchive(record))
         }
-        v1.get("enterprises") { request, _ in
+        publicReads.get("enterprises") { request, context in
+            try reader(context)
             let name = request.uri.queryParameters.get("name") ?? ""
             guard (1...50).contains(name.count) else {
                 throw Problem(status: .badRequest, code: "query.invalid", title: "Invalid search",
@@ -135,7 +192,8 @@ public enum RegistryRoutes {
             }
             return try json(EnterpriseList(enterprises: try await store.searchEnterprises(name: name, limit: limit)))
         }
-        v1.get("persons/:idNumber/social-insurance") { _, context in
+        reads.get("persons/:idNumber/social-insurance") { _, context in
+            _ = try context.requireKiosk()
             let number: IDNumber
             do { number = try IDNumber(context.parameters.get("idNumber") ?? "") } catch {
                 throw Problem(status: .badRequest, code: "id-number.invalid", title: "Invalid ID number", detail: "\(error)")
@@ -146,7 +204,8 @@ public enum RegistryRoutes {
             }
             return try json(person)
         }
-        v1.post("print-authorizations") { request, context in
+        questions.post("print-authorizations") { request, context in
+            _ = try context.requireKiosk()
             var request = request
             let body = try await request.collectBody(upTo: context.maxUploadSize)
             guard let ask = try? RegistryJSON.decoder().decode(PrintAuthorizationRequest.self, from: body) else {
@@ -166,8 +225,8 @@ public enum RegistryRoutes {
             return try json(PrintAuthorization(allowed: true, kind: ask.kind, uscc: code))
         }
         for kind in SubmissionKind.allCases {
-            v1.post(RouterPath(kind.rawValue)) { request, context in
-                guard let kiosk = context.kioskId else { throw SignatureFailure.missingHeaders.problem }
+            submissions.post(RouterPath(kind.rawValue)) { request, context in
+                let kiosk = try context.requireKiosk()
                 guard let key = header("Idempotency-Key", in: request) else {
                     throw Problem(status: .badRequest, code: "idempotency.key-missing", title: "Idempotency-Key missing",
                                   detail: "every submission carries an Idempotency-Key header (one per item, kept when retrying)")
@@ -185,8 +244,8 @@ public enum RegistryRoutes {
                 }
             }
         }
-        v1.post("submissions") { request, context in
-            guard let kiosk = context.kioskId else { throw SignatureFailure.missingHeaders.problem }
+        batches.post("submissions") { request, context in
+            let kiosk = try context.requireKiosk()
             var request = request
             let body = try await request.collectBody(upTo: context.maxUploadSize)
             guard let batch = try? RegistryJSON.decoder().decode(BatchRequest.self, from: body) else {

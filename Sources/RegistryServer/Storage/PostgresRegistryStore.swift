@@ -54,6 +54,7 @@ public final class PostgresRegistryStore: RegistryStore {
             """,
             "CREATE INDEX IF NOT EXISTS submission_kind ON submission(kind, id)",
             "CREATE UNIQUE INDEX IF NOT EXISTS submission_rating_visit ON submission(kiosk_id, visit_id) WHERE kind = 'ratings'",
+            "CREATE UNIQUE INDEX IF NOT EXISTS submission_application_tracking ON submission(kiosk_id, tracking_number) WHERE kind = 'applications'",
         ]
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
@@ -173,11 +174,17 @@ public final class PostgresRegistryStore: RegistryStore {
                     continue
                 }
                 if let problem = item.invalid { results.append(.failure(problem)); continue }
-                if item.kind == .ratings, let visit = item.visitId,
-                   try await !strings("SELECT kiosk_id FROM submission WHERE kind = 'ratings' AND kiosk_id = \(kioskId) AND visit_id = \(visit)").isEmpty {
-                    results.append(.failure(Problem(statusCode: 422, code: "rating.duplicate-visit", title: "Visit already rated",
-                                                    detail: "visit \(visit.prefix(64)) of kiosk \(kioskId) has a rating already; one rating per visit")))
-                    continue
+                // A late resend whose key was forgotten: found again by what makes it unique.
+                if let natural = item.naturalKey {
+                    let query: PostgresQuery = natural.column == "visit_id"
+                        ? "SELECT registry_number, body, received_at FROM submission WHERE kind = \(kind) AND kiosk_id = \(kioskId) AND visit_id = \(natural.value)"
+                        : "SELECT registry_number, body, received_at FROM submission WHERE kind = \(kind) AND kiosk_id = \(kioskId) AND tracking_number = \(natural.value)"
+                    var found: (String, String, Double)?
+                    for try await row in try await connection.query(query, logger: logger).decode((String, String, Double).self) { found = row }
+                    if let (number, body, received) = found {
+                        results.append(StoredSubmission.resent(item, kioskId: kioskId, registryNumber: number, body: body, receivedAt: received))
+                        continue
+                    }
                 }
                 var id: Int64 = 0
                 for try await value in try await connection.query("SELECT nextval('submission_id_seq')", logger: logger).decode(Int64.self) { id = value }

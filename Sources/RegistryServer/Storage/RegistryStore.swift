@@ -55,6 +55,33 @@ public struct StoredSubmission: Sendable {
         self.visitId = visitId
         self.trackingNumber = trackingNumber
     }
+
+    /// What makes the submission unique apart from its idempotency key, whatever the key's age:
+    /// an application's tracking number, a rating's visit (per kiosk). The column and its value.
+    public var naturalKey: (column: String, value: String)? {
+        switch kind {
+        case .applications: return trackingNumber.map { ("tracking_number", $0) }
+        case .ratings: return visitId.map { ("visit_id", $0) }
+        case .printRecords, .heartbeats: return nil
+        }
+    }
+
+    /// The answer to `item` when a submission with its natural key is on record already: the
+    /// original receipt when the bodies are the same (a late resend), else a refusal.
+    static func resent(_ item: StoredSubmission, kioskId: String, registryNumber: String, body: String,
+                       receivedAt: Double) -> Result<SubmissionReceipt, Problem> {
+        if body == String(decoding: item.body, as: UTF8.self) {
+            return .success(SubmissionReceipt(kind: item.kind, registryNumber: registryNumber, receivedAt: Date(timeIntervalSince1970: receivedAt)))
+        }
+        switch item.kind {
+        case .ratings:
+            return .failure(Problem(statusCode: 422, code: "rating.duplicate-visit", title: "Visit already rated",
+                                    detail: "visit \((item.visitId ?? "").prefix(64)) of kiosk \(kioskId) has a rating already; one rating per visit"))
+        default:
+            return .failure(Problem(statusCode: 422, code: "submission.tracking-reused", title: "Tracking number reused",
+                                    detail: "tracking number \((item.trackingNumber ?? "").prefix(64)) of kiosk \(kioskId) belongs to another application (\(registryNumber)); a new application needs a new tracking number"))
+        }
+    }
 }
 
 /// What registryd keeps, behind one protocol (SQLite here; PostgreSQL for a fleet).
@@ -111,6 +138,11 @@ public final class SQLiteRegistryStore: RegistryStore {
                                              body TEXT NOT NULL, received_at REAL NOT NULL);
                     CREATE INDEX submission_kind ON submission(kind, id);
                     CREATE UNIQUE INDEX submission_rating_visit ON submission(kiosk_id, visit_id) WHERE kind = 'ratings';
+                    """)
+            }
+            migrator.registerMigration("v3-application-tracking") { db in
+                try db.execute(sql: """
+                    CREATE UNIQUE INDEX submission_application_tracking ON submission(kiosk_id, tracking_number) WHERE kind = 'applications';
                     """)
             }
             try migrator.migrate(queue)
@@ -232,10 +264,12 @@ public final class SQLiteRegistryStore: RegistryStore {
                     continue
                 }
                 if let problem = item.invalid { results.append(.failure(problem)); continue }
-                if item.kind == .ratings, let visit = item.visitId,
-                   try Bool.fetchOne(db, sql: "SELECT 1 FROM submission WHERE kind = 'ratings' AND kiosk_id = ? AND visit_id = ?", arguments: [kioskId, visit]) != nil {
-                    results.append(.failure(Problem(statusCode: 422, code: "rating.duplicate-visit", title: "Visit already rated",
-                                                    detail: "visit \(visit.prefix(64)) of kiosk \(kioskId) has a rating already; one rating per visit")))
+                // A late resend whose key was forgotten: found again by what makes it unique.
+                if let natural = item.naturalKey,
+                   let row = try Row.fetchOne(db, sql: "SELECT registry_number, body, received_at FROM submission WHERE kind = ? AND kiosk_id = ? AND \(natural.column) = ?",
+                                              arguments: [item.kind.rawValue, kioskId, natural.value]) {
+                    results.append(StoredSubmission.resent(item, kioskId: kioskId, registryNumber: row["registry_number"],
+                                                           body: row["body"], receivedAt: row["received_at"]))
                     continue
                 }
                 try db.execute(sql: """

@@ -1,0 +1,232 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import KioskCore
+import NIOCore
+import NIOHTTPTypes
+import Registry
+
+/// Refuses a request whose path is not in normal form before any routing: empty segments
+/// (`//v1`), `.` and `..` segments, percent-encoded unreserved characters (`%76`), a trailing
+/// slash, characters outside RFC 3986's path set, or a `/v1` prefix in another case. Routing
+/// and authentication then see exactly one spelling of every route.
+public struct CanonicalPathMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let why = Self.problem(rawTarget: request.uri.string) {
+            throw Problem(status: .badRequest, code: "request.path-invalid", title: "Path not in normal form",
+                          detail: "\(why); send the path as the API spells it, e.g. /v1/enterprises/{uscc}")
+        }
+        return try await next(request, context)
+    }
+
+    /// Why the request target's path is not in normal form, or nil when it is.
+    public static func problem(rawTarget: String) -> String? {
+        let path = rawTarget.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard path.utf8.count <= 2048 else { return "the path is over 2048 bytes" }
+        guard path.hasPrefix("/") else { return "the path must start with /" }
+        if path == "/" { return nil }
+        let bytes = Array(path.utf8)
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "%") {
+                guard i + 2 < bytes.count, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else {
+                    return "the path holds a malformed percent escape"
+                }
+                let decoded = hi << 4 | lo
+                if isUnreserved(decoded) { return "the path percent-encodes '\(Character(Unicode.Scalar(decoded)))', which must be sent as is" }
+                i += 3
+                continue
+            }
+            guard isUnreserved(c) || c == UInt8(ascii: "/") || isSubDelimOrColonAt(c) else {
+                return "the path holds a character that must be percent-encoded"
+            }
+            i += 1
+        }
+        let segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        for segment in segments {
+            if segment.isEmpty { return "the path has an empty segment (// or a trailing /)" }
+            if segment == "." || segment == ".." { return "the path has a '\(segment)' segment" }
+        }
+        if let first = segments.first, first != "v1", first.lowercased() == "v1" { return "the version prefix is spelled /v1" }
+        return nil
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x41 + 10
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
+
+    static func isUnreserved(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "~")
+    }
+
+    static func isSubDelimOrColonAt(_ c: UInt8) -> Bool {
+        "!$&'()*+,;=:@".utf8.contains(c)
+    }
+}
+
+/// Remembers the nonces of verified requests for as long as their timestamps are acceptable,
+/// so that a captured request is refused the second time (`auth.replayed`). Bounded: when
+/// `capacity` nonces are held, new requests are refused with 503 until old ones expire.
+public actor ReplayGuard {
+    struct Key: Hashable { let kiosk: String; let nonce: String }
+    private var seen: [Key: Int64] = [:]
+    private var expiries: [(Int64, Key)] = []
+    private var head = 0
+    /// Most nonces held at once.
+    public let capacity: Int
+
+    /// A guard holding at most `capacity` nonces.
+    public init(capacity: Int = 1_000_000) { self.capacity = max(1, capacity) }
+
+    /// How many nonces are held now.
+    public var count: Int { seen.count }
+
+    /// Records the request's nonce; throws `SignatureFailure.replayed` when this kiosk already
+    /// used it inside the window, or a 503 problem when the guard is full.
+    public func admit(_ signed: SignedRequestHeaders, now: Date = Date()) throws {
+        let nowSeconds = Int64(max(0, min(now.timeIntervalSince1970, 1e12)))
+        expire(before: nowSeconds)
+        let key = Key(kiosk: signed.kioskId, nonce: signed.nonce)
+        guard seen[key] == nil else { throw SignatureFailure.replayed }
+        guard seen.count < capacity else {
+            throw Problem(statusCode: 503, code: "auth.busy", title: "Too many requests",
+                          detail: "the registry is refusing new requests for a moment; try again in a few seconds")
+        }
+        // Acceptable until its timestamp leaves the skew window on the far side.
+        let until = max(signed.seconds, nowSeconds) + Int64(KioskSignature.allowedSkew) + 1
+        seen[key] = until
+        expiries.append((until, key))
+        if expiries.count > 1, expiries[expiries.count - 2].0 > until {
+            expiries.sort { $0.0 < $1.0 }  // rare: timestamps arrive roughly in order
+            expiries.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private func expire(before now: Int64) {
+        while head < expiries.count, expiries[head].0 < now {
+            let (until, key) = expiries[head]
+            if seen[key] == until { seen[key] = nil }
+            head += 1
+        }
+        if head > 4096, head * 2 > expiries.count {
+            expiries.removeFirst(head)
+            head = 0
+        }
+    }
+}
+
+/// Closes a connection whose client is too slow or silent: the next request's head must arrive
+/// within `headTimeout` of the connection opening or of the previous response, and its body
+/// must be complete within `bodyTimeout` of the head. Handling time (a long poll) is not counted.
+public final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
+
+    let headTimeout: TimeAmount
+    let bodyTimeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    private var inFlight = 0
+
+    /// A handler with the given deadlines.
+    public init(headTimeout: TimeAmount, bodyTimeout: TimeAmount) {
+        self.headTimeout = headTimeout
+        self.bodyTimeout = bodyTimeout
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) { arm(context: context, headTimeout) }
+
+    public func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            inFlight += 1
+            arm(context: context, bodyTimeout)
+        case .end:
+            disarm()
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            inFlight = max(0, inFlight - 1)
+            if inFlight == 0 { arm(context: context, headTimeout) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func arm(context: ChannelHandlerContext, _ amount: TimeAmount) {
+        disarm()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: amount) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
+    }
+}
+
+/// What one connection may cost registryd: how many are open at once, how long a client may
+/// take to send a request's head and body, and how large its headers may be.
+public struct ConnectionLimits: Sendable {
+    /// Most connections open at once; more wait in the listen backlog.
+    public var maxConnections: Int
+    /// Time allowed for a request's head, from connecting or after the previous answer (idle
+    /// keep-alive connections are closed after it too).
+    public var headerTimeout: TimeAmount
+    /// Time allowed for a request's body after its head.
+    public var bodyTimeout: TimeAmount
+
+    /// Limits with the given values.
+    public init(maxConnections: Int = 4096, headerTimeout: TimeAmount = .seconds(20), bodyTimeout: TimeAmount = .seconds(30)) {
+        self.maxConnections = maxConnections
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+    }
+
+    /// HTTP/1.1 with the deadlines and small header limits (8 KiB a field, 32 KiB in all, 64 fields).
+    public func http1() -> HTTPServerBuilder {
+        let (head, body) = (headerTimeout, bodyTimeout)
+        return .http1(configuration: .init(
+            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: head, bodyTimeout: body)],
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 64)))
+    }
+
+    /// The application configuration for `address`, with the connection cap. Raises the open-file
+    /// limit to what the cap needs, where the hard limit allows.
+    public func configuration(address: BindAddress) -> ApplicationConfiguration {
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            let wanted = rlim_t(maxConnections + 256)
+            if limit.rlim_cur < wanted {
+                limit.rlim_cur = min(wanted, limit.rlim_max)
+                _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            }
+        }
+        return ApplicationConfiguration(address: address, serverName: nil, backlog: 1024,
+                                        availableConnectionsDelegate: MaximumAvailableConnections(maxConnections))
+    }
+}
