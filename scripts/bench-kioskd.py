@@ -102,7 +102,7 @@ def main():
     proc = None
     for attempt in range(5):
         t0 = time.perf_counter()
-        proc = subprocess.Popen([args.binary, "--config", config, "--state", state, "--runtime", run,
+        proc = subprocess.Popen([args.binary, "--demo", "--config", config, "--state", state, "--runtime", run,
                                  "--simulator-control", fifo, "--log-level", "warning"], stdout=log, stderr=log)
         while True:
             try:

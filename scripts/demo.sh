@@ -106,7 +106,7 @@ REGISTRY_DB="$RUN/registry.sqlite"
 STATE="$RUN/kioskd-state"; RUNTIME="$RUN/kioskd-run"
 mkdir -p "$STATE"
 cp scripts/testbeds/demo-document-signing.key "$STATE/document-signing.key"
-ENROL="$("$BIN/kioskd" --enrol --config kiosk-config --state "$STATE")"
+ENROL="$("$BIN/kioskd" --enrol --config kiosk-config --state "$STATE" | head -n 1)"
 echo "   $ $ENROL"
 # shellcheck disable=SC2086
 "$BIN/registryd" kiosk add ${ENROL#registryd kiosk add } --db "$REGISTRY_DB" >/dev/null
@@ -115,7 +115,7 @@ REGISTRY_PID=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8480/v1/health >/dev/null && break; sleep 0.1; done
 
 echo; echo "== kioskd: the embedded configuration, the emulated reader, the virtual printers, the registry"
-"$BIN/kioskd" --config kiosk-config --state "$STATE" --runtime "$RUNTIME" --metrics-port 9464 >"$RUN/kioskd.log" 2>&1 &
+"$BIN/kioskd" --demo --config kiosk-config --state "$STATE" --runtime "$RUNTIME" --metrics-port 9464 >"$RUN/kioskd.log" 2>&1 &
 KIOSKD_PID=$!
 for _ in $(seq 100); do [ -S "$RUNTIME/citizen.sock" ] && [ -S "$RUNTIME/technician.sock" ] && break; sleep 0.1; done
 sleep 1.5

@@ -55,6 +55,9 @@ if [ -e "$D/etc/yitiji/kiosk.yaml" ]; then
 else
   install -d -m 0755 "$D/etc/yitiji"
   cp -R "$ROOT/kiosk-config/." "$D/etc/yitiji/"
+  # The demonstration fleet's root and document key are never installed: their private halves are
+  # public. The fleet's own root.json and document keys go into /etc/yitiji/keys.
+  rm -f "$D/etc/yitiji/keys/root.json" "$D/etc/yitiji/keys/demo-documents.pub"
   chmod -R u=rwX,go=rX "$D/etc/yitiji"
 fi
 install -d -m 0755 "$D/etc/yitiji/readers"
@@ -93,7 +96,8 @@ if [ -d /run/systemd/system ]; then
 fi
 
 echo "install: done. Next:" >&2
-echo "  runuser -u yitiji -- kioskd --enrol --config /etc/yitiji --state /var/lib/yitiji   # the kiosk's registry key; run the line it prints at central operations" >&2
+echo "  install -m 0644 root.json /etc/yitiji/keys/root.json                                # the fleet's root, from central operations" >&2
+echo "  runuser -u yitiji -- kioskd --enrol --config /etc/yitiji --state /var/lib/yitiji   # the kiosk's registry and document keys; hand what it prints to central operations" >&2
 echo "  usermod -aG yitiji-tech TECHNICIAN                                                   # who may use kioskctl" >&2
 echo "  systemctl enable --now kioskd kiosk@tty1                                             # or run this script with --enable" >&2
 echo "  kioskctl diag                                                                        # every check, and what to do" >&2

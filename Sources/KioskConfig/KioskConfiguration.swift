@@ -24,6 +24,10 @@ public struct KioskConfiguration: Sendable, Equatable {
         let kioskFile = try file("kiosk.yaml")
         let settings = try kioskFile.decode(KioskSettings.self)
         try settings.validate(in: kioskFile)
+        if let ca = settings.registry.caPath(in: directory),
+           !(String(data: FileManager.default.contents(atPath: ca) ?? Data(), encoding: .utf8) ?? "").contains("-----BEGIN CERTIFICATE-----") {
+            throw kioskFile.error(at: ["registry", "caFile"], "\(ca) is missing or holds no PEM certificate")
+        }
 
         let servicesFile = try file("services.yaml")
         let services = try servicesFile.decode(ServiceCatalogue.self)

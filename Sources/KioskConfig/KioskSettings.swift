@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// `kiosk.yaml`: who this kiosk is and how it reaches its devices and the registry.
 public struct KioskSettings: Codable, Sendable, Equatable {
@@ -23,6 +24,16 @@ public struct KioskSettings: Codable, Sendable, Equatable {
         /// Path of the kiosk's Ed25519 private key (base64), relative to the state directory
         /// unless absolute.
         public var keyFile: String
+        /// The PEM certificate of the CA that issued the registry's TLS certificate, relative to
+        /// the configuration directory unless absolute. Required for an `https` URL; plain `http`
+        /// is accepted for a loopback registry only.
+        public var caFile: String?
+
+        /// The CA file's path, with a relative one taken in `configurationDirectory`.
+        public func caPath(in configurationDirectory: URL) -> String? {
+            guard let caFile else { return nil }
+            return caFile.hasPrefix("/") ? caFile : configurationDirectory.appendingPathComponent(caFile).path
+        }
     }
 
     /// A printer role (`a4`, `receipt`) bound to a CUPS queue.
@@ -94,6 +105,12 @@ extension KioskSettings {
         guard let url = URL(string: registry.url), let scheme = url.scheme, ["http", "https"].contains(scheme),
               url.host != nil else {
             throw file.error(at: ["registry", "url"], "'\(registry.url)' is not an http(s) URL")
+        }
+        if scheme == "http", let host = url.host, !Loopback.isLoopback(host) {
+            throw file.error(at: ["registry", "url"], "plain http to \(host) would send ID numbers in clear: use https and registry.caFile (http is for a registry on this machine only)")
+        }
+        if scheme == "https", (registry.caFile ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+            throw file.error(at: ["registry", "caFile"], "an https registry needs caFile: the PEM certificate of the CA that issued its certificate")
         }
         guard (0.5...120).contains(registry.requestTimeoutSeconds) else {
             throw file.error(at: ["registry", "requestTimeoutSeconds"], "must be between 0.5 and 120 seconds")

@@ -28,6 +28,8 @@ public struct DaemonOptions: Sendable {
     public var simulatorControl: String?
     /// The CUPS server (a socket path or host), else CUPS's own default (`CUPS_SERVER`, client.conf).
     public var cupsServer: String?
+    /// Trust the demonstration fleet's keys (`--demo`); otherwise kioskd refuses to start with them.
+    public var allowDemoKeys = false
 
     public init(configDirectory: URL, stateDirectory: URL, runtimeDirectory: URL, citizenGroup: String? = nil,
                 technicianGroup: String? = nil, metricsPort: Int? = nil, simulatorControl: String? = nil,
@@ -110,9 +112,18 @@ public final class Kioskd: TechnicianService {
                                   warningLead: TimeInterval(settings.session.idleWarningSeconds))
 
         let signingKey = try Self.documentSigningKey(state: options.stateDirectory, config: options.configDirectory)
+        if !options.allowDemoKeys {
+            var findings = DemoKeys.findings(configDirectory: options.configDirectory, stateDirectory: options.stateDirectory,
+                                             documentSigningKeyPublic: signingKey.key.publicKeyBase64, documentSigningKeyPath: signingKey.path)
+            if directory.standardizedFileURL != options.configDirectory.standardizedFileURL {
+                findings += DemoKeys.findings(configDirectory: directory, stateDirectory: options.stateDirectory, documentSigningKeyPublic: nil)
+                    .filter { !findings.contains($0) }
+            }
+            if !findings.isEmpty { throw DaemonError.demoKeys(findings) }
+        }
         let renderer: DocumentRenderer
         do {
-            renderer = try DocumentRenderer(signingKey: signingKey, provider: settings.kiosk.provider,
+            renderer = try DocumentRenderer(signingKey: signingKey.key, provider: settings.kiosk.provider,
                                             templatesDirectory: directory.appendingPathComponent("templates").path)
         } catch { throw DaemonError.configuration("documents: \(error)") }
         let printService = (try? CupsClient(server: options.cupsServer)).map {
@@ -125,7 +136,8 @@ public final class Kioskd: TechnicianService {
             registry = gateway
             backedGateway = gateway as? RegistryBackedGateway
         } else {
-            let made = try RegistryBackedGateway(settings: settings, stateDirectory: options.stateDirectory, logger: logger)
+            let made = try RegistryBackedGateway(settings: settings, configurationDirectory: configuration.directory,
+                                                 stateDirectory: options.stateDirectory, logger: logger)
             registry = made
             backedGateway = made
         }
@@ -160,13 +172,13 @@ public final class Kioskd: TechnicianService {
         }
     }
 
-    static func documentSigningKey(state: URL, config: URL) throws -> DocumentSigningKey {
+    static func documentSigningKey(state: URL, config: URL) throws -> (key: DocumentSigningKey, path: String) {
         let candidates = [state.appendingPathComponent("document-signing.key").path,
                           "/etc/yitiji/document-signing.key"]
         for path in candidates where FileManager.default.fileExists(atPath: path) {
-            do { return try DocumentSigningKey.load(path: path) } catch { throw DaemonError.key("\(path): \(error)") }
+            do { return (try DocumentSigningKey.load(path: path), path) } catch { throw DaemonError.key("\(path): \(error)") }
         }
-        throw DaemonError.key("no document signing key: put the kiosk's key at \(candidates[0]) (mode 0600)")
+        throw DaemonError.key("no document signing key at \(candidates[0]): run `kioskd --enrol` to make the kiosk's keys")
     }
 
     /// Reads control lines (`place resident`, `remove`, …) for the in-process simulator.
@@ -296,6 +308,9 @@ public final class Kioskd: TechnicianService {
     static func probeRegistry(_ candidate: KioskConfiguration) async -> String? {
         guard let credentials = try? KioskCredentials.generate(kioskId: candidate.settings.kiosk.id) else { return nil }
         var configuration = RegistryClientConfiguration(baseURL: candidate.settings.registry.url, credentials: credentials)
+        do { configuration.trustRoots = try RegistryClientConfiguration.loadCA(optional: candidate.settings.registry.caPath(in: candidate.directory)) } catch {
+            return "registry.caFile: \(error)"
+        }
         configuration.deadline = .seconds(5)
         configuration.maxAttempts = 2
         do {
@@ -310,7 +325,8 @@ public final class Kioskd: TechnicianService {
     /// effect at once for queries, the outbox relay, the heartbeat and the configuration feed.
     func apply(_ new: KioskConfiguration) async {
         currentConfiguration.withLock { $0 = new }
-        if let client = backedGateway?.client, client.endpoint.retarget(new.settings.registry.url) {
+        let roots = try? RegistryClientConfiguration.loadCA(optional: new.settings.registry.caPath(in: new.directory))
+        if let client = backedGateway?.client, client.endpoint.retarget(new.settings.registry.url, trustRoots: roots) {
             client.breaker.reset()
             logger.notice("registry moved", metadata: ["url": "\(client.endpoint.baseURL)"])
         }

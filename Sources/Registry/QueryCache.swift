@@ -98,7 +98,7 @@ extension RegistryClientError {
     /// Whether a cached answer may stand in (the registry was not reached or not healthy).
     var isFallback: Bool {
         switch self {
-        case .unreachable, .timeout, .circuitOpen, .malformedAnswer: return true
+        case .unreachable, .timeout, .circuitOpen, .malformedAnswer, .untrusted: return true
         case .refused(let p): return p.statusCode >= 500
         case .invalidRequest: return false
         }

@@ -3,6 +3,7 @@ import Foundation
 import KioskCore
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Why a registry call failed, and so what the kiosk should do.
 public enum RegistryClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -21,6 +22,9 @@ public enum RegistryClientError: Error, Sendable, Equatable, CustomStringConvert
     case circuitOpen(retryAfterSeconds: Int)
     /// The request could not be built (e.g. a bad base URL or argument); a programming or configuration error.
     case invalidRequest(String)
+    /// The kiosk would not talk: the registry's certificate is not from the pinned CA, or the URL
+    /// is plain `http` to another host than loopback. Nothing was sent.
+    case untrusted(String)
 
     public var description: String {
         switch self {
@@ -30,6 +34,7 @@ public enum RegistryClientError: Error, Sendable, Equatable, CustomStringConvert
         case .refused(let problem): return "registry refused: \(problem)"
         case .circuitOpen(let s): return "registry calls are suspended after repeated failures; next try in \(s) s"
         case .invalidRequest(let why): return "invalid registry request: \(why)"
+        case .untrusted(let why): return "registry not trusted: \(why); nothing was sent"
         }
     }
 
@@ -38,7 +43,7 @@ public enum RegistryClientError: Error, Sendable, Equatable, CustomStringConvert
         switch self {
         case .unreachable, .timeout, .circuitOpen: return true
         case .refused(let p): return [408, 409, 425, 429, 500, 502, 503, 504].contains(p.statusCode)
-        case .malformedAnswer, .invalidRequest: return false
+        case .malformedAnswer, .invalidRequest, .untrusted: return false
         }
     }
 }
@@ -65,6 +70,25 @@ public struct RegistryClientConfiguration: Sendable {
     public var breakerCooldown: Duration = .seconds(30)
     /// The kiosk's wall clock (replaced in tests to play a drifted clock).
     public var localClock: @Sendable () -> Date = { Date() }
+    /// The CA the registry's certificate must chain to (`registry.caFile`). Required for `https`;
+    /// plain `http` is only ever used to a loopback address.
+    public var trustRoots: [NIOSSLCertificate]?
+
+    /// The certificates of the PEM CA file at `path`, or nil for no path.
+    public static func loadCA(optional path: String?) throws(RegistryClientError) -> [NIOSSLCertificate]? {
+        guard let path else { return nil }
+        return try loadCA(path)
+    }
+
+    /// The certificates of a PEM CA file, for `trustRoots`.
+    public static func loadCA(_ path: String) throws(RegistryClientError) -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do { certificates = try NIOSSLCertificate.fromPEMFile(path) } catch {
+            throw .invalidRequest("\(path) is not a PEM CA certificate: \(error)")
+        }
+        guard !certificates.isEmpty else { throw .invalidRequest("\(path) holds no certificate") }
+        return certificates
+    }
 
     /// A configuration for `baseURL` signing with `credentials`; the rest takes defaults.
     public init(baseURL: String, credentials: KioskCredentials) {
@@ -75,12 +99,20 @@ public struct RegistryClientConfiguration: Sendable {
 
 /// Where the registry is: a base URL that central operations may change by configuration, shared
 /// by a client and the clients made from it, so a change reaches every one of them at once.
-public final class RegistryEndpoint: Sendable {
+public final class RegistryEndpoint: @unchecked Sendable {
     private let url: Locked<String>
     private let offset = Locked<TimeInterval>(0)
+    private let roots: Locked<[NIOSSLCertificate]?>
 
-    /// An endpoint at `baseURL` (a trailing slash is dropped).
-    public init(_ baseURL: String) { url = Locked(Self.trimmed(baseURL)) }
+    /// An endpoint at `baseURL` (a trailing slash is dropped) whose certificate must chain to
+    /// `trustRoots` when it is `https`.
+    public init(_ baseURL: String, trustRoots: [NIOSSLCertificate]? = nil) {
+        url = Locked(Self.trimmed(baseURL))
+        roots = Locked(trustRoots)
+    }
+
+    /// The pinned CA certificates the registry's TLS certificate must chain to.
+    public var trustRoots: [NIOSSLCertificate]? { roots.withLock { $0 } }
 
     /// How far the registry's clock is ahead of this kiosk's (seconds), as last learnt from its
     /// `serverTime`; requests are signed with the local time plus this.
@@ -98,16 +130,23 @@ public final class RegistryEndpoint: Sendable {
     /// The base URL in use, e.g. `http://127.0.0.1:8480`.
     public var baseURL: String { url.withLock { $0 } }
 
-    /// Points every client of this endpoint at `baseURL`. Returns false when it was already there.
+    /// Points every client of this endpoint at `baseURL`, verified against `trustRoots`.
+    /// Returns false when nothing changed.
     @discardableResult
-    public func retarget(_ baseURL: String) -> Bool {
+    public func retarget(_ baseURL: String, trustRoots: [NIOSSLCertificate]? = nil) -> Bool {
         let new = Self.trimmed(baseURL)
-        return url.withLock { current in
-            guard current != new else { return false }
-            current = new
-            offset.withLock { $0 = 0 }
+        let rootsChanged = roots.withLock { current -> Bool in
+            guard current != trustRoots else { return false }
+            current = trustRoots
             return true
         }
+        let moved = url.withLock { current -> Bool in
+            guard current != new else { return false }
+            current = new
+            return true
+        }
+        if moved { offset.withLock { $0 = 0 } }
+        return moved || rootsChanged
     }
 
     static func trimmed(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
@@ -194,7 +233,7 @@ public final class RegistryClient: Sendable {
     public init(configuration: RegistryClientConfiguration, httpClient: HTTPClient = RegistryClient.sharedHTTPClient,
                 endpoint: RegistryEndpoint? = nil) {
         self.configuration = configuration
-        self.endpoint = endpoint ?? RegistryEndpoint(configuration.baseURL)
+        self.endpoint = endpoint ?? RegistryEndpoint(configuration.baseURL, trustRoots: configuration.trustRoots)
         breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: configuration.breakerCooldown)
         http = httpClient
     }
@@ -381,7 +420,19 @@ public final class RegistryClient: Sendable {
 
     func attemptOnce(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
                      timeout: Duration) async -> Result<(Int, ByteBuffer), RegistryClientError> {
-        var request = HTTPClientRequest(url: endpoint.baseURL + path)
+        let base = endpoint.baseURL
+        var request = HTTPClientRequest(url: base + path)
+        let roots = endpoint.trustRoots
+        switch RegistryTransport.check(base, hasCA: roots != nil) {
+        case .refuse(let why): return .failure(.untrusted(why))
+        case .plain: break
+        case .tls:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(roots ?? [])
+            tls.minimumTLSVersion = .tlsv12
+            tls.certificateVerification = .fullVerification
+            request.tlsConfiguration = tls
+        }
         request.method = method
         let bytes = body ?? Data()
         if path != "/v1/health" {
@@ -428,6 +479,12 @@ public final class RegistryClient: Sendable {
 
     static func classify(_ error: any Error) -> RegistryClientError {
         if error is CancellationError { return .timeout }
+        if let tls = error as? NIOSSLError {
+            return .untrusted("TLS handshake failed (\(tls)): the registry's certificate is not issued by the CA in registry.caFile, or not for this host")
+        }
+        if let tls = error as? BoringSSLError {
+            return .untrusted("TLS failed (\(tls)): the registry's certificate is not issued by the CA in registry.caFile, or not for this host")
+        }
         if let e = error as? HTTPClientError {
             if [.deadlineExceeded, .readTimeout, .connectTimeout, .cancelled, .writeTimeout].contains(e) { return .timeout }
             if [.invalidURL, .emptyHost, .emptyScheme].contains(e) { return .invalidRequest("base URL: \(e)") }
@@ -440,6 +497,35 @@ public final class RegistryClient: Sendable {
         }
         return .unreachable(text)
     }
+}
+
+/// Which transport a registry URL may use.
+public enum RegistryTransport: Equatable, Sendable {
+    /// Plain HTTP: only to loopback (a registry on the same machine).
+    case plain
+    /// HTTPS verified against the pinned CA.
+    case tls
+    /// Not allowed, and why.
+    case refuse(String)
+
+    /// The rule: `https` with a pinned CA; `http` only to 127.0.0.0/8, ::1 or localhost.
+    public static func check(_ baseURL: String, hasCA: Bool) -> RegistryTransport {
+        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else {
+            return .refuse("'\(baseURL.prefix(100))' is not a URL")
+        }
+        switch scheme {
+        case "https":
+            return hasCA ? .tls : .refuse("https needs the registry's CA certificate (registry.caFile) to verify it")
+        case "http":
+            return isLoopback(host) ? .plain
+                : .refuse("plain http to \(host) would send ID numbers in clear; use https with registry.caFile (http is for loopback only)")
+        default:
+            return .refuse("scheme \(scheme) is not http(s)")
+        }
+    }
+
+    /// True for 127.0.0.0/8, ::1 and localhost.
+    public static func isLoopback(_ host: String) -> Bool { Loopback.isLoopback(host) }
 }
 
 extension Duration {

@@ -36,8 +36,10 @@ struct KioskdCommand: AsyncParsableCommand {
     var simulatorControl: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
-    @Flag(help: "Make the kiosk's key if it has none, print the registryd command that registers it, and exit.")
+    @Flag(help: "Make the kiosk's registry key and document signing key if missing, print what central operations must register, and exit.")
     var enrol = false
+    @Flag(help: "Trust the demonstration fleet's public keys (demos and tests only); without it kioskd refuses to start with them.")
+    var demo = false
 
     func validate() throws {
         if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1 to 65535") }
@@ -62,17 +64,21 @@ struct KioskdCommand: AsyncParsableCommand {
         let configDirectory = config.map { URL(fileURLWithPath: $0) } ?? KioskConfiguration.defaultDirectory()
         if enrol {
             do {
-                print(try KioskEnrolment.ensureKey(configDirectory: configDirectory, stateDirectory: URL(fileURLWithPath: state)))
+                let stateURL = URL(fileURLWithPath: state)
+                print(try KioskEnrolment.ensureKey(configDirectory: configDirectory, stateDirectory: stateURL))
+                let documentKey = try KioskEnrolment.ensureDocumentKey(stateDirectory: stateURL)
+                print("document signing key: \(documentKey) (publish it as keys/<kiosk id>.pub in the fleet's configuration)")
             } catch {
                 FileHandle.standardError.write(Data("kioskd: \(error)\n".utf8))
                 throw ExitCode(78)
             }
             return
         }
-        let options = DaemonOptions(configDirectory: configDirectory, stateDirectory: URL(fileURLWithPath: state),
+        var options = DaemonOptions(configDirectory: configDirectory, stateDirectory: URL(fileURLWithPath: state),
                                     runtimeDirectory: URL(fileURLWithPath: runtime), citizenGroup: citizenGroup,
                                     technicianGroup: technicianGroup, metricsPort: metricsPort,
                                     simulatorControl: simulatorControl)
+        options.allowDemoKeys = demo
         let daemon: Kioskd
         do { daemon = try Kioskd(options: options) } catch {
             FileHandle.standardError.write(Data("kioskd: \(error)\n".utf8))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import NIOSSL
 import KioskCore
 import Registry
 import RegistryServer
@@ -89,6 +90,10 @@ struct Serve: AsyncParsableCommand {
     var headerTimeout: Int = 20
     @Option(help: "Seconds a request's body may take to arrive after its head; then the connection is closed.")
     var bodyTimeout: Int = 30
+    @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key). Kiosks pin the CA that issued it.")
+    var tlsCertificate: String?
+    @Option(help: "The PEM private key of --tls-certificate.")
+    var tlsKey: String?
 
     func validate() throws {
         let parts = listen.split(separator: ":")
@@ -97,6 +102,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard idempotencyDays >= 7 else { throw ValidationError("--idempotency-days must be at least 7") }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 1000000") }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw ValidationError("give --tls-certificate and --tls-key together")
+        }
         guard (1...3600).contains(headerTimeout), (1...3600).contains(bodyTimeout) else {
             throw ValidationError("--header-timeout and --body-timeout must be 1 to 3600 seconds")
         }
@@ -128,10 +136,23 @@ struct Serve: AsyncParsableCommand {
         RegistryRoutes.add(to: router, store: store, options: options)
         let limits = ConnectionLimits(maxConnections: maxConnections, headerTimeout: .seconds(Int64(headerTimeout)),
                                       bodyTimeout: .seconds(Int64(bodyTimeout)))
-        let app = Application(router: router, server: limits.http1(),
+        var tls: TLSConfiguration?
+        if let tlsCertificate, let tlsKey {
+            do { tls = try ConnectionLimits.tlsConfiguration(certificateFile: tlsCertificate, keyFile: tlsKey) } catch {
+                FileHandle.standardError.write(Data("registryd: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+        } else if !Self.isLoopback(String(parts[0])) {
+            FileHandle.standardError.write(Data("registryd: serving plain HTTP on \(parts[0]): ID numbers cross the network in clear; give --tls-certificate and --tls-key\n".utf8))
+        }
+        let app = Application(router: router, server: try limits.server(tls: tls),
                               configuration: limits.configuration(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8480)))
         try await app.runService()
     }
+}
+
+extension Serve {
+    static func isLoopback(_ host: String) -> Bool { RegistryTransport.isLoopback(host) }
 }
 
 /// Registers and lists kiosks.

@@ -120,6 +120,20 @@ import Testing
         #expect(again == first)
         #expect(bed.printed("receipt").count == 1)
 
+        // Eight concurrent prints of one request (a double tap, a retried call): one job.
+        let outcomes = await withTaskGroup(of: PrintOutcome.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    await service.print(requestID: "req-concurrent", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
+                                        options: PrintOptions(), timeoutSeconds: 30)
+                }
+            }
+            return await group.reduce(into: [PrintOutcome]()) { $0.append($1) }
+        }
+        #expect(outcomes.allSatisfy { $0.succeeded }, "\(outcomes)")
+        #expect(Set(outcomes.map { "\($0)" }).count == 1, "\(outcomes)")
+        #expect(bed.printed("receipt").count == 2)
+
         try bed.fault("receipt", "kill-printer")
         let lost = await service.print(requestID: "req-2", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
                                        options: PrintOptions(), timeoutSeconds: 3)

@@ -101,8 +101,10 @@ import Testing
         #expect(first == again && first.registryNumber.hasPrefix("PJ-"))
         let other = try encoder.encode(RatingRecord(visitId: "visit-2", level: 1, reason: "太慢", serviceCode: "archive-query", formVersion: 1, ratedAt: Date()))
         #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await client.submit(kind: .ratings, idempotencyKey: "key-1", body: other) } == "idempotency.key-reused")
-        // One rating per visit.
-        #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await client.submit(kind: .ratings, idempotencyKey: "key-2", body: rating) } == "rating.duplicate-visit")
+        // One rating per visit: the same rating under a new key is the same receipt; another for the visit is refused.
+        #expect(try await client.submit(kind: .ratings, idempotencyKey: "key-2", body: rating) == first)
+        let secondOpinion = try encoder.encode(RatingRecord(visitId: "visit-1", level: 2, reason: "慢", serviceCode: "archive-query", formVersion: 1, ratedAt: Date()))
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await client.submit(kind: .ratings, idempotencyKey: "key-5", body: secondOpinion) } == "rating.duplicate-visit")
         let badLevel = try encoder.encode(RatingRecord(visitId: "visit-3", level: 6, reason: nil, serviceCode: "x", formVersion: 1, ratedAt: Date()))
         #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await client.submit(kind: .ratings, idempotencyKey: "key-3", body: badLevel) } == "submission.invalid")
         let application = try encoder.encode(ApplicationSubmission(

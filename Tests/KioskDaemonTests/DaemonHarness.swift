@@ -28,6 +28,10 @@ actor FakeGateway: RegistryGateway {
 
     func setReachable(_ value: Bool) { reachable = value }
 
+    /// How long the print-authorisation question takes (to take the card off meanwhile).
+    var authorizeDelay: Duration = .zero
+    func setAuthorizeDelay(_ value: Duration) { authorizeDelay = value }
+
     func check() throws(GatewayError) { if !reachable { throw .unreachable("test: registry down") } }
 
     func enterprise(uscc: String) async throws(GatewayError) -> EnterpriseAnswer {
@@ -48,6 +52,7 @@ actor FakeGateway: RegistryGateway {
     }
     func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool {
         try check()
+        if authorizeDelay > .zero { try? await Task.sleep(for: authorizeDelay) }
         return uscc == record.enterprise.uscc && idNumber == record.legalRepresentativeIdNumber
     }
     func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication {
@@ -100,9 +105,10 @@ final class DaemonHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
                                          toPath: state.appendingPathComponent("document-signing.key").path)
-        let options = DaemonOptions(configDirectory: config, stateDirectory: state,
+        var options = DaemonOptions(configDirectory: config, stateDirectory: state,
                                     runtimeDirectory: directory.url.appendingPathComponent("run"),
                                     cupsServer: cups?.environment["CUPS_SERVER"] ?? directory.path + "/no-cups.sock")
+        options.allowDemoKeys = true  // the embedded configuration's demonstration keys
         let simulator = self.simulator
         let log = self.log
         daemon = try Kioskd(options: options, gateway: gateway,

@@ -136,6 +136,32 @@ import Yams
         await harness.stop()
     }
 
+    /// The card is taken off (and another holder's placed) while the registry is being asked:
+    /// nothing is printed for the departed holder.
+    @Test func aPrintIsForTheHolderStillAtTheKiosk() async throws {
+        let cups = try CupsTestBed()
+        defer { cups.stop() }
+        let gateway = try FakeGateway()
+        let harness = try await DaemonHarness(gateway: gateway, cups: cups)
+        try await waitFor("printers polled") { await harness.daemon.state.printers["a4"] != nil }
+        try await harness.placeCard()
+        let uscc = await gateway.record.enterprise.uscc
+        await gateway.setAuthorizeDelay(.seconds(2))
+        let client = harness.client
+        let printing = Task { try await client.print(DocumentRequest(kind: "business-licence", uscc: uscc), requestId: "req-swap-0001") }
+        try await Task.sleep(for: .milliseconds(500))
+        try await harness.removeCard()
+        try await harness.placeCard("foreigner2023")
+        do {
+            let outcome = try await printing.value
+            Issue.record("printed for a holder who left: \(outcome)")
+        } catch let error as CitizenAPIError {
+            #expect(error.messageKey == "card.needed", "\(error)")
+        }
+        #expect(cups.printed("a4").isEmpty)
+        await harness.stop()
+    }
+
     @Test func registryUnreachableIsSaidPlainly() async throws {
         let gateway = try FakeGateway()
         await gateway.setReachable(false)
@@ -179,6 +205,12 @@ import Yams
         }
         await harness.client.endSession()
         #expect(await harness.daemon.sessions.identity == nil)
+        // Without a card on the reader there is no visit to rate: no stream of fresh visit ids.
+        for _ in 0..<3 {
+            await #expect(throws: CitizenAPIError.self) {
+                try await harness.client.rate(RatingSubmission(level: 5, reason: nil, serviceCode: "SC-LICENCE", formVersion: 1))
+            }
+        }
 
         let applications = await gateway.applications
         #expect(applications.first?.applicant.idNumber == Self.holderID)

@@ -10,14 +10,18 @@ public final class KioskdTestBed: @unchecked Sendable {
     public var runtimeDirectory: String { directory.path + "/run" }
     public var citizenSocket: String { runtimeDirectory + "/citizen.sock" }
     public var technicianSocket: String { runtimeDirectory + "/technician.sock" }
+    /// What `kioskd --enrol` printed, when the test bed enrolled a real (non-demo) kiosk.
+    public private(set) var enrolment: String?
 
     /// - Parameters:
     ///   - environment: added to this process's (the emulated reader's, the CUPS test bed's).
     ///   - adjust: edits `kiosk.yaml`'s text before start (e.g. the registry URL).
     ///   - arguments: more kioskd options.
     ///   - stateFiles: files written into the state directory first (e.g. the kiosk's key).
+    ///   - demo: start with `--demo` (the embedded configuration holds the demonstration keys).
     public init(environment: [String: String] = [:], adjust: (String) -> String = { $0 }, arguments: [String] = [],
-                stateFiles: [String: Data] = [:], configFiles: [String: Data] = [:], directory: TemporaryDirectory? = nil) throws {
+                stateFiles: [String: Data] = [:], configFiles: [String: Data] = [:], directory: TemporaryDirectory? = nil,
+                demo: Bool = true) throws {
         self.directory = try directory ?? TemporaryDirectory(prefix: "kioskd")
         let fm = FileManager.default
         let config = self.directory.path + "/config"
@@ -25,6 +29,10 @@ public final class KioskdTestBed: @unchecked Sendable {
             try fm.copyItem(atPath: BuiltProducts.repositoryPath("kiosk-config"), toPath: config)
             let kiosk = try String(contentsOfFile: config + "/kiosk.yaml", encoding: .utf8)
             try adjust(kiosk).write(toFile: config + "/kiosk.yaml", atomically: true, encoding: .utf8)
+            if !demo {
+                // A real kiosk: none of the demonstration keys.
+                for name in ["keys/root.json", "keys/demo-documents.pub"] { try? fm.removeItem(atPath: config + "/" + name) }
+            }
             for (name, data) in configFiles { try data.write(to: URL(fileURLWithPath: config + "/" + name)) }
         }
         let state = self.directory.path + "/state"
@@ -35,14 +43,21 @@ public final class KioskdTestBed: @unchecked Sendable {
             }
         }
         if !fm.fileExists(atPath: state + "/document-signing.key") {
-            try fm.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
-                            toPath: state + "/document-signing.key")
+            if demo {
+                try fm.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
+                                toPath: state + "/document-signing.key")
+            } else {
+                // The documented path of a real kiosk: kioskd --enrol makes its own keys.
+                let enrol = try ProcessRunner.run(BuiltProducts.path("kioskd"), ["--enrol", "--config", config, "--state", state], timeout: 60)
+                guard enrol.status == 0 else { throw ProcessRunnerError.launchFailed("kioskd --enrol", enrol.stderr) }
+                enrolment = enrol.stdout
+            }
         }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process = try DaemonProcess(BuiltProducts.path("kioskd"),
                                     ["--config", config, "--state", state, "--runtime", self.directory.path + "/run",
-                                     "--log-level", "debug"] + arguments,
+                                     "--log-level", "debug"] + (demo ? ["--demo"] : []) + arguments,
                                     environment: env, logPath: self.directory.path + "/kioskd.log")
         let technician = self.directory.path + "/run/technician.sock", citizen = self.directory.path + "/run/citizen.sock"
         guard eventually(20, { fm.fileExists(atPath: technician) && fm.fileExists(atPath: citizen) || !process.isRunning }),
@@ -53,8 +68,8 @@ public final class KioskdTestBed: @unchecked Sendable {
 
     /// Starts kioskd again on the same directories (after `stop` or a SIGKILL).
     ///   - configFiles: files written into the configuration copy (e.g. `keys/root.json`).
-    public func restart(environment: [String: String] = [:], arguments: [String] = []) throws -> KioskdTestBed {
-        try KioskdTestBed(environment: environment, arguments: arguments, directory: directory)
+    public func restart(environment: [String: String] = [:], arguments: [String] = [], demo: Bool = true) throws -> KioskdTestBed {
+        try KioskdTestBed(environment: environment, arguments: arguments, directory: directory, demo: demo)
     }
 
     /// `curl` on a socket: (HTTP status, body); status 0 when nothing answered.

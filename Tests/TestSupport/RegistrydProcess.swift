@@ -10,16 +10,20 @@ public final class RegistrydProcess: @unchecked Sendable {
     let seed: String?
     let extraArguments: [String]
     let storeArguments: [String]
+    /// The TLS certificate and key it serves with, if any.
+    let tls: (certificate: String, key: String)?
     var process: Process?
 
-    /// `http://127.0.0.1:<port>`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:<port>`, or `https://…` when it serves TLS.
+    public var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     /// Registers `kiosks` (ID and base64 public key) in `database`, then starts registryd.
     /// `storeArguments` replaces `--db DATABASE` (e.g. `--postgres-socket PATH`).
     public init(database: String, seed: String? = nil, kiosks: [(id: String, publicKey: String)] = [],
-                extraArguments: [String] = [], storeArguments: [String]? = nil, start: Bool = true) throws {
+                extraArguments: [String] = [], storeArguments: [String]? = nil, tls: (certificate: String, key: String)? = nil,
+                start: Bool = true) throws {
         self.database = database
+        self.tls = tls
         self.seed = seed
         self.extraArguments = extraArguments
         self.storeArguments = storeArguments ?? ["--db", database]
@@ -37,13 +41,14 @@ public final class RegistrydProcess: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: BuiltProducts.path("registryd"))
         p.arguments = storeArguments + ["--listen", "127.0.0.1:\(port)"] + (seedAgain ? seed.map { ["--seed", $0] } ?? [] : []) + extraArguments
+            + (tls.map { ["--tls-certificate", $0.certificate, "--tls-key", $0.key] } ?? [])
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if RegistrydProcess.answers(port: port) { return }
+            if tls == nil ? RegistrydProcess.answers(port: port) : RegistrydProcess.accepts(port: port) { return }
             guard p.isRunning else { throw ProcessRunnerError.launchFailed("registryd", "exited with \(p.terminationStatus)") }
             usleep(10_000)
         }
@@ -60,6 +65,9 @@ public final class RegistrydProcess: @unchecked Sendable {
 
     /// Same as `kill()`.
     public func stop() { kill() }
+
+    /// True when something accepts connections on `port` (a TLS registry, before any handshake).
+    public static func accepts(port: Int) -> Bool { (try? RawHTTPConnection(port: port)) != nil }
 
     /// True when `GET /v1/health` answers 200 on `port`.
     public static func answers(port: Int) -> Bool {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOSSL
 import Foundation
 import KioskConfig
 import NIOCore
@@ -47,6 +48,22 @@ public struct RegistryCheck: DiagnosticCheck {
             if let why { return .fail(id, "registry unreachable at \(base): \(why)", action: Self.networkAction) }
         }
         var request = HTTPClientRequest(url: url)
+        let caPath = (try? context.configuration.get()).flatMap { settings.registry.caPath(in: $0.directory) }
+        var transport = "plain HTTP (loopback)"
+        switch RegistryTransport.check(base, hasCA: caPath != nil) {
+        case .refuse(let why):
+            return .fail(id, "the kiosk will not talk to \(base): \(why)", action: "set registry.url to https and registry.caFile to the CA's PEM certificate")
+        case .plain: break
+        case .tls:
+            guard let caPath, let roots = try? RegistryClientConfiguration.loadCA(caPath) else {
+                return .fail(id, "registry.caFile \(caPath ?? "") is not a PEM CA certificate", action: "install the CA certificate central operations issued")
+            }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(roots)
+            tls.minimumTLSVersion = .tlsv12
+            request.tlsConfiguration = tls
+            transport = "TLS verified against \(caPath)"
+        }
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "X-Yitiji-Kiosk", value: settings.kiosk.id)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -72,7 +89,7 @@ public struct RegistryCheck: DiagnosticCheck {
         let now = context.environment.now()
         var raw = ["GET \(url) → HTTP \(code) in \(String(format: "%.1f", latency)) ms", "Date: \(dateHeader ?? "(none)")",
                    "body: \(String(decoding: body.prefix(500), as: UTF8.self))"]
-        var detail = "registry \(base) reachable, \(Int(latency.rounded())) ms"
+        var detail = "registry \(base) reachable, \(Int(latency.rounded())) ms, \(transport)"
         if code == 401 || code == 403 {
             return .fail(id, detail + "; it refused this kiosk's identity \(settings.kiosk.id) (HTTP \(code))",
                          action: "have central operations register kiosk \(settings.kiosk.id) and its public key; check kiosk.id and registry.keyFile", verbose: raw)
@@ -171,6 +188,9 @@ public struct IdentityCheck: DiagnosticCheck {
         }
         // A signed request the registry answers for any registered kiosk.
         var configuration = RegistryClientConfiguration(baseURL: settings.registry.url, credentials: credentials)
+        if let directory = (try? context.configuration.get())?.directory {
+            configuration.trustRoots = try? RegistryClientConfiguration.loadCA(optional: settings.registry.caPath(in: directory))
+        }
         configuration.deadline = .milliseconds(Int64(max(0.5, context.environment.checkDeadlineSeconds - 1) * 1000))
         configuration.maxAttempts = 1
         let register = "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64)"

@@ -1,4 +1,5 @@
 import Foundation
+import Printing
 import KioskConfig
 import Registry
 
@@ -29,5 +30,19 @@ public enum KioskEnrolment {
             }
         } catch { throw DaemonError.key("\(keyFile): \(error)") }
         return "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64)"
+    }
+
+    /// Makes the kiosk's document signing key at `<state>/document-signing.key` if missing (mode
+    /// 0600, outside the configuration) and answers its public half, for central operations to
+    /// publish as `keys/<kiosk id>.pub` in the fleet's configuration, where verifiers find it.
+    public static func ensureDocumentKey(stateDirectory: URL) throws -> String {
+        let path = stateDirectory.appendingPathComponent("document-signing.key").path
+        try? FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        do {
+            if FileManager.default.fileExists(atPath: path) { return try DocumentSigningKey.load(path: path).publicKeyBase64 }
+            let key = DocumentSigningKey.generate()
+            try key.write(to: path)
+            return key.publicKeyBase64
+        } catch { throw DaemonError.key("\(path): \(error)") }
     }
 }

@@ -24,7 +24,8 @@ public final class RegistryBackedGateway: RegistryGateway {
 
     /// Opens the outbox, cache and credentials under `stateDirectory` for `settings`.
     /// A kiosk without a key gets one (mode 0600); its public key is logged for registration.
-    public init(settings: KioskSettings, stateDirectory: URL, logger: Logger, deliveryWait: Duration = .seconds(2)) throws {
+    public init(settings: KioskSettings, configurationDirectory: URL, stateDirectory: URL, logger: Logger,
+                deliveryWait: Duration = .seconds(2)) throws {
         self.logger = logger
         self.deliveryWait = deliveryWait
         let keyFile = settings.registry.keyFile.hasPrefix("/") ? settings.registry.keyFile
@@ -37,6 +38,9 @@ public final class RegistryBackedGateway: RegistryGateway {
             throw DaemonError.key("\(keyFile): \(error)")
         }
         var configuration = RegistryClientConfiguration(baseURL: settings.registry.url, credentials: credentials)
+        do { configuration.trustRoots = try RegistryClientConfiguration.loadCA(optional: settings.registry.caPath(in: configurationDirectory)) } catch {
+            throw DaemonError.key("registry.caFile: \(error)")
+        }
         configuration.deadline = .milliseconds(Int64(settings.registry.requestTimeoutSeconds * 1000))
         configuration.attemptTimeout = .milliseconds(Int64(min(settings.registry.requestTimeoutSeconds, 2) * 1000))
         client = RegistryClient(configuration: configuration)
@@ -64,6 +68,7 @@ public final class RegistryBackedGateway: RegistryGateway {
         case .unreachable(let d): return .unreachable(d)
         case .timeout: return .unreachable("no answer in time")
         case .circuitOpen(let s): return .unreachable("calls suspended for \(s) s after repeated failures")
+        case .untrusted(let d): return .unreachable(d)
         case .malformedAnswer(let d): return .badAnswer(d)
         case .invalidRequest(let d): return .badAnswer(d)
         case .refused(let problem):

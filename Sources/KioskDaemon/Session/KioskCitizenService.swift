@@ -184,7 +184,12 @@ public final class KioskCitizenService: CitizenService {
     }
 
     public func print(_ request: DocumentRequest, requestId: String) async throws -> PrintOutcomeView {
+        let session = await sessions.sessionID
         let (document, _, identity) = try await document(for: request)
+        // The registry calls took time: print only for the same card holder's same visit.
+        guard let still = await sessions.sessionID, still == session, await sessions.identity?.idNumber == identity.idNumber else {
+            throw CitizenAPIError(messageKey: "card.needed", detail: "the card was taken off while the document was prepared; nothing was printed")
+        }
         hub.publish(.printProgress(state: "printing"))
         let printed = await desk.print(document, role: "a4", requestID: requestId)
         let state = Self.stateName(printed.outcome)
@@ -249,7 +254,10 @@ public final class KioskCitizenService: CitizenService {
         if rating.level <= form.reasonRequiredAtOrBelow, (rating.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw CitizenAPIError(messageKey: "rating.reason", detail: "a rating of \(rating.level) needs a reason")
         }
-        let visit = await sessions.sessionID ?? UUID().uuidString.lowercased()
+        // A rating belongs to a visit: a card holder's session, rated once.
+        guard let visit = await sessions.sessionID else {
+            throw CitizenAPIError(messageKey: "card.needed", detail: "a rating belongs to a visit: it is taken while the card is on the reader")
+        }
         guard ratedVisits.withLock({ $0.insert(visit).inserted }) else {
             throw CitizenAPIError(messageKey: "rating.thanks", detail: "this visit was already rated")
         }

@@ -10,6 +10,8 @@ public enum DaemonError: Error, Sendable, CustomStringConvertible, Equatable {
     case key(String)
     /// A socket could not be bound.
     case socket(String)
+    /// A demonstration key would be trusted outside `--demo`; the text names each file.
+    case demoKeys([String])
 
     public var description: String {
         switch self {
@@ -18,6 +20,9 @@ public enum DaemonError: Error, Sendable, CustomStringConvertible, Equatable {
         case .configuration(let text): return "configuration: \(text)"
         case .key(let text): return "key: \(text)"
         case .socket(let text): return "socket: \(text)"
+        case .demoKeys(let findings):
+            return findings.joined(separator: "; ")
+                + ". Install the fleet's own keys (README: the keys of a real kiosk), or start with --demo on a demonstration machine"
         }
     }
 }

@@ -64,6 +64,14 @@ public actor PrintLedger {
         save()
     }
 
+    /// Records `entry` unless its request is known: one step, so two concurrent prints of one
+    /// request cannot both find it new. Returns the entry already there, or nil when recorded.
+    func claim(_ entry: Entry) -> Entry? {
+        if let existing = entries[entry.requestID] { return existing }
+        update(entry)
+        return nil
+    }
+
     /// Staff say what happened to an uncertain print.
     public func resolve(_ requestID: String, printed: Bool) -> Bool {
         guard var e = entries[requestID], e.state == .uncertain else { return false }
@@ -114,7 +122,15 @@ public struct PrintService: Sendable {
     /// without a new job; one already submitted is followed, not submitted again.
     public func print(requestID: String, kind: String, queue: String, pdf: Data, title: String,
                       options: PrintOptions, timeoutSeconds: Double) async -> PrintOutcome {
-        if let existing = await ledger.entry(requestID) {
+        var entry = PrintLedger.Entry(requestID: requestID, kind: kind, queue: queue, jobID: nil, state: .submitting,
+                                      detail: "", citizenMessage: nil, updatedAt: Date())
+        if var existing = await ledger.claim(entry) {
+            // The same request in flight elsewhere: wait for its job rather than make a second.
+            let deadline = Date().addingTimeInterval(timeoutSeconds)
+            while existing.state == .submitting, existing.jobID == nil, Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(50))
+                existing = await ledger.entry(requestID) ?? existing
+            }
             if let outcome = PrintService.outcome(of: existing) { return outcome }
             if let jobID = existing.jobID {
                 let runner = self.runner
@@ -124,9 +140,6 @@ public struct PrintService: Sendable {
             }
             return .uncertain(jobID: 0, detail: "a print for this request is already being submitted")
         }
-        var entry = PrintLedger.Entry(requestID: requestID, kind: kind, queue: queue, jobID: nil, state: .submitting,
-                                      detail: "", citizenMessage: nil, updatedAt: Date())
-        await ledger.update(entry)
         let jobID: Int
         let runner = self.runner
         switch await runBlocking({ runner.submit(queue: queue, pdf: pdf, title: title, options: options) }) {

@@ -149,6 +149,20 @@ public struct DocumentSigningKey: Sendable {
     /// The public key, base64, as `.pub` files hold it.
     public var publicKeyBase64: String { key.publicKey.rawRepresentation.base64EncodedString() }
 
+    /// A new random key.
+    public static func generate() -> DocumentSigningKey { DocumentSigningKey(key: Curve25519.Signing.PrivateKey()) }
+
+    /// Writes the private key as base64 to a new file at `path` (mode 0600); never replaces one.
+    public func write(to path: String) throws(VerificationError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .keyFile(path, "cannot create: \(String(cString: strerror(errno)))") }
+        let text = Array((key.rawRepresentation.base64EncodedString() + "\n").utf8)
+        let written = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == text.count, synced else { throw .keyFile(path, "could not be written completely") }
+    }
+
     /// Signs `fields` as printed at `date`.
     public func sign(_ fields: CanonicalFields, at date: Date) -> VerificationCode {
         let minutes = UInt32(clamping: Int(max(0, date.timeIntervalSince(VerificationCode.epoch)) / 60))

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import KioskCore
 import NIOCore
 import NIOHTTPTypes
@@ -207,13 +209,34 @@ public struct ConnectionLimits: Sendable {
         self.bodyTimeout = bodyTimeout
     }
 
-    /// HTTP/1.1 with the deadlines and small header limits (8 KiB a field, 32 KiB in all, 64 fields).
-    public func http1() -> HTTPServerBuilder {
+    /// HTTP/1.1 with the deadlines and small header limits (8 KiB a field, 32 KiB in all, 64 fields),
+    /// over TLS when `tls` is given (the handshake counts against the head deadline).
+    public func server(tls: TLSConfiguration? = nil) throws -> HTTPServerBuilder {
         let (head, body) = (headerTimeout, bodyTimeout)
-        return .http1(configuration: .init(
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
             additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: head, bodyTimeout: body)],
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 64)))
+        guard let tls else { return http1 }
+        return try .tls(http1, tlsConfiguration: tls)
     }
+
+    /// The server's TLS configuration from a PEM certificate chain and a PEM private key
+    /// (TLS 1.2 at least). Throws a sentence naming the file that is wrong.
+    public static func tlsConfiguration(certificateFile: String, keyFile: String) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificateFile) } catch {
+            throw TLSSetupError("\(certificateFile): not a PEM certificate chain (\(error))")
+        }
+        guard !chain.isEmpty else { throw TLSSetupError("\(certificateFile): holds no certificate") }
+        let key: NIOSSLPrivateKey
+        do { key = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch {
+            throw TLSSetupError("\(keyFile): not a PEM private key (\(error))")
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return configuration
+    }
+
 
     /// The application configuration for `address`, with the connection cap. Raises the open-file
     /// limit to what the cap needs, where the hard limit allows.
@@ -229,4 +252,10 @@ public struct ConnectionLimits: Sendable {
         return ApplicationConfiguration(address: address, serverName: nil, backlog: 1024,
                                         availableConnectionsDelegate: MaximumAvailableConnections(maxConnections))
     }
+}
+
+/// registryd's TLS files could not be used.
+public struct TLSSetupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ text: String) { description = text }
 }
