@@ -85,6 +85,7 @@ for group in plugdev lp dialout yitiji-citizen yitiji-tech; do
   getent group "$group" >/dev/null && usermod -aG "$group" yitiji
 done
 install -d -m 0750 -o yitiji -g yitiji /var/lib/yitiji
+install -d -m 0700 -o yitiji -g yitiji /var/lib/yitiji-keys   # the keys that protect the state, kept apart from it
 
 if command -v udevadm >/dev/null && [ -d /run/udev ]; then udevadm control --reload && udevadm trigger --subsystem-match=usb --subsystem-match=tty || true; fi
 if [ -d /run/systemd/system ]; then

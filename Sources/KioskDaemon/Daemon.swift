@@ -30,6 +30,15 @@ public struct DaemonOptions: Sendable {
     public var cupsServer: String?
     /// Trust the demonstration fleet's keys (`--demo`); otherwise kioskd refuses to start with them.
     public var allowDemoKeys = false
+    /// Where the keys that protect state live (`outbox.key`, `audit.secret`): apart from the state
+    /// they protect, so one copy of the state directory is not enough to read it. Nil: the
+    /// state directory's sibling `<state>-keys` (`/var/lib/yitiji-keys`), mode 0700.
+    public var keysDirectory: URL?
+
+    /// The keys directory in use.
+    public var effectiveKeysDirectory: URL {
+        keysDirectory ?? URL(fileURLWithPath: stateDirectory.standardizedFileURL.path + "-keys")
+    }
 
     public init(configDirectory: URL, stateDirectory: URL, runtimeDirectory: URL, citizenGroup: String? = nil,
                 technicianGroup: String? = nil, metricsPort: Int? = nil, simulatorControl: String? = nil,
@@ -105,7 +114,8 @@ public final class Kioskd: TechnicianService {
             throw DaemonError.configuration("\(error)")
         }
         currentConfiguration = Locked(configuration)
-        audit = try AuditLog(stateDirectory: options.stateDirectory)
+        let keys = try KeysDirectory.prepare(options.effectiveKeysDirectory, legacyStateDirectory: options.stateDirectory)
+        audit = try AuditLog(stateDirectory: options.stateDirectory, secretFile: keys.appendingPathComponent("audit.secret"))
         state = KioskState(hub: hub)
         let settings = configuration.settings
         sessions = SessionManager(hub: hub, audit: audit, idleTimeout: TimeInterval(settings.session.idleTimeoutSeconds),
@@ -137,7 +147,7 @@ public final class Kioskd: TechnicianService {
             backedGateway = gateway as? RegistryBackedGateway
         } else {
             let made = try RegistryBackedGateway(settings: settings, configurationDirectory: configuration.directory,
-                                                 stateDirectory: options.stateDirectory, logger: logger)
+                                                 stateDirectory: options.stateDirectory, keysDirectory: keys, logger: logger)
             registry = made
             backedGateway = made
         }

@@ -191,7 +191,7 @@ public final class Outbox: Sendable {
         self.policy = policy
         self.timeZone = timeZone
         trackingCounter = TrackingCounter(prefix: "YT-\(kioskId)-")
-        key = try Self.loadOrCreateKey(keyFile)
+        let keyExisted = FileManager.default.fileExists(atPath: keyFile)
         do {
             var config = Configuration()
             config.prepareDatabase { db in
@@ -241,10 +241,22 @@ public final class Outbox: Sendable {
                     """)
             }
             try migrator.migrate(database)
-            try recount()
+            if !keyExisted {
+                // A new key cannot read what an old one sealed: never make one over sealed rows.
+                let sealed = try database.read { db in
+                    try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM outbox_item) + (SELECT COUNT(*) FROM outbox_dead_letter)") ?? 0
+                }
+                if sealed > 0 {
+                    throw OutboxError.keyFile("\(keyFile) is missing, but \(path) holds \(sealed) item(s) sealed with it: restore the key file from where it was kept (a new key could not read them)")
+                }
+            }
+        } catch let error as OutboxError {
+            throw error
         } catch {
             throw .database("\(path): \(error)")
         }
+        key = try Self.loadOrCreateKey(keyFile)
+        do { try recount() } catch { throw .database("\(path): \(error)") }
     }
 
     /// The local day (`YYYYMMDD`) of a time, worked out with the calendar once a day and kept

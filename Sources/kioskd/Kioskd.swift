@@ -26,6 +26,8 @@ struct KioskdCommand: AsyncParsableCommand {
     var state: String = "/var/lib/yitiji"
     @Option(help: "Runtime directory (sockets).")
     var runtime: String = "/run/yitiji"
+    @Option(help: "Directory of the keys that protect the state (outbox.key, audit.secret), mode 0700, apart from the state (default: the state directory's path followed by -keys).")
+    var keys: String?
     @Option(help: "Group allowed on the citizen socket.")
     var citizenGroup: String?
     @Option(help: "Group allowed on the technician socket (otherwise owner only).")
@@ -79,6 +81,7 @@ struct KioskdCommand: AsyncParsableCommand {
                                     technicianGroup: technicianGroup, metricsPort: metricsPort,
                                     simulatorControl: simulatorControl)
         options.allowDemoKeys = demo
+        options.keysDirectory = keys.map { URL(fileURLWithPath: $0) }
         let daemon: Kioskd
         do { daemon = try Kioskd(options: options) } catch {
             FileHandle.standardError.write(Data("kioskd: \(error)\n".utf8))

@@ -127,7 +127,7 @@ import Testing
         bed.kioskd.stop()
         // Queue items with kioskd stopped, as a kiosk that was offline for a while would hold them.
         let state = bed.kioskd.stateDirectory
-        let outbox = try Outbox(path: state + "/outbox.sqlite", keyFile: state + "/outbox.key", kioskId: Self.kioskId)
+        let outbox = try Outbox(path: state + "/outbox.sqlite", keyFile: state + "-keys/outbox.key", kioskId: Self.kioskId)
         let total = 300
         for i in 0..<total {
             try outbox.enqueue(.ratings, RatingRecord(visitId: "visit-\(i)", level: 1 + i % 5, reason: "原因\(i)", serviceCode: "SC-\(i % 4)",

@@ -221,10 +221,49 @@ import Yams
         #expect(!String(describing: records).contains(Self.holderID))
 
         await harness.stop()
+        // The keys that protect the state are not in it: a copy of the state alone reads nothing.
+        let state = harness.directory.path + "/state"
+        for key in KeysDirectory.names {
+            #expect(!FileManager.default.fileExists(atPath: state + "/" + key), "\(key) lies beside the data it protects")
+        }
+        var keysInfo = stat()
+        #expect(stat(state + "-keys", &keysInfo) == 0 && keysInfo.st_mode & 0o777 == 0o700)
+        #expect(FileManager.default.fileExists(atPath: state + "-keys/audit.secret"))
         let written = try harness.everythingWritten()
         for secret in [Self.holderID, Self.holderName, "广东省东莞市南城街道鸿福路200号"] {
             #expect(written.range(of: Data(secret.utf8)) == nil, "\(secret) was written by kioskd")
         }
         #expect(harness.log.text.contains("print"))
+    }
+}
+
+/// The keys that protect kioskd's state live apart from it.
+@Suite struct KeysDirectoryTests {
+    @Test func keysLeftInTheStateDirectoryMoveOutAndAnOpenDirectoryIsRefused() throws {
+        let dir = try TemporaryDirectory(prefix: "keys")
+        defer { dir.remove() }
+        let state = dir.url.appendingPathComponent("state"), keys = dir.url.appendingPathComponent("keys")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: state.path + "/outbox.key", contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o600])
+        _ = try KeysDirectory.prepare(keys, legacyStateDirectory: state)
+        #expect(!FileManager.default.fileExists(atPath: state.path + "/outbox.key"))
+        #expect(FileManager.default.contents(atPath: keys.path + "/outbox.key") == Data(repeating: 1, count: 32))
+        chmod(keys.path, 0o755)
+        #expect(throws: DaemonError.self) { try KeysDirectory.prepare(keys, legacyStateDirectory: state) }
+        #expect(throws: DaemonError.self) { try KeysDirectory.prepare(state, legacyStateDirectory: state) }
+    }
+
+    @Test func anAuditLogWhoseSecretIsLostRefusesToStartAfresh() throws {
+        let dir = try TemporaryDirectory(prefix: "audit-secret")
+        defer { dir.remove() }
+        let secret = dir.url.appendingPathComponent("keys-audit.secret")
+        do {
+            let audit = try AuditLog(stateDirectory: dir.url, secretFile: secret)
+            audit.record(actor: "citizen", action: "print", subjectIdNumber: "441900199003181234")
+        }
+        try FileManager.default.removeItem(at: secret)
+        #expect {
+            try AuditLog(stateDirectory: dir.url, secretFile: secret)
+        } throws: { "\($0)".contains(secret.path + " is missing") }
     }
 }

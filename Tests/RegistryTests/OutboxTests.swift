@@ -194,6 +194,28 @@ import Testing
         #expect(try outbox.status().streams.first { $0.stream == .ratings }?.deadLetters == 1)
     }
 
+    /// Its key lost, an outbox with sealed items refuses to open and names the file; it never
+    /// makes a new key over them. An empty one may start afresh.
+    @Test func aMissingKeyWithSealedRowsIsAnError() throws {
+        let dir = try TemporaryDirectory(prefix: "outbox-lost-key")
+        defer { dir.remove() }
+        do {
+            let outbox = try open(dir)
+            try outbox.enqueue(.ratings, Self.rating("v1"))
+        }
+        try FileManager.default.removeItem(atPath: dir.path + "/outbox.key")
+        #expect {
+            try open(dir)
+        } throws: { error in
+            "\(error)".contains(dir.path + "/outbox.key is missing") && "\(error)".contains("1 item(s)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/outbox.key"), "a new key was made over sealed rows")
+        let empty = try TemporaryDirectory(prefix: "outbox-fresh")
+        defer { empty.remove() }
+        _ = try open(empty)
+        #expect(FileManager.default.fileExists(atPath: empty.path + "/outbox.key"))
+    }
+
     @Test func sizePolicies() throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }

@@ -24,7 +24,7 @@ public final class RegistryBackedGateway: RegistryGateway {
 
     /// Opens the outbox, cache and credentials under `stateDirectory` for `settings`.
     /// A kiosk without a key gets one (mode 0600); its public key is logged for registration.
-    public init(settings: KioskSettings, configurationDirectory: URL, stateDirectory: URL, logger: Logger,
+    public init(settings: KioskSettings, configurationDirectory: URL, stateDirectory: URL, keysDirectory: URL, logger: Logger,
                 deliveryWait: Duration = .seconds(2)) throws {
         self.logger = logger
         self.deliveryWait = deliveryWait
@@ -46,7 +46,7 @@ public final class RegistryBackedGateway: RegistryGateway {
         client = RegistryClient(configuration: configuration)
         do {
             outbox = try Outbox(path: stateDirectory.appendingPathComponent("outbox.sqlite").path,
-                                keyFile: stateDirectory.appendingPathComponent("outbox.key").path, kioskId: settings.kiosk.id)
+                                keyFile: keysDirectory.appendingPathComponent("outbox.key").path, kioskId: settings.kiosk.id)
             cache = try QueryCache(path: stateDirectory.appendingPathComponent("cache.sqlite").path)
             try outbox.database.write { db in
                 try db.execute(sql: """

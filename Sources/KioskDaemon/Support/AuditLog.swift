@@ -30,14 +30,19 @@ public final class AuditLog: Sendable {
     private let handle: Locked<FileHandle?>
 
     /// Opens (or creates, mode 0600) `audit.log` in `stateDirectory`, with the hashing secret in
-    /// `audit.secret` beside it (made at first use).
-    public init(stateDirectory: URL) throws {
+    /// `secretFile` (kept apart from the log; made at first use). A log with entries whose secret
+    /// is missing is an error naming the file: a new secret would hash the same person differently.
+    public init(stateDirectory: URL, secretFile secretURL: URL) throws {
         url = stateDirectory.appendingPathComponent("audit.log")
-        let secretURL = stateDirectory.appendingPathComponent("audit.secret")
         let fm = FileManager.default
-        if let data = try? Data(contentsOf: secretURL), data.count == 32 {
+        if let data = try? Data(contentsOf: secretURL) {
+            guard data.count == 32 else { throw DaemonError.key("\(secretURL.path) must hold exactly 32 bytes") }
             key = SymmetricKey(data: data)
         } else {
+            let logged = ((try? fm.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0
+            if logged > 0 {
+                throw DaemonError.key("\(secretURL.path) is missing, but \(url.path) has entries hashed with it: restore the secret from where it was kept")
+            }
             let fresh = SymmetricKey(size: .bits256)
             let bytes = fresh.withUnsafeBytes { Data($0) }
             guard fm.createFile(atPath: secretURL.path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
