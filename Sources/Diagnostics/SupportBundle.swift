@@ -55,11 +55,18 @@ public struct SupportBundle: Sendable {
         return out.joined(separator: "\n")
     }
 
-    /// Masks resident ID numbers (18 characters, or 15 digits) and Ed25519-key-sized base64 in log text.
+    /// Masks resident ID numbers (18 characters, or 15 digits) and personal names in log text:
+    /// the values of name-like JSON and YAML keys (`name`, `holderName`, `legalRepresentative`,
+    /// `applicant` …), `key=value` pairs of the same, and what follows 姓名 or 法定代表人.
     public static func maskPersonalData(_ text: String) -> String {
         var masked = text.replacingOccurrences(of: #"(?<![0-9A-Za-z])[1-9][0-9]{5}(18|19|20)[0-9]{2}(0[1-9]|1[0-2])[0-9]{2}[0-9]{3}[0-9Xx](?![0-9A-Za-z])"#,
                                                with: "<id-number>", options: .regularExpression)
         masked = masked.replacingOccurrences(of: #"(?<![0-9A-Za-z])[1-9][0-9]{14}(?![0-9A-Za-z])"#, with: "<id-number>", options: .regularExpression)
+        let nameKeys = #"(name|holderName|displayName|fullName|legalRepresentative|applicant|applicantName|holder|person)"#
+        // "name": "张三"  /  name: 张三  /  name=张三
+        masked = masked.replacingOccurrences(of: #"(?i)("?\#(nameKeys)"?\s*[:=]\s*)"[^"\n]*""#, with: "$1\"<name>\"", options: .regularExpression)
+        masked = masked.replacingOccurrences(of: #"(?i)((?<![A-Za-z])\#(nameKeys)\s*[:=]\s*)(?!")[^\s,;}\]"]+"#, with: "$1<name>", options: .regularExpression)
+        masked = masked.replacingOccurrences(of: #"(姓名|法定代表人|申请人|持证人)(\s*[:：]?\s*)[\p{Han}·]{1,20}"#, with: "$1$2<name>", options: .regularExpression)
         return masked
     }
 
@@ -67,20 +74,14 @@ public struct SupportBundle: Sendable {
     @discardableResult
     public func write(to output: URL, outbox: OutboxFigures?, outboxNote: String?) throws(SupportBundleError) -> [String] {
         let fm = FileManager.default
-        let stamp = ISO8601DateFormatter().string(from: environment.now()).replacingOccurrences(of: ":", with: "")
+        let now = environment.now()
+        let stamp = ISO8601DateFormatter().string(from: now).replacingOccurrences(of: ":", with: "")
         let name = "yitiji-support-\(stamp)"
-        let scratch = fm.temporaryDirectory.appendingPathComponent("yitiji-bundle-\(UUID().uuidString.prefix(8))")
-        let root = scratch.appendingPathComponent(name)
-        defer { try? fm.removeItem(at: scratch) }
+        // Built in memory and written once, compressed: nothing lands on disk outside `output`.
+        var archive = TarArchive()
         var written: [String] = []
         func put(_ relative: String, _ text: String) throws(SupportBundleError) {
-            let url = root.appendingPathComponent(relative)
-            do {
-                try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(text.utf8).write(to: url)
-            } catch {
-                throw SupportBundleError("cannot write \(relative) in \(scratch.path): \(error.localizedDescription)")
-            }
+            archive.add("\(name)/\(relative)", Data(text.utf8), mtime: now)
             written.append("\(name)/\(relative)")
         }
 
@@ -123,20 +124,35 @@ public struct SupportBundle: Sendable {
             try put("logs/\(relative)", Self.maskPersonalData(String(decoding: data, as: UTF8.self)))
         }
 
-        // tar.gz it.
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/bin/tar") ? "/bin/tar" : "/usr/bin/tar")
-        tar.arguments = ["-czf", output.path, "-C", scratch.path, name]
-        tar.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        tar.standardError = errors
-        do { try tar.run() } catch { throw SupportBundleError("cannot run tar: \(error.localizedDescription)") }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        tar.waitUntilExit()
-        guard tar.terminationStatus == 0 else {
-            throw SupportBundleError("tar could not write \(output.path): \(String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
+        // gzip it straight into the output file (mode 0600).
+        try Self.gzip(archive.finished(), to: output)
         return written
+    }
+
+    /// Compresses `data` with gzip into a new file at `output` (mode 0600) through a pipe.
+    static func gzip(_ data: Data, to output: URL) throws(SupportBundleError) {
+        let fm = FileManager.default
+        try? fm.removeItem(at: output)
+        guard fm.createFile(atPath: output.path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let out = try? FileHandle(forWritingTo: output) else {
+            throw SupportBundleError("cannot create \(output.path): check that its folder exists and is writable")
+        }
+        defer { try? out.close() }
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: fm.isExecutableFile(atPath: "/bin/gzip") ? "/bin/gzip" : "/usr/bin/gzip")
+        gzip.arguments = ["-c", "-6"]
+        let input = Pipe()
+        gzip.standardInput = input
+        gzip.standardOutput = out
+        gzip.standardError = FileHandle.nullDevice
+        do { try gzip.run() } catch { throw SupportBundleError("cannot run gzip: \(error.localizedDescription)") }
+        let writer = input.fileHandleForWriting
+        do { try writer.write(contentsOf: data); try writer.close() } catch {
+            gzip.terminate()
+            throw SupportBundleError("gzip stopped reading: \(error.localizedDescription)")
+        }
+        gzip.waitUntilExit()
+        guard gzip.terminationStatus == 0 else { throw SupportBundleError("gzip could not write \(output.path) (exit \(gzip.terminationStatus))") }
     }
 
     func outboxJSON(_ figures: OutboxFigures?, note: String?) -> String {
@@ -176,19 +192,18 @@ public struct SupportBundle: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("capture-\(UUID().uuidString.prefix(8))")
-        _ = FileManager.default.createFile(atPath: scratch.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        guard let handle = try? FileHandle(forWritingTo: scratch) else { return nil }
-        process.standardOutput = handle
-        process.standardError = includeErrors ? handle : FileHandle.nullDevice
+        // Read through a pipe, never a file: the output may hold personal data.
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = includeErrors ? pipe : FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch { return nil }
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        watchdog.cancel()
         process.waitUntilExit()
-        try? handle.close()
-        return try? String(contentsOf: scratch, encoding: .utf8)
+        return String(data: data, encoding: .utf8)
     }
 }

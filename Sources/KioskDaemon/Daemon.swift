@@ -114,6 +114,9 @@ public final class Kioskd: TechnicianService {
             throw DaemonError.configuration("\(error)")
         }
         currentConfiguration = Locked(configuration)
+        if let problem = TechnicianGroupRule.problem(technician: options.technicianGroup, citizen: options.citizenGroup) {
+            throw DaemonError.configuration(problem)
+        }
         let keys = try KeysDirectory.prepare(options.effectiveKeysDirectory, legacyStateDirectory: options.stateDirectory)
         audit = try AuditLog(stateDirectory: options.stateDirectory, secretFile: keys.appendingPathComponent("audit.secret"))
         state = KioskState(hub: hub)
@@ -365,6 +368,7 @@ public final class Kioskd: TechnicianService {
     /// The technician socket's routes: diagnostics, maintenance, audit, configuration, queue.
     public func technicianRouter() -> Router<LocalRequestContext> {
         let router = Router(context: LocalRequestContext.self)
+        router.add(middleware: TechnicianAccessMiddleware(groupName: options.technicianGroup))
         TechnicianRoutes.add(to: router, service: self)
         QueueRoutes.add(to: router, outbox: backedGateway?.outbox, audit: audit)
         return router

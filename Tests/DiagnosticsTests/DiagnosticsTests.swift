@@ -216,6 +216,12 @@ enum DisplayWidthProbe {
         #expect(!stripped.contains("pa55") && !stripped.contains("abc123") && stripped.contains("keyFile: kiosk.key"))
         #expect(SupportBundle.maskPersonalData("read 441900199003181234 and 11010519491231002X, job 12345") ==
                 "read <id-number> and <id-number>, job 12345")
+        for line in [#"{"name":"欧阳娜娜","level":4}"#, #"holderName: 欧阳娜娜"#, "applicant=欧阳娜娜 queued", "姓名：欧阳娜娜 已受理",
+                     "法定代表人 欧阳娜娜", #"{"legalRepresentative": "Ouyang Nana"}"#] {
+            let masked = SupportBundle.maskPersonalData(line)
+            #expect(!masked.contains("欧阳娜娜") && !masked.contains("Ouyang") && masked.contains("<name>"), "\(line) → \(masked)")
+        }
+        #expect(SupportBundle.maskPersonalData("printer a4: job 7 completed") == "printer a4: job 7 completed")
     }
 }
 

@@ -326,7 +326,7 @@ import Testing
         try Data("%PDF-1.4 \(name) \(idNumber)".utf8).write(to: URL(fileURLWithPath: state + "/spool/certificate.pdf"))
         try Data("[{\"requestID\":\"r1\",\"kind\":\"receipt\",\"queue\":\"a4\",\"state\":\"completed\",\"detail\":\"\(idNumber)\"}]".utf8)
             .write(to: URL(fileURLWithPath: state + "/print-ledger.json"))
-        try "2026-11-23T10:00:00Z info reader: card read for \(idNumber), session s-42\n2026-11-23T10:00:05Z info printer a4: job 7 completed\n"
+        try "2026-11-23T10:00:00Z info reader: card read for \(idNumber), session s-42\n2026-11-23T10:00:03Z info {\"holderName\":\"\(name)\"} 姓名：\(name)\n2026-11-23T10:00:05Z info printer a4: job 7 completed\n"
             .write(toFile: state + "/logs/kioskd.log", atomically: true, encoding: .utf8)
         // Secrets in the configuration: a private key file and a password.
         try fm.createDirectory(atPath: kiosk.config + "/keys", withIntermediateDirectories: true)
@@ -334,8 +334,15 @@ import Testing
         try "proxy:\n  url: http://kiosk:\(secret)@proxy.example:3128\n  password: \(secret)\n".write(toFile: kiosk.config + "/network.yaml", atomically: true, encoding: .utf8)
 
         let output = kiosk.directory.path + "/support.tar.gz"
-        let r = try ProcessRunner.run(kioskctl, ["support-bundle", "-o", output] + kiosk.arguments, environment: ["CUPS_SERVER": "127.0.0.1:1"], timeout: 90)
+        // Nothing is written outside the output file: not even a scratch copy in TMPDIR.
+        let scratch = kiosk.directory.path + "/tmp"
+        try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let r = try ProcessRunner.run(kioskctl, ["support-bundle", "-o", output] + kiosk.arguments,
+                                      environment: ["CUPS_SERVER": "127.0.0.1:1", "TMPDIR": scratch], timeout: 90)
         #expect(r.status == 0, "\(r.stderr)")
+        let beside = try fm.contentsOfDirectory(atPath: scratch)
+        #expect(beside.isEmpty, "written beside the bundle: \(beside)")
+        #expect(((try? fm.attributesOfItem(atPath: output))?[.posixPermissions] as? Int) == 0o600)
         let extracted = kiosk.directory.path + "/extracted"
         try fm.createDirectory(atPath: extracted, withIntermediateDirectories: true)
         let untar = try ProcessRunner.run("/bin/tar", ["-xzf", output, "-C", extracted], timeout: 30)

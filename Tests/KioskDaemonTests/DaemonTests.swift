@@ -90,7 +90,28 @@ import Yams
         #expect(code == 0)
         let (citizenCode, _) = try harness.curl(harness.options.citizenSocket, "GET", "/v1/status", asUser: 65534)
         #expect(citizenCode == 0)
+        // The technician socket made world-writable by mistake: the peer's credentials still decide.
+        chmod(harness.options.technicianSocket, 0o666)
+        let (opened, body) = try harness.curl(harness.options.technicianSocket, "GET", "/v1/status", asUser: 65534)
+        #expect(opened == 403 && body.contains("not a technician"), "\(opened) \(body)")
+        let (maintenance, _) = try harness.curl(harness.options.technicianSocket, "POST", "/v1/maintenance",
+                                                body: #"{"on": true, "reason": "x"}"#, asUser: 65534)
+        #expect(maintenance == 403)
+        #expect(try harness.curl(harness.options.technicianSocket, "GET", "/v1/status").0 == 200)  // root
         await harness.stop()
+    }
+
+    @Test func technicianAccessFollowsThePeersAccountAndGroups() {
+        let peer = { (uid: UInt32, gid: UInt32) in PeerCredentials(pid: 0, uid: uid, gid: gid, userName: nil) }
+        #expect(TechnicianAccessMiddleware<LocalRequestContext>.allows(peer(0, 0), group: nil, ownUID: 999))
+        #expect(TechnicianAccessMiddleware<LocalRequestContext>.allows(peer(999, 5), group: nil, ownUID: 999))
+        #expect(!TechnicianAccessMiddleware<LocalRequestContext>.allows(peer(1000, 1000), group: nil, ownUID: 999))
+        #expect(TechnicianAccessMiddleware<LocalRequestContext>.allows(peer(1000, 4242), group: 4242, ownUID: 999))
+        #expect(!TechnicianAccessMiddleware<LocalRequestContext>.allows(peer(1000, 1000), group: 4242, ownUID: 999))
+        // A group the citizen interface or the devices use is refused at start.
+        #expect(TechnicianGroupRule.problem(technician: "yitiji-citizen", citizen: "yitiji-citizen") != nil)
+        #expect(TechnicianGroupRule.problem(technician: "plugdev", citizen: "yitiji-citizen") != nil)
+        #expect(TechnicianGroupRule.problem(technician: "yitiji-tech", citizen: "yitiji-citizen") == nil)
     }
 
     @Test func maintenanceModeEndsTheSessionAndIgnoresCards() async throws {
