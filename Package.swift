@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Printing", targets: ["Printing"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "KioskConfig", targets: ["KioskConfig"]),
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -101,6 +102,12 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
+        // Every outside input as a fuzz target (libFuzzer executables in Fuzz/, corpus replay in the tests)
+        .target(name: "FuzzTargets", dependencies: [
+            "IDCardReader", "KioskConfig", "Registry", "RegistryServer",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         // Executables: argument parsing and wiring only
         .executableTarget(name: "kioskd", dependencies: [
             "KioskDaemon",
@@ -146,6 +153,7 @@ let package = Package(
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "Registry", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
+        .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "TestSupport"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: [
             "KioskDaemon", "Registry", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport",
@@ -161,3 +169,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer executables, one per target: only when scripts/fuzz.sh builds them with
+// -sanitize=fuzzer (libFuzzer brings their main).
+if Context.environment["YITIJI_FUZZ"] != nil {
+    for target in ["sam-frame", "card-text", "config-yaml", "bundle", "registry-auth"] {
+        package.targets.append(.executableTarget(name: "fuzz-\(target)", dependencies: ["FuzzTargets"], path: "Fuzz/\(target)",
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+        package.products.append(.executable(name: "fuzz-\(target)", targets: ["fuzz-\(target)"]))
+    }
+}

@@ -87,6 +87,18 @@ done
 install -d -m 0750 -o yitiji -g yitiji /var/lib/yitiji
 install -d -m 0700 -o yitiji -g yitiji /var/lib/yitiji-keys   # the keys that protect the state, kept apart from it
 
+# The kiosk's cupsd keeps no printed document once a job has ended (kioskd also purges each job
+# after its outcome), and a failed job is not printed again later behind the citizen's back.
+if [ -f /etc/cups/cupsd.conf ]; then
+  if grep -q '^PreserveJobFiles' /etc/cups/cupsd.conf; then
+    sed -i 's/^PreserveJobFiles.*/PreserveJobFiles No/' /etc/cups/cupsd.conf
+  else
+    echo 'PreserveJobFiles No' >> /etc/cups/cupsd.conf
+  fi
+  if [ -d /run/systemd/system ]; then systemctl try-restart cups.service || true; fi
+  echo "install: cupsd keeps no job files (PreserveJobFiles No); set each kiosk queue's error policy: lpadmin -p QUEUE -o printer-error-policy=abort-job" >&2
+fi
+
 if command -v udevadm >/dev/null && [ -d /run/udev ]; then udevadm control --reload && udevadm trigger --subsystem-match=usb --subsystem-match=tty || true; fi
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload

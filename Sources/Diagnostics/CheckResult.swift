@@ -67,6 +67,8 @@ public enum DiagnosticArea: String, Sendable, CaseIterable, Codable {
     /// The outbox.
     case queue
     case config
+    /// The keys that protect the state, the document key, demonstration keys.
+    case keys
     /// Disk space.
     case system
 }

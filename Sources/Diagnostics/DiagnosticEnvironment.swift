@@ -43,6 +43,11 @@ public struct DiagnosticEnvironment: Sendable {
     /// The configuration directory (`kiosk.yaml` and friends).
     public var configDirectory: URL
     /// kioskd's state directory (`/var/lib/yitiji`): config store, outbox, logs.
+    /// Where kioskd keeps the keys that protect its state (`--keys`; by default the state
+    /// directory's path followed by `-keys`).
+    public var keysDirectory: URL { keysDirectoryOverride ?? URL(fileURLWithPath: stateDirectory.standardizedFileURL.path + "-keys") }
+    /// The keys directory when kioskd was started with `--keys`.
+    public var keysDirectoryOverride: URL?
     public var stateDirectory: URL
     /// The runtime directory (`/run/yitiji`).
     public var runtimeDirectory: URL

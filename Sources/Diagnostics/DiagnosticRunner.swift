@@ -113,12 +113,12 @@ public struct DiagnosticRunner: Sendable {
 /// The checks of a full run.
 public enum DiagnosticSuite {
     /// Every check, in table order: reader, a printer per configured role, registry, identity,
-    /// heartbeat, outbox, disk, config. (The daemon check runs before these.)
+    /// keys, heartbeat, outbox, disk, config. (The daemon check runs before these.)
     public static func checks(for context: DiagnosticContext) -> [any DiagnosticCheck] {
         var checks: [any DiagnosticCheck] = [ReaderCheck()]
         let roles = context.settings.map { $0.printers.keys.sorted() } ?? ["a4", "receipt"]
         for role in roles { checks.append(PrinterCheck(role: role)) }
-        checks += [RegistryCheck(), IdentityCheck(), HeartbeatCheck(), OutboxCheck(), DiskCheck(), ConfigCheck()] as [any DiagnosticCheck]
+        checks += [RegistryCheck(), IdentityCheck(), KeysCheck(), HeartbeatCheck(), OutboxCheck(), DiskCheck(), ConfigCheck()] as [any DiagnosticCheck]
         return checks
     }
 }

@@ -45,6 +45,20 @@ public struct KioskConfiguration: Sendable, Equatable {
                                   evaluation: evaluation, texts: texts)
     }
 
+    /// Decodes and validates one file of a configuration on its own (`kiosk.yaml`,
+    /// `services.yaml`, `evaluation.yaml` or `texts.yaml`, the last against zh and en), as `load`
+    /// does, without touching the disk. Throws the same error, naming file, line and field.
+    public static func check(fileNamed name: String, contents: Data) throws(ConfigurationError) {
+        let file = try YAMLFile(name: name, contents: contents)
+        switch name {
+        case "kiosk.yaml": try file.decode(KioskSettings.self).validate(in: file)
+        case "services.yaml": try file.decode(ServiceCatalogue.self).validate(in: file)
+        case "evaluation.yaml": try file.decode(EvaluationForm.self).validate(in: file)
+        case "texts.yaml": try file.decode(InterfaceTexts.self).validate(in: file, required: ["zh", "en"])
+        default: throw file.error(at: [], "is not a file of the configuration")
+        }
+    }
+
     /// Where the configuration is when none is named: `$YITIJI_CONFIG_DIR`, else `/etc/yitiji`
     /// when it holds a `kiosk.yaml`, else the embedded default `kiosk-config/` found beside the
     /// installed executable (`../share/yitiji/kiosk-config`) or in the source tree it was built from.

@@ -280,6 +280,14 @@ public final class RegistryClient: Sendable {
         return status
     }
 
+    /// What a document with this verification code said, as its kiosk reported it (unsigned:
+    /// anyone holding the document may ask).
+    public func verification(code: String) async throws(RegistryClientError) -> VerificationAnswer {
+        let compact = String(code.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(200))
+        guard !compact.isEmpty else { throw .invalidRequest("'\(code.prefix(20))' is not a verification code") }
+        return try await get("/v1/verifications/\(compact)")
+    }
+
     // MARK: Writes
 
     /// Submits one item; the same key with the same body answers the same receipt again.
@@ -435,7 +443,7 @@ public final class RegistryClient: Sendable {
         }
         request.method = method
         let bytes = body ?? Data()
-        if path != "/v1/health" {
+        if path != "/v1/health", !path.hasPrefix("/v1/verifications/") {
             let key = headers.first { $0.0.lowercased() == KioskSignature.idempotencyKeyHeader.lowercased() }?.1
             let now = configuration.localClock().addingTimeInterval(endpoint.clockOffset)
             for (name, value) in configuration.credentials.headers(method: method.rawValue, pathAndQuery: path, body: bytes,

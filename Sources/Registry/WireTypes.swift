@@ -109,9 +109,11 @@ public struct PrintRecord: Codable, Sendable, Hashable {
     public var outcome: String
     public var pages: Int
     public var printedAt: Date
+    /// For a printed document with a code: what it says, so a verifier can see what was printed.
+    public var verification: VerificationRecord?
 
     public init(visitId: String, documentKind: String, uscc: String?, verificationCode: String?, outcome: String,
-                pages: Int, printedAt: Date) {
+                pages: Int, printedAt: Date, verification: VerificationRecord? = nil) {
         self.visitId = visitId
         self.documentKind = documentKind
         self.uscc = uscc
@@ -119,6 +121,7 @@ public struct PrintRecord: Codable, Sendable, Hashable {
         self.outcome = outcome
         self.pages = pages
         self.printedAt = printedAt
+        self.verification = verification
     }
 
     /// Why the registry would refuse it, or nil when it is well formed.
@@ -127,7 +130,71 @@ public struct PrintRecord: Codable, Sendable, Hashable {
         if documentKind.isEmpty || documentKind.count > 64 { return "documentKind must hold 1 to 64 characters" }
         if visitId.isEmpty || visitId.count > 64 { return "visitId must hold 1 to 64 characters" }
         if !(0...10_000).contains(pages) { return "pages must be 0 to 10000" }
+        if let verification {
+            if let problem = verification.problem() { return "verification.\(problem)" }
+            guard verificationCode.flatMap(VerificationRecord.recordKey(code:)) == VerificationRecord.recordKey(code: verification.code) else {
+                return "verification.code must be the document's verificationCode"
+            }
+        }
         return nil
+    }
+}
+
+/// What a printed document with a verification code says: its kind and canonical fields (the
+/// ones the code's signature covers, in order) and their SHA-256. Kept by the registry per code
+/// and answered to anyone holding the code (`GET /v1/verifications/{code}`).
+public struct VerificationRecord: Codable, Sendable, Hashable {
+    /// The code as printed (Crockford base32 in groups).
+    public var code: String
+    /// The document kind, e.g. `business-licence`.
+    public var kind: String
+    /// `[name, value]` pairs in the document's canonical order.
+    public var fields: [[String]]
+    /// Lower-case hex SHA-256 of the canonical text.
+    public var sha256: String
+
+    public init(code: String, kind: String, fields: [[String]], sha256: String) {
+        self.code = code
+        self.kind = kind
+        self.fields = fields
+        self.sha256 = sha256
+    }
+
+    /// A code is 80 bytes: key id (4), minutes (4), digest (8), signature (64).
+    public static let codeBytes = 80
+
+    /// The registry's key for a code: its first 16 bytes (key id, minutes, digest) as hex, or nil
+    /// when the text is not a code.
+    public static func recordKey(code: String) -> String? {
+        var text = code.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.uppercased().hasPrefix("YTJ2:") { text = String(text.dropFirst(5)) }
+        guard text.utf8.count <= 200, case .success(let bytes) = CrockfordBase32.decode(text), bytes.count == codeBytes else { return nil }
+        return bytes.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Why it is malformed, or nil.
+    public func problem() -> String? {
+        if Self.recordKey(code: code) == nil { return "code is not a verification code" }
+        if kind.isEmpty || kind.count > 64 { return "kind must hold 1 to 64 characters" }
+        if fields.count > 200 || fields.contains(where: { $0.count != 2 || $0[0].isEmpty || $0[0].count > 64 || $0[1].count > 4000 }) {
+            return "fields must be at most 200 [name, value] pairs (names up to 64, values up to 4000 characters)"
+        }
+        if sha256.count != 64 || !sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) { return "sha256 must be 64 lower-case hex digits" }
+        return nil
+    }
+}
+
+/// The registry's answer about a verification code: what was printed, by which kiosk, when
+/// the registry recorded it.
+public struct VerificationAnswer: Codable, Sendable, Hashable {
+    public var record: VerificationRecord
+    public var kioskId: String
+    public var recordedAt: Date
+
+    public init(record: VerificationRecord, kioskId: String, recordedAt: Date) {
+        self.record = record
+        self.kioskId = kioskId
+        self.recordedAt = recordedAt
     }
 }
 

@@ -11,6 +11,9 @@ struct KioskLocationOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("kioskd's state directory (default: $YITIJI_STATE_DIR or /var/lib/yitiji).", valueName: "dir"))
     var stateDirectory: String?
 
+    @Option(name: .customLong("keys-dir"), help: ArgumentHelp("kioskd's keys directory (default: $YITIJI_KEYS_DIR or <state-dir>-keys).", valueName: "dir"))
+    var keysDirectory: String?
+
     @Option(name: .customLong("runtime-dir"), help: ArgumentHelp("kioskd's runtime directory (default: $YITIJI_RUNTIME_DIR or /run/yitiji).", valueName: "dir"))
     var runtimeDirectory: String?
 
@@ -56,6 +59,7 @@ struct KioskLocationOptions: ParsableArguments {
             readerModelsPath: models,
             checkDeadlineSeconds: deadline,
             verbose: verbose)
+        environment.keysDirectoryOverride = (keysDirectory ?? nonEmpty("YITIJI_KEYS_DIR")).map { URL(fileURLWithPath: $0) }
         let client = TechnicianClient(socketPath: environment.technicianSocket)
         if client.probe() == nil {
             let providers = TechnicianSocketProviders(client: client, timeoutSeconds: min(3, deadline))
@@ -69,7 +73,7 @@ struct KioskLocationOptions: ParsableArguments {
 
 /// The areas `diag AREA` accepts.
 enum DiagArea: String, ExpressibleByArgument, CaseIterable {
-    case reader, printer, registry, queue, config, disk
+    case reader, printer, registry, keys, queue, config, disk
 
     var areas: Set<DiagnosticArea> {
         switch self {
@@ -78,6 +82,7 @@ enum DiagArea: String, ExpressibleByArgument, CaseIterable {
         case .registry: return [.registry]
         case .queue: return [.queue]
         case .config: return [.config]
+        case .keys: return [.keys]
         case .disk: return [.system]
         }
     }
@@ -94,7 +99,7 @@ struct DiagCommand: AsyncParsableCommand {
         has 5 seconds by default (--deadline): a hung device cannot hang diag.
 
         Checks: daemon, reader, printer.<role> (one per printer role in kiosk.yaml), registry, \
-        identity, heartbeat, outbox, disk, config.
+        identity, keys, heartbeat, outbox, disk, config.
 
         Exit codes: 0 all ok, 1 warnings, 2 failures. Colour only on a terminal, never with NO_COLOR set.
 

@@ -249,3 +249,35 @@ struct FixedReader: ReaderFiguresProvider {
         #expect(result.status == .warn && result.detail.contains("read card failed"), "\(result)")
     }
 }
+
+/// The keys row: keys apart from the state, a document key in place, demonstration keys named.
+@Suite struct KeysCheckTests {
+    @Test func theKeysRowSaysWhereTheKeysAreAndWhatIsWrong() async throws {
+        let dir = try TemporaryDirectory(prefix: "diag-keys")
+        defer { dir.remove() }
+        let state = dir.url.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        let environment = DiagnosticEnvironment(configDirectory: URL(fileURLWithPath: BuiltProducts.repositoryPath("kiosk-config")),
+                                                stateDirectory: state, runtimeDirectory: dir.url)
+        var result = await KeysCheck().run(context(environment))
+        #expect(result.status == .fail && result.action.contains("kioskd --enrol"), "\(result)")
+
+        // The demonstration document key and the embedded configuration's demonstration root: named.
+        try FileManager.default.copyItem(atPath: BuiltProducts.repositoryPath("scripts/testbeds/demo-document-signing.key"),
+                                         toPath: state.path + "/document-signing.key")
+        result = await KeysCheck().run(context(environment))
+        #expect(result.status == .warn && result.detail.contains("demonstration") && result.detail.contains("keys/root.json"), "\(result)")
+
+        // A key beside the data it protects, and a keys directory others may enter: failures.
+        FileManager.default.createFile(atPath: state.path + "/outbox.key", contents: Data(count: 32))
+        result = await KeysCheck().run(context(environment))
+        #expect(result.status == .fail && result.detail.contains("beside the data"), "\(result)")
+        try FileManager.default.removeItem(atPath: state.path + "/outbox.key")
+        try FileManager.default.createDirectory(atPath: state.path + "-keys", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        result = await KeysCheck().run(context(environment))
+        #expect(result.status == .fail && result.action.contains("chmod 700"), "\(result)")
+        chmod(state.path + "-keys", 0o700)
+        result = await KeysCheck().run(context(environment))
+        #expect(result.status == .warn && result.detail.contains("keys apart"), "\(result)")
+    }
+}

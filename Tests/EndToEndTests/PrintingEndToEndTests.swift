@@ -151,6 +151,43 @@ import Testing
     }
 }
 
+/// No printed document outlives its outcome in cupsd's spool, even with CUPS's default of
+/// keeping job files for a day.
+@Suite(.serialized) struct SpoolPurgeTests {
+    @Test func theKiosksPrintsLeaveNothingInCupsdsSpool() async throws {
+        let bed = try CupsTestBed(preserveJobFiles: "86400")
+        defer { bed.stop() }
+        let server = bed.environment["CUPS_SERVER"]
+        let dir = try TemporaryDirectory(prefix: "purge")
+        defer { dir.remove() }
+        let pdf = dir.path + "/certificate.pdf"
+        let r = try ProcessRunner.run(BuiltProducts.path("kioskctl"), ["document", "render", "--kind", "social-insurance-certificate", "--input",
+            BuiltProducts.repositoryPath("Tests/Fixtures/documents/social-insurance-certificate.json"), "-o", pdf], timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        let document = try Data(contentsOf: URL(fileURLWithPath: pdf))
+        let runner = PrintJobRunner(client: try CupsClient(server: server))
+        // Without the purge, cupsd keeps the document for a day: the setting is in force.
+        let kept = runner.print(queue: "a4", pdf: document, title: "social insurance", options: PrintOptions(), timeoutSeconds: 30)
+        #expect(kept.succeeded)
+        #expect(bed.cupsSpool().contains { $0.hasPrefix("d") }, "\(bed.cupsSpool())")
+        if case .completed(let id) = kept { runner.client.purge(queue: "a4", jobID: id) }
+        #expect(bed.cupsSpool().isEmpty, "\(bed.cupsSpool())")
+
+        // The kiosk's print service: completed, and failed at the printer, both purged.
+        let service = PrintService(ledger: PrintLedger(path: dir.path + "/ledger.json"), runner: runner)
+        let done = await service.print(requestID: "req-purge-1", kind: "social-insurance-certificate", queue: "a4", pdf: document,
+                                       title: "social insurance", options: PrintOptions(), timeoutSeconds: 30)
+        #expect(done.succeeded)
+        try bed.fault("a4", "fail-jobs")
+        let failed = await service.print(requestID: "req-purge-2", kind: "social-insurance-certificate", queue: "a4", pdf: document,
+                                         title: "social insurance", options: PrintOptions(), timeoutSeconds: 30)
+        #expect(!failed.succeeded)
+        try bed.fault("a4", "ok")
+        #expect(bed.cupsSpool().isEmpty, "left in cupsd's spool: \(bed.cupsSpool())")
+        #expect(try runner.client.jobs(queue: "a4").isEmpty)
+    }
+}
+
 @Suite(.serialized) struct PrinterMonitorTests {
     @Test func aStoppedPrinterIsAnEventAndSoIsItsReturn() async throws {
         let bed = try CupsTestBed()

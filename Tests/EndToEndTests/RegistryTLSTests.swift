@@ -93,7 +93,7 @@ import Testing
         func load(url: String, ca: String?) -> String? {
             var text = original.replacingOccurrences(of: "url: http://127.0.0.1:8480", with: "url: \(url)")
             if let ca { text = text.replacingOccurrences(of: "  keyFile: kiosk.key", with: "  keyFile: kiosk.key\n  caFile: \(ca)") }
-            FileManager.default.createFile(atPath: yaml, contents: Data(text.utf8))
+            _ = FileManager.default.createFile(atPath: yaml, contents: Data(text.utf8))
             do { _ = try KioskConfiguration.load(from: URL(fileURLWithPath: config)); return nil } catch { return "\(error)" }
         }
         #expect(load(url: "http://registry.example.invalid", ca: nil)?.contains("registry.url") == true)

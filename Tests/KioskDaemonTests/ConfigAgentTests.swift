@@ -132,4 +132,53 @@ actor TestFeed: ConfigFeed {
         #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区")
         await harness.stop()
     }
+
+    /// A new root arrives in a fleet bundle: accepted only with the old root's threshold and its
+    /// own; from then on the publisher it revoked signs nothing this kiosk accepts.
+    @Test func aRootRotationInABundleRevokesTheOldPublisher() async throws {
+        let cups = try CupsTestBed()
+        defer { cups.stop() }
+        let feed = TestFeed()
+        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
+                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
+        let newRootKeys = [Curve25519.Signing.PrivateKey(), Curve25519.Signing.PrivateKey()]
+        let newPublisher = Curve25519.Signing.PrivateKey()
+        let next = BundleSigning.rootMetadata(version: 2, expires: "2099-01-01T00:00:00Z", rootKeys: newRootKeys.map(\.publicKey),
+                                              rootThreshold: 2, publisherKeys: [newPublisher.publicKey], publisherThreshold: 1)
+        let texts = { (word: String) in try self.file("texts.yaml", replacing: "请将身份证放在读卡区", with: word) }
+
+        // Signed by the new keys alone: refused, and the root stays as it was.
+        let unauthorised = try signers.signedRoot(next, by: newRootKeys)
+        await feed.publish(try signers.bundle(version: 1, files: ["texts.yaml": try texts("甲"), "keys/root.json": unauthorised]),
+                           target: "fleet", version: 1)
+        try await waitFor("the unauthorised root refused") { await feed.reports.last?.result == .rejected }
+        let refusal = await feed.reports.last
+        #expect(refusal?.reason?.contains("root") == true, "\(String(describing: refusal))")
+        #expect(try await harness.daemon.configStore.trustedRoot()?.version == 1)
+
+        // Signed by both thresholds: the bundle commits and the root rotates.
+        let rotation = try signers.signedRoot(next, by: signers.rootKeys + newRootKeys)
+        await feed.publish(try signers.bundle(version: 2, files: ["texts.yaml": try texts("乙"), "keys/root.json": rotation]),
+                           target: "fleet", version: 2)
+        do {
+            try await waitFor("the rotation committed") {
+                let last = await feed.reports.last
+                return last?.result == .committed && last?.version == 2
+            }
+        } catch {
+            Issue.record("\(await feed.reports)")
+            throw error
+        }
+        #expect(try await harness.daemon.configStore.trustedRoot()?.version == 2)
+
+        // The old publisher is revoked fleet-wide; the new one signs.
+        await feed.publish(try signers.bundle(version: 3, files: ["texts.yaml": try texts("丙")]), target: "fleet", version: 3)
+        try await waitFor("the revoked publisher refused") { await feed.reports.last?.version == 3 }
+        #expect(await feed.reports.last?.result == .rejected)
+        await feed.publish(try signers.bundle(version: 4, files: ["texts.yaml": try texts("丁")], signer: newPublisher), target: "fleet", version: 4)
+        try await waitFor("the new publisher accepted") { await feed.reports.last?.version == 4 }
+        #expect(await feed.reports.last?.result == .committed)
+        #expect(try await idlePrompt(harness) == "丁")
+        await harness.stop()
+    }
 }

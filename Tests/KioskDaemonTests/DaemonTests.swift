@@ -157,15 +157,26 @@ import Yams
         await harness.stop()
     }
 
+    /// A kiosk with the CUPS test bed's printers polled and the resident's card placed.
+    static func holderAtAKioskWithPrinters() async throws -> (CupsTestBed, FakeGateway, DaemonHarness) {
+        let cups = try CupsTestBed()
+        do {
+            let gateway = try FakeGateway()
+            let harness = try await DaemonHarness(gateway: gateway, cups: cups)
+            try await waitFor("printers polled") { await harness.daemon.state.printers["a4"] != nil }
+            try await harness.placeCard()
+            return (cups, gateway, harness)
+        } catch {
+            cups.stop()
+            throw error
+        }
+    }
+
     /// The card is taken off (and another holder's placed) while the registry is being asked:
     /// nothing is printed for the departed holder.
     @Test func aPrintIsForTheHolderStillAtTheKiosk() async throws {
-        let cups = try CupsTestBed()
+        let (cups, gateway, harness) = try await Self.holderAtAKioskWithPrinters()
         defer { cups.stop() }
-        let gateway = try FakeGateway()
-        let harness = try await DaemonHarness(gateway: gateway, cups: cups)
-        try await waitFor("printers polled") { await harness.daemon.state.printers["a4"] != nil }
-        try await harness.placeCard()
         let uscc = await gateway.record.enterprise.uscc
         await gateway.setAuthorizeDelay(.seconds(2))
         let client = harness.client
@@ -197,12 +208,8 @@ import Yams
     }
 
     @Test func aWholeSessionPrintsAndRatesAndLeavesNoPersonalData() async throws {
-        let cups = try CupsTestBed()
+        let (cups, gateway, harness) = try await Self.holderAtAKioskWithPrinters()
         defer { cups.stop() }
-        let gateway = try FakeGateway()
-        let harness = try await DaemonHarness(gateway: gateway, cups: cups)
-        try await waitFor("printers polled") { await harness.daemon.state.printers["a4"] != nil }
-        try await harness.placeCard()
         let uscc = await gateway.record.enterprise.uscc
         let found = try await harness.client.searchEnterprises(uscc)
         #expect(found.results.first?.uscc == uscc)

@@ -92,15 +92,22 @@ import Testing
         let code = DocumentTests.key.sign(fields, at: Date())
         let verifier = DocumentVerifier(publicKeys: [DocumentTests.key.key.publicKey.rawRepresentation])
         let typed = code.description.lowercased().replacingOccurrences(of: "0", with: "o")
-        #expect(try verifier.verify(code: VerificationCode(text: typed)) == code)
+        #expect(try verifier.verify(code: VerificationCode(text: typed), fields: fields) == code)
+        #expect(try VerificationCode(text: code.qrPayload) == code)
         var text = Array(code.description)
         let i = text.lastIndex { $0 != "-" } ?? 0
         text[i] = text[i] == "A" ? "B" : "A"
-        #expect(throws: VerificationError.self) { try verifier.verify(code: VerificationCode(text: String(text))) }
+        #expect(throws: VerificationError.self) { try verifier.verify(code: VerificationCode(text: String(text)), fields: fields) }
         #expect(throws: VerificationError.self) { try VerificationCode(text: "ABCDE") }
         #expect(throws: VerificationError.unknownKey(code.keyID.map { String(format: "%02x", $0) }.joined())) {
-            try DocumentVerifier(publicKeys: []).verify(code: code)
+            try DocumentVerifier(publicKeys: []).verify(code: code, fields: fields)
         }
+        // The signature covers the whole SHA-256 of the fields: other fields do not verify, and
+        // the code names the document only together with its fields.
+        let other = CanonicalFields(kind: "receipt", fields: [("trackingNumber", "L-2")])
+        #expect(throws: VerificationError.fieldsAltered) { try verifier.verify(code: code, fields: other) }
+        #expect(other.differences(from: fields) == ["trackingNumber"])
+        #expect(fields.sha256.count == 32 && Array(fields.sha256.prefix(8)) == code.digest)
     }
 
     @Test func printerStatusVocabulary() {

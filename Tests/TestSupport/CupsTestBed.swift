@@ -17,14 +17,22 @@ public final class CupsTestBed: @unchecked Sendable {
         try ProcessRunner.runScript("/bin/bash", [script] + arguments, timeout: 120)
     }
 
-    public init() throws {
+    /// - Parameter preserveJobFiles: cupsd's PreserveJobFiles (the kiosk's No by default; CUPS's
+    ///   own default keeps documents for 86400 s).
+    public init(preserveJobFiles: String? = nil) throws {
         directory = try TemporaryDirectory(prefix: "cups")
         chmod(directory.path, 0o755)
         // cups.sh picks free ports and then binds them: two beds starting at once in this process
         // could pick the same port, and one bed's queue would reach the other bed's printer.
         CupsTestBed.startLock.lock()
         defer { CupsTestBed.startLock.unlock() }
-        let r = try CupsTestBed.run(script: BuiltProducts.repositoryPath("scripts/testbeds/cups.sh"), ["start", directory.path])
+        let script = BuiltProducts.repositoryPath("scripts/testbeds/cups.sh"), path = directory.path
+        let r: ProcessResult
+        if let preserveJobFiles {
+            r = try ProcessRunner.runScript("/usr/bin/env", ["CUPS_TESTBED_PRESERVE_JOB_FILES=\(preserveJobFiles)", "/bin/bash", script, "start", path], timeout: 120)
+        } else {
+            r = try CupsTestBed.run(script: script, ["start", path])
+        }
         guard r.status == 0 else {
             throw ProcessRunnerError.launchFailed("cups.sh start", r.stderr + r.stdout)
         }
@@ -37,6 +45,12 @@ public final class CupsTestBed: @unchecked Sendable {
         guard r.status == 0 else {
             throw ProcessRunnerError.launchFailed("cups.sh fault \(queue) \(fault)", r.stderr + r.stdout)
         }
+    }
+
+    /// The files in cupsd's own spool (`d*` documents, `c*` job control files).
+    public func cupsSpool() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/cups/spool")) ?? [])
+            .filter { $0.hasPrefix("d") || $0.hasPrefix("c") }.sorted()
     }
 
     /// The PDFs the virtual printer received for `queue`.

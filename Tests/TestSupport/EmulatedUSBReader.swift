@@ -26,7 +26,14 @@ public final class EmulatedUSBReader: @unchecked Sendable {
         process.arguments = [BuiltProducts.repositoryPath("scripts/testbeds/emulated-reader.py"),
                              "--model", model, "--state-dir", directory.path, "--simulator", simulator,
                              "--simulator-control", directory.path + "/sim"]
-        let log = FileHandle(forWritingAtPath: "/dev/null")
+        // YITIJI_TESTBED_LOG=DIR keeps each emulator's verbose log there, to look into a failure.
+        var log = FileHandle(forWritingAtPath: "/dev/null")
+        if let logDirectory = ProcessInfo.processInfo.environment["YITIJI_TESTBED_LOG"] {
+            let path = logDirectory + "/emulated-reader-\(model.replacingOccurrences(of: ":", with: "-"))-\(UUID().uuidString.prefix(8)).log"
+            FileManager.default.createFile(atPath: path, contents: nil)
+            log = FileHandle(forWritingAtPath: path)
+            process.arguments?.append("--verbose")
+        }
         process.standardOutput = log
         process.standardError = log
         try process.run()

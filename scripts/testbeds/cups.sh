@@ -34,7 +34,8 @@
 #
 # Environment: CUPS_TESTBED_ERROR_POLICY (cupsd ErrorPolicy, default abort-job: a kiosk wants a
 # failed job to end, not to be printed again later behind its back; Debian's default is retry-job), CUPS_TESTBED_LOG_LEVEL (cupsd LogLevel, default info),
-# CUPS_TESTBED_TIMEOUT (seconds to wait for each part to be ready, default 20).
+# CUPS_TESTBED_TIMEOUT (seconds to wait for each part to be ready, default 20),
+# CUPS_TESTBED_PRESERVE_JOB_FILES (cupsd PreserveJobFiles, default No as on a kiosk; 86400 is CUPS's own default).
 set -euo pipefail
 
 QUEUES=(a4 receipt)
@@ -368,7 +369,7 @@ DefaultEncryption Never
 ErrorPolicy ${CUPS_TESTBED_ERROR_POLICY:-abort-job}
 JobRetryInterval 5
 PreserveJobHistory Yes
-PreserveJobFiles No
+PreserveJobFiles ${CUPS_TESTBED_PRESERVE_JOB_FILES:-No}
 <Location />
   Order allow,deny
   Allow localhost

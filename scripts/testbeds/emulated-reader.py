@@ -287,6 +287,8 @@ class Emulator:
         self.sim_watch = None
         self.control_fd = None
         self.exit_code = 0
+        self.pumping = False
+        self.pump_again = False
 
     # -- state directory ---------------------------------------------------
 
@@ -433,6 +435,14 @@ class Emulator:
             self.sim.stdin.close()
 
     def on_sim_output(self, fd, cond):
+        # An exception here would remove this watch, and the reader would never answer again.
+        try:
+            return self.handle_sim_output(fd)
+        except Exception as e:  # keep serving; say what went wrong
+            log('error handling simulator output: %r' % (e,))
+            return True
+
+    def handle_sim_output(self, fd):
         try:
             data = os.read(fd, 65536)
         except BlockingIOError:
@@ -517,7 +527,26 @@ class Emulator:
         return None
 
     def pump(self):
-        """Complete pending IN URBs for which data is there."""
+        """Complete pending IN URBs for which data is there.
+
+        Not re-entrant: answering a blocked REAPURB lets the client submit its next URB at once,
+        and that submit calls pump() again while this one is still iterating. The inner call
+        only asks for another round; this one does it.
+        """
+        if self.pumping:
+            self.pump_again = True
+            return
+        self.pumping = True
+        try:
+            while True:
+                self.pump_again = False
+                self.pump_once()
+                if not self.pump_again:
+                    break
+        finally:
+            self.pumping = False
+
+    def pump_once(self):
         plug = self.plug
         if plug is None or not plug.alive:
             return
@@ -525,6 +554,8 @@ class Emulator:
         while progress and self.pending_in:
             progress = False
             for urb in list(self.pending_in):
+                if urb not in self.pending_in:
+                    continue  # completed or cancelled meanwhile
                 st = plug.clients.get(urb.client)
                 if st is None or not urb.client.get_connected():
                     self.pending_in.remove(urb)

@@ -103,8 +103,9 @@ public struct BundleManifest: Codable, Sendable, Equatable {
                   (parts.count == 1) == !["templates", "keys"].contains(String(top)) else {
                 throw .fileNotAllowed(path: path, why: "only \(Self.allowedTopLevel.sorted().joined(separator: ", ")) may be configured")
             }
-            if top == "keys", !path.hasSuffix(".pub") {
-                throw .fileNotAllowed(path: path, why: "only public keys (*.pub) may travel in a bundle")
+            // Public keys, and a new root (keys/root.json, trusted only as a verified rotation).
+            if top == "keys", !path.hasSuffix(".pub"), path != "keys/root.json" {
+                throw .fileNotAllowed(path: path, why: "only public keys (*.pub) and a new root (keys/root.json) may travel in a bundle")
             }
             guard let data = Data(base64Encoded: file.contents) else {
                 throw .malformed("file '\(path)' is not base64")

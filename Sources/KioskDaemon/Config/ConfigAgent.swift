@@ -107,6 +107,14 @@ public actor ConfigAgent {
             }
             bundle = try BundleVerifier(root: root, kioskId: kioskId, site: site)
                 .verify(data, installedVersions: await store.installedVersions(), now: now())
+            if let newRoot = bundle.files[Self.rootFile] {
+                // A root rotation travels in a fleet bundle and must be signed by the trusted
+                // root's threshold and its own; checked now, trusted once the bundle commits.
+                guard bundle.manifest.target.scope == .fleet else {
+                    throw BundleError.rootUpdate("a new root comes only in a fleet bundle, not in \(bundle.manifest.target)")
+                }
+                _ = try root.rotate(to: try SignedEnvelope.decode(newRoot), now: now())
+            }
             staged = try await store.stage(bundle)
         } catch {
             return await reject(nil, nil, "\(error)", feed, envelope: data)
@@ -116,6 +124,15 @@ public actor ConfigAgent {
                       metadata: ["target": "\(target)", "version": "\(version)", "generation": "\(staged.generation.generation)"])
         let entry = await sessions.holdingNewSessions {
             await store.activate(staged.generation, target: target, version: version, healthCheck: self.healthCheck)
+        }
+        if entry.result == .committed, let newRoot = bundle.files[Self.rootFile] {
+            do {
+                let rotated = try await store.installRoot(newRoot, now: now())
+                logger.notice("fleet root rotated", metadata: ["version": "\(rotated.version)"])
+                audit?.record(actor: "central", action: "config.root-rotated", detail: "root version \(rotated.version)")
+            } catch {
+                logger.error("fleet root not rotated", metadata: ["reason": "\(error)"])
+            }
         }
         if entry.result == .committed {
             let directory = await store.currentDirectory()
@@ -143,6 +160,9 @@ public actor ConfigAgent {
         await feed?.report(entry)
         return entry
     }
+
+    /// The file of a fleet bundle that carries a new root.
+    static let rootFile = "keys/root.json"
 
     /// What a bundle says it is, before any check: only to name it in the history.
     static func unverifiedManifest(_ data: Data) -> BundleManifest? {

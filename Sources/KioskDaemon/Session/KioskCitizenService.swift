@@ -202,9 +202,14 @@ public final class KioskCitizenService: CitizenService {
         if case let .uncertain(_, why) = printed.outcome { detail += ": \(why)" }
         audit?.record(actor: "citizen", action: "print", subjectIdNumber: identity.idNumber, detail: detail)
         logger.info("print", metadata: ["kind": "\(document.kind.rawValue)", "outcome": "\(state)", "queue": "\(printed.queue)"])
+        // What the document says travels with its code, so a verifier can later see what was printed.
+        let verification = printed.outcome.succeeded
+            ? VerificationRecord(code: document.code.description, kind: document.fields.kind, fields: document.fields.fields,
+                                 sha256: document.fields.sha256.map { String(format: "%02x", $0) }.joined())
+            : nil
         let record = PrintRecord(visitId: await sessions.sessionID ?? "none", documentKind: document.kind.rawValue, uscc: request.uscc,
                                  verificationCode: printed.outcome.succeeded ? document.code.description : nil, outcome: state,
-                                 pages: document.pageCount, printedAt: Date())
+                                 pages: document.pageCount, printedAt: Date(), verification: verification)
         do { try await gateway.recordPrint(record) } catch {
             logger.warning("print record not queued", metadata: ["error": "\(error)"])
         }

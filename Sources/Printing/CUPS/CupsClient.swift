@@ -144,6 +144,23 @@ public final class CupsClient: @unchecked Sendable {
         lock.withLock { if let r = request(IPP_OP_CANCEL_JOB, queue: queue, jobID: jobID, attributes: []) { ippDelete(r) } }
     }
 
+    /// Removes a finished (or any) job with its document files and history from cupsd's spool
+    /// (Cancel-Job with CUPS's `purge-job`), so no printed document outlives its outcome there.
+    /// True when cupsd accepted it.
+    @discardableResult
+    public func purge(queue: String, jobID: Int) -> Bool {
+        lock.withLock {
+            guard let req = ippNewRequest(IPP_OP_CANCEL_JOB) else { return false }
+            ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/printers/\(queue)")
+            ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", Int32(jobID))
+            ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
+            ippAddBoolean(req, IPP_TAG_OPERATION, "purge-job", 1)
+            guard let response = cupsDoRequest(http, req, "/") else { return false }
+            defer { ippDelete(response) }
+            return ippGetStatusCode(response).rawValue < 0x0400
+        }
+    }
+
     /// The `document-name` sent for a job titled `title`: ASCII letters, digits, `.`, `_` and `-`
     /// only. Debian's cupsd 2.4.2-3+deb12u10 crashes (SIGSEGV while building the filters'
     /// options) on a document name with a space, so the title itself goes in `job-name` only.

@@ -99,7 +99,8 @@ public actor PrintLedger {
     }
 }
 
-/// Prints with the ledger: one job per request id, outcomes recorded, uncertain prints kept.
+/// Prints with the ledger: one job per request id, outcomes recorded, uncertain prints kept, and
+/// each job purged from cupsd's spool once its outcome is recorded.
 public struct PrintService: Sendable {
     public let ledger: PrintLedger
     public let runner: PrintJobRunner
@@ -125,20 +126,16 @@ public struct PrintService: Sendable {
         var entry = PrintLedger.Entry(requestID: requestID, kind: kind, queue: queue, jobID: nil, state: .submitting,
                                       detail: "", citizenMessage: nil, updatedAt: Date())
         if var existing = await ledger.claim(entry) {
-            // The same request in flight elsewhere: wait for its job rather than make a second.
-            let deadline = Date().addingTimeInterval(timeoutSeconds)
-            while existing.state == .submitting, existing.jobID == nil, Date() < deadline {
+            // The same request in flight here (submitting or followed by the caller that made its
+            // job): wait for that caller's outcome rather than make or follow a second job. Entries
+            // left in flight by a stopped kiosk became uncertain when the ledger was opened.
+            let deadline = Date().addingTimeInterval(timeoutSeconds + 5)
+            while PrintService.outcome(of: existing) == nil, Date() < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
                 existing = await ledger.entry(requestID) ?? existing
             }
             if let outcome = PrintService.outcome(of: existing) { return outcome }
-            if let jobID = existing.jobID {
-                let runner = self.runner
-                let outcome = await runBlocking { runner.follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds) }
-                await record(existing, outcome)
-                return outcome
-            }
-            return .uncertain(jobID: 0, detail: "a print for this request is already being submitted")
+            return .uncertain(jobID: existing.jobID ?? 0, detail: "the same request is still being printed (job \(existing.jobID ?? 0))")
         }
         let jobID: Int
         let runner = self.runner
@@ -176,5 +173,11 @@ public struct PrintService: Sendable {
             e.detail = detail
         }
         await ledger.update(e)
+        // The outcome is known and kept here: the document leaves cupsd's spool (and its history),
+        // whatever cupsd's PreserveJobFiles says. The ledger holds no personal data.
+        if let jobID = e.jobID, jobID > 0 {
+            let client = runner.client, queue = e.queue
+            _ = await runBlocking { client.purge(queue: queue, jobID: jobID) }
+        }
     }
 }

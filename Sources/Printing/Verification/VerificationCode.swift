@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KioskCore
 
 /// Why a verification code or document did not verify.
 public enum VerificationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -40,12 +41,27 @@ public struct CanonicalFields: Sendable, Equatable, Codable {
         }).joined(separator: "\n")
     }
 
-    /// The first 8 bytes of SHA-256 over the canonical text.
-    public var digest: [UInt8] { Array(SHA256.hash(data: Data(canonicalText.utf8)).prefix(8)) }
+    /// SHA-256 over the canonical text: what the signature covers.
+    public var sha256: [UInt8] { Array(SHA256.hash(data: Data(canonicalText.utf8))) }
+
+    /// The first 8 bytes of `sha256`, carried in the code to find and compare the document.
+    public var digest: [UInt8] { Array(sha256.prefix(8)) }
+
+    /// The fields that differ from `other`'s (by name), for saying what was altered.
+    public func differences(from other: CanonicalFields) -> [String] {
+        var names: [String] = []
+        if kind != other.kind { names.append("kind") }
+        let mine = Dictionary(fields.map { ($0.first ?? "", $0.count > 1 ? $0[1] : "") }, uniquingKeysWith: { a, _ in a })
+        let theirs = Dictionary(other.fields.map { ($0.first ?? "", $0.count > 1 ? $0[1] : "") }, uniquingKeysWith: { a, _ in a })
+        for name in Set(mine.keys).union(theirs.keys).sorted() where mine[name] != theirs[name] { names.append(name) }
+        return names
+    }
 }
 
-/// A printed document's verification code: key id, print time (minutes), fields digest and an
-/// Ed25519 signature over the three, in Crockford base32 grouped by five.
+/// A printed document's verification code: key id, print time (minutes), the first 8 bytes of the
+/// fields' SHA-256 and an Ed25519 signature over the key id, the time and the whole SHA-256, in
+/// Crockford base32 grouped by five. The signature can only be checked with the fields in hand:
+/// from the PDF, or from the registry's verification record, which also shows what was printed.
 public struct VerificationCode: Sendable, Equatable, CustomStringConvertible {
     public let keyID: [UInt8]
     /// Minutes since 2020-01-01T00:00Z.
@@ -54,16 +70,20 @@ public struct VerificationCode: Sendable, Equatable, CustomStringConvertible {
     public let signature: [UInt8]
 
     static let epoch = Date(timeIntervalSince1970: 1_577_836_800)
-    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
     static let byteCount = 4 + 4 + 8 + 64
 
     /// When the document was printed.
     public var printedAt: Date { VerificationCode.epoch.addingTimeInterval(Double(minutes) * 60) }
 
-    /// The bytes the signature covers.
-    var signedMessage: [UInt8] {
-        Array("YTJ1".utf8) + digest + keyID + [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)]
+    /// The bytes the signature covers, for a document whose fields hash to `sha256`.
+    static func signedMessage(sha256: [UInt8], keyID: [UInt8], minutes: UInt32) -> [UInt8] {
+        Array("YTJ2".utf8) + sha256 + keyID + [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)]
     }
+
+    /// The code's record key at the registry: key id, minutes and digest as 32 hex digits.
+    public var recordKey: String { (keyID + minuteBytes + digest).map { String(format: "%02x", $0) }.joined() }
+
+    var minuteBytes: [UInt8] { [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)] }
 
     init(keyID: [UInt8], minutes: UInt32, digest: [UInt8], signature: [UInt8]) {
         self.keyID = keyID
@@ -74,23 +94,13 @@ public struct VerificationCode: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a typed or scanned code: case, dashes and spaces ignored, O read as 0 and I/L as 1.
     public init(text: String) throws(VerificationError) {
-        var body = text.uppercased()
-        if body.hasPrefix("YTJ1:") { body = String(body.dropFirst(5)) }
-        var bits = 0, value = 0
-        var bytes: [UInt8] = []
-        for c in body {
-            if c == "-" || c == " " { continue }
-            let mapped: Character = c == "O" ? "0" : (c == "I" || c == "L") ? "1" : c
-            guard let v = VerificationCode.alphabet.firstIndex(of: mapped) else {
-                throw .malformedCode("'\(c)' is not a code character")
-            }
-            value = (value << 5) | v
-            bits += 5
-            if bits >= 8 {
-                bytes.append(UInt8((value >> (bits - 8)) & 0xFF))
-                bits -= 8
-                value &= (1 << bits) - 1
-            }
+        var body = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if body.uppercased().hasPrefix("YTJ2:") { body = String(body.dropFirst(5)) }
+        let bytes: [UInt8]
+        switch CrockfordBase32.decode(body) {
+        case .success(let decoded): bytes = decoded
+        case .failure(.notACodeCharacter(let c)): throw .malformedCode("'\(c)' is not a code character")
+        case .failure(.tooLong): throw .malformedCode("far too long for a code")
         }
         guard bytes.count == VerificationCode.byteCount else {
             throw .malformedCode("\(bytes.count) bytes, expected \(VerificationCode.byteCount): a group was left out or added")
@@ -102,25 +112,10 @@ public struct VerificationCode: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Grouped base32, e.g. `0A1B2-C3D4E-…`.
-    public var description: String {
-        let bytes = keyID + [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)] + digest + signature
-        var out: [Character] = []
-        var bits = 0, value = 0
-        for b in bytes {
-            value = (value << 8) | Int(b)
-            bits += 8
-            while bits >= 5 {
-                out.append(VerificationCode.alphabet[(value >> (bits - 5)) & 31])
-                bits -= 5
-                value &= (1 << bits) - 1
-            }
-        }
-        if bits > 0 { out.append(VerificationCode.alphabet[(value << (5 - bits)) & 31]) }
-        return stride(from: 0, to: out.count, by: 5).map { String(out[$0..<min(out.count, $0 + 5)]) }.joined(separator: "-")
-    }
+    public var description: String { CrockfordBase32.encode(keyID + minuteBytes + digest + signature) }
 
     /// The QR payload.
-    public var qrPayload: String { "YTJ1:" + description.replacingOccurrences(of: "-", with: "") }
+    public var qrPayload: String { "YTJ2:" + description.replacingOccurrences(of: "-", with: "") }
 }
 
 /// A kiosk's document signing key (Ed25519).
@@ -166,13 +161,13 @@ public struct DocumentSigningKey: Sendable {
     /// Signs `fields` as printed at `date`.
     public func sign(_ fields: CanonicalFields, at date: Date) -> VerificationCode {
         let minutes = UInt32(clamping: Int(max(0, date.timeIntervalSince(VerificationCode.epoch)) / 60))
-        let unsigned = VerificationCode(keyID: keyID, minutes: minutes, digest: fields.digest, signature: [])
-        let signature = (try? key.signature(for: Data(unsigned.signedMessage))).map(Array.init) ?? []
+        let message = VerificationCode.signedMessage(sha256: fields.sha256, keyID: keyID, minutes: minutes)
+        let signature = (try? key.signature(for: Data(message))).map(Array.init) ?? []
         return VerificationCode(keyID: keyID, minutes: minutes, digest: fields.digest, signature: signature)
     }
 }
 
-/// Checks codes and documents offline against configured public keys.
+/// Checks codes and documents against configured public keys.
 public struct DocumentVerifier: Sendable {
     var keys: [[UInt8]: Curve25519.Signing.PublicKey] = [:]
 
@@ -194,18 +189,26 @@ public struct DocumentVerifier: Sendable {
         return DocumentVerifier(publicKeys: keys)
     }
 
-    /// Verifies a code's signature; returns the code.
+    /// Whether the code's key is among the configured public keys (no signature check: that
+    /// needs the document's fields).
+    public func knows(_ code: VerificationCode) -> Bool { keys[code.keyID] != nil }
+
+    /// Verifies a code against the document fields it is said to vouch for: the digest and the
+    /// signature over their whole SHA-256. Returns the code.
     @discardableResult
-    public func verify(code: VerificationCode) throws(VerificationError) -> VerificationCode {
+    public func verify(code: VerificationCode, fields: CanonicalFields) throws(VerificationError) -> VerificationCode {
         guard let key = keys[code.keyID] else {
             throw .unknownKey(code.keyID.map { String(format: "%02x", $0) }.joined())
         }
-        guard key.isValidSignature(Data(code.signature), for: Data(code.signedMessage)) else { throw .badSignature }
+        let sha256 = fields.sha256
+        guard Array(sha256.prefix(8)) == code.digest else { throw .fieldsAltered }
+        let message = VerificationCode.signedMessage(sha256: sha256, keyID: code.keyID, minutes: code.minutes)
+        guard key.isValidSignature(Data(code.signature), for: Data(message)) else { throw .badSignature }
         return code
     }
 
-    /// Verifies a PDF rendered by Yitiji: its code, and that its fields match the code.
-    public func verify(pdf: Data) throws(VerificationError) -> (VerificationCode, CanonicalFields) {
+    /// The code and fields a PDF rendered by Yitiji carries in its metadata, unchecked.
+    public static func contents(pdf: Data) throws(VerificationError) -> (VerificationCode, CanonicalFields) {
         let text = String(decoding: pdf, as: UTF8.self)
         guard let codeText = PDFMetadata.value(after: "yitiji-code:", in: text) else {
             throw .notADocument("no verification code in its metadata")
@@ -215,8 +218,13 @@ public struct DocumentVerifier: Sendable {
               let fields = try? JSONDecoder().decode(CanonicalFields.self, from: json) else {
             throw .notADocument("no document fields in its metadata")
         }
-        let code = try verify(code: VerificationCode(text: codeText))
-        guard fields.digest == code.digest else { throw .fieldsAltered }
+        return (try VerificationCode(text: codeText), fields)
+    }
+
+    /// Verifies a PDF rendered by Yitiji: its code, and that its fields match the code.
+    public func verify(pdf: Data) throws(VerificationError) -> (VerificationCode, CanonicalFields) {
+        let (code, fields) = try Self.contents(pdf: pdf)
+        try verify(code: code, fields: fields)
         return (code, fields)
     }
 }

@@ -26,7 +26,12 @@ public struct RegistryRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The kiosk that signed the request (nil for `GET /v1/health` and anonymous public reads).
     public var kioskId: String?
-    public init(source: Source) { coreContext = .init(source: source) }
+    /// The client's address (IP, without the port), for rate limits on unauthenticated routes.
+    public let clientAddress: String?
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress
+    }
     /// The largest body of any route (a batch of submissions); each route group reads at most its own limit.
     public var maxUploadSize: Int { RegistryBodyLimit.batch }
 
@@ -59,6 +64,9 @@ public struct RegistryOptions: Sendable {
     public var maxBatchItems = 1000
     /// Most nonces remembered against replays.
     public var replayCapacity = 1_000_000
+    /// Verification look-ups per client address: a burst, then this many a second.
+    public var verificationBurst = 20
+    public var verificationsPerSecond = 2.0
     public init() {}
 }
 
@@ -155,6 +163,23 @@ public enum RegistryRoutes {
         }
         router.group("v1").get("health") { _, _ in
             try json(HealthStatus(status: "ok", serverTime: Date(), version: KioskCore.version))
+        }
+        // Anyone holding a printed document may ask what it said: unauthenticated, rate-limited.
+        let verifications = RateLimiter(burst: options.verificationBurst, perSecond: options.verificationsPerSecond)
+        router.group("v1").get("verifications/:code") { _, context in
+            guard await verifications.admit(context.clientAddress ?? "unknown") else {
+                throw Problem(status: .tooManyRequests, code: "rate.limited", title: "Too many look-ups",
+                              detail: "at most \(options.verificationBurst) look-ups at once and \(options.verificationsPerSecond) a second per address; try again shortly")
+            }
+            guard let key = VerificationRecord.recordKey(code: context.parameters.get("code") ?? "") else {
+                throw Problem(status: .badRequest, code: "verification.code-invalid", title: "Not a verification code",
+                              detail: "a code is 128 characters of Crockford base32 (dashes allowed), as printed under the QR code")
+            }
+            guard let answer = try await store.verification(recordKey: key) else {
+                throw Problem(status: .notFound, code: "verification.not-found", title: "No such document",
+                              detail: "no kiosk has reported a document with this code; check the code, or the kiosk may not have reported it yet")
+            }
+            return try json(answer)
         }
         let reads = signed(RegistryBodyLimit.none)
         let publicReads = options.publicReads ? signed(RegistryBodyLimit.none, allowAnonymous: true) : reads
@@ -273,7 +298,7 @@ public enum RegistryRoutes {
     }
 
     /// Checks an item's key and body; a bad body becomes the item's problem (422).
-    static func prepare(kind: SubmissionKind, key: String, body: Data) throws -> StoredSubmission {
+    public static func prepare(kind: SubmissionKind, key: String, body: Data) throws -> StoredSubmission {
         guard (1...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw Problem(status: .badRequest, code: "idempotency.key-invalid", title: "Invalid Idempotency-Key",
                           detail: "an idempotency key is 1 to 128 printable ASCII characters")
@@ -284,6 +309,7 @@ public enum RegistryRoutes {
         let decoder = RegistryJSON.decoder()
         var problem: String?
         var visit: String?, tracking: String?
+        var verification: VerificationRecord?
         do {
             switch kind {
             case .applications:
@@ -295,7 +321,9 @@ public enum RegistryRoutes {
                 problem = value.problem()
                 visit = value.visitId
             case .printRecords:
-                problem = try decoder.decode(PrintRecord.self, from: body).problem()
+                let value = try decoder.decode(PrintRecord.self, from: body)
+                problem = value.problem()
+                verification = value.verification
             case .heartbeats:
                 problem = try decoder.decode(Heartbeat.self, from: body).problem()
             }
@@ -304,7 +332,7 @@ public enum RegistryRoutes {
             problem = "\(p.location): \(p.reason)"
         }
         return StoredSubmission(kind: kind, idempotencyKey: key, body: body, invalid: problem.map(invalid),
-                                visitId: visit, trackingNumber: tracking)
+                                visitId: visit, trackingNumber: tracking, verification: problem == nil ? verification : nil)
     }
 }
 

@@ -259,3 +259,35 @@ public struct TLSSetupError: Error, CustomStringConvertible {
     public let description: String
     init(_ text: String) { description = text }
 }
+
+/// Token buckets per client address: `burst` requests at once, refilled at `perSecond`. Holds at
+/// most `capacity` addresses; the longest idle are forgotten first.
+public actor RateLimiter {
+    struct Bucket { var tokens: Double; var at: Double }
+    private var buckets: [String: Bucket] = [:]
+    let burst: Double
+    let perSecond: Double
+    let capacity: Int
+
+    /// A limiter of `burst` requests refilled at `perSecond`, for at most `capacity` addresses.
+    public init(burst: Int, perSecond: Double, capacity: Int = 100_000) {
+        self.burst = Double(max(1, burst))
+        self.perSecond = max(0.001, perSecond)
+        self.capacity = max(1, capacity)
+    }
+
+    /// Takes a token for `client`; false when it has none left.
+    public func admit(_ client: String, now: Double = Date().timeIntervalSince1970) -> Bool {
+        var bucket = buckets[client] ?? Bucket(tokens: burst, at: now)
+        bucket.tokens = min(burst, bucket.tokens + max(0, now - bucket.at) * perSecond)
+        bucket.at = now
+        let admitted = bucket.tokens >= 1
+        if admitted { bucket.tokens -= 1 }
+        if buckets[client] == nil, buckets.count >= capacity {
+            // Forget the buckets idle longest (full again by now, most likely).
+            for (key, _) in buckets.sorted(by: { $0.value.at < $1.value.at }).prefix(capacity / 10 + 1) { buckets[key] = nil }
+        }
+        buckets[client] = bucket
+        return admitted
+    }
+}

@@ -55,6 +55,10 @@ public final class PostgresRegistryStore: RegistryStore {
             "CREATE INDEX IF NOT EXISTS submission_kind ON submission(kind, id)",
             "CREATE UNIQUE INDEX IF NOT EXISTS submission_rating_visit ON submission(kiosk_id, visit_id) WHERE kind = 'ratings'",
             "CREATE UNIQUE INDEX IF NOT EXISTS submission_application_tracking ON submission(kiosk_id, tracking_number) WHERE kind = 'applications'",
+            """
+            CREATE TABLE IF NOT EXISTS verification (record_key TEXT PRIMARY KEY, record TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+                recorded_at DOUBLE PRECISION NOT NULL)
+            """,
         ]
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
@@ -203,10 +207,28 @@ public final class PostgresRegistryStore: RegistryStore {
                 if item.kind == .heartbeats {
                     try await connection.query("UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId)", logger: logger)
                 }
+                if let verification = item.verification, let recordKey = VerificationRecord.recordKey(code: verification.code) {
+                    let record = try SQLiteRegistryStore.encode(verification)
+                    try await connection.query("""
+                        INSERT INTO verification (record_key, record, kiosk_id, recorded_at) VALUES (\(recordKey), \(record), \(kioskId), \(at))
+                        ON CONFLICT (record_key) DO NOTHING
+                        """, logger: logger)
+                }
                 results.append(.success(receipt))
             }
             return results
         }
+    }
+
+    public func verification(recordKey: String) async throws -> VerificationAnswer? {
+        var found: (String, String, Double)?
+        for try await row in try await client.query("SELECT record, kiosk_id, recorded_at FROM verification WHERE record_key = \(recordKey)",
+                                                    logger: logger).decode((String, String, Double).self) {
+            found = row
+        }
+        guard let (record, kiosk, at) = found else { return nil }
+        return VerificationAnswer(record: try SQLiteRegistryStore.decode(VerificationRecord.self, record), kioskId: kiosk,
+                                  recordedAt: Date(timeIntervalSince1970: at))
     }
 
     public func forgetIdempotencyKeys(before: Date) async throws -> Int {

@@ -45,8 +45,12 @@ public struct StoredSubmission: Sendable {
     public var visitId: String?
     /// For applications: the kiosk's tracking number.
     public var trackingNumber: String?
+    /// For print records of a document with a code: what the document says, kept per code.
+    public var verification: VerificationRecord?
 
-    public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?) {
+    public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
+                verification: VerificationRecord? = nil) {
+        self.verification = verification
         self.kind = kind
         self.idempotencyKey = idempotencyKey
         self.body = body
@@ -105,6 +109,8 @@ public protocol RegistryStore: Sendable {
     func submit(kioskId: String, _ items: [StoredSubmission], now: Date) async throws -> [Result<SubmissionReceipt, Problem>?]
     /// Forgets idempotency keys older than `before`; answers how many.
     func forgetIdempotencyKeys(before: Date) async throws -> Int
+    /// The verification record of a code (by `VerificationRecord.recordKey(code:)`), if a kiosk sent one.
+    func verification(recordKey: String) async throws -> VerificationAnswer?
 }
 
 /// The embedded default store: one SQLite file through GRDB (WAL).
@@ -138,6 +144,11 @@ public final class SQLiteRegistryStore: RegistryStore {
                                              body TEXT NOT NULL, received_at REAL NOT NULL);
                     CREATE INDEX submission_kind ON submission(kind, id);
                     CREATE UNIQUE INDEX submission_rating_visit ON submission(kiosk_id, visit_id) WHERE kind = 'ratings';
+                    """)
+            }
+            migrator.registerMigration("v4-verification") { db in
+                try db.execute(sql: """
+                    CREATE TABLE verification (record_key TEXT PRIMARY KEY, record TEXT NOT NULL, kiosk_id TEXT NOT NULL, recorded_at REAL NOT NULL);
                     """)
             }
             migrator.registerMigration("v3-application-tracking") { db in
@@ -287,10 +298,25 @@ public final class SQLiteRegistryStore: RegistryStore {
                 if item.kind == .heartbeats {
                     try db.execute(sql: "UPDATE kiosk SET last_heartbeat_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, kioskId])
                 }
+                if let verification = item.verification, let key = VerificationRecord.recordKey(code: verification.code) {
+                    // The first record of a code stands: a later one cannot rewrite what was printed.
+                    try db.execute(sql: "INSERT OR IGNORE INTO verification (record_key, record, kiosk_id, recorded_at) VALUES (?, ?, ?, ?)",
+                                   arguments: [key, try SQLiteRegistryStore.encode(verification), kioskId, now.timeIntervalSince1970])
+                }
                 results.append(.success(receipt))
             }
             return results
         }
+    }
+
+    public func verification(recordKey: String) async throws -> VerificationAnswer? {
+        let row = try await queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT record, kiosk_id, recorded_at FROM verification WHERE record_key = ?", arguments: [recordKey])
+        }
+        guard let row else { return nil }
+        let text: String = row["record"]
+        return VerificationAnswer(record: try SQLiteRegistryStore.decode(VerificationRecord.self, text), kioskId: row["kiosk_id"],
+                                  recordedAt: Date(timeIntervalSince1970: row["recorded_at"]))
     }
 
     public func forgetIdempotencyKeys(before: Date) async throws -> Int {
