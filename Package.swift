@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "KioskConfig", targets: ["KioskConfig"]),
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
+        .library(name: "RegistryFuzzTargets", targets: ["RegistryFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -104,9 +105,10 @@ let package = Package(
 
         // Every outside input as a fuzz target (libFuzzer executables in Fuzz/, corpus replay in the tests)
         .target(name: "FuzzTargets", dependencies: [
-            "IDCardReader", "KioskConfig", "Registry", "RegistryServer",
+            "IDCardReader", "KioskConfig",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "RegistryFuzzTargets", dependencies: ["Registry", "RegistryServer"]),
 
         // Executables: argument parsing and wiring only
         .executableTarget(name: "kioskd", dependencies: [
@@ -153,7 +155,7 @@ let package = Package(
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "Registry", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
-        .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "TestSupport"]),
+        .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "RegistryFuzzTargets", "TestSupport"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: [
             "KioskDaemon", "Registry", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport",
@@ -174,7 +176,8 @@ let package = Package(
 // -sanitize=fuzzer (libFuzzer brings their main).
 if Context.environment["YITIJI_FUZZ"] != nil {
     for target in ["sam-frame", "card-text", "config-yaml", "bundle", "registry-auth"] {
-        package.targets.append(.executableTarget(name: "fuzz-\(target)", dependencies: ["FuzzTargets"], path: "Fuzz/\(target)",
+        let library: Target.Dependency = target == "registry-auth" ? "RegistryFuzzTargets" : "FuzzTargets"
+        package.targets.append(.executableTarget(name: "fuzz-\(target)", dependencies: [library], path: "Fuzz/\(target)",
                                                  swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
         package.products.append(.executable(name: "fuzz-\(target)", targets: ["fuzz-\(target)"]))
     }

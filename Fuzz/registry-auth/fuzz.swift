@@ -1,9 +1,9 @@
-import FuzzTargets
+import RegistryFuzzTargets
 
 /// libFuzzer entry point for the `registry-auth` target (built by scripts/fuzz.sh with -sanitize=fuzzer).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = start.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
-    FuzzTargets.registryAuthentication(bytes)
+    RegistryFuzzTargets.registryAuthentication(bytes)
     return 0
 }

@@ -1,5 +1,6 @@
 import Foundation
 import FuzzTargets
+import RegistryFuzzTargets
 import Testing
 import TestSupport
 
@@ -34,9 +35,11 @@ import TestSupport
         return bytes
     }
 
-    @Test(arguments: FuzzTargets.all.keys.sorted())
+    static let targets = FuzzTargets.all.merging(RegistryFuzzTargets.all) { a, _ in a }
+
+    @Test(arguments: targets.keys.sorted())
     func replaysItsCorpusAndMutations(target: String) throws {
-        let run = try #require(FuzzTargets.all[target])
+        let run = try #require(Self.targets[target])
         let seeds = Self.inputs(target)
         #expect(!seeds.isEmpty, "no corpus for \(target) in \(Self.corpus)")
         for seed in seeds { run(seed) }
