@@ -13,8 +13,10 @@ shift 2
 [ -d "Fuzz/corpus/$target" ] || { echo "fuzz: no target '$target' (see Fuzz/corpus/)" >&2; exit 2; }
 bash scripts/setup.sh
 YITIJI_FUZZ=1 swift build -c release --scratch-path .build-fuzz --product "fuzz-$target" \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2
+  --sanitize fuzzer --sanitize address -Xswiftc -parse-as-library >&2
 work=".build-fuzz/corpus/$target"; crashes=".build-fuzz/crashes/$target"
+# Swift's own crash backtracer would hold the process at a crash; libFuzzer reports it instead.
+export SWIFT_BACKTRACE=enable=no
 mkdir -p "$work" "$crashes"
 exec ".build-fuzz/release/fuzz-$target" "$work" "Fuzz/corpus/$target" -max_total_time="$seconds" \
   -artifact_prefix="$crashes/" -print_final_stats=1 -rss_limit_mb=4096 "$@"

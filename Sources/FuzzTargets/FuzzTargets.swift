@@ -33,7 +33,7 @@ public enum FuzzTargets {
         for _ in 0..<64 {
             do {
                 guard let body = try decoder.nextBody() else { return }
-                let response = SAMResponse(body: body)
+                let response = try SAMResponse(body: body)
                 if response.status == .success { _ = try? CardText.decodeRead(data: response.data) }
             } catch {}
         }

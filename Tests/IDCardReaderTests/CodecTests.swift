@@ -167,6 +167,14 @@ import Testing
 
     /// Whatever a device sends as a report is a payload or nothing, never a trap: a zero length
     /// (which used to trap), lengths the report cannot hold, short and empty reports.
+    /// Found by fuzzing: a frame body shorter than its three status bytes is an error, not a trap.
+    @Test func aResponseBodyWithoutItsStatusBytesIsAnError() {
+        for body in [[], [0x00], [0x00, 0x00]] as [[UInt8]] {
+            #expect(throws: FrameError.missingStatus) { try SAMResponse(body: body) }
+        }
+        #expect((try? SAMResponse(body: [0x00, 0x00, 0x90]))?.status == .success)
+    }
+
     @Test func anyReportBytesAreHandled() {
         #expect(USBHIDTransport.payload(of: [0] + [UInt8](repeating: 0xAA, count: 63)) == [])
         #expect(USBHIDTransport.payload(of: []) == nil)

@@ -163,8 +163,7 @@ public struct SAMFrameDecoder: Sendable {
     /// The next whole frame as a response.
     public mutating func nextResponse() throws(FrameError) -> SAMResponse? {
         guard let body = try nextBody() else { return nil }
-        guard body.count >= 3 else { throw .missingStatus }
-        return SAMResponse(body: body)
+        return try SAMResponse(body: body)
     }
 
     /// Drops everything buffered, zeroing it (it may hold card data).
@@ -223,7 +222,10 @@ public struct SAMResponse: Sendable, Equatable {
     /// The bytes between SW3 and CHK.
     public var data: [UInt8]
 
-    public init(body: [UInt8]) {
+    /// A response from a frame body: SW1, SW2, SW3 and the data. Throws `missingStatus` for a
+    /// body shorter than its three status bytes (any bytes are an error, never a trap).
+    public init(body: [UInt8]) throws(FrameError) {
+        guard body.count >= 3 else { throw .missingStatus }
         sw1 = body[0]
         sw2 = body[1]
         status = SAMStatus(code: body[2])
