@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 @_exported import KioskAPI
 import KioskConfig
 
@@ -45,7 +46,7 @@ public struct DiagnosticEnvironment: Sendable {
     /// kioskd's state directory (`/var/lib/yitiji`): config store, outbox, logs.
     /// Where kioskd keeps the keys that protect its state (`--keys`; by default the state
     /// directory's path followed by `-keys`).
-    public var keysDirectory: URL { keysDirectoryOverride ?? URL(fileURLWithPath: stateDirectory.standardizedFileURL.path + "-keys") }
+    public var keysDirectory: URL { keysDirectoryOverride ?? StateKeys.defaultDirectory(state: stateDirectory) }
     /// The keys directory when kioskd was started with `--keys`.
     public var keysDirectoryOverride: URL?
     public var stateDirectory: URL

@@ -37,7 +37,7 @@ public struct DaemonOptions: Sendable {
 
     /// The keys directory in use.
     public var effectiveKeysDirectory: URL {
-        keysDirectory ?? URL(fileURLWithPath: stateDirectory.standardizedFileURL.path + "-keys")
+        keysDirectory ?? StateKeys.defaultDirectory(state: stateDirectory)
     }
 
     public init(configDirectory: URL, stateDirectory: URL, runtimeDirectory: URL, citizenGroup: String? = nil,

@@ -525,15 +525,12 @@ public enum RegistryTransport: Equatable, Sendable {
         case "https":
             return hasCA ? .tls : .refuse("https needs the registry's CA certificate (registry.caFile) to verify it")
         case "http":
-            return isLoopback(host) ? .plain
+            return Loopback.isLoopback(host) ? .plain
                 : .refuse("plain http to \(host) would send ID numbers in clear; use https with registry.caFile (http is for loopback only)")
         default:
             return .refuse("scheme \(scheme) is not http(s)")
         }
     }
-
-    /// True for 127.0.0.0/8, ::1 and localhost.
-    public static func isLoopback(_ host: String) -> Bool { Loopback.isLoopback(host) }
 }
 
 extension Duration {

@@ -142,17 +142,13 @@ struct Serve: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("registryd: \(error)\n".utf8))
                 throw ExitCode(78)
             }
-        } else if !Self.isLoopback(String(parts[0])) {
+        } else if !Loopback.isLoopback(String(parts[0])) {
             FileHandle.standardError.write(Data("registryd: serving plain HTTP on \(parts[0]): ID numbers cross the network in clear; give --tls-certificate and --tls-key\n".utf8))
         }
         let app = Application(router: router, server: try limits.server(tls: tls),
                               configuration: limits.configuration(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8480)))
         try await app.runService()
     }
-}
-
-extension Serve {
-    static func isLoopback(_ host: String) -> Bool { RegistryTransport.isLoopback(host) }
 }
 
 /// Registers and lists kiosks.

@@ -251,7 +251,7 @@ import Yams
         await harness.stop()
         // The keys that protect the state are not in it: a copy of the state alone reads nothing.
         let state = harness.directory.path + "/state"
-        for key in KeysDirectory.names {
+        for key in StateKeys.names {
             #expect(!FileManager.default.fileExists(atPath: state + "/" + key), "\(key) lies beside the data it protects")
         }
         var keysInfo = stat()

@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 import KioskConfig
 import Printing
 
@@ -10,15 +11,12 @@ public struct KeysCheck: DiagnosticCheck {
 
     public init() {}
 
-    /// The key files kioskd keeps apart from its state.
-    static let protectingKeys = ["outbox.key", "audit.secret"]
-
     public func run(_ context: DiagnosticContext) async -> CheckResult {
         let fm = FileManager.default
         let state = context.environment.stateDirectory
         let keys = context.environment.keysDirectory
         var parts: [String] = []
-        for name in Self.protectingKeys where fm.fileExists(atPath: state.appendingPathComponent(name).path) {
+        for name in StateKeys.names where fm.fileExists(atPath: state.appendingPathComponent(name).path) {
             return .fail(id, "\(state.appendingPathComponent(name).path) lies beside the data it protects",
                          action: "restart kioskd: it moves the key to \(keys.path) (mode 0700)")
         }
@@ -28,7 +26,7 @@ public struct KeysCheck: DiagnosticCheck {
                 return .fail(id, "\(keys.path) may be entered by others (mode \(String(info.st_mode & 0o777, radix: 8)))",
                              action: "chmod 700 \(keys.path)")
             }
-            let present = Self.protectingKeys.filter { fm.fileExists(atPath: keys.appendingPathComponent($0).path) }
+            let present = StateKeys.names.filter { fm.fileExists(atPath: keys.appendingPathComponent($0).path) }
             parts.append("keys apart in \(keys.path) (0700): \(present.isEmpty ? "none yet" : present.joined(separator: ", "))")
         } else {
             parts.append("no keys directory yet (\(keys.path); kioskd makes it)")

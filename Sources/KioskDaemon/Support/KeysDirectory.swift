@@ -1,11 +1,9 @@
 import Foundation
+import KioskCore
 
 /// The directory of the keys that protect kioskd's state (`outbox.key`, `audit.secret`), kept
 /// apart from the state so that a copy of the state directory alone reads nothing.
 public enum KeysDirectory {
-    /// The key files kioskd keeps there.
-    public static let names = ["outbox.key", "audit.secret"]
-
     /// Creates `directory` (mode 0700) if missing, refuses one that others may enter, and moves
     /// key files an older kioskd left in `legacyStateDirectory` into it. Returns `directory`.
     public static func prepare(_ directory: URL, legacyStateDirectory: URL) throws -> URL {
@@ -24,7 +22,7 @@ public enum KeysDirectory {
         guard directory.standardizedFileURL.path != legacyStateDirectory.standardizedFileURL.path else {
             throw DaemonError.key("the keys directory \(path) is the state directory: keep the keys apart (--keys)")
         }
-        for name in names {
+        for name in StateKeys.names {
             let old = legacyStateDirectory.appendingPathComponent(name).path, new = directory.appendingPathComponent(name).path
             guard fm.fileExists(atPath: old), !fm.fileExists(atPath: new) else { continue }
             if rename(old, new) != 0 {

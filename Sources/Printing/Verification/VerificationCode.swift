@@ -80,9 +80,6 @@ public struct VerificationCode: Sendable, Equatable, CustomStringConvertible {
         Array("YTJ2".utf8) + sha256 + keyID + [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)]
     }
 
-    /// The code's record key at the registry: key id, minutes and digest as 32 hex digits.
-    public var recordKey: String { (keyID + minuteBytes + digest).map { String(format: "%02x", $0) }.joined() }
-
     var minuteBytes: [UInt8] { [UInt8(minutes >> 24), UInt8(minutes >> 16 & 0xFF), UInt8(minutes >> 8 & 0xFF), UInt8(minutes & 0xFF)] }
 
     init(keyID: [UInt8], minutes: UInt32, digest: [UInt8], signature: [UInt8]) {
