@@ -110,7 +110,8 @@ ENROL="$("$BIN/kioskd" --enrol --config kiosk-config --state "$STATE" | head -n 
 echo "   $ $ENROL"
 # shellcheck disable=SC2086
 "$BIN/registryd" kiosk add ${ENROL#registryd kiosk add } --db "$REGISTRY_DB" >/dev/null
-"$BIN/registryd" --db "$REGISTRY_DB" --listen 127.0.0.1:8480 --seed scripts/testbeds/demo-seed.json >"$RUN/registryd.log" 2>&1 &
+"$BIN/registryd" --db "$REGISTRY_DB" --listen 127.0.0.1:8480 --seed scripts/testbeds/demo-seed.json \
+  --timestamp-key scripts/testbeds/demo-config-keys/timestamp.key >"$RUN/registryd.log" 2>&1 &
 REGISTRY_PID=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8480/v1/health >/dev/null && break; sleep 0.1; done
 

@@ -118,7 +118,7 @@ public enum DiagnosticSuite {
         var checks: [any DiagnosticCheck] = [ReaderCheck()]
         let roles = context.settings.map { $0.printers.keys.sorted() } ?? ["a4", "receipt"]
         for role in roles { checks.append(PrinterCheck(role: role)) }
-        checks += [RegistryCheck(), IdentityCheck(), KeysCheck(), HeartbeatCheck(), OutboxCheck(), DiskCheck(), ConfigCheck()] as [any DiagnosticCheck]
+        checks += [RegistryCheck(), IdentityCheck(), KeysCheck(), HeartbeatCheck(), OutboxCheck(), DiskCheck(), ConfigCheck(), FreshnessCheck()] as [any DiagnosticCheck]
         return checks
     }
 }

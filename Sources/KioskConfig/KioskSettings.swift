@@ -28,6 +28,12 @@ public struct KioskSettings: Codable, Sendable, Equatable {
         /// the configuration directory unless absolute. Required for an `https` URL; plain `http`
         /// is accepted for a loopback registry only.
         public var caFile: String?
+        /// Seconds without a fresh signed statement from the configuration feed after which the
+        /// kiosk calls its feed frozen (`diag`, metrics). Default one day.
+        public var freezeWindowSeconds: Int?
+
+        /// The freeze window in seconds, with its default.
+        public var freezeWindow: TimeInterval { TimeInterval(freezeWindowSeconds ?? 86_400) }
 
         /// The CA file's path, with a relative one taken in `configurationDirectory`.
         public func caPath(in configurationDirectory: URL) -> String? {
@@ -111,6 +117,9 @@ extension KioskSettings {
         }
         if scheme == "https", (registry.caFile ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw file.error(at: ["registry", "caFile"], "an https registry needs caFile: the PEM certificate of the CA that issued its certificate")
+        }
+        if let window = registry.freezeWindowSeconds, !(1...30 * 86_400).contains(window) {
+            throw file.error(at: ["registry", "freezeWindowSeconds"], "must be between 1 second and 30 days (2592000)")
         }
         guard (0.5...120).contains(registry.requestTimeoutSeconds) else {
             throw file.error(at: ["registry", "requestTimeoutSeconds"], "must be between 0.5 and 120 seconds")

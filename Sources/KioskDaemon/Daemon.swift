@@ -485,6 +485,15 @@ public final class Kioskd: TechnicianService {
         let problems = counters.filter { $0.key.hasPrefix("prints.problem.") }.sorted { $0.key < $1.key }
         metric("yitiji_print_failures_total", "counter", "Prints not completed, by what the citizen was told.",
                problems.map { ("{reason=\"\($0.key.dropFirst("prints.problem.".count))\"}", $0.value) })
+        let freeze = await configAgent.freezeStatus(window: configuration.settings.registry.freezeWindow)
+        if freeze != .unprotected {
+            metric("yitiji_config_feed_frozen", "gauge", "1 while no fresh signed statement has come from the configuration feed within the freeze window.",
+                   [("", freeze.isFrozen ? 1 : 0)])
+            if case let .heard(age, _) = freeze {
+                metric("yitiji_config_feed_statement_age_seconds", "gauge", "Seconds since the configuration feed's last fresh signed statement.",
+                       [("", Int(age))])
+            }
+        }
         if let gateway = backedGateway {
             let figures = gateway.figures()
             metric("yitiji_outbox_depth", "gauge", "Writes waiting for the registry.", [("", figures?.depth ?? 0)])

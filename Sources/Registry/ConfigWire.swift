@@ -25,9 +25,14 @@ public struct ConfigAnnouncement: Codable, Sendable, Hashable {
 public struct ConfigAnnouncements: Codable, Sendable, Hashable {
     public var etag: String
     public var bundles: [ConfigAnnouncement]
-    public init(etag: String, bundles: [ConfigAnnouncement]) {
+    /// Base64 of the registry's signed freshness statement over exactly these bundles, made for
+    /// this answer; nil from a registry without a timestamp key.
+    public var statement: String?
+
+    public init(etag: String, bundles: [ConfigAnnouncement], statement: String? = nil) {
         self.etag = etag
         self.bundles = bundles
+        self.statement = statement
     }
 }
 

@@ -17,7 +17,7 @@ struct Config: AsyncParsableCommand {
             Examples:
               registryd config keygen -o root-1.key           (prints the public key)
               registryd config root --root-key root-1.key --root-key root-2.key --root-threshold 2 \\
-                --publisher-key publisher.pub --version 1 --expires 2028-01-01T00:00:00Z -o root.json
+                --publisher-key publisher.pub --timestamp-key timestamp.pub --version 1 --expires 2028-01-01T00:00:00Z -o root.json
               registryd config sign kiosk-config/ --only texts.yaml --version 3 --target site:demo-hall \\
                 --expires 2027-06-30T00:00:00Z --key publisher.key -o bundle.json
               registryd config publish bundle.json --target site:demo-hall --stage 10 --db registry.sqlite
@@ -58,6 +58,8 @@ struct Config: AsyncParsableCommand {
         @Option(help: "Root signatures needed for the next rotation.") var rootThreshold: Int = 1
         @Option(help: "A publisher public (or private) key (repeat).") var publisherKey: [String] = []
         @Option(help: "Publisher signatures needed on a bundle.") var publisherThreshold: Int = 1
+        @Option(help: "The registry's online timestamp public (or private) key, which signs the feed's freshness statements (repeat).")
+        var timestampKey: [String] = []
         @Option(help: "Root version; a rotation must be the current version + 1.") var version: Int = 1
         @Option(help: "RFC 3339 expiry.") var expires: String
         @Option(help: "Old root private keys that also sign (a rotation needs the old threshold too).") var previousRootKey: [String] = []
@@ -71,10 +73,12 @@ struct Config: AsyncParsableCommand {
             let publishers = try publisherKey.map(Config.publicKey)
             let metadata = BundleSigning.rootMetadata(version: version, expires: expires, rootKeys: roots.map(\.publicKey),
                                                       rootThreshold: rootThreshold, publisherKeys: publishers,
-                                                      publisherThreshold: publisherThreshold)
+                                                      publisherThreshold: publisherThreshold,
+                                                      timestampKeys: try timestampKey.map(Config.publicKey))
             do { try metadata.validate() } catch { throw ValidationError("\(error)") }
             try BundleSigning.signRoot(metadata, by: roots + previous).write(to: URL(fileURLWithPath: output))
-            print("root v\(version) written to \(output): \(roots.count) root key(s), threshold \(rootThreshold); \(publishers.count) publisher key(s)")
+            print("root v\(version) written to \(output): \(roots.count) root key(s), threshold \(rootThreshold); \(publishers.count) publisher key(s); "
+                  + (timestampKey.isEmpty ? "no timestamp key (kiosks cannot tell a frozen feed)" : "\(timestampKey.count) timestamp key(s)"))
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import NIOSSL
+import KioskConfig
 import KioskCore
 import Registry
 import RegistryServer
@@ -94,6 +95,10 @@ struct Serve: AsyncParsableCommand {
     var tlsCertificate: String?
     @Option(help: "The PEM private key of --tls-certificate.")
     var tlsKey: String?
+    @Option(help: "The online timestamp key (base64 Ed25519, mode 0600) the fleet root names: every configuration answer carries a statement it signs, so kiosks can tell a frozen feed.")
+    var timestampKey: String?
+    @Option(help: "Hours a freshness statement holds.")
+    var statementHours: Int = 24
 
     func validate() throws {
         let parts = listen.split(separator: ":")
@@ -105,6 +110,7 @@ struct Serve: AsyncParsableCommand {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("give --tls-certificate and --tls-key together")
         }
+        guard (1...24 * 30).contains(statementHours) else { throw ValidationError("--statement-hours must be 1 to 720") }
         guard (1...3600).contains(headerTimeout), (1...3600).contains(bodyTimeout) else {
             throw ValidationError("--header-timeout and --body-timeout must be 1 to 3600 seconds")
         }
@@ -128,6 +134,13 @@ struct Serve: AsyncParsableCommand {
         var options = RegistryOptions()
         options.publicReads = publicReads
         options.idempotencyRetention = TimeInterval(idempotencyDays) * 24 * 3600
+        options.statementValidity = TimeInterval(statementHours) * 3600
+        if let timestampKey {
+            do { options.timestampKey = try BundleSigning.loadPrivateKey(path: timestampKey) } catch {
+                FileHandle.standardError.write(Data("registryd: --timestamp-key: \(error); give the private key whose public half the fleet root names as timestamp key\n".utf8))
+                throw ExitCode(78)
+            }
+        }
         if publicReads {
             FileHandle.standardError.write(Data("registryd: --public-reads: enterprise reads need no signature (benchmarks and demos only)\n".utf8))
         }

@@ -27,10 +27,81 @@ import Testing
         return Data(text.replacingOccurrences(of: old, with: new).utf8)
     }
 
+    /// Writes a private key as registryd reads it.
+    func keyFile(_ key: Curve25519.Signing.PrivateKey, in directory: TemporaryDirectory, _ name: String) throws -> String {
+        let path = directory.path + "/" + name
+        try key.rawRepresentation.base64EncodedString().write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    struct DiagRow: Decodable { let id: String; let status: String; let detail: String; let action: String }
+    struct DiagBody: Decodable { let checks: [DiagRow] }
+
+    /// `kioskctl diag config --json` on the stack's kiosk: its `freshness` row.
+    func freshness(_ bed: KioskStack) -> DiagRow? {
+        let arguments = ["diag", "config", "--json", "--config", bed.kioskd.configDirectory, "--state-dir", bed.kioskd.stateDirectory,
+                         "--socket", bed.kioskd.technicianSocket]
+        guard let r = try? ProcessRunner.run(BuiltProducts.path("kioskctl"), arguments, environment: ["CUPS_SERVER": "127.0.0.1:1"], timeout: 60),
+              let body = try? JSONDecoder().decode(DiagBody.self, from: Data(r.stdout.utf8)) else { return nil }
+        return body.checks.first { $0.id == "freshness" }
+    }
+
+    /// Freeze: every feed answer carries a statement signed with the registry's timestamp key.
+    /// When statements stop coming, or come signed with a key the fleet root does not name (an
+    /// impostor, or a replay of old answers), the kiosk says it is frozen in `diag` and in its
+    /// metrics once its window passes, and fresh again when the real registry answers.
+    @Test func aFrozenFeedIsReportedInDiagAndMetrics() throws {
+        let keys = try TemporaryDirectory(prefix: "timestamp")
+        defer { keys.remove() }
+        let genuine = try keyFile(signers.timestamp, in: keys, "timestamp.key")
+        let impostor = try keyFile(Curve25519.Signing.PrivateKey(), in: keys, "impostor.key")
+        let bed = try KioskStack(configFiles: ["keys/root.json": try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys)],
+                                 timestampKey: genuine,
+                                 kioskYAML: { $0.replacingOccurrences(of: "  keyFile: kiosk.key", with: "  keyFile: kiosk.key\n  freezeWindowSeconds: 4") })
+        defer { bed.stop() }
+        #expect(eventually(20) { self.freshness(bed)?.status == "ok" }, "\(String(describing: freshness(bed)))\n\(bed.kioskd.process.log.suffix(1500))")
+        #expect(freshness(bed)?.detail.contains("fresh: last signed statement") == true)
+        #expect(bed.metrics().contains("yitiji_config_feed_frozen 0"))
+        #expect(bed.metrics().contains("yitiji_config_feed_statement_age_seconds"))
+
+        // An impostor answers in the registry's place.
+        bed.registry.kill()
+        bed.registry.timestampKey = impostor
+        try bed.registry.start(seedAgain: false)
+        #expect(eventually(30) {
+            let row = self.freshness(bed)
+            return row?.status == "fail" && row?.detail.contains("frozen") == true && row?.detail.contains("not a trusted timestamp key") == true
+        }, "\(String(describing: freshness(bed)))")
+        #expect(bed.metrics().contains("yitiji_config_feed_frozen 1"))
+        #expect(bed.kioskd.process.log.contains("configuration feed statement refused"))
+
+        // Cut off: no registry at all keeps it frozen.
+        bed.registry.kill()
+        Thread.sleep(forTimeInterval: 1)
+        #expect(freshness(bed)?.status == "fail")
+
+        // The real registry again: fresh.
+        bed.registry.timestampKey = genuine
+        try bed.registry.start(seedAgain: false)
+        #expect(eventually(40) { self.freshness(bed)?.status == "ok" }, "\(String(describing: freshness(bed)))")
+        #expect(bed.metrics().contains("yitiji_config_feed_frozen 0"))
+    }
+
+    @Test func registrydRefusesAnUnusableTimestampKey() throws {
+        let dir = try TemporaryDirectory(prefix: "timestamp-key")
+        defer { dir.remove() }
+        try "not a key".write(toFile: dir.path + "/bad.key", atomically: true, encoding: .utf8)
+        for key in [dir.path + "/bad.key", dir.path + "/missing.key"] {
+            let r = try ProcessRunner.run(BuiltProducts.path("registryd"), ["--db", dir.path + "/r.sqlite", "--listen", "127.0.0.1:\(freeLoopbackPort())",
+                                                                           "--timestamp-key", key], timeout: 30)
+            #expect(r.status == 78 && r.stderr.contains("--timestamp-key"), "\(r.stderr)")
+        }
+    }
+
     /// Central operations move the kiosk to another registry: once the bundle is committed, new
     /// submissions go there, without a restart.
     @Test func aBundleThatMovesTheRegistryTakesEffectWithoutARestart() throws {
-        let bed = try KioskStack(configFiles: ["keys/root.json": try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys)])
+        let bed = try KioskStack(configFiles: ["keys/root.json": try signers.signedRoot(signers.rootMetadata(withTimestamp: false), by: signers.rootKeys)])
         defer { bed.stop() }
         let key = try KioskCredentials.load(kioskId: KioskStack.kioskId, keyFile: bed.directory.path + "/kiosk.key")
         let moved = try RegistrydProcess(database: bed.directory.path + "/registry-2.sqlite",
@@ -59,7 +130,7 @@ import Testing
     }
 
     @Test func publishedBundlesReachTheKioskAtOnceAndBadOnesAreRolledBackOrRefused() throws {
-        let bed = try KioskStack(configFiles: ["keys/root.json": try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys)])
+        let bed = try KioskStack(configFiles: ["keys/root.json": try signers.signedRoot(signers.rootMetadata(withTimestamp: false), by: signers.rootKeys)])
         func config() -> String { bed.technician("GET", "/v1/config").1 }
         defer { bed.stop() }
         #expect(config().contains(#""trustedRoot":true"#), "\(config())")

@@ -16,19 +16,23 @@ final class KioskStack {
     /// kioskd's Prometheus endpoint on loopback.
     let metricsPort = freeLoopbackPort()
 
-    init(registryRunning: Bool = true, configFiles: [String: Data] = [:]) throws {
+    /// `timestampKey`: registryd's timestamp key file (the demo one by default); `kioskYAML` edits
+    /// the kiosk's configuration.
+    init(registryRunning: Bool = true, configFiles: [String: Data] = [:], timestampKey: String? = RegistrydProcess.demoTimestampKey,
+         kioskYAML: @escaping (String) -> String = { $0 }) throws {
         directory = try TemporaryDirectory(prefix: "stack")
         reader = try EmulatedUSBReader()
         cups = try CupsTestBed()
         let credentials = try KioskCredentials.generate(kioskId: Self.kioskId)
         registry = try RegistrydProcess(database: directory.path + "/registry.sqlite",
                                         seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
-                                        kiosks: [(Self.kioskId, credentials.publicKeyBase64)], start: registryRunning)
+                                        kiosks: [(Self.kioskId, credentials.publicKeyBase64)], timestampKey: timestampKey,
+                                        start: registryRunning)
         try credentials.write(to: directory.path + "/kiosk.key")
         environment = reader.environment.merging(cups.environment) { $1 }
         let url = registry.baseURL
         kioskd = try KioskdTestBed(environment: environment,
-                                   adjust: { $0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url) },
+                                   adjust: { kioskYAML($0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url)) },
                                    arguments: ["--metrics-port", String(metricsPort)],
                                    stateFiles: ["kiosk.key": try Data(contentsOf: URL(fileURLWithPath: directory.path + "/kiosk.key"))],
                                    configFiles: configFiles)

@@ -58,6 +58,15 @@ import TestSupport
         #expect(error.description == "kiosk.yaml:10: registry.url: 'ftp:/nowhere' is not an http(s) URL")
     }
 
+    @Test func freezeWindowIsBounded() throws {
+        for bad in ["0", "-5", "2592001"] {
+            let error = try #require(try loadError("kiosk.yaml") {
+                $0.replacingOccurrences(of: "  keyFile: kiosk.key", with: "  keyFile: kiosk.key\n  freezeWindowSeconds: \(bad)")
+            })
+            #expect("\(error)".contains("registry.freezeWindowSeconds"), "\(error)")
+        }
+    }
+
     @Test func duplicateServiceCode() throws {
         let error = try #require(try loadError("services.yaml") { $0.replacingOccurrences(of: "SC-LICENCE", with: "SC-ARCHIVE") })
         #expect(error.field == "items.1.code")

@@ -11,11 +11,11 @@ actor TestFeed: ConfigFeed {
     private var bundles: [String: Data] = [:]
     private var truncate: Set<String> = []
     private(set) var reports: [ConfigHistoryEntry] = []
-    private let stream: AsyncStream<[BundleAnnouncement]>
-    private let continuation: AsyncStream<[BundleAnnouncement]>.Continuation
+    private let stream: AsyncStream<FeedAnswer>
+    private let continuation: AsyncStream<FeedAnswer>.Continuation
 
     init() {
-        (stream, continuation) = AsyncStream<[BundleAnnouncement]>.makeStream()
+        (stream, continuation) = AsyncStream<FeedAnswer>.makeStream()
     }
 
     /// Announces `data` as `target` version `version`.
@@ -24,10 +24,13 @@ actor TestFeed: ConfigFeed {
         bundles[id] = data
         if truncated { truncate.insert(id) }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        continuation.yield([BundleAnnouncement(target: target, version: version, id: id, sha256: digest, size: data.count)])
+        continuation.yield(FeedAnswer(bundles: [BundleAnnouncement(target: target, version: version, id: id, sha256: digest, size: data.count)]))
     }
 
-    nonisolated func announcements() -> AsyncStream<[BundleAnnouncement]> { stream }
+    /// Sends one answer as it is, with a statement or none.
+    func answer(_ answer: FeedAnswer) { continuation.yield(answer) }
+
+    nonisolated func announcements() -> AsyncStream<FeedAnswer> { stream }
 
     func download(_ announcement: BundleAnnouncement) async throws -> Data {
         guard let data = bundles[announcement.id] else { throw URLError(.fileDoesNotExist) }

@@ -9,6 +9,8 @@ public final class RegistrydProcess: @unchecked Sendable {
     public let port: Int
     let seed: String?
     let extraArguments: [String]
+    /// The timestamp key file it signs freshness statements with from its next start; nil: none.
+    public var timestampKey: String?
     let storeArguments: [String]
     /// The TLS certificate and key it serves with, if any.
     let tls: (certificate: String, key: String)?
@@ -18,14 +20,16 @@ public final class RegistrydProcess: @unchecked Sendable {
     public var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     /// Registers `kiosks` (ID and base64 public key) in `database`, then starts registryd.
-    /// `storeArguments` replaces `--db DATABASE` (e.g. `--postgres-socket PATH`).
+    /// `storeArguments` replaces `--db DATABASE` (e.g. `--postgres-socket PATH`). `timestampKey`
+    /// signs the configuration feed's freshness statements: the demo registry's key by default.
     public init(database: String, seed: String? = nil, kiosks: [(id: String, publicKey: String)] = [],
                 extraArguments: [String] = [], storeArguments: [String]? = nil, tls: (certificate: String, key: String)? = nil,
-                start: Bool = true) throws {
+                timestampKey: String? = RegistrydProcess.demoTimestampKey, start: Bool = true) throws {
         self.database = database
         self.tls = tls
         self.seed = seed
         self.extraArguments = extraArguments
+        self.timestampKey = timestampKey
         self.storeArguments = storeArguments ?? ["--db", database]
         port = freeLoopbackPort()
         for kiosk in kiosks {
@@ -36,12 +40,16 @@ public final class RegistrydProcess: @unchecked Sendable {
         if start { try self.start() }
     }
 
+    /// The demo registry's timestamp key, which the demo fleet root names.
+    public static let demoTimestampKey = BuiltProducts.repositoryPath("scripts/testbeds/demo-config-keys/timestamp.key")
+
     /// Starts registryd (again) on the same port and database, waiting until it answers.
     public func start(seedAgain: Bool = true) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: BuiltProducts.path("registryd"))
         p.arguments = storeArguments + ["--listen", "127.0.0.1:\(port)"] + (seedAgain ? seed.map { ["--seed", $0] } ?? [] : []) + extraArguments
             + (tls.map { ["--tls-certificate", $0.certificate, "--tls-key", $0.key] } ?? [])
+            + (timestampKey.map { ["--timestamp-key", $0] } ?? [])
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()

@@ -133,6 +133,60 @@ public struct ConfigCheck: DiagnosticCheck {
     }
 }
 
+/// `freshness`: whether the configuration feed still gives fresh signed statements (a frozen
+/// feed hides newer bundles: a revoked key, a moved registry).
+public struct FreshnessCheck: DiagnosticCheck {
+    public let id = "freshness"
+    public let area = DiagnosticArea.config
+
+    public init() {}
+
+    public func run(_ context: DiagnosticContext) async -> CheckResult {
+        let storeRoot = context.environment.stateDirectory.appendingPathComponent("config")
+        let window = (try? context.configuration.get())?.settings.registry.freezeWindow ?? FeedFreezeStatus.defaultWindow
+        let rootURL = storeRoot.appendingPathComponent("trust/root.json")
+        let root = (try? Data(contentsOf: rootURL)).flatMap { try? SignedEnvelope.decode($0) }.flatMap { try? RootMetadata.trustOnFirstUse($0) }
+        let since = (try? FileManager.default.attributesOfItem(atPath: rootURL.path))?[.modificationDate] as? Date
+        let freshness = FeedFreshness.read(storeRoot: storeRoot)
+        let status = FeedFreezeStatus.evaluate(root: root, rootTrustedSince: since, freshness: freshness, window: window, now: Date())
+        let refusal = freshness?.lastRefusal.map { "; last statement refused: \($0)" } ?? ""
+        let windowText = "window \(Self.duration(window))"
+        switch status {
+        case .unprotected:
+            if root == nil {
+                return .ok(id, "no trusted root installed yet, so no feed to check (kioskd installs keys/root.json when it starts)")
+            }
+            return .warn(id, "the trusted root names no timestamp key: a frozen or replayed feed would go unnoticed",
+                         action: "central operations: rotate the root with a timestamp key (registryd config root --timestamp-key) and start registryd with --timestamp-key")
+        case let .heard(age, frozen):
+            let heard = freshness?.heard ?? "?"
+            if frozen {
+                return .fail(id, "frozen: the last fresh signed statement from the feed was \(Self.duration(age)) ago (\(heard); \(windowText))\(refusal)",
+                             action: "check the network to the registry (kioskctl diag registry); if it answers, its statements are refused or replayed: tell central operations")
+            }
+            if freshness?.lastRefusal != nil {
+                return .warn(id, "fresh: last signed statement \(Self.duration(age)) ago (\(windowText))\(refusal)",
+                             action: "tell central operations: the registry's statements are being refused")
+            }
+            return .ok(id, "fresh: last signed statement from the feed \(Self.duration(age)) ago (\(windowText))")
+        case let .neverHeard(waiting, frozen):
+            let text = "no fresh signed statement from the feed since the root was trusted \(Self.duration(waiting)) ago (\(windowText))\(refusal)"
+            if frozen {
+                return .fail(id, "frozen: " + text, action: "check the network to the registry (kioskctl diag registry) and that registryd runs with --timestamp-key")
+            }
+            return .warn(id, text, action: "wait for the registry's next answer; if this stays, check that registryd runs with --timestamp-key")
+        }
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        let whole = Int(seconds)
+        if whole < 120 { return "\(whole) s" }
+        if whole < 7200 { return "\(whole / 60) min" }
+        if whole < 172_800 { return "\(whole / 3600) h" }
+        return "\(whole / 86_400) days"
+    }
+}
+
 /// What the configuration store holds, read without changing anything.
 struct ConfigStoreFacts {
     var generation: ConfigGeneration?

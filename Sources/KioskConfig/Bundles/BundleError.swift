@@ -15,6 +15,8 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
     case hashMismatch(path: String)
     case invalidConfiguration(ConfigurationError)
     case rootUpdate(String)
+    /// A feed statement that says nothing about the feed's freshness.
+    case freshness(String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .hashMismatch(path): return "file '\(path)' does not match its SHA-256 in the manifest"
         case let .invalidConfiguration(error): return "the resulting configuration is invalid: \(error)"
         case let .rootUpdate(why): return "trusted root update refused: \(why)"
+        case let .freshness(why): return "feed statement refused: \(why)"
         }
     }
 }

@@ -5,18 +5,22 @@ import Foundation
 /// configuration bundles built from a directory of configuration files.
 public enum BundleSigning {
     /// Root metadata listing `rootKeys` (role `root`, `rootThreshold` needed) and `publisherKeys`
-    /// (role `publisher`, `publisherThreshold` needed).
+    /// (role `publisher`, `publisherThreshold` needed) and, if any, `timestampKeys` (role `timestamp`,
+    /// one needed: the registry's online key for the feed's freshness statements).
     public static func rootMetadata(version: Int, expires: String,
                                     rootKeys: [Curve25519.Signing.PublicKey], rootThreshold: Int,
-                                    publisherKeys: [Curve25519.Signing.PublicKey], publisherThreshold: Int) -> RootMetadata {
+                                    publisherKeys: [Curve25519.Signing.PublicKey], publisherThreshold: Int,
+                                    timestampKeys: [Curve25519.Signing.PublicKey] = []) -> RootMetadata {
         var keys: [String: RootMetadata.Key] = [:]
-        for key in rootKeys + publisherKeys {
+        for key in rootKeys + publisherKeys + timestampKeys {
             keys[KeyID.of(key)] = .init(publicKey: key.rawRepresentation.base64EncodedString())
         }
-        return RootMetadata(version: version, expires: expires, keys: keys, roles: [
+        var roles: [String: RootMetadata.Role] = [
             "root": .init(keyids: rootKeys.map(KeyID.of), threshold: rootThreshold),
             "publisher": .init(keyids: publisherKeys.map(KeyID.of), threshold: publisherThreshold),
-        ])
+        ]
+        if !timestampKeys.isEmpty { roles[FeedStatement.role] = .init(keyids: timestampKeys.map(KeyID.of), threshold: 1) }
+        return RootMetadata(version: version, expires: expires, keys: keys, roles: roles)
     }
 
     /// `root` signed by `signers`, as the envelope a kiosk installs.

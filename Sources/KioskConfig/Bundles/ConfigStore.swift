@@ -133,6 +133,40 @@ public actor ConfigStore {
         try DurableFiles.writeAtomically(try encoder.encode(merged), to: root.appendingPathComponent("trust/versions.json").path)
     }
 
+    // MARK: Freshness
+
+    /// Where what the feed last said is kept, relative to the store's root.
+    public nonisolated static let freshnessFile = "trust/freshness.json"
+
+    /// What the feed last said, or nil before its first statement.
+    public func feedFreshness() -> FeedFreshness? {
+        FeedFreshness.read(storeRoot: root)
+    }
+
+    /// Records an accepted statement issued at `issued`, heard at `heard`.
+    public func recordFreshStatement(issued: Date, heard: Date) throws {
+        try writeFreshness(FeedFreshness(issued: ConfigDates.format(issued), heard: ConfigDates.format(heard)))
+    }
+
+    /// Records why a statement was refused; what was last accepted stays.
+    public func recordRefusedStatement(_ reason: String) throws {
+        var freshness = feedFreshness() ?? FeedFreshness()
+        guard freshness.lastRefusal != reason else { return }
+        freshness.lastRefusal = reason
+        try writeFreshness(freshness)
+    }
+
+    /// When the trusted root was installed (its file's time), or nil without one.
+    public func rootTrustedSince() -> Date? {
+        try? fileManager.attributesOfItem(atPath: root.appendingPathComponent("trust/root.json").path)[.modificationDate] as? Date
+    }
+
+    private func writeFreshness(_ freshness: FeedFreshness) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try DurableFiles.writeAtomically(try encoder.encode(freshness), to: root.appendingPathComponent(Self.freshnessFile).path)
+    }
+
     /// Whether this exact target and version was applied before and rolled back.
     public func wasRolledBack(target: BundleTarget, version: Int) -> Bool {
         history().contains { $0.result == .rolledBack && $0.target == target.description && $0.version == version }

@@ -3,11 +3,13 @@ import Foundation
 /// The demonstration fleet's public keys. Their private halves are published with the source
 /// (`scripts/testbeds/`), so anyone can sign with them: a real kiosk must trust none of them.
 public enum DemoKeys {
-    /// Base64 raw Ed25519 public keys: the demo root keys, the demo publisher, the demo document key.
+    /// Base64 raw Ed25519 public keys: the demo root keys, the demo publisher, the demo registry's
+    /// timestamp key, the demo document key.
     public static let publicKeys: Set<String> = [
         "Vpt4cB7MPPBO03B2wcVT1Ex/73vhDk2checVwNT5O2M=",  // demo root 1
         "eb3g67eSB1MVyQCUY5g2gneYyA81+tS6sseYNJQejBQ=",  // demo root 2
         "4Lib6G9lDkjIC2xwMxRaE7fmHRlIBr+Bw7lhx+N0Pgc=",  // demo publisher
+        "4+oT2TsGFeEakEJIREXzR4vhXMr9HLieqeP9tMH+ZJk=",  // demo timestamp key (the demo registry's)
         "EsJPihjH9JwkhUw+YlwMjZh98p9n2c/p//cg3LJsmeI=",  // demo document signing key
     ]
 

@@ -3,7 +3,8 @@ import Foundation
 
 /// The trusted root (TUF-style): the keys the kiosk trusts and, per role, which keys and how many
 /// signatures are needed. Roles: `root` (signs new root metadata; held offline) and `publisher`
-/// (signs configuration bundles). Kept in the kiosk's state, apart from the configuration it protects.
+/// (signs configuration bundles), and optionally `timestamp` (the registry's online key that signs
+/// the feed's freshness statements). Kept in the kiosk's state, apart from the configuration it protects.
 public struct RootMetadata: Codable, Sendable, Equatable {
     /// A public key the root lists.
     public struct Key: Codable, Sendable, Equatable {
@@ -62,8 +63,11 @@ public struct RootMetadata: Codable, Sendable, Equatable {
                 throw .malformed("root key id \(keyid) does not match its key")
             }
         }
-        for name in ["root", "publisher"] {
-            guard let role = roles[name] else { throw .malformed("root has no '\(name)' role") }
+        for name in ["root", "publisher", FeedStatement.role] {
+            guard let role = roles[name] else {
+                if name == FeedStatement.role { continue }  // optional: without it, freshness is not checked
+                throw .malformed("root has no '\(name)' role")
+            }
             guard role.threshold >= 1, role.threshold <= Set(role.keyids).count,
                   role.keyids.allSatisfy({ keys[$0] != nil }) else {
                 throw .malformed("role '\(name)' needs a threshold between 1 and the number of its listed keys")

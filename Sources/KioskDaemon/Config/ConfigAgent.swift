@@ -8,11 +8,24 @@ import ServiceLifecycle
 /// A configuration bundle that central operations published for this kiosk (the registry's wire type).
 public typealias BundleAnnouncement = ConfigAnnouncement
 
+/// One answer of the feed: the bundles meant for this kiosk now, and the registry's signed
+/// statement that they are current (nil when the answer carries none).
+public struct FeedAnswer: Sendable, Equatable {
+    public var bundles: [BundleAnnouncement]
+    public var statement: Data?
+
+    public init(bundles: [BundleAnnouncement], statement: Data? = nil) {
+        self.bundles = bundles
+        self.statement = statement
+    }
+}
+
 /// Where bundles come from: the registry's configuration stream in production.
 public protocol ConfigFeed: Sendable {
-    /// The bundles meant for this kiosk, sent again whenever the set changes (a stream kept open,
-    /// with polling as a fallback). Ends when cancelled.
-    func announcements() -> AsyncStream<[BundleAnnouncement]>
+    /// Every answer of the feed: at once when the bundles meant for this kiosk change, and again
+    /// at least every poll interval with a fresh statement (a stream kept open, with polling as a
+    /// fallback). Ends when cancelled.
+    func announcements() -> AsyncStream<FeedAnswer>
     /// The signed envelope of one bundle.
     func download(_ announcement: BundleAnnouncement) async throws -> Data
     /// Tells central operations what became of a bundle.
@@ -58,6 +71,42 @@ public actor ConfigAgent {
                             apply: @escaping @Sendable (KioskConfiguration) async -> Void) {
         self.healthCheck = healthCheck
         self.apply = apply
+    }
+
+    /// Checks the freshness statement of one feed answer against the trusted root's timestamp
+    /// role and records it; a refused or missing one is logged and audited once per reason.
+    /// Returns the reason it was refused, or nil when it was accepted (or the root names no
+    /// timestamp key, so there is nothing to check).
+    @discardableResult
+    public func observe(_ answer: FeedAnswer) async -> String? {
+        guard let root = try? await store.trustedRoot(), root.roles[FeedStatement.role] != nil else { return nil }
+        let reason: String
+        if let data = answer.statement {
+            let entries = answer.bundles.map { FeedStatement.entry(target: $0.target, version: $0.version, sha256: $0.sha256) }
+            let newest = await store.feedFreshness()?.issued.flatMap(ConfigDates.parse)
+            do {
+                let (_, issued) = try FeedStatement.verify(data, root: root, kioskId: kioskId, announced: entries, now: now(),
+                                                           newestIssued: newest)
+                try await store.recordFreshStatement(issued: issued, heard: now())
+                return nil
+            } catch {
+                reason = "\(error)"
+            }
+        } else {
+            reason = "the feed's answer carries no signed statement: the registry has no timestamp key, or something on the way removed it"
+        }
+        if await store.feedFreshness()?.lastRefusal != reason {
+            logger.warning("configuration feed statement refused", metadata: ["reason": "\(reason)"])
+            audit?.record(actor: "central", action: "config.statement-refused", detail: reason)
+            try? await store.recordRefusedStatement(reason)
+        }
+        return reason
+    }
+
+    /// Whether the feed is fresh: the window is the kiosk's `registry.freezeWindowSeconds`.
+    public func freezeStatus(window: TimeInterval) async -> FeedFreezeStatus {
+        FeedFreezeStatus.evaluate(root: try? await store.trustedRoot(), rootTrustedSince: await store.rootTrustedSince(),
+                                  freshness: await store.feedFreshness(), window: window, now: now())
     }
 
     /// Whether `announcement` names something not yet installed (nor tried and rolled back).
@@ -182,8 +231,9 @@ public struct ConfigAgentService: Service {
     }
 
     public func run() async throws {
-        for await announcements in feed.announcements().cancelOnGracefulShutdown() {
-            let ordered = announcements.sorted {
+        for await answer in feed.announcements().cancelOnGracefulShutdown() {
+            await agent.observe(answer)
+            let ordered = answer.bundles.sorted {
                 (BundleTarget($0.target)?.scope.rank ?? 9, $0.version) < (BundleTarget($1.target)?.scope.rank ?? 9, $1.version)
             }
             for announcement in ordered { await agent.consider(announcement, from: feed) }

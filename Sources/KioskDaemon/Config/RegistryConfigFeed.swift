@@ -5,7 +5,8 @@ import Logging
 import Registry
 
 /// Configuration bundles from the registry: a long poll kept open (the registry answers as soon as
-/// something is published for this kiosk, its site or the fleet), polling again after errors.
+/// something is published for this kiosk, its site or the fleet, and at the latest after `wait`
+/// seconds with a fresh statement), polling again after errors.
 public struct RegistryConfigFeed: ConfigFeed {
     let client: RegistryClient
     let site: String
@@ -27,7 +28,7 @@ public struct RegistryConfigFeed: ConfigFeed {
         self.wait = wait
     }
 
-    public func announcements() -> AsyncStream<[BundleAnnouncement]> {
+    public func announcements() -> AsyncStream<FeedAnswer> {
         let (client, site, wait, logger) = (self.client, self.site, self.wait, self.logger)
         return AsyncStream { continuation in
             let task = Task {
@@ -37,12 +38,14 @@ public struct RegistryConfigFeed: ConfigFeed {
                     do {
                         let answer = try await client.configAnnouncements(site: site, etag: etag, wait: etag == nil ? 0 : wait)
                         backoff = 1
-                        if answer.etag != etag {
-                            etag = answer.etag
-                            continuation.yield(answer.bundles)
-                        }
+                        etag = answer.etag
+                        // Every answer goes on, unchanged bundles too: it carries a fresh statement,
+                        // and a bundle whose download failed is tried again.
+                        continuation.yield(FeedAnswer(bundles: answer.bundles, statement: answer.statement.flatMap { Data(base64Encoded: $0) }))
                     } catch {
                         if Task.isCancelled { break }
+                        etag = nil  // the next poll answers at once: with a fresh statement, and whatever was missed
+
                         logger.debug("configuration feed: \(error)")
                         try? await Task.sleep(for: .seconds(backoff))
                         backoff = min(backoff * 2, 30)

@@ -186,7 +186,9 @@ extension SQLiteRegistryStore: ConfigBundleStore {
 /// `GET /v1/config/bundles/{id}` and `POST /v1/config/reports`. All signed by the kiosk.
 public enum ConfigRoutes {
     /// Adds the routes: `reads` and `reports` are signed groups with their body limits.
-    public static func add(reads: RouterGroup<RegistryRequestContext>, reports: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore) {
+    public static func add(reads: RouterGroup<RegistryRequestContext>, reports: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore,
+                           options: RegistryOptions = RegistryOptions()) {
+        let (timestampKey, validity) = (options.timestampKey, options.statementValidity)
         reads.get("config/announcements") { request, context in
             let kioskId = try context.requireKiosk()
             let site = request.uri.queryParameters.get("site")
@@ -208,6 +210,9 @@ public enum ConfigRoutes {
                         if current.etag != known { break }
                     }
                 }
+            }
+            if let timestampKey {
+                current.statement = try freshnessStatement(for: current, kioskId: kioskId, key: timestampKey, validity: validity)
             }
             return try RegistryRoutes.json(current)
         }
@@ -231,6 +236,14 @@ public enum ConfigRoutes {
             return Response(status: .noContent)
         }
     }
+}
+
+/// The signed freshness statement of one answer: made now, for this kiosk, over exactly its bundles.
+func freshnessStatement(for answer: ConfigAnnouncements, kioskId: String, key: Curve25519.Signing.PrivateKey, validity: TimeInterval) throws -> String {
+    let now = Date()
+    let entries = answer.bundles.map { FeedStatement.entry(target: $0.target, version: $0.version, sha256: $0.sha256) }
+    return try FeedStatement(kioskId: kioskId, issued: now, expires: now.addingTimeInterval(validity), bundles: entries)
+        .signed(by: key).base64EncodedString()
 }
 
 extension PostgresRegistryStore: ConfigBundleStore {

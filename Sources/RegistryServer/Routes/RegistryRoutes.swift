@@ -67,6 +67,11 @@ public struct RegistryOptions: Sendable {
     /// Verification look-ups per client address: a burst, then this many a second.
     public var verificationBurst = 20
     public var verificationsPerSecond = 2.0
+    /// The online timestamp key that signs each configuration answer's freshness statement (the
+    /// fleet root's `timestamp` role); nil: answers carry none.
+    public var timestampKey: Curve25519.Signing.PrivateKey?
+    /// How long a freshness statement holds.
+    public var statementValidity: TimeInterval = 86_400
     public init() {}
 }
 
@@ -186,7 +191,7 @@ public enum RegistryRoutes {
         let questions = signed(RegistryBodyLimit.question)
         let submissions = signed(RegistryBodyLimit.submission)
         let batches = signed(RegistryBodyLimit.batch)
-        if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(reads: reads, reports: submissions, store: configs) }
+        if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(reads: reads, reports: submissions, store: configs, options: options) }
         /// Enterprise reads need a kiosk unless `--public-reads` lets them through.
         let anonymousReads = options.publicReads
         @Sendable func reader(_ context: RegistryRequestContext) throws {
