@@ -111,7 +111,7 @@ echo "   $ $ENROL"
 # shellcheck disable=SC2086
 "$BIN/registryd" kiosk add ${ENROL#registryd kiosk add } --db "$REGISTRY_DB" >/dev/null
 "$BIN/registryd" --db "$REGISTRY_DB" --listen 127.0.0.1:8480 --seed scripts/testbeds/demo-seed.json \
-  --timestamp-key scripts/testbeds/demo-config-keys/timestamp.key >"$RUN/registryd.log" 2>&1 &
+  --timestamp-key scripts/testbeds/demo-config-keys/timestamp.key --demo >"$RUN/registryd.log" 2>&1 &
 REGISTRY_PID=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8480/v1/health >/dev/null && break; sleep 0.1; done
 

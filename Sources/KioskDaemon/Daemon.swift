@@ -83,6 +83,8 @@ public final class Kioskd: TechnicianService {
     /// shutdown was asked for before the group ran.
     let runningGroup = Locked<(group: ServiceGroup?, stopRequested: Bool)>((nil, false))
     let readerService: ReaderService
+    /// Base64 of the document-signing key's public half, registered at the registry.
+    let documentKeyPublic: String
     let notifier = SystemdNotifier()
 
     /// Loads the configuration and opens the state; nothing runs until `run()`.
@@ -125,6 +127,7 @@ public final class Kioskd: TechnicianService {
                                   warningLead: TimeInterval(settings.session.idleWarningSeconds))
 
         let signingKey = try Self.documentSigningKey(state: options.stateDirectory, config: options.configDirectory)
+        documentKeyPublic = signingKey.key.publicKeyBase64
         if !options.allowDemoKeys {
             var findings = DemoKeys.findings(configDirectory: options.configDirectory, stateDirectory: options.stateDirectory,
                                              documentSigningKeyPublic: signingKey.key.publicKeyBase64, documentSigningKeyPath: signingKey.path)
@@ -426,6 +429,7 @@ public final class Kioskd: TechnicianService {
             services.append(backedGateway.relay)
             services.append(HeartbeatService(daemon: self, gateway: backedGateway))
             services.append(RegistryWatchService(gateway: backedGateway, logger: logger))
+            services.append(DocumentKeyService(gateway: backedGateway, publicKey: documentKeyPublic, audit: audit, logger: logger))
         }
         services.append(socketApplication(path: options.technicianSocket, group: options.technicianGroup,
                                           mode: options.technicianGroup == nil ? 0o600 : 0o660, router: technicianRouter()))

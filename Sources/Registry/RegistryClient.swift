@@ -288,6 +288,19 @@ public final class RegistryClient: Sendable {
         return try await get("/v1/verifications/\(compact)")
     }
 
+    /// Registers this kiosk's document-signing public key (base64 raw Ed25519) so that anyone can
+    /// check the codes it prints; registering it again is harmless.
+    public func registerDocumentKey(publicKey: String) async throws(RegistryClientError) -> RegisteredDocumentKey {
+        try await call(method: .PUT, path: "/v1/document-keys", body: try encode(DocumentKeyRegistration(publicKey: publicKey)),
+                       headers: [], retryable: true)
+    }
+
+    /// The document keys registered under a code's key id (8 hex digits); unsigned.
+    public func documentKeys(keyId: String) async throws(RegistryClientError) -> [RegisteredDocumentKey] {
+        guard RegisteredDocumentKey.isKeyId(keyId) else { throw .invalidRequest("'\(keyId.prefix(20))' is not a document key id (8 hex digits)") }
+        return try await get("/v1/document-keys/\(keyId)")
+    }
+
     // MARK: Writes
 
     /// Submits one item; the same key with the same body answers the same receipt again.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KioskCore
 
@@ -190,12 +191,52 @@ public struct VerificationAnswer: Codable, Sendable, Hashable {
     public var record: VerificationRecord
     public var kioskId: String
     public var recordedAt: Date
+    /// The document keys that kiosk registered under the code's key id: what any verifier checks
+    /// the code's signature with.
+    public var documentKeys: [RegisteredDocumentKey]?
 
-    public init(record: VerificationRecord, kioskId: String, recordedAt: Date) {
+    public init(record: VerificationRecord, kioskId: String, recordedAt: Date, documentKeys: [RegisteredDocumentKey]? = nil) {
         self.record = record
         self.kioskId = kioskId
         self.recordedAt = recordedAt
+        self.documentKeys = documentKeys
     }
+}
+
+/// A kiosk's document-signing public key as the registry holds it (`PUT /v1/document-keys`
+/// registers one, `GET /v1/document-keys/{keyId}` lists them).
+public struct RegisteredDocumentKey: Codable, Sendable, Hashable {
+    /// Hex of the key id verification codes carry: the first 4 bytes of SHA-256 over the raw key.
+    public var keyId: String
+    /// Base64 of the raw 32-byte Ed25519 public key.
+    public var publicKey: String
+    public var kioskId: String
+    public var registeredAt: Date
+
+    public init(keyId: String, publicKey: String, kioskId: String, registeredAt: Date) {
+        self.keyId = keyId
+        self.publicKey = publicKey
+        self.kioskId = kioskId
+        self.registeredAt = registeredAt
+    }
+
+    /// The key id of a raw Ed25519 public key, in hex.
+    public static func keyId(of rawPublicKey: Data) -> String {
+        SHA256.hash(data: rawPublicKey).prefix(4).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether `text` is a key id: 8 lower-case hex digits.
+    public static func isKeyId(_ text: String) -> Bool {
+        text.utf8.count == 8 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+}
+
+/// The body of `PUT /v1/document-keys`: the signing kiosk's document key.
+public struct DocumentKeyRegistration: Codable, Sendable, Hashable {
+    /// Base64 of the raw 32-byte Ed25519 public key.
+    public var publicKey: String
+
+    public init(publicKey: String) { self.publicKey = publicKey }
 }
 
 /// A kiosk's periodic heartbeat.

@@ -11,7 +11,8 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
         Takes the code printed on the document (dashes, spaces and case ignored) or a PDF file.
         With --registry, asks the registry what the document with this code said (the kiosk
         reported it when it printed), checks the code's signature over exactly those fields with
-        the public keys in the configuration's keys/ folder, and prints them to compare with the
+        the document key that kiosk registered at the registry (or one in the configuration's
+        keys/ folder), and prints them to compare with the
         paper; for a PDF, names every field that differs from what was printed. Without
         --registry, a PDF is checked against the fields it carries; a code alone can only be
         checked for form and key, since its signature covers fields it does not hold.
@@ -76,7 +77,13 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
             CardOutput.fail("cannot tell: \(error)", code: 2)
         }
         let printed = CanonicalFields(kind: answer.record.kind, fields: answer.record.fields.map { ($0.first ?? "", $0.count > 1 ? $0[1] : "") })
-        do { try verifier.verify(code: code, fields: printed) } catch {
+        // The keys the reporting kiosk registered count beside the configured ones.
+        let registered = (answer.documentKeys ?? []).filter { $0.kioskId == answer.kioskId }.compactMap { Data(base64Encoded: $0.publicKey) }
+        let checker = verifier.adding(publicKeys: registered)
+        guard checker.knows(code) else {
+            CardOutput.fail("not genuine: signed with key \(hex(code.keyID)), which kiosk \(answer.kioskId) has not registered at the registry and no configured key matches", code: 1)
+        }
+        do { try checker.verify(code: code, fields: printed) } catch {
             CardOutput.fail("not genuine: the registry's record of this code does not verify: \(error)", code: 1)
         }
         if let carried {

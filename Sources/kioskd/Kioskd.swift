@@ -69,7 +69,7 @@ struct KioskdCommand: AsyncParsableCommand {
                 let stateURL = URL(fileURLWithPath: state)
                 print(try KioskEnrolment.ensureKey(configDirectory: configDirectory, stateDirectory: stateURL))
                 let documentKey = try KioskEnrolment.ensureDocumentKey(stateDirectory: stateURL)
-                print("document signing key: \(documentKey) (publish it as keys/<kiosk id>.pub in the fleet's configuration)")
+                print("document signing key: \(documentKey) (kioskd registers it at the registry when it starts)")
             } catch {
                 FileHandle.standardError.write(Data("kioskd: \(error)\n".utf8))
                 throw ExitCode(78)

@@ -83,6 +83,8 @@ struct Serve: AsyncParsableCommand {
     var seed: String?
     @Flag(help: "Answer GET /v1/enterprises… (public data) without a kiosk signature. For benchmarks and demos only.")
     var publicReads = false
+    @Flag(help: "Accept the demonstration document key as a kiosk's (its private half is public). For demos and tests only.")
+    var demo = false
     @Option(help: "Days idempotency keys are remembered (at least 7).")
     var idempotencyDays: Int = 8
     @Option(help: "Most connections open at once; more wait in the listen backlog.")
@@ -135,6 +137,7 @@ struct Serve: AsyncParsableCommand {
         options.publicReads = publicReads
         options.idempotencyRetention = TimeInterval(idempotencyDays) * 24 * 3600
         options.statementValidity = TimeInterval(statementHours) * 3600
+        options.acceptDemoKeys = demo
         if let timestampKey {
             do { options.timestampKey = try BundleSigning.loadPrivateKey(path: timestampKey) } catch {
                 FileHandle.standardError.write(Data("registryd: --timestamp-key: \(error); give the private key whose public half the fleet root names as timestamp key\n".utf8))

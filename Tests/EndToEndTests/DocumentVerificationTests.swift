@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Printing
 import Registry
@@ -69,6 +70,83 @@ import Testing
         #expect(r.status == 1 && r.stderr.contains("changed: address"), "\(r.stderr)")
         r = try ProcessRunner.run(kioskctl, ["document", "verify", forgedPath, "--keys", Self.keys], timeout: 60)
         #expect(r.status == 1 && r.stderr.contains("do not match"), "\(r.stderr)")
+    }
+
+    /// A kiosk registers its document key; a verifier with no copy of it checks a code against
+    /// the key the registry holds for the kiosk that reported it. Registration is the kiosk's own
+    /// signed request, for its own key only.
+    @Test func documentKeysAreRegisteredByTheirKioskAndServeEveryVerifier() async throws {
+        let dir = try TemporaryDirectory(prefix: "document-keys")
+        defer { dir.remove() }
+        let kiosk = try KioskCredentials.generate(kioskId: "DG-0002"), other = try KioskCredentials.generate(kioskId: "DG-0003")
+        let registry = try RegistrydProcess(database: dir.path + "/registry.sqlite",
+                                            kiosks: [(kiosk.kioskId, kiosk.publicKeyBase64), (other.kioskId, other.publicKeyBase64)], demo: false)
+        defer { registry.stop() }
+        func client(_ credentials: KioskCredentials) -> RegistryClient {
+            RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials))
+        }
+        func problem(_ call: () async throws -> Void) async -> String {
+            do { try await call(); return "accepted" } catch {
+                if case .refused(let problem)? = error as? RegistryClientError { return problem.code }
+                return "\(error)"
+            }
+        }
+        let documentKey = Curve25519.Signing.PrivateKey()
+        let keyPath = dir.path + "/document-signing.key"
+        try documentKey.rawRepresentation.base64EncodedString().write(toFile: keyPath, atomically: true, encoding: .utf8)
+        let publicKey = documentKey.publicKey.rawRepresentation.base64EncodedString()
+
+        // A document printed with the kiosk's own key, and its print record.
+        let pdfPath = dir.path + "/licence.pdf"
+        let render = try ProcessRunner.run(kioskctl, ["document", "render", "--kind", "business-licence", "--signing-key", keyPath, "--input",
+                                                      BuiltProducts.repositoryPath("Tests/Fixtures/documents/business-licence.json"), "-o", pdfPath], timeout: 60)
+        #expect(render.status == 0, "\(render.stderr)")
+        let (code, fields) = try DocumentVerifier.contents(pdf: try Data(contentsOf: URL(fileURLWithPath: pdfPath)))
+        let record = VerificationRecord(code: code.description, kind: fields.kind, fields: fields.fields,
+                                        sha256: fields.sha256.map { String(format: "%02x", $0) }.joined())
+        let printed = PrintRecord(visitId: "visit-1", documentKind: fields.kind, uscc: "91441900100000008X", verificationCode: code.description,
+                                  outcome: "completed", pages: 1, printedAt: Date(), verification: record)
+        _ = try await client(kiosk).submit(kind: .printRecords, idempotencyKey: "print-1", body: try RegistryJSON.encoder().encode(printed))
+        let noKeys = dir.path + "/no-keys"
+        try FileManager.default.createDirectory(atPath: noKeys, withIntermediateDirectories: true)
+        func verify() throws -> ProcessResult {
+            try ProcessRunner.run(kioskctl, ["document", "verify", pdfPath, "--keys", noKeys, "--registry", registry.baseURL], timeout: 60)
+        }
+        // Before the key is registered, nobody without a copy of it can check the code.
+        var r = try verify()
+        #expect(r.status == 1 && r.stderr.contains("has not registered"), "\(r.stderr)")
+
+        let registered = try await client(kiosk).registerDocumentKey(publicKey: publicKey)
+        #expect(registered.kioskId == "DG-0002" && registered.keyId == code.keyID.map { String(format: "%02x", $0) }.joined())
+        #expect(try await client(kiosk).registerDocumentKey(publicKey: publicKey).keyId == registered.keyId, "registering again is harmless")
+        r = try verify()
+        #expect(r.status == 0 && r.stdout.contains("genuine") && r.stdout.contains("DG-0002"), "\(r.stdout) \(r.stderr)")
+
+        // Anyone may list the keys under an id; only well-formed ids are looked up.
+        let listed = try #require(try RawHTTPConnection.request(port: registry.port, "GET", "/v1/document-keys/\(registered.keyId)"))
+        #expect(listed.status == 200 && listed.body.contains("DG-0002"), "\(listed)")
+        for bad in ["ABCDEF01", "abc", "0123456789", "zzzzzzzz", "..%2F..%2F"] {
+            let answer = try RawHTTPConnection.request(port: registry.port, "GET", "/v1/document-keys/\(bad)")
+            #expect(answer?.status == 400 || answer?.status == 404, "\(bad): \(String(describing: answer))")
+        }
+        #expect(try RawHTTPConnection.request(port: registry.port, "GET", "/v1/document-keys/00000000")?.status == 404)
+
+        // Attacks: another kiosk claims the key; unsigned; not a key; the demonstration key; too many keys.
+        #expect(await problem { _ = try await client(other).registerDocumentKey(publicKey: publicKey) } == "document-key.taken")
+        let unsigned = try RawHTTPConnection.request(port: registry.port, "PUT", "/v1/document-keys", body: Data(#"{"publicKey":"\#(publicKey)"}"#.utf8))
+        #expect(unsigned?.status == 401, "\(String(describing: unsigned))")
+        for bad in ["", "not base64!", Data(repeating: 1, count: 31).base64EncodedString(), Data(repeating: 1, count: 64).base64EncodedString()] {
+            #expect(await problem { _ = try await client(other).registerDocumentKey(publicKey: bad) } == "document-key.invalid", "\(bad)")
+        }
+        let demo = try String(contentsOfFile: Self.keys + "/demo-documents.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(await problem { _ = try await client(other).registerDocumentKey(publicKey: demo) } == "document-key.demo")
+        for _ in 0..<8 {
+            _ = try await client(other).registerDocumentKey(publicKey: Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString())
+        }
+        #expect(await problem {
+            _ = try await client(other).registerDocumentKey(publicKey: Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString())
+        } == "document-key.limit")
+        #expect(RegistrydProcess.answers(port: registry.port))
     }
 
     @Test func theLookUpIsRateLimitedAndRefusesWhatIsNotACode() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -136,6 +137,18 @@ import Testing
         #expect(await Self.refusalCode { () async throws(RegistryClientError) in
             _ = try await client.authorizePrint(kind: .archive, uscc: "91350100M000100Y43", idNumber: Self.legalRepresentative)
         } == "enterprise.not-found")
+    }
+
+    /// kioskd registers its document key at the registry by itself, so that codes it prints can
+    /// be checked by anyone.
+    @Test func kioskdRegistersItsDocumentKey() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let database = try DatabaseQueue(path: bed.registry.database)
+        #expect(eventually(20) {
+            (try? database.read { try String.fetchOne($0, sql: "SELECT kiosk_id FROM document_key") }) == KioskStack.kioskId
+        }, "\(bed.kioskd.process.log.suffix(1500))")
+        #expect(bed.kioskd.process.log.contains("document key registered"))
     }
 
     @Test func kiosksAreListedAndRemoved() throws {

@@ -76,6 +76,17 @@ import Testing
         changed.proposedName = "东莞市另一家有限公司"
         let clash = try await store.submit(kioskId: "DG-0001", [try item(.applications, key: "a2", changed)], now: now)
         if case .failure(let problem)?? = clash.first { #expect(problem.code == "submission.tracking-reused") } else { Issue.record("\(clash)") }
+        // Document keys: one owner each, idempotent for it, refused to another kiosk, bounded per kiosk.
+        let documentKey = Data((0..<32).map { UInt8($0) })
+        let keyId = RegisteredDocumentKey.keyId(of: documentKey)
+        #expect(try await store.registerDocumentKey(kioskId: "DG-0001", publicKey: documentKey, at: now, limit: 2) == .registered)
+        #expect(try await store.registerDocumentKey(kioskId: "DG-0001", publicKey: documentKey, at: now, limit: 2) == .alreadyRegistered)
+        #expect(try await store.registerDocumentKey(kioskId: "DG-0002", publicKey: documentKey, at: now, limit: 2) == .takenBy("DG-0001"))
+        #expect(try await store.registerDocumentKey(kioskId: "DG-0001", publicKey: Data(repeating: 9, count: 32), at: now, limit: 2) == .registered)
+        #expect(try await store.registerDocumentKey(kioskId: "DG-0001", publicKey: Data(repeating: 8, count: 32), at: now, limit: 2) == .tooMany(2))
+        let listed = try await store.documentKeys(keyId: keyId)
+        #expect(listed.map(\.kioskId) == ["DG-0001"] && listed.first?.publicKey == documentKey.base64EncodedString())
+        #expect(try await store.documentKeys(keyId: "00000000").isEmpty)
         #expect(try await store.removeKiosk(id: "DG-0001"))
         #expect(try await store.kioskKey(id: "DG-0001") == nil)
     }

@@ -21,14 +21,15 @@ public final class RegistrydProcess: @unchecked Sendable {
 
     /// Registers `kiosks` (ID and base64 public key) in `database`, then starts registryd.
     /// `storeArguments` replaces `--db DATABASE` (e.g. `--postgres-socket PATH`). `timestampKey`
-    /// signs the configuration feed's freshness statements: the demo registry's key by default.
+    /// signs the configuration feed's freshness statements: the demo registry's key by default;
+    /// `demo` accepts the demonstration document key, as the demo registry does.
     public init(database: String, seed: String? = nil, kiosks: [(id: String, publicKey: String)] = [],
                 extraArguments: [String] = [], storeArguments: [String]? = nil, tls: (certificate: String, key: String)? = nil,
-                timestampKey: String? = RegistrydProcess.demoTimestampKey, start: Bool = true) throws {
+                timestampKey: String? = RegistrydProcess.demoTimestampKey, demo: Bool = true, start: Bool = true) throws {
         self.database = database
         self.tls = tls
         self.seed = seed
-        self.extraArguments = extraArguments
+        self.extraArguments = extraArguments + (demo ? ["--demo"] : [])
         self.timestampKey = timestampKey
         self.storeArguments = storeArguments ?? ["--db", database]
         port = freeLoopbackPort()

@@ -35,13 +35,13 @@ public struct KeysCheck: DiagnosticCheck {
         var signingPublic: String?
         if fm.fileExists(atPath: signingPath) {
             guard let key = try? DocumentSigningKey.load(path: signingPath) else {
-                return .fail(id, "\(signingPath) is not a usable Ed25519 key", action: "restore the kiosk's key, or make a new one with kioskd --enrol and have it published")
+                return .fail(id, "\(signingPath) is not a usable Ed25519 key", action: "restore the kiosk's key, or make a new one with kioskd --enrol (kioskd registers it at the registry)")
             }
             signingPublic = key.publicKeyBase64
             parts.append("document signing key present")
         } else {
             return .fail(id, "no document signing key at \(signingPath)",
-                         action: "run kioskd --enrol as the kioskd account; publish the public half it prints as keys/<kiosk id>.pub")
+                         action: "run kioskd --enrol as the kioskd account; kioskd registers the key at the registry when it starts")
         }
         let demo = DemoKeys.findings(configDirectory: context.environment.configDirectory, stateDirectory: state,
                                      documentSigningKeyPublic: signingPublic, documentSigningKeyPath: signingPath)

@@ -33,8 +33,8 @@ public enum KioskEnrolment {
     }
 
     /// Makes the kiosk's document signing key at `<state>/document-signing.key` if missing (mode
-    /// 0600, outside the configuration) and answers its public half, for central operations to
-    /// publish as `keys/<kiosk id>.pub` in the fleet's configuration, where verifiers find it.
+    /// 0600, outside the configuration) and answers its public half. kioskd registers it at the
+    /// registry itself (`PUT /v1/document-keys`), where verifiers find it.
     public static func ensureDocumentKey(stateDirectory: URL) throws -> String {
         let path = stateDirectory.appendingPathComponent("document-signing.key").path
         try? FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])

@@ -186,6 +186,15 @@ public struct DocumentVerifier: Sendable {
         return DocumentVerifier(publicKeys: keys)
     }
 
+    /// This verifier with more raw public keys.
+    public func adding(publicKeys: [Data]) -> DocumentVerifier {
+        var copy = self
+        for raw in publicKeys {
+            if let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) { copy.keys[DocumentSigningKey.keyID(of: raw)] = key }
+        }
+        return copy
+    }
+
     /// Whether the code's key is among the configured public keys (no signature check: that
     /// needs the document's fields).
     public func knows(_ code: VerificationCode) -> Bool { keys[code.keyID] != nil }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import KioskConfig
 import KioskCore
 import NIOCore
 import Registry
@@ -72,6 +73,10 @@ public struct RegistryOptions: Sendable {
     public var timestampKey: Curve25519.Signing.PrivateKey?
     /// How long a freshness statement holds.
     public var statementValidity: TimeInterval = 86_400
+    /// Accept the demonstration document key (whose private half is public) as a kiosk's: demos only.
+    public var acceptDemoKeys = false
+    /// Most document keys one kiosk may register.
+    public var documentKeysPerKiosk = 8
     public init() {}
 }
 
@@ -180,17 +185,62 @@ public enum RegistryRoutes {
                 throw Problem(status: .badRequest, code: "verification.code-invalid", title: "Not a verification code",
                               detail: "a code is 128 characters of Crockford base32 (dashes allowed), as printed under the QR code")
             }
-            guard let answer = try await store.verification(recordKey: key) else {
+            guard var answer = try await store.verification(recordKey: key) else {
                 throw Problem(status: .notFound, code: "verification.not-found", title: "No such document",
                               detail: "no kiosk has reported a document with this code; check the code, or the kiosk may not have reported it yet")
             }
+            answer.documentKeys = try await store.documentKeys(keyId: String(key.prefix(8))).filter { $0.kioskId == answer.kioskId }
             return try json(answer)
+        }
+        // Anyone may fetch the document keys registered under a code's key id.
+        router.group("v1").get("document-keys/:keyId") { _, context in
+            guard await verifications.admit(context.clientAddress ?? "unknown") else {
+                throw Problem(status: .tooManyRequests, code: "rate.limited", title: "Too many look-ups",
+                              detail: "at most \(options.verificationBurst) look-ups at once and \(options.verificationsPerSecond) a second per address; try again shortly")
+            }
+            let keyId = context.parameters.get("keyId") ?? ""
+            guard RegisteredDocumentKey.isKeyId(keyId) else {
+                throw Problem(status: .badRequest, code: "document-key.id-invalid", title: "Not a key id",
+                              detail: "a document key id is 8 lower-case hex digits, as kioskctl document verify prints it")
+            }
+            let keys = try await store.documentKeys(keyId: keyId)
+            guard !keys.isEmpty else {
+                throw Problem(status: .notFound, code: "document-key.not-found", title: "No such key",
+                              detail: "no kiosk has registered a document key with id \(keyId)")
+            }
+            return try json(keys)
         }
         let reads = signed(RegistryBodyLimit.none)
         let publicReads = options.publicReads ? signed(RegistryBodyLimit.none, allowAnonymous: true) : reads
         let questions = signed(RegistryBodyLimit.question)
         let submissions = signed(RegistryBodyLimit.submission)
         let batches = signed(RegistryBodyLimit.batch)
+        questions.put("document-keys") { request, context in
+            let kioskId = try context.requireKiosk()
+            let body = try await request.body.collect(upTo: RegistryBodyLimit.question)
+            guard let registration = try? RegistryJSON.decoder().decode(DocumentKeyRegistration.self, from: Data(body.readableBytesView)),
+                  let raw = Data(base64Encoded: registration.publicKey), raw.count == 32,
+                  (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
+                throw Problem(status: .unprocessableContent, code: "document-key.invalid", title: "Not a document key",
+                              detail: "the body is {\"publicKey\": base64 of the raw 32-byte Ed25519 public key} (kioskd --enrol prints it)")
+            }
+            if !options.acceptDemoKeys, DemoKeys.isDemo(registration.publicKey) {
+                throw Problem(status: .unprocessableContent, code: "document-key.demo", title: "A demonstration key",
+                              detail: "this is the demonstration document key, whose private half is public: make the kiosk its own with kioskd --enrol")
+            }
+            switch try await store.registerDocumentKey(kioskId: kioskId, publicKey: raw, at: Date(), limit: options.documentKeysPerKiosk) {
+            case .registered, .alreadyRegistered:
+                let key = RegisteredDocumentKey(keyId: RegisteredDocumentKey.keyId(of: raw), publicKey: registration.publicKey, kioskId: kioskId,
+                                                registeredAt: Date())
+                return try json(key)
+            case .takenBy:
+                throw Problem(status: .conflict, code: "document-key.taken", title: "Key registered to another kiosk",
+                              detail: "this document key belongs to another kiosk; each kiosk makes its own with kioskd --enrol")
+            case .tooMany(let held):
+                throw Problem(status: .conflict, code: "document-key.limit", title: "Too many document keys",
+                              detail: "kiosk \(kioskId) holds \(held) document keys, the most allowed; central operations remove old ones")
+            }
+        }
         if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(reads: reads, reports: submissions, store: configs, options: options) }
         /// Enterprise reads need a kiosk unless `--public-reads` lets them through.
         let anonymousReads = options.publicReads

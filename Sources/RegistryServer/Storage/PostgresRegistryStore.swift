@@ -59,6 +59,12 @@ public final class PostgresRegistryStore: RegistryStore {
             CREATE TABLE IF NOT EXISTS verification (record_key TEXT PRIMARY KEY, record TEXT NOT NULL, kiosk_id TEXT NOT NULL,
                 recorded_at DOUBLE PRECISION NOT NULL)
             """,
+            """
+            CREATE TABLE IF NOT EXISTS document_key (public_key TEXT PRIMARY KEY, key_id TEXT NOT NULL, kiosk_id TEXT NOT NULL,
+                registered_at DOUBLE PRECISION NOT NULL)
+            """,
+            "CREATE INDEX IF NOT EXISTS document_key_id ON document_key(key_id)",
+            "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
         ]
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
@@ -229,6 +235,44 @@ public final class PostgresRegistryStore: RegistryStore {
         guard let (record, kiosk, at) = found else { return nil }
         return VerificationAnswer(record: try SQLiteRegistryStore.decode(VerificationRecord.self, record), kioskId: kiosk,
                                   recordedAt: Date(timeIntervalSince1970: at))
+    }
+
+    public func registerDocumentKey(kioskId: String, publicKey: Data, at: Date, limit: Int) async throws -> DocumentKeyOutcome {
+        let text = publicKey.base64EncodedString(), keyId = RegisteredDocumentKey.keyId(of: publicKey), when = at.timeIntervalSince1970
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            // One registration per kiosk at a time, so that the count holds.
+            try await connection.query("SELECT pg_advisory_xact_lock(7463, hashtext(\(kioskId)))", logger: logger)
+            for try await owner in try await connection.query("SELECT kiosk_id FROM document_key WHERE public_key = \(text)",
+                                                              logger: logger).decode(String.self) {
+                return owner == kioskId ? .alreadyRegistered : .takenBy(owner)
+            }
+            var held = 0
+            for try await count in try await connection.query("SELECT COUNT(*) FROM document_key WHERE kiosk_id = \(kioskId)",
+                                                              logger: logger).decode(Int.self) { held = count }
+            guard held < limit else { return .tooMany(held) }
+            var inserted = false
+            for try await _ in try await connection.query("""
+                INSERT INTO document_key (public_key, key_id, kiosk_id, registered_at) VALUES (\(text), \(keyId), \(kioskId), \(when))
+                ON CONFLICT (public_key) DO NOTHING RETURNING kiosk_id
+                """, logger: logger).decode(String.self) { inserted = true }
+            if inserted { return .registered }
+            for try await owner in try await connection.query("SELECT kiosk_id FROM document_key WHERE public_key = \(text)",
+                                                              logger: logger).decode(String.self) {
+                return owner == kioskId ? .alreadyRegistered : .takenBy(owner)
+            }
+            return .registered
+        }
+    }
+
+    public func documentKeys(keyId: String) async throws -> [RegisteredDocumentKey] {
+        var keys: [RegisteredDocumentKey] = []
+        for try await (key, kiosk, at) in try await client.query(
+            "SELECT public_key, kiosk_id, registered_at FROM document_key WHERE key_id = \(keyId) ORDER BY registered_at",
+            logger: logger).decode((String, String, Double).self) {
+            keys.append(RegisteredDocumentKey(keyId: keyId, publicKey: key, kioskId: kiosk, registeredAt: Date(timeIntervalSince1970: at)))
+        }
+        return keys
     }
 
     public func forgetIdempotencyKeys(before: Date) async throws -> Int {

@@ -111,6 +111,22 @@ public protocol RegistryStore: Sendable {
     func forgetIdempotencyKeys(before: Date) async throws -> Int
     /// The verification record of a code (by `VerificationRecord.recordKey(code:)`), if a kiosk sent one.
     func verification(recordKey: String) async throws -> VerificationAnswer?
+    /// Registers a raw Ed25519 public key as one of `kioskId`'s document keys; a kiosk holds at
+    /// most `limit`.
+    func registerDocumentKey(kioskId: String, publicKey: Data, at: Date, limit: Int) async throws -> DocumentKeyOutcome
+    /// The document keys registered under a key id (8 hex digits).
+    func documentKeys(keyId: String) async throws -> [RegisteredDocumentKey]
+}
+
+/// What became of a document key registration.
+public enum DocumentKeyOutcome: Sendable, Equatable {
+    case registered
+    /// Registered before, to the same kiosk.
+    case alreadyRegistered
+    /// Registered to another kiosk, named.
+    case takenBy(String)
+    /// The kiosk already holds the most keys allowed.
+    case tooMany(Int)
 }
 
 /// The embedded default store: one SQLite file through GRDB (WAL).
@@ -154,6 +170,13 @@ public final class SQLiteRegistryStore: RegistryStore {
             migrator.registerMigration("v3-application-tracking") { db in
                 try db.execute(sql: """
                     CREATE UNIQUE INDEX submission_application_tracking ON submission(kiosk_id, tracking_number) WHERE kind = 'applications';
+                    """)
+            }
+            migrator.registerMigration("v5-document-keys") { db in
+                try db.execute(sql: """
+                    CREATE TABLE document_key (public_key TEXT PRIMARY KEY, key_id TEXT NOT NULL, kiosk_id TEXT NOT NULL, registered_at REAL NOT NULL);
+                    CREATE INDEX document_key_id ON document_key(key_id);
+                    CREATE INDEX document_key_kiosk ON document_key(kiosk_id);
                     """)
             }
             try migrator.migrate(queue)
@@ -317,6 +340,30 @@ public final class SQLiteRegistryStore: RegistryStore {
         let text: String = row["record"]
         return VerificationAnswer(record: try SQLiteRegistryStore.decode(VerificationRecord.self, text), kioskId: row["kiosk_id"],
                                   recordedAt: Date(timeIntervalSince1970: row["recorded_at"]))
+    }
+
+    public func registerDocumentKey(kioskId: String, publicKey: Data, at: Date, limit: Int) async throws -> DocumentKeyOutcome {
+        let text = publicKey.base64EncodedString()
+        return try await queue.write { db in
+            if let owner = try String.fetchOne(db, sql: "SELECT kiosk_id FROM document_key WHERE public_key = ?", arguments: [text]) {
+                return owner == kioskId ? .alreadyRegistered : .takenBy(owner)
+            }
+            let held = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document_key WHERE kiosk_id = ?", arguments: [kioskId]) ?? 0
+            guard held < limit else { return .tooMany(held) }
+            try db.execute(sql: "INSERT INTO document_key (public_key, key_id, kiosk_id, registered_at) VALUES (?, ?, ?, ?)",
+                           arguments: [text, RegisteredDocumentKey.keyId(of: publicKey), kioskId, at.timeIntervalSince1970])
+            return .registered
+        }
+    }
+
+    public func documentKeys(keyId: String) async throws -> [RegisteredDocumentKey] {
+        try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT public_key, kiosk_id, registered_at FROM document_key WHERE key_id = ? ORDER BY registered_at",
+                             arguments: [keyId]).map {
+                RegisteredDocumentKey(keyId: keyId, publicKey: $0["public_key"], kioskId: $0["kiosk_id"],
+                                      registeredAt: Date(timeIntervalSince1970: $0["registered_at"]))
+            }
+        }
     }
 
     public func forgetIdempotencyKeys(before: Date) async throws -> Int {
