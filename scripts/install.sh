@@ -64,6 +64,7 @@ install -d -m 0755 "$D/etc/yitiji/readers"
 install -m 0644 "$ROOT/drivers/readers/models.json" "$D/etc/yitiji/readers/models.json"
 install -m 0644 "$ROOT/drivers/udev/70-yitiji-readers.rules" "$D/etc/udev/rules.d/70-yitiji-readers.rules"
 install -m 0644 "$ROOT/dist/systemd/kioskd.service" "$ROOT/dist/systemd/kiosk@.service" "$D/etc/systemd/system/"
+install -D -m 0755 "$ROOT/scripts/seal-keys.sh" "$D/usr/sbin/yitiji-seal-keys"
 install -m 0644 "$ROOT/README.md" "$D/usr/share/doc/yitiji/README.md"
 install -m 0644 "$ROOT"/openapi/*.yaml "$D/usr/share/doc/yitiji/openapi/"
 "$D/usr/bin/kioskctl" --generate-completion-script bash > "$D/usr/share/bash-completion/completions/kioskctl"
@@ -113,4 +114,5 @@ echo "  install -m 0644 root.json /etc/yitiji/keys/root.json                    
 echo "  runuser -u yitiji -- kioskd --enrol --config /etc/yitiji --state /var/lib/yitiji   # the kiosk's registry and document keys; hand what it prints to central operations" >&2
 echo "  usermod -aG yitiji-tech TECHNICIAN                                                   # who may use kioskctl" >&2
 echo "  systemctl enable --now kioskd kiosk@tty1                                             # or run this script with --enable" >&2
+echo "  yitiji-seal-keys                                                                     # once kioskd has made its keys: seal them as systemd credentials (TPM where there is one)" >&2
 echo "  kioskctl diag                                                                        # every check, and what to do" >&2

@@ -14,6 +14,8 @@ PACKAGES=(
   libsqlite3-dev postgresql
   # the text interface, its tests, and benchmarks
   libncurses-dev tmux wrk curl
+  # keys sealed as systemd credentials (systemd-creds)
+  systemd
 )
 
 missing=()

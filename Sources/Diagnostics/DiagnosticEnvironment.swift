@@ -49,6 +49,8 @@ public struct DiagnosticEnvironment: Sendable {
     public var keysDirectory: URL { keysDirectoryOverride ?? StateKeys.defaultDirectory(state: stateDirectory) }
     /// The keys directory when kioskd was started with `--keys`.
     public var keysDirectoryOverride: URL?
+    /// Where keys sealed as systemd credentials are kept (`yitiji-seal-keys`).
+    public var credentialStore: URL = StateKeys.credentialStore
     public var stateDirectory: URL
     /// The runtime directory (`/run/yitiji`).
     public var runtimeDirectory: URL

@@ -120,7 +120,7 @@ public final class Kioskd: TechnicianService {
             throw DaemonError.configuration(problem)
         }
         let keys = try KeysDirectory.prepare(options.effectiveKeysDirectory, legacyStateDirectory: options.stateDirectory)
-        audit = try AuditLog(stateDirectory: options.stateDirectory, secretFile: keys.appendingPathComponent("audit.secret"))
+        audit = try AuditLog(stateDirectory: options.stateDirectory, secretFile: StateKeys.file("audit.secret", keysDirectory: keys))
         state = KioskState(hub: hub)
         let settings = configuration.settings
         sessions = SessionManager(hub: hub, audit: audit, idleTimeout: TimeInterval(settings.session.idleTimeoutSeconds),

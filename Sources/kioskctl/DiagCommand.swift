@@ -14,6 +14,9 @@ struct KioskLocationOptions: ParsableArguments {
     @Option(name: .customLong("keys-dir"), help: ArgumentHelp("kioskd's keys directory (default: $YITIJI_KEYS_DIR or <state-dir>-keys).", valueName: "dir"))
     var keysDirectory: String?
 
+    @Option(name: .customLong("credential-store"), help: ArgumentHelp("Where yitiji-seal-keys keeps the sealed keys (default: $YITIJI_CREDENTIAL_STORE or /etc/credstore.encrypted).", valueName: "dir"))
+    var credentialStore: String?
+
     @Option(name: .customLong("runtime-dir"), help: ArgumentHelp("kioskd's runtime directory (default: $YITIJI_RUNTIME_DIR or /run/yitiji).", valueName: "dir"))
     var runtimeDirectory: String?
 
@@ -60,6 +63,7 @@ struct KioskLocationOptions: ParsableArguments {
             checkDeadlineSeconds: deadline,
             verbose: verbose)
         environment.keysDirectoryOverride = (keysDirectory ?? nonEmpty("YITIJI_KEYS_DIR")).map { URL(fileURLWithPath: $0) }
+        if let store = credentialStore ?? nonEmpty("YITIJI_CREDENTIAL_STORE") { environment.credentialStore = URL(fileURLWithPath: store) }
         let client = TechnicianClient(socketPath: environment.technicianSocket)
         if client.probe() == nil {
             let providers = TechnicianSocketProviders(client: client, timeoutSeconds: min(3, deadline))

@@ -27,7 +27,20 @@ public struct KeysCheck: DiagnosticCheck {
                              action: "chmod 700 \(keys.path)")
             }
             let present = StateKeys.names.filter { fm.fileExists(atPath: keys.appendingPathComponent($0).path) }
-            parts.append("keys apart in \(keys.path) (0700): \(present.isEmpty ? "none yet" : present.joined(separator: ", "))")
+            let sealed = StateKeys.names.filter {
+                fm.fileExists(atPath: context.environment.credentialStore.appendingPathComponent("yitiji-\($0)").path)
+            }
+            if !present.isEmpty || sealed.isEmpty {
+                parts.append("keys apart in \(keys.path) (0700): \(present.isEmpty ? "none yet" : present.joined(separator: ", "))")
+            }
+            if !sealed.isEmpty {
+                parts.append("sealed as systemd credentials in \(context.environment.credentialStore.path): \(sealed.joined(separator: ", "))")
+            }
+            let both = Set(present).intersection(sealed)
+            if !both.isEmpty {
+                return .warn(id, parts.joined(separator: "; ") + "; plain copies remain beside the sealed ones: \(both.sorted().joined(separator: ", "))",
+                             action: "run yitiji-seal-keys again: it removes the plain copies once the sealed ones open")
+            }
         } else {
             parts.append("no keys directory yet (\(keys.path); kioskd makes it)")
         }

@@ -46,7 +46,7 @@ public final class RegistryBackedGateway: RegistryGateway {
         client = RegistryClient(configuration: configuration)
         do {
             outbox = try Outbox(path: stateDirectory.appendingPathComponent("outbox.sqlite").path,
-                                keyFile: keysDirectory.appendingPathComponent("outbox.key").path, kioskId: settings.kiosk.id)
+                                keyFile: StateKeys.file("outbox.key", keysDirectory: keysDirectory).path, kioskId: settings.kiosk.id)
             cache = try QueryCache(path: stateDirectory.appendingPathComponent("cache.sqlite").path)
             try outbox.database.write { db in
                 try db.execute(sql: """
