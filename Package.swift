@@ -42,6 +42,8 @@ let package = Package(
                        providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .systemLibrary(name: "CQREncode", path: "drivers/CQREncode", pkgConfig: "libqrencode",
                        providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CRime", path: "drivers/CRime", pkgConfig: "rime",
+                       providers: [.apt(["librime-dev", "rime-data-luna-pinyin", "libopencc-data"])]),
 
         // Libraries, lowest first
         .target(name: "KioskCore"),
@@ -73,6 +75,7 @@ let package = Package(
         .target(name: "KioskTerminal"),
         .target(name: "KioskAPI", dependencies: ["KioskCore"]),
         .target(name: "KioskUI", dependencies: ["KioskCore", "KioskAPI", "KioskTerminal"]),
+        .target(name: "KioskInput", dependencies: ["KioskTerminal", "KioskUI", "CRime"]),
         .target(name: "KioskClient", dependencies: [
             "KioskAPI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -116,7 +119,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiosk", dependencies: [
-            "KioskCore", "KioskTerminal", "KioskAPI", "KioskUI", "KioskClient",
+            "KioskCore", "KioskTerminal", "KioskAPI", "KioskUI", "KioskClient", "KioskInput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kioskctl", dependencies: [
@@ -155,6 +158,7 @@ let package = Package(
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "Registry", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
+        .testTarget(name: "KioskInputTests", dependencies: ["KioskInput", "KioskUI", "KioskTerminal"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "RegistryFuzzTargets", "TestSupport"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: [

@@ -16,6 +16,8 @@ PACKAGES=(
   libncurses-dev tmux wrk curl
   # keys sealed as systemd credentials (systemd-creds)
   systemd
+  # the citizen's pinyin input: librime with the luna-pinyin schema (simplified through OpenCC)
+  librime-dev rime-data-luna-pinyin libopencc-data
 )
 
 missing=()

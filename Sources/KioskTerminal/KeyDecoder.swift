@@ -10,6 +10,8 @@ public enum Key: Equatable, Sendable {
     case character(Character)
     /// Ctrl+letter, e.g. `.control("c")`.
     case control(Character)
+    /// A function key, F1 to F12.
+    case function(Int)
 }
 
 /// Turns the bytes a terminal sends into keys, byte by byte, never seeing the terminal itself.
@@ -83,6 +85,12 @@ public struct KeyDecoder: Sendable {
             // ESC then an ordinary key (Alt+key): report ESC, keep the key.
             return .key(.escape, 1)
         }
+        // The Linux console's F1–F5: ESC [ [ A … E.
+        if second == UInt8(ascii: "["), pending.count >= 3, pending[2] == UInt8(ascii: "[") {
+            guard pending.count >= 4 else { return .needMore }
+            let letter = pending[3]
+            return (0x41...0x45).contains(letter) ? .key(.function(Int(letter) - 0x40), 4) : .skip(4)
+        }
         // CSI / SS3: parameters until a final byte 0x40–0x7E.
         var index = 2
         while index < pending.count {
@@ -97,14 +105,26 @@ public struct KeyDecoder: Sendable {
                 case "D": return .key(.left, length)
                 case "H": return .key(.home, length)
                 case "F": return .key(.end, length)
+                // xterm and foot F1–F4 (SS3 P…S, or CSI 1;mod P…S).
+                case "P": return .key(.function(1), length)
+                case "Q": return .key(.function(2), length)
+                case "R": return .key(.function(3), length)
+                case "S": return .key(.function(4), length)
                 case "~":
-                    switch params {
+                    // A modifier after ';' (Ctrl+PageUp is CSI 5;5~) does not change the key.
+                    switch params.split(separator: ";").first.map(String.init) ?? "" {
                     case "1", "7": return .key(.home, length)
                     case "4", "8": return .key(.end, length)
                     case "3": return .key(.delete, length)
                     case "5": return .key(.pageUp, length)
                     case "6": return .key(.pageDown, length)
-                    default: return .skip(length)
+                    default:
+                        // F-keys as CSI n ~ (a modifier after ';' is ignored): 11–15 F1–F5 (rxvt-style),
+                        // 17–21 F6–F10, 23–24 F11–F12.
+                        let number = Int(params.split(separator: ";").first ?? "") ?? 0
+                        let functions: [Int: Int] = [11: 1, 12: 2, 13: 3, 14: 4, 15: 5, 17: 6, 18: 7, 19: 8, 20: 9, 21: 10, 23: 11, 24: 12]
+                        if let f = functions[number] { return .key(.function(f), length) }
+                        return .skip(length)
                     }
                 default: return .skip(length)
                 }

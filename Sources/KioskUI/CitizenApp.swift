@@ -52,11 +52,18 @@ public actor CitizenApp {
     var formFields = Array(repeating: "", count: 5)
     var receipt: ApplicationReceipt?
     var ratingLevel = 5
+    /// The pinyin input of text fields, if the kiosk has one.
+    let inputMethod: (any InputMethod)?
+    /// Whether letters in text fields go to the input method (F2 switches); on in Chinese.
+    var chineseInput = true
 
-    public init(service: any CitizenService, config: InterfaceConfiguration) {
+    /// - Parameter inputMethod: composes Chinese in text fields; nil: letters go in as typed.
+    public init(service: any CitizenService, config: InterfaceConfiguration, inputMethod: (any InputMethod)? = nil) {
         self.service = service
         self.config = config
+        self.inputMethod = inputMethod
         language = config.languages.first ?? "zh"
+        chineseInput = language == "zh"
     }
 
     // MARK: Inputs
@@ -117,7 +124,20 @@ public actor CitizenApp {
         }
         if case .character(let c) = key, "eE".contains(c), !acceptsText {
             language = (language == "zh" && config.languages.contains("en")) ? "en" : (config.languages.first ?? "zh")
+            chineseInput = language == "zh"
             return
+        }
+        if acceptsText, let inputMethod {
+            if key == .function(2) {
+                chineseInput.toggle()
+                inputMethod.reset()
+                return
+            }
+            if chineseInput {
+                let result = inputMethod.feed(key)
+                if let text = result.commit { insert(text) }
+                if result.consumed { return }
+            }
         }
         switch screen {
         case .idle, .reading: await idleKey(key)
@@ -143,6 +163,20 @@ public actor CitizenApp {
     }
 
     var acceptsText: Bool { screen == .queryInput || screen == .applicationForm }
+
+    /// What the citizen is composing in a text field, if anything.
+    var composition: Composition? { acceptsText && chineseInput ? inputMethod?.composition : nil }
+
+    /// Adds committed text to the field being edited.
+    private func insert(_ text: String) {
+        switch screen {
+        case .queryInput:
+            for c in text where input.count < 60 { input.append(c) }
+        case .applicationForm where selection < formFields.count:
+            for c in text where formFields[selection].count < 200 { formFields[selection].append(c) }
+        default: break
+        }
+    }
 
     // MARK: Screens' keys
 
@@ -381,6 +415,7 @@ public actor CitizenApp {
     // MARK: Helpers
 
     private func go(_ next: Screen) {
+        inputMethod?.reset()
         screen = next
         selection = 0
         scroll = 0
@@ -420,6 +455,8 @@ public actor CitizenApp {
         warningSeconds = nil
         self.notice = notice
         language = config.languages.first ?? "zh"
+        chineseInput = language == "zh"
+        inputMethod?.reset()
         screen = status.maintenance ? .maintenance : .idle
         selection = 0
         scroll = 0

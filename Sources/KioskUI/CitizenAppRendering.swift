@@ -58,6 +58,21 @@ extension CitizenApp {
         c.buffer.put(" " + TextLayout.truncate(t(key), width: c.width - 2), x: 0, y: c.height - 1, style: Style.dim)
     }
 
+    /// On text screens with an input method: the input mode (F2 switches) and what is being
+    /// composed, with its numbered candidates, just above the hint.
+    private func drawInputMethod(_ c: inout Canvas) {
+        guard inputMethod != nil else { return }
+        let mode = t(chineseInput ? "ime.chinese" : "ime.latin")
+        guard let composition else {
+            c.buffer.put(" " + TextLayout.truncate(mode, width: c.width - 2), x: 0, y: c.height - 2, style: Style.dim)
+            return
+        }
+        var line = " " + t("ime.pinyin") + " " + composition.preedit + "  "
+        for (index, candidate) in composition.candidates.enumerated() { line += "\(index + 1).\(candidate) " }
+        if composition.page > 0 || composition.hasMore { line += " " + t("ime.page") }
+        c.buffer.put(TextLayout.truncate(line, width: c.width - 1), x: 0, y: c.height - 2, style: .selected)
+    }
+
     private func drawIdle(_ c: inout Canvas) {
         let middle = c.height / 2
         if let notice { c.centered(t(notice), row: middle - 3, style: .warning) }
@@ -87,6 +102,7 @@ extension CitizenApp {
     private func drawQuery(_ c: inout Canvas) {
         c.paragraph(t("query.prompt"), row: 3, style: .title)
         c.buffer.put("> " + input + "_", x: 4, y: 6)
+        drawInputMethod(&c)
         hint(&c, "query.hint")
     }
 
@@ -197,6 +213,7 @@ extension CitizenApp {
             row += 1
         }
         c.item(t("apply.submit"), row: min(row, c.height - 3), selected: selection == Self.formKeys.count)
+        drawInputMethod(&c)
         hint(&c, "apply.hint")
     }
 

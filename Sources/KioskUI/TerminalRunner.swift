@@ -13,13 +13,17 @@ public final class TerminalRunner: @unchecked Sendable {
     /// For demos without a reader: the simulated reader's control FIFO; Ctrl-P places the
     /// legal representative's card, Ctrl-O another person's, Ctrl-R removes it.
     let cardControl: String?
+    /// Composes Chinese in text fields.
+    let inputMethod: (any InputMethod)?
     private let quitRequested = Locked(false)
 
-    public init(service: any CitizenService, terminal: Terminal, allowQuit: Bool, cardControl: String? = nil) {
+    public init(service: any CitizenService, terminal: Terminal, allowQuit: Bool, cardControl: String? = nil,
+                inputMethod: (any InputMethod)? = nil) {
         self.service = service
         self.terminal = terminal
         self.allowQuit = allowQuit
         self.cardControl = cardControl
+        self.inputMethod = inputMethod
     }
 
     /// Demo keys: control lines for the simulated reader; the other bytes are the citizen's.
@@ -69,7 +73,7 @@ public final class TerminalRunner: @unchecked Sendable {
             }
         }
         guard let config else { return }
-        let app = CitizenApp(service: service, config: config)
+        let app = CitizenApp(service: service, config: config, inputMethod: inputMethod)
         await app.start()
 
         let events = Task {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KioskClient
 import KioskCore
+import KioskInput
 import KioskTerminal
 import KioskUI
 
@@ -13,6 +14,8 @@ struct KioskCommand: AsyncParsableCommand {
         abstract: "The citizen's full-screen interface, a client of kioskd's citizen socket.",
         discussion: """
         Keys: arrows, Enter, Esc/Backspace to go back, digits for menu items, E for English.
+        In text fields, lower-case letters are pinyin (librime, luna pinyin): pick a candidate with
+        its number or space, page with - and =; F2 switches between pinyin and Latin letters.
         Example: kiosk --socket /run/yitiji/citizen.sock
         """,
         version: KioskCore.version)
@@ -23,12 +26,25 @@ struct KioskCommand: AsyncParsableCommand {
     var allowQuit = false
     @Option(help: "Demo without a reader: the simulated reader's control FIFO. Ctrl-P places a card, Ctrl-O another person's card, Ctrl-R removes it.")
     var cardControl: String?
+    @Option(help: "The RIME data of the pinyin input.")
+    var rimeData: String = RimePinyin.defaultSharedData
+    @Flag(help: "No pinyin input: letters go into text fields as typed.")
+    var noPinyin = false
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let client = CitizenSocketClient(socketPath: socket)
         let terminal = Terminal(environment: ProcessInfo.processInfo.environment)
-        let runner = TerminalRunner(service: client, terminal: terminal, allowQuit: allowQuit, cardControl: cardControl)
+        var pinyin: RimePinyin?
+        if !noPinyin {
+            // The engine's compiled schema only; nothing typed is kept.
+            let environment = ProcessInfo.processInfo.environment
+            let base = environment["RUNTIME_DIRECTORY"] ?? environment["XDG_RUNTIME_DIR"] ?? NSTemporaryDirectory()
+            do { pinyin = try RimePinyin(sharedDataDirectory: rimeData, userDataDirectory: base + "/yitiji-rime-\(getuid())") } catch {
+                FileHandle.standardError.write(Data("kiosk: pinyin input unavailable: \(error)\n".utf8))
+            }
+        }
+        let runner = TerminalRunner(service: client, terminal: terminal, allowQuit: allowQuit, cardControl: cardControl, inputMethod: pinyin)
         signal(SIGTERM, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         var sources: [DispatchSourceSignal] = []

@@ -77,6 +77,57 @@ import Testing
         #expect(!screen.contains("张*"))
     }
 
+    /// The citizen types Chinese with the interface's own pinyin input (librime): pinyin, numbered
+    /// candidates, a digit or space to pick; capitals and digits go in as typed.
+    @Test func anApplicationTypedInPinyin() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        try bed.reader.control("place resident")
+        tmux.waitFor("1.")
+        tmux.press("4")
+        var screen = tmux.waitFor("拟设企业名称")
+        #expect(screen.contains("拼音输入"), "\(screen)")
+        tmux.type("dongguanshi")
+        screen = tmux.waitFor("1.东莞市")
+        #expect(screen.contains("dong guan shi"), "\(screen)")
+        tmux.type(" ")
+        tmux.type("ruanjiankaifa")
+        tmux.waitFor("1.软件开发")
+        tmux.type("1youxiangongsi")
+        tmux.waitFor("1.有限公司")
+        tmux.type(" ")
+        screen = tmux.waitFor("东莞市软件开发有限公司")
+        tmux.press("Enter")
+        tmux.type("youxianzerengongsi ")
+        tmux.press("Enter")
+        tmux.type("100")
+        tmux.press("Enter")
+        // F2 switches to Latin letters and back.
+        tmux.press("F2")
+        tmux.waitFor("英文输入")
+        tmux.type("dongcheng ")
+        tmux.press("F2")
+        tmux.waitFor("拼音输入")
+        tmux.type("dongguanshi 1hao")
+        screen = tmux.waitFor("2.号")
+        #expect(screen.contains("1.好 2.号"), "\(screen)")
+        tmux.type("2")
+        tmux.press("Enter")
+        tmux.type("ruanjiankaifa ")
+        tmux.press("Enter")
+        screen = tmux.waitFor("提交")
+        tmux.press("Enter")
+        screen = tmux.waitFor("YT-demo-kiosk-01-", seconds: 20)
+        #expect(screen.contains("YT-demo-kiosk-01-"), "\(screen)")
+        #expect(eventually(15) { ((try? bed.submissions("applications").count) ?? 0) == 1 })
+        let body = try #require(try bed.submissions("applications").first?["body"] as String?)
+        #expect(body.contains("东莞市软件开发有限公司") && body.contains("软件开发") && body.contains("dongcheng 东莞市1号"), "\(body)")
+        try bed.reader.control("remove")
+    }
+
     @Test func theWholeFlowInEnglishCertificateAndApplicationWithAReceipt() throws {
         let bed = try KioskStack()
         defer { bed.stop() }

@@ -84,6 +84,30 @@ import Testing
         #expect(decoder.feed([0x03]) == [.control("c")])
     }
 
+    /// What the Linux console (TERM=linux) and foot/xterm send for the keys the kiosk uses, fed
+    /// whole and byte by byte.
+    @Test func functionAndEditingKeysOfTheLinuxConsoleAndFoot() {
+        let sequences: [(String, Key)] = [
+            // Linux console
+            ("\u{1B}[[A", .function(1)), ("\u{1B}[[B", .function(2)), ("\u{1B}[[E", .function(5)),
+            ("\u{1B}[17~", .function(6)), ("\u{1B}[24~", .function(12)),
+            ("\u{1B}[1~", .home), ("\u{1B}[4~", .end), ("\u{1B}[A", .up), ("\u{1B}[D", .left),
+            // xterm / foot
+            ("\u{1B}OP", .function(1)), ("\u{1B}OQ", .function(2)), ("\u{1B}[1;2Q", .function(2)), ("\u{1B}[15~", .function(5)),
+            ("\u{1B}[H", .home), ("\u{1B}[F", .end), ("\u{1B}OH", .home), ("\u{1B}OF", .end), ("\u{1B}[5;5~", .pageUp),
+        ]
+        for (text, key) in sequences {
+            var whole = KeyDecoder()
+            #expect(whole.feed(Array(text.utf8)) == [key], "\(text.debugDescription)")
+            var bytewise = KeyDecoder()
+            let keys = Array(text.utf8).flatMap { bytewise.feed([$0]) }
+            #expect(keys == [key], "\(text.debugDescription) byte by byte")
+        }
+        var decoder = KeyDecoder()
+        #expect(decoder.feed(Array("\u{1B}[[Z".utf8)) == [], "an unknown console key is dropped")
+        #expect(decoder.feed(Array("a".utf8)) == [.character("a")])
+    }
+
     @Test func garbageNeverStalls() {
         var decoder = KeyDecoder()
         var rng = SystemRandomNumberGenerator()
