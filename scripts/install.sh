@@ -65,6 +65,7 @@ install -m 0644 "$ROOT/drivers/readers/models.json" "$D/etc/yitiji/readers/model
 install -m 0644 "$ROOT/drivers/udev/70-yitiji-readers.rules" "$D/etc/udev/rules.d/70-yitiji-readers.rules"
 install -m 0644 "$ROOT/dist/systemd/kioskd.service" "$ROOT/dist/systemd/kiosk@.service" "$D/etc/systemd/system/"
 install -D -m 0755 "$ROOT/scripts/seal-keys.sh" "$D/usr/sbin/yitiji-seal-keys"
+install -D -m 0644 "$ROOT/dist/screen/foot.ini" "$D/usr/share/yitiji/foot.ini"
 install -m 0644 "$ROOT/README.md" "$D/usr/share/doc/yitiji/README.md"
 install -m 0644 "$ROOT"/openapi/*.yaml "$D/usr/share/doc/yitiji/openapi/"
 "$D/usr/bin/kioskctl" --generate-completion-script bash > "$D/usr/share/bash-completion/completions/kioskctl"
@@ -74,6 +75,16 @@ install -m 0644 "$ROOT"/openapi/*.yaml "$D/usr/share/doc/yitiji/openapi/"
 if [ -n "$DESTDIR" ]; then
   echo "install: laid out under $DESTDIR; on the kiosk, create the accounts as scripts/install.sh does without --destdir" >&2
   exit 0
+fi
+
+# What the citizen's screen runs on: cage (a kiosk Wayland compositor) and foot (a terminal that
+# draws Chinese), the CJK fonts, and the RIME data of the pinyin input.
+RUNTIME=(cage foot xwayland fonts-noto-cjk librime1 rime-data-luna-pinyin libopencc-data)
+missing=()
+for p in "${RUNTIME[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Accounts: kioskd runs as yitiji (reader and printer groups, and both socket groups so it can

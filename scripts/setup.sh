@@ -18,6 +18,8 @@ PACKAGES=(
   systemd
   # the citizen's pinyin input: librime with the luna-pinyin schema (simplified through OpenCC)
   librime-dev rime-data-luna-pinyin libopencc-data
+  # the citizen's screen as installed (cage, foot), and its headless test: screenshots read back by OCR
+  cage foot xwayland grim tesseract-ocr tesseract-ocr-chi-sim
 )
 
 missing=()
