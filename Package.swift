@@ -76,6 +76,7 @@ let package = Package(
         .target(name: "KioskAPI", dependencies: ["KioskCore"]),
         .target(name: "KioskUI", dependencies: ["KioskCore", "KioskAPI", "KioskTerminal"]),
         .target(name: "KioskInput", dependencies: ["KioskTerminal", "KioskUI", "CRime"]),
+        .target(name: "SystemdSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(name: "KioskClient", dependencies: [
             "KioskAPI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -115,7 +116,7 @@ let package = Package(
 
         // Executables: argument parsing and wiring only
         .executableTarget(name: "kioskd", dependencies: [
-            "KioskDaemon",
+            "KioskDaemon", "SystemdSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kiosk", dependencies: [
@@ -127,7 +128,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "registryd", dependencies: [
-            "RegistryServer", "Registry", "KioskCore", "KioskConfig",
+            "RegistryServer", "Registry", "KioskCore", "KioskConfig", "SystemdSupport",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -162,7 +164,7 @@ let package = Package(
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "RegistryFuzzTargets", "TestSupport"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),
         .testTarget(name: "KioskDaemonTests", dependencies: [
-            "KioskDaemon", "Registry", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport",
+            "KioskDaemon", "Registry", "KioskClient", "KioskAPI", "KioskCore", "KioskConfig", "IDCardReader", "TestSupport", "SystemdSupport", "Printing",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Yams", package: "Yams"),
         ]),

@@ -86,6 +86,8 @@ public final class Kioskd: TechnicianService {
     /// Base64 of the document-signing key's public half, registered at the registry.
     let documentKeyPublic: String
     let notifier = SystemdNotifier()
+    /// Polling rounds of the printer monitors, for the watchdog.
+    let printerCycles = Locked(0)
 
     /// Loads the configuration and opens the state; nothing runs until `run()`.
     /// - Parameter gateway: the registry; made from the configuration and state when nil.
@@ -420,9 +422,12 @@ public final class Kioskd: TechnicianService {
         var services: [any Service] = [
             ReaderLinkService(reader: readerService, sessions: sessions, state: state, hub: hub, logger: logger),
             PrinterWatchService(roles: { [currentConfiguration] in currentConfiguration.withLock { $0.settings.printers.mapValues(\.queue) } },
-                                cupsServer: options.cupsServer, state: state, logger: logger),
+                                cupsServer: options.cupsServer, state: state, logger: logger, cycles: printerCycles),
             SessionTimerService(sessions: sessions),
-            WatchdogService(notifier: notifier),
+            WatchdogService(notifier: notifier, logger: logger) { [readerService, printerCycles] in
+                ["reader": readerService.cycles, "printers": printerCycles.withLock { $0 }]
+            },
+            StatusLineService(notifier: notifier) { [weak self] in await self?.statusLine() ?? "stopping" },
         ]
         if let configFeed { services.append(ConfigAgentService(agent: configAgent, feed: configFeed)) }
         if let backedGateway {
@@ -465,6 +470,37 @@ public final class Kioskd: TechnicianService {
     public func shutdown() async {
         let group = runningGroup.withLock { $0.stopRequested = true; return $0.group }
         await group?.triggerGracefulShutdown()
+    }
+
+    /// One line for `systemctl status kioskd`, e.g. `serving; reader ok; a4 ready; receipt out of paper`.
+    public func statusLine() async -> String {
+        var parts: [String] = []
+        if await state.maintenance {
+            parts.append("maintenance" + ((await state.maintenanceReason).map { ": \($0)" } ?? ""))
+        } else {
+            parts.append(await sessions.isActive ? "serving a citizen" : "serving")
+        }
+        parts.append(await state.readerPresent ? "reader ok" : "reader missing")
+        for (role, status) in await state.printers.sorted(by: { $0.key < $1.key }) {
+            parts.append("\(role) " + Self.describe(status))
+        }
+        if let depth = backedGateway?.figures()?.depth, depth > 0 { parts.append("\(depth) waiting for the registry") }
+        if await configAgent.freezeStatus(window: configuration.settings.registry.freezeWindow).isFrozen {
+            parts.append("configuration feed frozen")
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// A printer's state in a few words.
+    static func describe(_ status: PrinterStatus) -> String {
+        if status.isReady { return status.paper == .low ? "ready, paper low" : (status.toner == .low ? "ready, toner low" : "ready") }
+        switch (status.device, status.paper, status.toner) {
+        case (.offline, _, _): return "offline"
+        case (_, .out, _): return "out of paper"
+        case (_, .jammed, _): return "paper jammed"
+        case (_, _, .out): return "out of toner"
+        default: return status.doorOpen ? "door open" : status.device.rawValue
+        }
     }
 
     /// Prometheus text exposition of the daemon's figures.

@@ -3,6 +3,7 @@ import Foundation
 import KioskConfig
 import KioskCore
 import KioskDaemon
+import SystemdSupport
 import Logging
 
 /// `kioskd`: the kiosk's daemon.
@@ -58,7 +59,14 @@ struct KioskdCommand: AsyncParsableCommand {
         // Everything kioskd creates (state, sockets before their mode is set) is its own alone.
         umask(0o077)
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        // Under systemd, lines carry their priority for the journal; elsewhere, timestamps.
+        let journal = JournalLogHandler.standardErrorIsJournal()
         LoggingSystem.bootstrap { label in
+            if journal {
+                var handler = JournalLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -4,6 +4,8 @@ import Hummingbird
 import NIOSSL
 import KioskConfig
 import KioskCore
+import Logging
+import SystemdSupport
 import Registry
 import RegistryServer
 
@@ -119,6 +121,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if JournalLogHandler.standardErrorIsJournal() {
+            LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
+        }
         try await self.store.with { store in try await serve(store) }
     }
 

@@ -148,6 +148,10 @@ public final class ReaderService: @unchecked Sendable {
     /// True while a reader is open.
     public var isConnected: Bool { lock.withLock { connected } }
 
+    /// Rounds the polling thread has made (open attempts and polls): the watchdog's sign that it lives.
+    public var cycles: Int { lock.withLock { cycleCount } }
+    private var cycleCount = 0
+
     /// Starts the polling thread.
     public func start() {
         let thread = Thread { [self] in self.loop() }
@@ -169,6 +173,7 @@ public final class ReaderService: @unchecked Sendable {
     private func emit(_ event: ReaderEvent) { continuation?.yield(event) }
 
     private func sleep(_ ms: Int) {
+        lock.withLock { cycleCount &+= 1 }
         var left = ms
         while left > 0, !isStopped {
             Thread.sleep(forTimeInterval: Double(min(left, 50)) / 1000)

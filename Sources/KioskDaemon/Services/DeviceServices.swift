@@ -1,6 +1,7 @@
 import Foundation
 import IDCardReader
 import KioskAPI
+import KioskCore
 import Logging
 import Printing
 import ServiceLifecycle
@@ -68,13 +69,17 @@ public struct PrinterWatchService: Service {
     let cupsServer: String?
     let state: KioskState
     let logger: Logger
+    /// Polling rounds of every monitor this service ran, for the watchdog.
+    let cycles: Locked<Int>
 
     /// - Parameter roles: queue name by role, read again and again (a new configuration may change them).
-    public init(roles: @escaping @Sendable () -> [String: String], cupsServer: String?, state: KioskState, logger: Logger) {
+    public init(roles: @escaping @Sendable () -> [String: String], cupsServer: String?, state: KioskState, logger: Logger,
+                cycles: Locked<Int> = Locked(0)) {
         self.roles = roles
         self.cupsServer = cupsServer
         self.state = state
         self.logger = logger
+        self.cycles = cycles
     }
 
     public func run() async throws {
@@ -92,8 +97,12 @@ public struct PrinterWatchService: Service {
                     }
                 }
             }
+            var seen = 0
             while self.roles() == roles && !Task.isCancelled && !Task.isShuttingDownGracefully {
                 await sleepUnlessStopping(.milliseconds(500))
+                let now = monitor.cycles
+                if now != seen { cycles.withLock { $0 &+= now - seen } }
+                seen = now
             }
             monitor.stop()
             consumer.cancel()
@@ -129,6 +138,9 @@ public struct SystemdNotifier: Sendable {
         }
     }
 
+    /// Whether systemd listens (`NOTIFY_SOCKET` is set).
+    public var isActive: Bool { socketPath != nil }
+
     /// Sends a state line such as `READY=1`; does nothing outside systemd.
     public func notify(_ message: String) {
         guard let socketPath else { return }
@@ -153,18 +165,84 @@ public struct SystemdNotifier: Sendable {
     }
 }
 
-/// Feeds systemd's watchdog while the daemon runs.
+/// Feeds systemd's watchdog only while every monitor makes progress: a reader or printer
+/// monitor that stopped polling (a hung device call) stops the feeding, and systemd restarts
+/// kioskd after its watchdog interval.
 public struct WatchdogService: Service {
     let notifier: SystemdNotifier
-    public init(notifier: SystemdNotifier) { self.notifier = notifier }
+    /// Progress counters by monitor (`reader`, `printers`): each must change within the window.
+    let progress: @Sendable () -> [String: Int]
+    let logger: Logger?
+
+    public init(notifier: SystemdNotifier, logger: Logger? = nil, progress: @escaping @Sendable () -> [String: Int] = { [:] }) {
+        self.notifier = notifier
+        self.logger = logger
+        self.progress = progress
+    }
+
     public func run() async throws {
         guard let interval = notifier.watchdogInterval else {
             try? await gracefulShutdown()
             return
         }
+        var judge = ProgressJudge(window: interval * 2)
+        var stalledBefore: [String] = []
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            notifier.notify("WATCHDOG=1")
+            let stalled = judge.stalled(progress(), at: .now)
+            if stalled.isEmpty {
+                notifier.notify("WATCHDOG=1")
+            } else if stalled != stalledBefore {
+                logger?.error("watchdog not fed: no progress", metadata: ["monitors": "\(stalled.joined(separator: ", "))"])
+            }
+            stalledBefore = stalled
             await sleepUnlessStopping(interval)
         }
+    }
+}
+
+/// Tells systemd what the daemon is doing (`STATUS=`, shown by `systemctl status kioskd`)
+/// whenever the line changes, checked every two seconds.
+public struct StatusLineService: Service {
+    let notifier: SystemdNotifier
+    let line: @Sendable () async -> String
+
+    public init(notifier: SystemdNotifier, line: @escaping @Sendable () async -> String) {
+        self.notifier = notifier
+        self.line = line
+    }
+
+    public func run() async throws {
+        guard notifier.isActive else {
+            try? await gracefulShutdown()
+            return
+        }
+        var last = ""
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let now = await line()
+            if now != last { notifier.notify("STATUS=" + now) }
+            last = now
+            await sleepUnlessStopping(.seconds(2))
+        }
+    }
+}
+
+/// Which progress counters have not changed within a window.
+public struct ProgressJudge: Sendable {
+    let window: Duration
+    private var last: [String: (value: Int, changed: ContinuousClock.Instant)] = [:]
+
+    public init(window: Duration) { self.window = window }
+
+    /// The monitors whose counter stood still for longer than the window, sorted.
+    public mutating func stalled(_ counters: [String: Int], at now: ContinuousClock.Instant) -> [String] {
+        var out: [String] = []
+        for (name, value) in counters {
+            if let seen = last[name], seen.value == value {
+                if now - seen.changed > window { out.append(name) }
+            } else {
+                last[name] = (value, now)
+            }
+        }
+        return out.sorted()
     }
 }

@@ -29,6 +29,10 @@ public final class PrinterMonitor: @unchecked Sendable {
 
     public func stop() { lock.withLock { stopped = true } }
 
+    /// Polling rounds completed: the watchdog's sign that the monitor lives.
+    public var cycles: Int { lock.withLock { cycleCount } }
+    private var cycleCount = 0
+
     private var isStopped: Bool { lock.withLock { stopped } }
 
     private func loop() {
@@ -50,6 +54,7 @@ public final class PrinterMonitor: @unchecked Sendable {
                     continuation?.yield(status)
                 }
             }
+            lock.withLock { cycleCount &+= 1 }
             var waited = 0.0
             while waited < interval, !isStopped {
                 Thread.sleep(forTimeInterval: 0.05)
