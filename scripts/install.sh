@@ -66,6 +66,14 @@ install -m 0644 "$ROOT/drivers/udev/70-yitiji-readers.rules" "$D/etc/udev/rules.
 install -m 0644 "$ROOT/dist/systemd/kioskd.service" "$ROOT/dist/systemd/kiosk@.service" "$D/etc/systemd/system/"
 install -D -m 0755 "$ROOT/scripts/seal-keys.sh" "$D/usr/sbin/yitiji-seal-keys"
 install -D -m 0644 "$ROOT/dist/screen/foot.ini" "$D/usr/share/yitiji/foot.ini"
+# The programs' own data (/usr/share/yitiji): the default configuration, without the demonstration
+# keys, and the reader models; /etc/yitiji is the site's layer over it.
+install -d -m 0755 "$D/usr/share/yitiji/readers"
+rm -rf "$D/usr/share/yitiji/kiosk-config"
+cp -R "$ROOT/kiosk-config" "$D/usr/share/yitiji/kiosk-config"
+rm -f "$D/usr/share/yitiji/kiosk-config/keys/root.json" "$D/usr/share/yitiji/kiosk-config/keys/demo-documents.pub"
+chmod -R u=rwX,go=rX "$D/usr/share/yitiji/kiosk-config"
+install -m 0644 "$ROOT/drivers/readers/models.json" "$D/usr/share/yitiji/readers/models.json"
 install -m 0644 "$ROOT/README.md" "$D/usr/share/doc/yitiji/README.md"
 install -m 0644 "$ROOT"/openapi/*.yaml "$D/usr/share/doc/yitiji/openapi/"
 "$D/usr/bin/kioskctl" --generate-completion-script bash > "$D/usr/share/bash-completion/completions/kioskctl"

@@ -20,6 +20,8 @@ PACKAGES=(
   librime-dev rime-data-luna-pinyin libopencc-data
   # the citizen's screen as installed (cage, foot), and its headless test: screenshots read back by OCR
   cage foot xwayland grim tesseract-ocr tesseract-ocr-chi-sim
+  # the Debian packages and their checks
+  debhelper lintian fakeroot dpkg-dev
 )
 
 missing=()

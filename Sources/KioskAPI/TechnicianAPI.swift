@@ -29,6 +29,8 @@ public struct TechnicianStatus: Codable, Sendable, Equatable {
     }
 
 
+    /// What kioskd is doing in one line (as `systemctl status` shows it), e.g. `serving; reader ok; a4 out of paper`.
+    public var summary: String?
     public var version: String
     public var kioskId: String
     public var site: String

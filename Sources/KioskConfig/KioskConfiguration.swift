@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// A kiosk's whole configuration, loaded from one directory and validated as a unit.
 ///
@@ -73,29 +74,16 @@ public struct KioskConfiguration: Sendable, Equatable {
         if FileManager.default.fileExists(atPath: system.appendingPathComponent("kiosk.yaml").path) {
             return system
         }
-        return embeddedDirectory(executable: executable) ?? system
+        return embeddedDirectory(executable: executable, environment: environment) ?? system
     }
 
-    /// The embedded default configuration directory, if it can be found.
+    /// The embedded default configuration directory (`DataLocation`), if it is there.
     public static func embeddedDirectory(
-        executable: URL = URL(fileURLWithPath: CommandLine.arguments.first ?? "/")
+        executable: URL = URL(fileURLWithPath: CommandLine.arguments.first ?? "/"),
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> URL? {
-        var dir = executable.resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            for candidate in [dir.appendingPathComponent("kiosk-config"),
-                              dir.appendingPathComponent("share/yitiji/kiosk-config")] {
-                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("kiosk.yaml").path) {
-                    return candidate
-                }
-            }
-            dir.deleteLastPathComponent()
-        }
-        let source = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("kiosk-config")
-        if FileManager.default.fileExists(atPath: source.appendingPathComponent("kiosk.yaml").path) {
-            return source
-        }
-        return nil
+        guard let directory = DataLocation.url(.defaultConfiguration, environment: environment, executable: executable),
+              FileManager.default.fileExists(atPath: directory.appendingPathComponent("kiosk.yaml").path) else { return nil }
+        return directory
     }
 }

@@ -232,7 +232,7 @@ public final class Kioskd: TechnicianService {
             return .init(role: role, queue: queue, device: s.device.rawValue, paper: s.paper.rawValue, toner: s.toner.rawValue,
                          accepting: s.accepting, reasons: s.reasons, message: s.message)
         }
-        return TechnicianStatus(
+        var status = TechnicianStatus(
             version: KioskCore.version, kioskId: configuration.settings.kiosk.id, site: configuration.settings.kiosk.site,
             pid: getpid(), uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
             maintenance: await state.maintenance, maintenanceReason: await state.maintenanceReason,
@@ -240,6 +240,8 @@ public final class Kioskd: TechnicianService {
             printers: views, sessionActive: await sessions.isActive, sessionsStarted: await sessions.sessionsStarted,
             counters: await state.counters, configDirectory: options.configDirectory.path, configVersion: nil,
             outbox: nil, lastHeartbeatAgeSeconds: nil)
+        status.summary = await statusLine()
+        return status
     }
 
     public func setMaintenance(_ request: MaintenanceRequest, by account: String) async throws {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KioskConfig
+import KioskCore
 import Printing
 
 /// Options shared by the commands that render documents.
@@ -43,9 +44,10 @@ struct DocumentOptions: ParsableArguments {
         for path in candidates where FileManager.default.fileExists(atPath: path) || signingKey != nil {
             return try DocumentSigningKey.load(path: path)
         }
-        var source = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { source.deleteLastPathComponent() }
-        let demo = source.appendingPathComponent("scripts/testbeds/demo-document-signing.key").path
+        // A development build signs with the demonstration key; an installed one has none.
+        guard let demo = DataLocation.url(.demoDocumentKey)?.path, FileManager.default.fileExists(atPath: demo) else {
+            CardOutput.fail("no document signing key: give --signing-key, set YITIJI_DOCUMENT_KEY, or run kioskd --enrol", code: 2)
+        }
         FileHandle.standardError.write(Data("note: signing with the demo key (no kiosk signing key is installed)\n".utf8))
         return try DocumentSigningKey.load(path: demo)
     }

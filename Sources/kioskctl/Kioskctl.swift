@@ -20,6 +20,8 @@ struct Kioskctl: AsyncParsableCommand {
             QueueCommand.self,
             ConfigCommand.self,
             DiagCommand.self,
+            StatusCommand.self,
+            EventsCommand.self,
             MaintenanceCommand.self,
             AuditCommand.self,
             SupportBundleCommand.self,

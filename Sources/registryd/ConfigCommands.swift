@@ -20,12 +20,15 @@ struct Config: AsyncParsableCommand {
                 --publisher-key publisher.pub --timestamp-key timestamp.pub --version 1 --expires 2028-01-01T00:00:00Z -o root.json
               registryd config sign kiosk-config/ --only texts.yaml --version 3 --target site:demo-hall \\
                 --expires 2027-06-30T00:00:00Z --key publisher.key -o bundle.json
+              registryd config inspect bundle.json --root root.json
+              registryd config publish bundle.json --target fleet --stage 10 --dry-run --db registry.sqlite
               registryd config publish bundle.json --target site:demo-hall --stage 10 --db registry.sqlite
               registryd config stage 7 --percent 100 --db registry.sqlite
               registryd config list --db registry.sqlite
               registryd config status --db registry.sqlite
+              registryd config status --bundle 7 --db registry.sqlite
             """,
-        subcommands: [Keygen.self, Root.self, Sign.self, Publish.self, Stage.self, List.self, Status.self])
+        subcommands: [Keygen.self, Root.self, Sign.self, Inspect.self, Publish.self, Stage.self, List.self, Status.self])
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make an Ed25519 key (base64, mode 0600); print its public key and key id.")
@@ -112,12 +115,70 @@ struct Config: AsyncParsableCommand {
         }
     }
 
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What a signed bundle holds, and whether its signatures meet a root's threshold (offline).",
+            discussion: "Exit codes: 0 readable (and, with --root, signed well enough), 1 not signed well enough for the root, 2 not a bundle.")
+        @Argument(help: "The signed bundle.") var bundle: String
+        @Option(help: "A root.json: check the signatures against its publisher keys and threshold.") var root: String?
+        @Flag(help: "JSON output.") var json = false
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: bundle) else {
+                FileHandle.standardError.write(Data("registryd: cannot read \(bundle)\n".utf8))
+                throw ExitCode(2)
+            }
+            let envelope: SignedEnvelope, manifest: BundleManifest
+            do {
+                envelope = try SignedEnvelope.decode(data)
+                manifest = try BundleInspection.manifest(of: data)
+            } catch {
+                FileHandle.standardError.write(Data("registryd: \(bundle): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            var verdict: String?
+            var signedWell = true
+            if let root {
+                do {
+                    guard let rootData = FileManager.default.contents(atPath: root) else { throw ValidationError("cannot read \(root)") }
+                    let trusted = try RootMetadata.trustOnFirstUse(try SignedEnvelope.decode(rootData))
+                    _ = try envelope.verifiedPayload(type: SignedEnvelope.configType, role: "publisher", root: trusted)
+                    verdict = "signatures meet root v\(trusted.version)'s publisher threshold (\(trusted.roles["publisher"]?.threshold ?? 0))"
+                } catch {
+                    verdict = "not accepted by \(root): \(error)"
+                    signedWell = false
+                }
+            }
+            let expired = ConfigDates.parse(manifest.expires).map { $0 <= Date() } ?? true
+            if json {
+                var object: [String: Any] = [
+                    "target": manifest.target.description, "version": manifest.version, "expires": manifest.expires, "expired": expired,
+                    "note": manifest.note ?? "", "signatures": envelope.signatures.map(\.keyid),
+                    "files": manifest.files.sorted { $0.key < $1.key }.map { ["path": $0.key, "sha256": $0.value.sha256,
+                                                                              "bytes": Data(base64Encoded: $0.value.contents)?.count ?? 0] },
+                ]
+                if let verdict { object["verdict"] = verdict; object["accepted"] = signedWell }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            } else {
+                print("\(manifest.target) v\(manifest.version), expires \(manifest.expires)\(expired ? " (EXPIRED)" : "")"
+                      + (manifest.note.map { ", note: \($0)" } ?? ""))
+                print("signed by: \(envelope.signatures.map(\.keyid).joined(separator: ", "))")
+                for (path, file) in manifest.files.sorted(by: { $0.key < $1.key }) {
+                    print("  \(path)\t\(Data(base64Encoded: file.contents)?.count ?? 0) bytes\tsha256 \(file.sha256.prefix(16))…")
+                }
+                if let verdict { print(verdict) }
+            }
+            if !signedWell { throw ExitCode(1) }
+        }
+    }
+
     struct Publish: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Publish a signed bundle; kiosks learn of it at once.")
         @Argument(help: "The signed bundle.") var bundle: String
         @Option(help: "fleet, site:ID or kiosk:ID: must be the bundle's own signed target.") var target: String
         @Option(help: "Share of the target's kiosks that get it now, 1–100 (widen later with `config stage`).") var stage: Int = 100
         @Option(help: "A note.") var note: String = ""
+        @Flag(help: "Say which registered kiosks it would reach; publish nothing.") var dryRun = false
         @OptionGroup var store: StoreOptions
 
         func validate() throws {
@@ -137,6 +198,16 @@ struct Config: AsyncParsableCommand {
             }
             let (version, stage, note) = (manifest.version, self.stage, self.note)
             let target = self.target
+            if dryRun {
+                let kiosks = try await store.with { try await $0.kiosks().map(\.id) }
+                guard let reached = Rollout.reach(target: target, version: version, percent: stage, kiosks: kiosks) else {
+                    print("dry run: \(target) v\(version) would reach \(stage) % of the kiosks that ask from that site (the registry learns sites from the kiosks' requests); nothing published")
+                    return
+                }
+                print("dry run: \(target) v\(version) at \(stage) % would reach \(reached.count) of \(kiosks.count) registered kiosk(s); nothing published")
+                for id in reached { print("  \(id)") }
+                return
+            }
             let published: PublishedBundle
             do {
                 published = try await store.with { store in
@@ -179,11 +250,28 @@ struct Config: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "What each kiosk last reported of its configuration.")
+        static let configuration = CommandConfiguration(abstract: "What each kiosk last reported of its configuration, or one bundle's roll-out (--bundle).")
         @OptionGroup var store: StoreOptions
+        @Option(help: "A bundle id (from `config list`): which kiosks applied it, failed it, or have not reported it yet.") var bundle: Int64?
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
+            if let bundle {
+                let found = try await store.with { store -> (PublishedBundle, Rollout.Progress)? in
+                    guard let configs = store as? any ConfigBundleStore,
+                          let published = try await configs.publishedBundles(targets: nil).first(where: { $0.id == bundle }) else { return nil }
+                    let progress = Rollout.progress(of: published, kiosks: try await store.kiosks().map(\.id), reports: try await configs.configReports())
+                    return (published, progress)
+                }
+                guard let (published, progress) = found else { throw ValidationError("no bundle \(bundle): see `registryd config list`") }
+                if json { return print(String(decoding: try RegistryJSON.encoder().encode(progress), as: UTF8.self)) }
+                print("bundle \(published.id): \(published.target) v\(published.version) at \(published.stagePercent) %: "
+                      + "\(progress.applied.count) applied, \(progress.failed.count) failed, \(progress.waiting.count) waiting")
+                for id in progress.applied { print("  applied  \(id)") }
+                for (id, why) in progress.failed.sorted(by: { $0.key < $1.key }) { print("  failed   \(id)\t\(why)") }
+                for id in progress.waiting { print("  waiting  \(id)") }
+                return
+            }
             let states = try await store.with { store in try await (store as? any ConfigBundleStore)?.configReports() ?? [] }
             if json { return print(String(decoding: try RegistryJSON.encoder().encode(states), as: UTF8.self)) }
             if states.isEmpty { print("no kiosk has reported yet") }

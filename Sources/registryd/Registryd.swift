@@ -185,19 +185,31 @@ struct Kiosk: AsyncParsableCommand {
         var publicKey: String
         @Option(help: "A note, e.g. where the kiosk stands.")
         var note: String = ""
+        @Flag(help: "Replace the key of a kiosk registered with another one (the kiosk holding the old key is locked out).")
+        var replace = false
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
             guard let raw = Data(base64Encoded: publicKey.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw ValidationError("--public-key must be base64 of the 32-byte Ed25519 public key")
             }
-            let (id, note) = (self.id, self.note)
+            let (id, note, replace) = (self.id, self.note, self.replace)
+            let outcome: String
             do {
-                try await store.with { try await $0.addKiosk(id: id, publicKey: raw, note: note) }
+                outcome = try await store.with { store -> String in
+                    if let existing = try await store.kioskKey(id: id) {
+                        if existing == raw { return "kiosk \(id) is already registered with this key" }
+                        guard replace else {
+                            throw ValidationError("kiosk \(id) is registered with another key; replacing it locks out the kiosk that holds the old one: add --replace if that is meant")
+                        }
+                    }
+                    try await store.addKiosk(id: id, publicKey: raw, note: note)
+                    return "registered kiosk \(id)"
+                }
             } catch let error as StoreError {
                 throw ValidationError(error.description)
             }
-            print("registered kiosk \(id)")
+            print(outcome)
         }
     }
 
@@ -221,12 +233,24 @@ struct Kiosk: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a kiosk: its requests are refused from now on.")
+        static let configuration = CommandConfiguration(abstract: "Remove a kiosk: its requests are refused from now on.",
+                                                        discussion: "Asks first on a terminal; elsewhere needs --yes.")
         @Argument var id: String
+        @Flag(help: "Do not ask.") var yes = false
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
             let id = self.id
+            if !yes {
+                guard isatty(0) != 0 else {
+                    throw ValidationError("removing kiosk \(id) refuses its requests from now on: add --yes to confirm")
+                }
+                FileHandle.standardOutput.write(Data("remove kiosk \(id)? its requests will be refused from now on [y/N] ".utf8))
+                guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased().trimmingCharacters(in: .whitespaces)) else {
+                    print("kept kiosk \(id)")
+                    throw ExitCode(1)
+                }
+            }
             guard try await store.with({ try await $0.removeKiosk(id: id) }) else {
                 FileHandle.standardError.write(Data("registryd: no kiosk \(id)\n".utf8))
                 throw ExitCode(1)

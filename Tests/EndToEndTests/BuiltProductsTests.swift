@@ -22,7 +22,8 @@ import TestSupport
                  "etc/yitiji/readers/models.json", "etc/udev/rules.d/70-yitiji-readers.rules",
                  "etc/systemd/system/kioskd.service", "etc/systemd/system/kiosk@.service",
                  "usr/share/doc/yitiji/openapi/local-api.yaml", "usr/share/bash-completion/completions/kioskctl",
-                 "usr/share/yitiji/foot.ini", "usr/sbin/yitiji-seal-keys"] {
+                 "usr/share/yitiji/foot.ini", "usr/sbin/yitiji-seal-keys", "usr/share/yitiji/kiosk-config/kiosk.yaml",
+                 "usr/share/yitiji/readers/models.json"] {
         #expect(fm.fileExists(atPath: dir.path + "/" + file), "\(file) is missing")
     }
     let completion = try String(contentsOfFile: dir.path + "/usr/share/bash-completion/completions/kioskctl", encoding: .utf8)

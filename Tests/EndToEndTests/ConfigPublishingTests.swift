@@ -135,8 +135,23 @@ import Testing
         defer { bed.stop() }
         #expect(config().contains(#""trustedRoot":true"#), "\(config())")
 
-        // A fleet bundle: published, learnt of over the open poll, applied, reported.
+        // A fleet bundle: inspected and tried first (nothing published), then published, learnt
+        // of over the open poll, applied, reported.
         let fleet = try signers.bundle(version: 1, files: ["texts.yaml": try texts("请将身份证放在读卡区", "请将居民身份证放在读卡区")])
+        let fleetFile = bed.directory.path + "/fleet-1.json", rootFile = bed.directory.path + "/root.json"
+        try fleet.write(to: URL(fileURLWithPath: fleetFile))
+        try signers.signedRoot(signers.rootMetadata(withTimestamp: false), by: signers.rootKeys).write(to: URL(fileURLWithPath: rootFile))
+        let inspected = try ProcessRunner.run(BuiltProducts.path("registryd"), ["config", "inspect", fleetFile, "--root", rootFile], timeout: 30)
+        #expect(inspected.status == 0 && inspected.stdout.contains("fleet v1") && inspected.stdout.contains("texts.yaml")
+                && inspected.stdout.contains("meet root v1"), "\(inspected.stdout) \(inspected.stderr)")
+        let otherRoot = Signers()
+        try otherRoot.signedRoot(otherRoot.rootMetadata(), by: otherRoot.rootKeys).write(to: URL(fileURLWithPath: rootFile))
+        let refused = try ProcessRunner.run(BuiltProducts.path("registryd"), ["config", "inspect", fleetFile, "--root", rootFile], timeout: 30)
+        #expect(refused.status == 1 && refused.stdout.contains("not accepted"), "\(refused.stdout)")
+        #expect(try ProcessRunner.run(BuiltProducts.path("registryd"), ["config", "inspect", rootFile], timeout: 30).status == 2)
+        let dry = try registryd(bed, ["publish", fleetFile, "--target", "fleet", "--dry-run"])
+        #expect(dry.status == 0 && dry.stdout.contains("would reach 1 of 1") && dry.stdout.contains(KioskStack.kioskId), "\(dry.stdout)")
+        #expect(try registryd(bed, ["list"]).stdout.contains("no bundles published"))
         let started = Date()
         let published = try publish(bed, fleet, target: "fleet")
         #expect(published.status == 0, "\(published.stderr)")
@@ -147,6 +162,9 @@ import Testing
         #expect(eventually(15) { bed.citizen("GET", "/v1/interface").1.contains("请将居民身份证放在读卡区") })
         #expect(eventually(20) { ((try? registryd(bed, ["status"]).stdout) ?? "").contains("committed") },
                 "\((try? registryd(bed, ["status"]).stdout) ?? "")")
+        let progress = try registryd(bed, ["status", "--bundle", "1"])
+        #expect(progress.stdout.contains("1 applied, 0 failed, 0 waiting") && progress.stdout.contains("applied  \(KioskStack.kioskId)"),
+                "\(progress.stdout) \(progress.stderr)")
 
         // A site bundle whose printer queue does not exist: applied, unhealthy, rolled back by itself.
         let kiosk = try String(contentsOfFile: BuiltProducts.repositoryPath("kiosk-config/kiosk.yaml"), encoding: .utf8)

@@ -162,7 +162,16 @@ import Testing
         #expect(list.stdout.contains("DG-0002") && list.stdout.contains(key))
         let bad = try ProcessRunner.run(registryd, ["kiosk", "add", "DG-0003", "--public-key", "AAAA", "--db", db])
         #expect(bad.status != 0 && bad.stderr.contains("32"))
-        #expect(try ProcessRunner.run(registryd, ["kiosk", "remove", "DG-0002", "--db", db]).status == 0)
+        // Replacing a key and removing a kiosk are confirmed.
+        let other = try KioskCredentials.generate(kioskId: "DG-0002").publicKeyBase64
+        let replace = try ProcessRunner.run(registryd, ["kiosk", "add", "DG-0002", "--public-key", other, "--db", db])
+        #expect(replace.status != 0 && replace.stderr.contains("--replace"), "\(replace.stderr)")
+        #expect(try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout.contains(key))
+        #expect(try ProcessRunner.run(registryd, ["kiosk", "add", "DG-0002", "--public-key", key, "--db", db]).stdout.contains("already registered"))
+        let unconfirmed = try ProcessRunner.run(registryd, ["kiosk", "remove", "DG-0002", "--db", db])
+        #expect(unconfirmed.status != 0 && unconfirmed.stderr.contains("--yes"), "\(unconfirmed.stderr)")
+        #expect(try ProcessRunner.run(registryd, ["kiosk", "add", "DG-0002", "--public-key", other, "--replace", "--db", db]).status == 0)
+        #expect(try ProcessRunner.run(registryd, ["kiosk", "remove", "DG-0002", "--yes", "--db", db]).status == 0)
         #expect(try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout.isEmpty)
     }
 }

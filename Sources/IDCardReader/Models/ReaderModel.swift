@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// How a model's frames travel.
 public enum ReaderTransportKind: String, Sendable, Codable {
@@ -126,15 +127,13 @@ public struct ReaderModelDatabase: Sendable {
     }
 
     /// Where the database is looked for, first match wins: `$YITIJI_READER_MODELS`,
-    /// `/etc/yitiji/readers/models.json`, `/usr/share/yitiji/readers/models.json`, then the
-    /// source tree's `drivers/readers/models.json`.
+    /// `/etc/yitiji/readers/models.json` (the site's), then the program's data
+    /// (`DataLocation`: `/usr/share/yitiji/readers/models.json`, or the source tree's).
     public static var searchPaths: [String] {
         var paths: [String] = []
         if let env = ProcessInfo.processInfo.environment["YITIJI_READER_MODELS"] { paths.append(env) }
-        paths += ["/etc/yitiji/readers/models.json", "/usr/share/yitiji/readers/models.json"]
-        var source = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { source.deleteLastPathComponent() }
-        paths.append(source.appendingPathComponent("drivers/readers/models.json").path)
+        paths.append("/etc/yitiji/readers/models.json")
+        if let data = DataLocation.url(.readerModels) { paths.append(data.path) }
         return paths
     }
 

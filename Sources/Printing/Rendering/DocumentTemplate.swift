@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// A document layout from `kiosk-config/templates/KIND.json`: page, fonts, sizes, fixed texts and
 /// field labels, so a province changes a layout without a new build.
@@ -52,14 +53,12 @@ public struct DocumentTemplate: Codable, Sendable, Equatable {
         }
     }
 
-    /// The embedded templates' folder: `kiosk-config/templates` in the source tree, unless
-    /// `YITIJI_TEMPLATES` names another.
+    /// The templates' folder: `$YITIJI_TEMPLATES`, the site's `/etc/yitiji/templates`, else the
+    /// program's data (`DataLocation`).
     public static var defaultDirectory: String {
         if let env = ProcessInfo.processInfo.environment["YITIJI_TEMPLATES"] { return env }
         if FileManager.default.fileExists(atPath: "/etc/yitiji/templates") { return "/etc/yitiji/templates" }
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("kiosk-config/templates").path
+        return (DataLocation.url(.templates) ?? DataLocation.installedRoot.appendingPathComponent("kiosk-config/templates")).path
     }
 }
 

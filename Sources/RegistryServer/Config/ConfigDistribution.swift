@@ -346,3 +346,48 @@ extension PostgresRegistryStore: ConfigBundleStore {
         return out
     }
 }
+
+/// A bundle's roll-out as central operations follow it.
+public enum Rollout {
+    /// The registered kiosks a bundle for `target` reaches at `percent` (a `site:` target reaches
+    /// the kiosks that ask from that site, which the registry cannot list in advance: nil).
+    public static func reach(target: String, version: Int, percent: Int, kiosks: [String]) -> [String]? {
+        guard let parsed = BundleTarget(target) else { return [] }
+        let candidates: [String]
+        switch parsed.scope {
+        case .fleet: candidates = kiosks
+        case .kiosk: candidates = kiosks.filter { $0 == parsed.id }
+        case .site: return nil
+        }
+        return candidates.filter { ConfigStaging.includes(kioskId: $0, target: target, version: version, percent: percent) }.sorted()
+    }
+
+    /// Where one bundle stands: kiosks that run it (or a later version), kiosks that refused or
+    /// rolled it back, and kiosks it reaches that have not reported it yet.
+    public struct Progress: Codable, Sendable, Equatable {
+        public var applied: [String] = []
+        public var failed: [String: String] = [:]
+        public var waiting: [String] = []
+    }
+
+    /// The progress of `bundle` among `kiosks` from their last reports.
+    public static func progress(of bundle: PublishedBundle, kiosks: [String], reports: [KioskConfigState]) -> Progress {
+        var progress = Progress()
+        let mine = reports.filter { $0.report.target == bundle.target }
+        var reported = Set<String>()
+        for state in mine {
+            guard let version = state.report.version else { continue }
+            if version >= bundle.version, state.report.result == "committed" {
+                progress.applied.append(state.kioskId)
+                reported.insert(state.kioskId)
+            } else if version == bundle.version, ["rolledBack", "rejected"].contains(state.report.result) {
+                progress.failed[state.kioskId] = state.report.result + (state.report.reason.map { ": \($0)" } ?? "")
+                reported.insert(state.kioskId)
+            }
+        }
+        let reached = reach(target: bundle.target, version: bundle.version, percent: bundle.stagePercent, kiosks: kiosks) ?? []
+        progress.waiting = reached.filter { !reported.contains($0) }
+        progress.applied.sort()
+        return progress
+    }
+}
