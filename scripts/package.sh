@@ -5,6 +5,7 @@
 #   scripts/package.sh --from DIR           # package binaries already built in DIR
 #   scripts/package.sh --out DIR            # where the .deb files go (default: dist/packages)
 #   scripts/package.sh --no-lintian         # skip lintian
+#   scripts/package.sh --fast               # no debug-symbol packages, quick compression (tests)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 FROM=""; OUT="$ROOT/dist/packages"; LINTIAN=1
@@ -13,7 +14,8 @@ while [ $# -gt 0 ]; do
     --from) FROM="$(cd "${2:?--from needs a folder}" && pwd)"; shift 2 ;;
     --out) OUT="${2:?--out needs a folder}"; shift 2 ;;
     --no-lintian) LINTIAN=0; shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --fast) export YITIJI_FAST_DEB=1 DEB_BUILD_OPTIONS="noautodbgsym ${DEB_BUILD_OPTIONS:-}"; shift ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "package: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
