@@ -86,6 +86,8 @@ public final class Kioskd: TechnicianService {
     /// Base64 of the document-signing key's public half, registered at the registry.
     let documentKeyPublic: String
     let notifier = SystemdNotifier()
+    /// The Prometheus metrics.
+    public let metrics: KioskMetrics
     /// Polling rounds of the printer monitors, for the watchdog.
     let printerCycles = Locked(0)
 
@@ -162,8 +164,12 @@ public final class Kioskd: TechnicianService {
         self.configFeed = configFeed ?? backedGateway.map {
             RegistryConfigFeed(base: $0.client, site: settings.kiosk.site, logger: logger) as any ConfigFeed
         }
+        let metrics = KioskMetrics()
+        self.metrics = metrics
+        backedGateway?.onRequest.withLock { $0 = { metrics.registryRequest($0) } }
         citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk,
-                                      configuration: configuration, audit: audit, logger: logger)
+                                      configuration: configuration, audit: audit, logger: logger,
+                                      onPrinted: { metrics.print(role: $0, outcome: $1, took: $2) })
 
         configAgent = ConfigAgent(store: configStore, kioskId: settings.kiosk.id, site: settings.kiosk.site, sessions: sessions,
                                   audit: audit, logger: logger)
@@ -505,52 +511,48 @@ public final class Kioskd: TechnicianService {
         }
     }
 
-    /// Prometheus text exposition of the daemon's figures.
+    /// Prometheus text exposition of the daemon's figures (swift-prometheus): gauges and counters
+    /// are brought up to date, histograms have accumulated as the kiosk worked.
     public func metricsText() async -> String {
         let counters = await state.counters
-        var lines: [String] = []
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
-            lines.append("# HELP \(name) \(help)")
-            lines.append("# TYPE \(name) \(type)")
-            for (labels, value) in samples { lines.append("\(name)\(labels) \(value)") }
+        metrics.counter("card_reads", help: "Cards read.", total: counters["reads"] ?? 0)
+        metrics.counter("card_read_failures", help: "Cards on the reader that could not be read.", total: counters["reads.failed"] ?? 0)
+        for outcome in ["completed", "failed", "uncertain"] {
+            metrics.counter("prints", help: "Print jobs by outcome.", labels: [("outcome", outcome)], total: counters["prints.\(outcome)"] ?? 0)
         }
-        metric("yitiji_card_reads_total", "counter", "Cards read.", [("", counters["reads"] ?? 0)])
-        metric("yitiji_card_read_failures_total", "counter", "Cards on the reader that could not be read.",
-               [("", counters["reads.failed"] ?? 0)])
-        metric("yitiji_prints_total", "counter", "Print jobs by outcome.",
-               ["completed", "failed", "uncertain"].map { ("{outcome=\"\($0)\"}", counters["prints.\($0)"] ?? 0) })
-        metric("yitiji_sessions_total", "counter", "Citizen sessions started.", [("", await sessions.sessionsStarted)])
-        metric("yitiji_session_active", "gauge", "1 while a citizen session is active.", [("", await sessions.isActive ? 1 : 0)])
-        metric("yitiji_reader_connected", "gauge", "1 while the ID-card reader is connected.", [("", await state.readerPresent ? 1 : 0)])
-        metric("yitiji_maintenance", "gauge", "1 in maintenance mode.", [("", await state.maintenance ? 1 : 0)])
-        metric("yitiji_event_subscribers", "gauge", "Local API clients following events.", [("", hub.subscriberCount)])
-        let problems = counters.filter { $0.key.hasPrefix("prints.problem.") }.sorted { $0.key < $1.key }
-        metric("yitiji_print_failures_total", "counter", "Prints not completed, by what the citizen was told.",
-               problems.map { ("{reason=\"\($0.key.dropFirst("prints.problem.".count))\"}", $0.value) })
+        for (key, value) in counters where key.hasPrefix("prints.problem.") {
+            metrics.counter("print_failures", help: "Prints not completed, by what the citizen was told.",
+                            labels: [("reason", String(key.dropFirst("prints.problem.".count)))], total: value)
+        }
+        metrics.counter("sessions", help: "Citizen sessions started.", total: await sessions.sessionsStarted)
+        metrics.gauge("session_active", help: "1 while a citizen session is active.", await sessions.isActive ? 1 : 0)
+        metrics.gauge("reader_connected", help: "1 while the ID-card reader is connected.", await state.readerPresent ? 1 : 0)
+        metrics.gauge("maintenance", help: "1 in maintenance mode.", await state.maintenance ? 1 : 0)
+        metrics.gauge("event_subscribers", help: "Local API clients following events.", Double(hub.subscriberCount))
+        let printers = await state.printers
+        for role in configuration.settings.printers.keys.sorted() { metrics.printer(role: role, status: printers[role]) }
+        metrics.gauge("config_generation", help: "The configuration generation in use; 0 for the embedded default.",
+                      Double(await configStore.currentGeneration()?.generation ?? 0))
         let freeze = await configAgent.freezeStatus(window: configuration.settings.registry.freezeWindow)
         if freeze != .unprotected {
-            metric("yitiji_config_feed_frozen", "gauge", "1 while no fresh signed statement has come from the configuration feed within the freeze window.",
-                   [("", freeze.isFrozen ? 1 : 0)])
+            metrics.gauge("config_feed_frozen", help: "1 while no fresh signed statement has come from the configuration feed within the freeze window.",
+                          freeze.isFrozen ? 1 : 0)
             if case let .heard(age, _) = freeze {
-                metric("yitiji_config_feed_statement_age_seconds", "gauge", "Seconds since the configuration feed's last fresh signed statement.",
-                       [("", Int(age))])
+                metrics.gauge("config_feed_statement_age", unit: "seconds", help: "Seconds since the configuration feed's last fresh signed statement.", age.rounded())
             }
         }
         if let gateway = backedGateway {
             let figures = gateway.figures()
-            metric("yitiji_outbox_depth", "gauge", "Writes waiting for the registry.", [("", figures?.depth ?? 0)])
-            metric("yitiji_outbox_dead_letters", "gauge", "Writes given up on, waiting for a technician.", [("", figures?.deadLetters ?? 0)])
-            lines.append("# HELP yitiji_outbox_oldest_age_seconds Age of the oldest waiting write.")
-            lines.append("# TYPE yitiji_outbox_oldest_age_seconds gauge")
-            lines.append("yitiji_outbox_oldest_age_seconds \(Int(figures?.oldestAgeSeconds ?? 0))")
-            let latency = gateway.latency.withLock { $0 }
-            lines.append("# HELP yitiji_registry_request_seconds Registry query latency.")
-            lines.append("# TYPE yitiji_registry_request_seconds summary")
-            lines.append("yitiji_registry_request_seconds_sum \(String(format: "%.6f", latency.seconds))")
-            lines.append("yitiji_registry_request_seconds_count \(latency.count)")
-            metric("yitiji_registry_request_failures_total", "counter", "Registry queries that failed.", [("", latency.failures)])
+            metrics.gauge("outbox_depth", help: "Writes waiting for the registry.", Double(figures?.depth ?? 0))
+            metrics.gauge("outbox_dead_letters", help: "Writes given up on, waiting for a technician.", Double(figures?.deadLetters ?? 0))
+            metrics.gauge("outbox_oldest_age", unit: "seconds", help: "Age of the oldest waiting write.", (figures?.oldestAgeSeconds ?? 0).rounded())
+            metrics.counter("registry_request_failures", help: "Registry calls that failed.", total: gateway.latency.withLock { $0.failures })
+            if let accepted = heartbeat.withLock({ $0.lastAcceptedAt }) {
+                metrics.gauge("heartbeat_age", unit: "seconds", help: "Seconds since the registry last accepted a heartbeat.",
+                              Date().timeIntervalSince(accepted).rounded())
+            }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return metrics.text()
     }
 }
 

@@ -38,7 +38,13 @@ import Testing
         #expect(technician.contains("streams"), "\(technician)")
         let metrics = bed.metrics()
         for line in [#"yitiji_prints_total{outcome="completed"} 3"#, "yitiji_sessions_total 1", "yitiji_card_reads_total 1",
-                     "yitiji_outbox_depth", "yitiji_registry_request_seconds_count", "yitiji_reader_connected 1"] {
+                     "yitiji_outbox_depth", "yitiji_registry_request_seconds_count", "yitiji_reader_connected 1",
+                     "# TYPE yitiji_registry_request_seconds histogram", #"yitiji_registry_request_seconds_bucket{le="+Inf"}"#,
+                     #"yitiji_print_duration_seconds_count{role="a4",outcome="completed"} 2"#,
+                     #"yitiji_print_duration_seconds_count{role="receipt",outcome="completed"} 1"#,
+                     #"yitiji_build_info{version=""#, #"yitiji_printer_paper{role="a4",state="ok"} 1"#,
+                     #"yitiji_printer_paper{role="a4",state="out"} 0"#, #"yitiji_printer_device{role="receipt",state="online"} "#, #"yitiji_printer_toner{role="a4",state="out"} 0"#,
+                     "yitiji_config_generation 0"] {
             #expect(metrics.contains(line), "\(line) missing from\n\(metrics)")
         }
 
@@ -178,7 +184,7 @@ import Testing
         #expect(rows.first { $0.id == "keys" }?.detail.contains("demonstration") == true, "\(json)")
         #expect(json.contains("accepted by the registry"), "\(json)")
         let removed = try ProcessRunner.run(BuiltProducts.path("registryd"),
-                                            ["kiosk", "remove", KioskStack.kioskId, "--db", bed.registry.database], timeout: 30)
+                                            ["kiosk", "remove", KioskStack.kioskId, "--yes", "--db", bed.registry.database], timeout: 30)
         #expect(removed.status == 0)
         (code, json) = try diag(bed)
         #expect(code == 2 && json.contains("the registry does not know this kiosk") && json.contains("registryd kiosk add demo-kiosk-01"),

@@ -18,6 +18,8 @@ public final class RegistryBackedGateway: RegistryGateway {
     let logger: Logger
     /// Registry request latencies: count, total seconds, failures (for metrics).
     public let latency = Locked((count: 0, seconds: 0.0, failures: 0))
+    /// Told how long each registry call took (the metrics' histogram).
+    public let onRequest = Locked<(@Sendable (Duration) -> Void)?>(nil)
     /// How long an application waits for the registry's number before the receipt is printed
     /// with the kiosk's tracking number alone.
     let deliveryWait: Duration
@@ -92,6 +94,7 @@ public final class RegistryBackedGateway: RegistryGateway {
 
     private func record(_ start: ContinuousClock.Instant, failed: Bool) {
         let elapsed = ContinuousClock.now - start
+        onRequest.withLock { $0 }?(elapsed)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         latency.withLock {
             $0.count += 1

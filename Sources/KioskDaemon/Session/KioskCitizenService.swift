@@ -19,9 +19,13 @@ public final class KioskCitizenService: CitizenService {
     let audit: AuditLog?
     let logger: Logger
     private let ratedVisits = Locked<Set<String>>([])
+    /// Told of each print's role, outcome and duration (the metrics).
+    let onPrinted: (@Sendable (String, String, Duration) -> Void)?
 
     public init(sessions: SessionManager, state: KioskState, hub: EventHub, gateway: any RegistryGateway, desk: DocumentDesk,
-                configuration: KioskConfiguration, audit: AuditLog?, logger: Logger) {
+                configuration: KioskConfiguration, audit: AuditLog?, logger: Logger,
+                onPrinted: (@Sendable (String, String, Duration) -> Void)? = nil) {
+        self.onPrinted = onPrinted
         self.sessions = sessions
         self.state = state
         self.hub = hub
@@ -191,8 +195,10 @@ public final class KioskCitizenService: CitizenService {
             throw CitizenAPIError(messageKey: "card.needed", detail: "the card was taken off while the document was prepared; nothing was printed")
         }
         hub.publish(.printProgress(state: "printing"))
+        let started = ContinuousClock.now
         let printed = await desk.print(document, role: "a4", requestID: requestId)
         let state = Self.stateName(printed.outcome)
+        onPrinted?("a4", state, ContinuousClock.now - started)
         hub.publish(.printProgress(state: state))
         await self.state.count("prints.\(state)")
         if state != "completed" { await self.state.count("prints.problem.\(Self.messageKey(printed.outcome))") }
@@ -238,7 +244,9 @@ public final class KioskCitizenService: CitizenService {
                                    note: queued.registryNumber == nil ? "网络恢复后将自动上报中心，编号不变" : "中心受理号 \(queued.registryNumber ?? "")")
             do {
                 let document = try desk.render(.receipt, slip)
+                let started = ContinuousClock.now
                 let printed = await desk.print(document, role: "receipt", requestID: "receipt-" + queued.trackingNumber)
+                onPrinted?("receipt", Self.stateName(printed.outcome), ContinuousClock.now - started)
                 receiptPrinted = printed.outcome.succeeded
                 if !receiptPrinted { logger.warning("receipt not printed", metadata: ["outcome": "\(printed.outcome)"]) }
                 await state.count("prints.\(Self.stateName(printed.outcome))")

@@ -1,8 +1,8 @@
 /// A printer's state in one vocabulary, from IPP printer-state and printer-state-reasons.
 public struct PrinterStatus: Sendable, Equatable, Codable {
-    public enum Device: String, Sendable, Codable { case online, offline, busy, stopped }
-    public enum Paper: String, Sendable, Codable { case ok, low, out, jammed }
-    public enum Toner: String, Sendable, Codable { case ok, low, out }
+    public enum Device: String, Sendable, Codable, CaseIterable { case online, offline, busy, stopped }
+    public enum Paper: String, Sendable, Codable, CaseIterable { case ok, low, out, jammed }
+    public enum Toner: String, Sendable, Codable, CaseIterable { case ok, low, out }
 
     public var queue: String
     public var device: Device
