@@ -5,6 +5,10 @@ import NIOSSL
 import KioskConfig
 import KioskCore
 import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import ServiceLifecycle
 import SystemdSupport
 import Registry
 import RegistryServer
@@ -103,6 +107,8 @@ struct Serve: AsyncParsableCommand {
     var timestampKey: String?
     @Option(help: "Hours a freshness statement holds.")
     var statementHours: Int = 24
+    @Option(help: "Serve Prometheus metrics (requests by route and status, durations) on 127.0.0.1 at this port.")
+    var metricsPort: Int?
 
     func validate() throws {
         let parts = listen.split(separator: ":")
@@ -115,6 +121,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("give --tls-certificate and --tls-key together")
         }
         guard (1...24 * 30).contains(statementHours) else { throw ValidationError("--statement-hours must be 1 to 720") }
+        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1 to 65535") }
         guard (1...3600).contains(headerTimeout), (1...3600).contains(bodyTimeout) else {
             throw ValidationError("--header-timeout and --body-timeout must be 1 to 3600 seconds")
         }
@@ -154,6 +161,19 @@ struct Serve: AsyncParsableCommand {
         }
         let parts = listen.split(separator: ":")
         let router = Router(context: RegistryRequestContext.self)
+        var metricsApp: (any Service)?
+        if let metricsPort {
+            // Hummingbird's metrics middleware feeds swift-metrics, which Prometheus collects.
+            let collector = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: collector))
+            router.add(middleware: MetricsMiddleware())
+            let metricsRouter = Router()
+            metricsRouter.get("metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: .init(byteBuffer: ByteBuffer(string: collector.emitToString())))
+            }
+            metricsApp = Application(router: metricsRouter, configuration: .init(address: .hostname("127.0.0.1", port: metricsPort)))
+        }
         RegistryRoutes.add(to: router, store: store, options: options)
         let limits = ConnectionLimits(maxConnections: maxConnections, headerTimeout: .seconds(Int64(headerTimeout)),
                                       bodyTimeout: .seconds(Int64(bodyTimeout)))
@@ -168,7 +188,10 @@ struct Serve: AsyncParsableCommand {
         }
         let app = Application(router: router, server: try limits.server(tls: tls),
                               configuration: limits.configuration(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8480)))
-        try await app.runService()
+        guard let metricsApp else { return try await app.runService() }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: metricsApp)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "registryd")))
+        try await group.run()
     }
 }
 

@@ -79,6 +79,28 @@ import Testing
         #expect(status == 400 && body["code"] as? String == "id-number.invalid")
     }
 
+    /// Hummingbird's metrics middleware through swift-prometheus, on a loopback port of its own:
+    /// requests by route template and status, never by the path a kiosk asked (which holds ID numbers).
+    @Test func metricsCountRequestsByRouteWithoutPersonalData() async throws {
+        let dir = try TemporaryDirectory(prefix: "registry-metrics")
+        defer { dir.remove() }
+        let credentials = try KioskCredentials.generate(kioskId: "DG-0001")
+        let port = freeLoopbackPort()
+        let registry = try RegistrydProcess(database: dir.path + "/r.sqlite", seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
+                                            kiosks: [(credentials.kioskId, credentials.publicKeyBase64)], extraArguments: ["--metrics-port", String(port)])
+        defer { registry.stop() }
+        let client = RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials))
+        _ = try await client.socialInsurance(idNumber: "441900199003181234")
+        _ = try RawHTTPConnection.request(port: registry.port, "GET", "/v1/persons/441900199003181234/social-insurance")
+        let scrape = try ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(port)/metrics"], timeout: 20).stdout
+        #expect(scrape.contains("# TYPE http_server_request_duration histogram"), "\(scrape.prefix(500))")
+        #expect(scrape.contains(#"http_route="/v1/persons/{idNumber}/social-insurance""#) || scrape.contains("/v1/persons/{"), "\(scrape.prefix(2000))")
+        #expect(scrape.contains(#"http_response_status_code="401""#))
+        #expect(!scrape.contains("441900199003181234"), "no ID number in the metrics")
+        // The metrics are not on the kiosks' port.
+        #expect(try RawHTTPConnection.request(port: registry.port, "GET", "/metrics")?.status != 200)
+    }
+
     @Test func aBadSeedIsRefusedWholeNamingTheRecord() throws {
         let dir = try TemporaryDirectory(prefix: "registryd")
         defer { dir.remove() }
