@@ -9,6 +9,7 @@ struct AuditCommand: AsyncParsableCommand {
         discussion: """
         Sessions, prints, submissions, technician operations (with the account the kernel reported \
         for the connection) and configuration changes. Card holders appear only as keyed hashes.
+        Exit codes: 0 shown, 2 kioskd is not running or its answer could not be read, 64 invalid arguments.
         Examples:
           kioskctl audit
           kioskctl audit --limit 500 --json

@@ -43,6 +43,9 @@ struct ConfigCommand: ParsableCommand {
         commandName: "config",
         abstract: "The configuration kioskd runs: show it, what changed, its history, roll back, apply a bundle.",
         discussion: """
+        Exit codes: 0 done, 1 a bundle rejected or rolled back (apply) or a configuration that does
+        not validate (validate names file, line and field), 2 kioskd is not running or refused
+        (the line printed says why), 64 invalid arguments.
         Examples:
           kioskctl config show
           kioskctl config diff

@@ -8,7 +8,8 @@ struct DocumentPrintCommand: ParsableCommand {
         commandName: "print",
         abstract: "Render a document and print it through CUPS, waiting for the outcome.",
         discussion: """
-        Prints through the CUPS server CUPS_SERVER names. Exit codes: 0 the job completed,
+        Prints through the CUPS server CUPS_SERVER names; each step of the job (submitted,
+        pending, processing) is shown on standard error while it waits. Exit codes: 0 the job completed,
         1 it failed (the reason is printed), 3 the outcome is uncertain (check the printer),
         2 invalid input.
         Examples:
@@ -55,7 +56,10 @@ struct DocumentPrintCommand: ParsableCommand {
         let client: CupsClient
         do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 1) }
         let printer = queue
-        let outcome = PrintJobRunner(client: client).print(
+        var runner = PrintJobRunner(client: client)
+        // Progress on standard error while it waits; the outcome alone on standard output.
+        runner.onProgress = { step in FileHandle.standardError.write(Data("… \(step)\n".utf8)) }
+        let outcome = runner.print(
             queue: printer, pdf: document.pdf, title: document.kind.rawValue, options: printOptions, timeoutSeconds: deadline)
         switch outcome {
         case .completed(let id): print("printed: job \(printer)-\(id) completed (\(document.pageCount) page(s))")

@@ -59,7 +59,8 @@ struct DocumentRenderCommand: ParsableCommand {
         abstract: "Render a document to PDF.",
         discussion: """
         KIND: business-licence, archive-extract, social-insurance-certificate, receipt.
-        The input formats are described in the README. Invalid input exits 2 naming the field.
+        The input formats are described in the README.
+        Exit codes: 0 written, 2 invalid input (the line printed names the field) or no signing key.
         Example: kioskctl document render --kind business-licence --input licence.json -o licence.pdf
         """)
 

@@ -12,6 +12,8 @@ struct QueueCommand: AsyncParsableCommand {
         heartbeats) until the registry has it. Items the registry refused, that expired or kept
         failing are dead letters: retry them once the cause is fixed, or purge them (asked first,
         recorded in the audit log).
+        Exit codes: 0 done, 2 kioskd is not running or refused (no such item: the line says why),
+        64 invalid arguments.
         Examples:
           kioskctl queue status
           kioskctl queue list --dead

@@ -30,7 +30,7 @@ struct ReaderListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the ID-card readers found (USB and serial).",
-        discussion: "Example: kioskctl reader list --json")
+        discussion: "Exit codes: 0 listed (also when none is found), 1 the reader model database could not be read.\nExample: kioskctl reader list --json")
 
     @OptionGroup var selection: ReaderSelectionOptions
     @Flag(help: "Print one JSON object.")

@@ -10,6 +10,7 @@ struct ReaderWatchCommand: AsyncParsableCommand {
         discussion: """
         Opens the reader directly and keeps polling, reopening it when it is unplugged and plugged
         back. One line per event; personal fields masked. Stops after --count events or on Ctrl-C.
+        Exit codes: 0 stopped after --count events or on Ctrl-C, 2 no reader could be opened.
         Example: kioskctl reader watch --count 3
         """)
 

@@ -24,6 +24,9 @@ import Testing
             let r = try print(bed, kind, queue: queue)
             #expect(r.status == 0, "\(kind): \(r.stderr)")
             #expect(r.stdout.contains("completed"))
+            // Progress while it waits, on standard error; the outcome alone on standard output.
+            #expect(r.stderr.contains("submitted") && r.stderr.contains("completed"), "\(r.stderr)")
+            #expect(!r.stdout.contains("submitted"))
             let files = bed.printed(queue)
             #expect(files.count == before + 1)
             if let last = files.last {

@@ -215,15 +215,18 @@ public final class CupsClient: @unchecked Sendable {
 public struct PrintJobRunner: Sendable {
     public let client: CupsClient
     public var pollIntervalMilliseconds = 200
+    /// Told each step of a job as it happens (submitted, pending, processing…), for a person waiting.
+    public var onProgress: (@Sendable (String) -> Void)?
 
     public init(client: CupsClient) { self.client = client }
+
+    static let stateNames = [3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled", 8: "aborted", 9: "completed"]
 
     /// Reasons from printer-state-reasons and a job message, for a technician.
     static func detail(_ job: JobState?, _ printer: PrinterStatus?) -> String {
         var parts: [String] = []
         if let job {
-            let names = [3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled", 8: "aborted", 9: "completed"]
-            parts.append("job \(names[job.state] ?? String(job.state))")
+            parts.append("job \(stateNames[job.state] ?? String(job.state))")
             if !job.reasons.isEmpty { parts.append("job reasons: \(job.reasons.joined(separator: ","))") }
             if !job.message.isEmpty { parts.append("message: \(job.message)") }
         }
@@ -239,7 +242,9 @@ public struct PrintJobRunner: Sendable {
     /// Success only on completed; canceled, aborted, stopped, held or timed-out jobs are not.
     public func print(queue: String, pdf: Data, title: String, options: PrintOptions, timeoutSeconds: Double) -> PrintOutcome {
         switch submit(queue: queue, pdf: pdf, title: title, options: options) {
-        case .success(let jobID): return follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds)
+        case .success(let jobID):
+            onProgress?("job \(queue)-\(jobID) submitted")
+            return follow(queue: queue, jobID: jobID, timeoutSeconds: timeoutSeconds)
         case .failure(let refused): return refused.outcome
         }
     }
@@ -270,6 +275,7 @@ public struct PrintJobRunner: Sendable {
         var last: JobState?
         while true {
             if let job = try? client.jobState(queue: queue, jobID: jobID) {
+                if job.state != last?.state { onProgress?("job \(queue)-\(jobID) \(Self.stateNames[job.state] ?? String(job.state))") }
                 last = job
                 switch job.state {
                 case 9: return .completed(jobID: jobID)
