@@ -182,6 +182,20 @@ import Testing
         #expect(try row(rows, "printer.a4").status == "ok", "\(rows)")
         #expect(try row(rows, "printer.receipt").status == "ok")
 
+        // A queue that would retry a failed job later, behind the citizen's back: named, with the fix.
+        func policy(_ value: String) throws {
+            let r = try ProcessRunner.run("/usr/sbin/lpadmin", ["-p", "a4", "-o", "printer-error-policy=\(value)"], environment: bed.environment, timeout: 30)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        try policy("retry-job")
+        (_, rows) = try diag(kiosk, ["printer"], environment: bed.environment)
+        let retrying = try row(rows, "printer.a4")
+        #expect(retrying.status == "warn" && retrying.detail.contains("error policy retry-job")
+                && retrying.action == "lpadmin -p a4 -o printer-error-policy=abort-job", "\(retrying)")
+        try policy("abort-job")
+        (_, rows) = try diag(kiosk, ["printer"], environment: bed.environment)
+        #expect(try row(rows, "printer.a4").status == "ok", "\(rows)")
+
         try bed.fault("a4", "stop-printer")
         (_, rows) = try diag(kiosk, ["printer"], environment: bed.environment)
         var a4 = try row(rows, "printer.a4")

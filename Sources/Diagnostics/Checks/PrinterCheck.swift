@@ -70,6 +70,13 @@ public struct PrinterCheck: DiagnosticCheck {
         if !status.message.isEmpty { parts.append("message: \(status.message)") }
 
         var warnings: [(String, String)] = []
+        // A failed job must end where it failed: retried or held, it would come out later,
+        // behind the citizen's back, perhaps into the next citizen's hands.
+        if let policy = client.errorPolicy(queue: queue), policy != "abort-job" {
+            parts.append("error policy \(policy)")
+            warnings.append(("a failed job would not end where it failed (printer-error-policy \(policy))",
+                             "lpadmin -p \(queue) -o printer-error-policy=abort-job"))
+        }
         var jobs: [JobSummary] = []
         do { jobs = try client.jobs(queue: queue) } catch {
             raw.append("job history: \(error)")

@@ -381,6 +381,13 @@ extension CupsClient {
     }
 
     /// The printer's IPP attributes as `name = value` lines (for diagnostics).
+    /// The queue's `printer-error-policy` (`abort-job`, `retry-job`, `retry-current-job`, `stop-printer`), if CUPS says.
+    public func errorPolicy(queue: String) -> String? {
+        let prefix = "printer-error-policy = "
+        return (try? printerAttributes(queue: queue, names: ["printer-error-policy"]))?
+            .first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
     public func printerAttributes(queue: String, names: [String]) throws(PrintingError) -> [String] {
         let response: OpaquePointer? = lock.withLock {
             request(IPP_OP_GET_PRINTER_ATTRIBUTES, queue: queue, attributes: names)
