@@ -44,7 +44,7 @@ struct KioskLocationOptions: ParsableArguments {
         let state = URL(fileURLWithPath: stateDirectory ?? nonEmpty("YITIJI_STATE_DIR") ?? "/var/lib/yitiji")
         // The configuration in use: the one named, else the applied bundle generation, else the default.
         let applied = state.appendingPathComponent("config/current")
-        let configDirectory: URL
+        var configDirectory: URL
         if let config {
             configDirectory = URL(fileURLWithPath: config)
         } else if nonEmpty("YITIJI_CONFIG_DIR") == nil, FileManager.default.fileExists(atPath: applied.appendingPathComponent("kiosk.yaml").path) {
@@ -52,6 +52,9 @@ struct KioskLocationOptions: ParsableArguments {
         } else {
             configDirectory = KioskConfiguration.defaultDirectory()
         }
+        // A site directory holding only what the site changed, laid over the packaged defaults as kioskd does.
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("yitiji-kioskctl-\(getuid())")
+        if let merged = try? SiteLayer.resolve(configDirectory, workDirectory: work) { configDirectory = merged }
         var environment = DiagnosticEnvironment(
             configDirectory: configDirectory,
             stateDirectory: state,

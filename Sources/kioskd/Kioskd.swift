@@ -71,7 +71,14 @@ struct KioskdCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let configDirectory = config.map { URL(fileURLWithPath: $0) } ?? KioskConfiguration.defaultDirectory()
+        let siteDirectory = config.map { URL(fileURLWithPath: $0) } ?? KioskConfiguration.defaultDirectory()
+        // A site directory holding only what the site changed is laid over the packaged defaults.
+        let configDirectory: URL
+        let work = enrol ? URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("yitiji-enrol-\(getpid())") : URL(fileURLWithPath: runtime)
+        do { configDirectory = try SiteLayer.resolve(siteDirectory, workDirectory: work) } catch {
+            FileHandle.standardError.write(Data("kioskd: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         if enrol {
             do {
                 let stateURL = URL(fileURLWithPath: state)

@@ -52,7 +52,8 @@ struct DebianPackageTests {
         #expect(group.contains("yitiji-tech:") && group.contains("yitiji-citizen:"), "\(group)")
         func mode(_ path: String) -> Int { ((try? fm.attributesOfItem(atPath: root + path))?[.posixPermissions] as? Int) ?? -1 }
         #expect(mode("/var/lib/yitiji") == 0o750 && mode("/var/lib/yitiji-keys") == 0o700 && mode("/var/lib/registryd") == 0o750)
-        #expect(fm.fileExists(atPath: root + "/etc/yitiji/kiosk.yaml"), "the site's configuration is made from the defaults")
+        #expect(fm.fileExists(atPath: root + "/etc/yitiji/kiosk.yaml") && !fm.fileExists(atPath: root + "/etc/yitiji/texts.yaml"),
+                "the site gets its own kiosk.yaml; the rest stays the package's")
         #expect(try String(contentsOfFile: root + "/etc/cups/cupsd.conf", encoding: .utf8).contains("PreserveJobFiles No"))
 
         // The site edits its configuration; an old default lingers; a reinstall keeps the one
@@ -66,6 +67,11 @@ struct DebianPackageTests {
         #expect(try String(contentsOfFile: siteFile, encoding: .utf8).contains("dg-hall-07"), "the site's /etc/yitiji is kept")
         #expect(try String(contentsOfFile: root + "/usr/share/yitiji/kiosk-config/texts.yaml", encoding: .utf8).contains("idle.prompt"),
                 "the package's defaults come back")
+        // The programs read the site's layer over the package's defaults.
+        let diag = try ProcessRunner.run(BuiltProducts.path("kioskctl"), ["diag", "config", "--json", "--config", root + "/etc/yitiji",
+                                                                           "--state-dir", dir.path + "/state", "--socket", dir.path + "/none.sock"],
+                                         environment: ["YITIJI_DATA_DIR": root + "/usr/share/yitiji", "CUPS_SERVER": "127.0.0.1:1"], timeout: 60)
+        #expect(diag.stdout.contains("dg-hall-07") && diag.stdout.contains(#""status":"ok""#), "\(diag.stdout) \(diag.stderr)")
 
         // The units as a reviewer checks them.
         for (unit, limit) in [("lib/systemd/system/kioskd.service", 2.5), ("lib/systemd/system/registryd.service", 2.5)] {
