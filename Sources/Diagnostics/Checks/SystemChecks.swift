@@ -144,9 +144,9 @@ public struct FreshnessCheck: DiagnosticCheck {
     public func run(_ context: DiagnosticContext) async -> CheckResult {
         let storeRoot = context.environment.stateDirectory.appendingPathComponent("config")
         let window = (try? context.configuration.get())?.settings.registry.freezeWindow ?? FeedFreezeStatus.defaultWindow
-        let rootURL = storeRoot.appendingPathComponent("trust/root.json")
-        let root = (try? Data(contentsOf: rootURL)).flatMap { try? SignedEnvelope.decode($0) }.flatMap { try? RootMetadata.trustOnFirstUse($0) }
-        let since = (try? FileManager.default.attributesOfItem(atPath: rootURL.path))?[.modificationDate] as? Date
+        let root = (try? Data(contentsOf: storeRoot.appendingPathComponent(ConfigStore.rootFile)))
+            .flatMap { try? SignedEnvelope.decode($0) }.flatMap { try? RootMetadata.trustOnFirstUse($0) }
+        let since = ConfigStore.rootTrustedSince(storeRoot: storeRoot)
         let freshness = FeedFreshness.read(storeRoot: storeRoot)
         let status = FeedFreezeStatus.evaluate(root: root, rootTrustedSince: since, freshness: freshness, window: window, now: Date())
         let refusal = freshness?.lastRefusal.map { "; last statement refused: \($0)" } ?? ""
@@ -203,7 +203,7 @@ struct ConfigStoreFacts {
             if let data = try? Data(contentsOf: dir.appendingPathComponent("generation.json")) {
                 facts.generation = try? JSONDecoder().decode(ConfigGeneration.self, from: data)
             }
-            if let rootData = try? Data(contentsOf: root.appendingPathComponent("trust/root.json")) {
+            if let rootData = try? Data(contentsOf: root.appendingPathComponent(ConfigStore.rootFile)) {
                 do {
                     let trusted = try RootMetadata.trustOnFirstUse(try SignedEnvelope.decode(rootData))
                     facts.hasRoot = true

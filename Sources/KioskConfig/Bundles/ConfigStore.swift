@@ -60,7 +60,7 @@ public actor ConfigStore {
 
     /// The trusted root, or nil before one is installed.
     public func trustedRoot() throws(BundleError) -> RootMetadata? {
-        let url = root.appendingPathComponent("trust/root.json")
+        let url = root.appendingPathComponent(Self.rootFile)
         guard let data = try? Data(contentsOf: url) else { return nil }
         return try RootMetadata.decodeUnverified(try SignedEnvelope.decode(data))
     }
@@ -76,7 +76,7 @@ public actor ConfigStore {
             next = try RootMetadata.trustOnFirstUse(envelope)
         }
         do {
-            try DurableFiles.writeAtomically(data, to: root.appendingPathComponent("trust/root.json").path)
+            try DurableFiles.writeAtomically(data, to: root.appendingPathComponent(Self.rootFile).path)
         } catch {
             throw .rootUpdate("could not store it: \(error.description)")
         }
@@ -156,9 +156,13 @@ public actor ConfigStore {
         try writeFreshness(freshness)
     }
 
-    /// When the trusted root was installed (its file's time), or nil without one.
-    public func rootTrustedSince() -> Date? {
-        try? fileManager.attributesOfItem(atPath: root.appendingPathComponent("trust/root.json").path)[.modificationDate] as? Date
+    /// Where the trusted root is kept, relative to the store's root.
+    public nonisolated static let rootFile = "trust/root.json"
+
+    /// When the trusted root under `storeRoot` was installed (its file's time), or nil without one;
+    /// read without the store (by diag too).
+    public nonisolated static func rootTrustedSince(storeRoot: URL) -> Date? {
+        try? FileManager.default.attributesOfItem(atPath: storeRoot.appendingPathComponent(rootFile).path)[.modificationDate] as? Date
     }
 
     private func writeFreshness(_ freshness: FeedFreshness) throws {

@@ -105,7 +105,7 @@ public actor ConfigAgent {
 
     /// Whether the feed is fresh: the window is the kiosk's `registry.freezeWindowSeconds`.
     public func freezeStatus(window: TimeInterval) async -> FeedFreezeStatus {
-        FeedFreezeStatus.evaluate(root: try? await store.trustedRoot(), rootTrustedSince: await store.rootTrustedSince(),
+        FeedFreezeStatus.evaluate(root: try? await store.trustedRoot(), rootTrustedSince: ConfigStore.rootTrustedSince(storeRoot: store.root),
                                   freshness: await store.feedFreshness(), window: window, now: now())
     }
 
