@@ -39,6 +39,8 @@ public struct OutboxPolicy: Sendable {
     public var ratingCap = 20_000
     /// Print records beyond this many queued are refused with `.full`.
     public var printRecordCap = 20_000
+    /// Ticket reports beyond this many queued are refused with `.full` (the ticket is then not printed).
+    public var ticketCap = 20_000
     /// Undelivered items older than this become dead letters (reason kept).
     public var ttl: TimeInterval = 30 * 24 * 3600
     /// Heartbeats older than this become dead letters (they would say nothing new).
@@ -64,6 +66,7 @@ public struct OutboxPolicy: Sendable {
         case .ratings: return ratingCap
         case .printRecords: return printRecordCap
         case .heartbeats: return 1
+        case .tickets: return ticketCap
         }
     }
 

@@ -13,6 +13,9 @@ public struct Problem: Error, Codable, Sendable, Hashable, CustomStringConvertib
     public var detail: String
     /// Stable machine-readable code, e.g. `enterprise.not-found`, `auth.bad-signature`.
     public var code: String
+    /// Facts the client may show in its own words (RFC 9457 extension members), e.g. an
+    /// appointment's `startsAt` and `endsAt` (ISO 8601) when a check-in came too early.
+    public var facts: [String: String]?
 
     /// A problem with `statusCode`, stable `code`, `title` and `detail`.
     public init(statusCode: Int, code: String, title: String, detail: String) {
@@ -24,7 +27,7 @@ public struct Problem: Error, Codable, Sendable, Hashable, CustomStringConvertib
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, title, detail, code
+        case type, title, detail, code, facts
         case statusCode = "status"
     }
 

@@ -301,6 +301,37 @@ public final class RegistryClient: Sendable {
         return try await get("/v1/document-keys/\(keyId)")
     }
 
+    // MARK: Hall
+
+    /// Reserves the next number of a queue at the kiosk's site; asking again with the same ticket
+    /// id answers the same ticket. It waits in the queue once reported printed (`TicketReport`).
+    public func reserveTicket(site: String, _ request: TicketRequest) async throws(RegistryClientError) -> HallTicket {
+        try await call(method: .POST, path: "/v1/halls/\(try pathSegment(site))/tickets", body: try encode(request), headers: [], retryable: true)
+    }
+
+    /// Checks the card holder in for today's appointment at the kiosk's site: a reserved priority
+    /// ticket (the same one again for a repeated check-in), or `.refused` with problem code
+    /// `appointment.not-found`, `appointment.too-early`, `appointment.too-late` or `appointment.other-site`.
+    public func checkIn(site: String, _ request: CheckInRequest) async throws(RegistryClientError) -> HallTicket {
+        try await call(method: .POST, path: "/v1/halls/\(try pathSegment(site))/check-ins", body: try encode(request), headers: [], retryable: true)
+    }
+
+    /// Today's queues of the site: waiting tickets and the number called last.
+    public func hallFigures(site: String) async throws(RegistryClientError) -> HallFigures {
+        try await get("/v1/halls/\(try pathSegment(site))/queues")
+    }
+
+    /// A counter calls the next number of `queue`; retried with the same key, the same ticket.
+    public func callNext(site: String, queue: String, counter: Int, idempotencyKey: String) async throws(RegistryClientError) -> HallTicket {
+        try await call(method: .POST, path: "/v1/halls/\(try pathSegment(site))/queues/\(try pathSegment(queue))/call",
+                       body: try encode(CallRequest(counter: counter)), headers: [("Idempotency-Key", idempotencyKey)], retryable: true)
+    }
+
+    /// The booking system stores (or replaces) an appointment.
+    public func storeAppointment(_ appointment: Appointment) async throws(RegistryClientError) -> Appointment {
+        try await call(method: .POST, path: "/v1/appointments", body: try encode(appointment), headers: [], retryable: true)
+    }
+
     // MARK: Writes
 
     /// Submits one item; the same key with the same body answers the same receipt again.
@@ -350,9 +381,12 @@ public final class RegistryClient: Sendable {
 
     // MARK: Plumbing
 
+    /// RFC 3986's unreserved characters, sent as they are (the registry refuses them encoded).
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
     func pathSegment(_ text: String) throws(RegistryClientError) -> String {
         guard !text.isEmpty, text.utf8.count <= 64,
-              let encoded = text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) else {
+              let encoded = text.addingPercentEncoding(withAllowedCharacters: Self.unreserved) else {
             throw .invalidRequest("'\(text.prefix(20))' is not a valid path segment")
         }
         return encoded

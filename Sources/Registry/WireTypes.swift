@@ -13,6 +13,8 @@ public enum SubmissionKind: String, Codable, Sendable, CaseIterable, Hashable {
     case printRecords = "print-records"
     /// A kiosk heartbeat (`Heartbeat`).
     case heartbeats
+    /// A queue ticket the kiosk printed (`TicketReport`).
+    case tickets
 }
 
 /// The applicant of an application: the card holder of the session, only what the registry needs.

@@ -23,11 +23,14 @@ struct Registryd: AsyncParsableCommand {
             Examples:
               registryd --db /var/lib/registryd/registry.sqlite --listen 127.0.0.1:8480 --seed demo-seed.json
               registryd kiosk add KIOSK-0001 --public-key BASE64 --db /var/lib/registryd/registry.sqlite
+              registryd kiosk add HALL1-W03 --role counter --site hall-1 --public-key BASE64 --db /var/lib/registryd/registry.sqlite
               registryd kiosk list --db /var/lib/registryd/registry.sqlite
+              registryd hall call --site hall-1 --queue A --counter 3 --db /var/lib/registryd/registry.sqlite
+              registryd appointments import today.json --db /var/lib/registryd/registry.sqlite
               registryd config publish bundle.json --target fleet --stage 10 --db /var/lib/registryd/registry.sqlite
             """,
         version: KioskCore.version,
-        subcommands: [Serve.self, Kiosk.self, Config.self],
+        subcommands: [Serve.self, Kiosk.self, Hall.self, Appointments.self, Config.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -197,17 +200,23 @@ struct Serve: AsyncParsableCommand {
 
 /// Registers and lists kiosks.
 struct Kiosk: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Register, list and remove kiosks.",
+    static let configuration = CommandConfiguration(abstract: "Register, list and remove kiosks, hall counters and the booking system.",
                                                     subcommands: [Add.self, List.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a kiosk's Ed25519 public key (or replace it).")
+        static let configuration = CommandConfiguration(
+            abstract: "Register a kiosk's Ed25519 public key (or replace it); also a hall counter's or the booking system's.",
+            discussion: "Registering a known key again updates its note, role and site.")
         @Argument(help: "The kiosk ID (1 to 64 of A-Z a-z 0-9 . _ -).")
         var id: String
         @Option(help: "Base64 of the kiosk's raw 32-byte Ed25519 public key.")
         var publicKey: String
         @Option(help: "A note, e.g. where the kiosk stands.")
         var note: String = ""
+        @Option(help: "What the key may do: kiosk, counter (calls numbers at its site) or booking (stores appointments).")
+        var role: String = "kiosk"
+        @Option(help: "The site (hall) a kiosk or counter stands in: its tickets, check-ins and calls are for this site only.")
+        var site: String?
         @Flag(help: "Replace the key of a kiosk registered with another one (the kiosk holding the old key is locked out).")
         var replace = false
         @OptionGroup var store: StoreOptions
@@ -216,18 +225,30 @@ struct Kiosk: AsyncParsableCommand {
             guard let raw = Data(base64Encoded: publicKey.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw ValidationError("--public-key must be base64 of the 32-byte Ed25519 public key")
             }
-            let (id, note, replace) = (self.id, self.note, self.replace)
+            guard let role = PrincipalRole(rawValue: role) else {
+                throw ValidationError("--role must be one of \(PrincipalRole.allCases.map(\.rawValue).joined(separator: ", ")), not '\(role)'")
+            }
+            let (id, note, replace, site) = (self.id, self.note, self.replace, self.site)
             let outcome: String
             do {
                 outcome = try await store.with { store -> String in
-                    if let existing = try await store.kioskKey(id: id) {
-                        if existing == raw { return "kiosk \(id) is already registered with this key" }
-                        guard replace else {
-                            throw ValidationError("kiosk \(id) is registered with another key; replacing it locks out the kiosk that holds the old one: add --replace if that is meant")
+                    var verb = "registered"
+                    var (note, site) = (note, site)
+                    if let existing = try await store.principal(id: id) {
+                        let entry = try await store.kiosks().first { $0.id == id }
+                        if existing.publicKey == raw {
+                            if role == existing.role, site == nil || site == existing.site, note.isEmpty || note == entry?.note {
+                                return "\(role.rawValue) \(id) is already registered with this key"
+                            }
+                            verb = "updated"
+                        } else if !replace {
+                            throw ValidationError("\(existing.role.rawValue) \(id) is registered with another key; replacing it locks out the one that holds the old key: add --replace if that is meant")
                         }
+                        if note.isEmpty { note = entry?.note ?? "" }
+                        if site == nil { site = existing.site }
                     }
-                    try await store.addKiosk(id: id, publicKey: raw, note: note)
-                    return "registered kiosk \(id)"
+                    try await store.addPrincipal(id: id, publicKey: raw, note: note, role: role, site: site)
+                    return "\(verb) \(role.rawValue) \(id)" + (site.map { " at site \($0)" } ?? "")
                 }
             } catch let error as StoreError {
                 throw ValidationError(error.description)
@@ -250,7 +271,7 @@ struct Kiosk: AsyncParsableCommand {
             }
             for k in kiosks {
                 let seen = k.lastHeartbeatAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
-                print("\(k.id)\t\(k.publicKey)\tlast heartbeat \(seen)\t\(k.note)")
+                print("\(k.id)\t\(k.role.rawValue)\t\(k.site ?? "-")\t\(k.publicKey)\tlast heartbeat \(seen)\t\(k.note)")
             }
         }
     }

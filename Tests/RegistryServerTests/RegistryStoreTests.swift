@@ -91,10 +91,98 @@ import Testing
         #expect(try await store.kioskKey(id: "DG-0001") == nil)
     }
 
+    static func code<T>(_ result: Result<T, Problem>) -> String? {
+        if case .failure(let problem) = result { return problem.code }
+        return nil
+    }
+
+    /// The hall every store must keep: numbers per site, queue and day; reserved tickets not
+    /// counted; priority first; offline numbers added at their time; check-ins in their window.
+    static func exerciseHall(_ store: any RegistryStore & HallStore) async throws {
+        let key = { try #require(Data(base64Encoded: try KioskCredentials.generate(kioskId: "k").publicKeyBase64)) }
+        try await store.addPrincipal(id: "HALL-K1", publicKey: try key(), note: "", role: .kiosk, site: "hall-1")
+        try await store.addPrincipal(id: "HALL-K2", publicKey: try key(), note: "", role: .kiosk, site: "hall-2")
+        await #expect(throws: StoreError.self) { try await store.addPrincipal(id: "W1", publicKey: try key(), note: "", role: .counter, site: nil) }
+        #expect(try await store.principal(id: "HALL-K1") == Principal(publicKey: try #require(try await store.kioskKey(id: "HALL-K1")), role: .kiosk, site: "hall-1"))
+        let now = Date()
+        func reserve(_ id: String, _ queue: String = "A", kiosk: String = "HALL-K1", site: String = "hall-1") async throws -> Result<HallTicket, Problem> {
+            try await store.reserveTicket(TicketRequest(ticketId: id, queue: queue, serviceCode: "SC-ESTATE"), site: site, kioskId: kiosk, now: now)
+        }
+        func printed(_ t: HallTicket, kiosk: String = "HALL-K1", offline: Bool = false, key: String? = nil) async throws -> Result<SubmissionReceipt, Problem>? {
+            let report = TicketReport(ticketId: t.ticketId, site: t.site, queue: t.queue, number: t.number, serviceCode: t.serviceCode,
+                                      issuedAt: t.issuedAt, offline: offline)
+            return try await store.submit(kioskId: kiosk, [try item(.tickets, key: key ?? "t-" + t.ticketId, report)], now: now).first ?? nil
+        }
+        let first = try await reserve("ticket-0001").get()
+        #expect(first.number == "A001" && first.state == .reserved && first.ahead == 0)
+        #expect(try await reserve("ticket-0001").get() == first)                       // the same id: the same ticket
+        #expect(code(try await reserve("ticket-0001", "B")) == "ticket.id-reused")     // another ticket under it
+        #expect(try await reserve("ticket-0002", "B").get().number == "B001")          // each queue counts alone
+        let second = try await reserve("ticket-0003").get()
+        #expect(second.number == "A002" && second.ahead == 0)                          // the first was never printed
+        #expect(try await reserve("ticket-0004", kiosk: "HALL-K2", site: "hall-2").get().number == "A001")  // each site alone
+        if case .success = try await printed(first) {} else { Issue.record("report refused") }
+        if case .success = try await printed(first) {} else { Issue.record("a resent report is accepted") }
+        #expect(try await store.ticket(id: "ticket-0003", now: now)?.ahead == 1)
+        if case .success = try await printed(second) {} else { Issue.record("report refused") }
+        // Another kiosk may not report this kiosk's ticket, nor a ticket for a site it does not stand at.
+        if case .failure(let p)?? = try await store.submit(kioskId: "HALL-K2", [try item(.tickets, key: "x1", TicketReport(
+            ticketId: "ticket-0003", site: "hall-1", queue: "A", number: "A002", serviceCode: "SC-ESTATE", issuedAt: now, offline: false))], now: now).first {
+            #expect(p.code == "ticket.report-invalid")
+        } else { Issue.record("a report from another site was taken") }
+        // A kiosk offline gave AK001 a minute before: it joins the queue at its time of issue.
+        let offline = HallTicket(ticketId: "offline-0001", site: "hall-1", queue: "A", number: "AK001", serviceCode: "SC-ESTATE",
+                                 issuedAt: now.addingTimeInterval(-60), priority: false, state: .waiting, ahead: 0)
+        if case .success = try await printed(offline, offline: true) {} else { Issue.record("offline report refused") }
+        var clash = offline
+        clash.ticketId = "offline-0002"
+        if case .failure(let p)?? = try await printed(clash, offline: true) { #expect(p.code == "ticket.report-invalid") } else { Issue.record("a number given twice") }
+        var invented = first
+        invented.ticketId = "invented-01"
+        if case .failure(let p)?? = try await printed(invented) { #expect(p.code == "ticket.report-invalid") } else { Issue.record("an invented ticket was taken") }
+        #expect(try await store.hallFigures(site: "hall-1", now: now).queues.map(\.waiting) == [3, 0])
+
+        // Appointments: today at hall-1 from 30 minutes on; one at hall-2; one tomorrow.
+        let person = "441900199003181234"
+        let slot = Appointment(id: "booking-0001", site: "hall-1", serviceCode: "SC-ESTATE", queue: "A", idNumber: person, name: "张三",
+                               startsAt: now.addingTimeInterval(20 * 60), endsAt: now.addingTimeInterval(50 * 60))
+        var bad = slot
+        bad.endsAt = bad.startsAt
+        let stored = try await store.storeAppointments([slot, slot, bad], now: now)
+        #expect(stored.count == 3 && (try? stored[0].get()) == false && (try? stored[1].get()) == false && code(stored[2]) == "appointment.invalid")
+        #expect(code(try await store.checkIn(CheckInRequest(idNumber: "11010519491231002X", ticketId: "check-0001"), site: "hall-1", kioskId: "HALL-K1", now: now)) == "appointment.not-found")
+        #expect(code(try await store.checkIn(CheckInRequest(idNumber: person, ticketId: "check-0001"), site: "hall-2", kioskId: "HALL-K2", now: now)) == "appointment.other-site")
+        let early = try await store.checkIn(CheckInRequest(idNumber: person, ticketId: "check-0001"), site: "hall-1", kioskId: "HALL-K1",
+                                            now: now.addingTimeInterval(-20 * 60))
+        #expect(code(early) == "appointment.too-early")
+        if case .failure(let p) = early { #expect(p.facts?["startsAt"] != nil) }
+        #expect(code(try await store.checkIn(CheckInRequest(idNumber: person, ticketId: "check-0001"), site: "hall-1", kioskId: "HALL-K1",
+                                             now: now.addingTimeInterval(51 * 60))) == "appointment.too-late")
+        let checked = try await store.checkIn(CheckInRequest(idNumber: person, ticketId: "check-0001"), site: "hall-1", kioskId: "HALL-K1", now: now).get()
+        #expect(checked.priority && checked.number == "A003" && checked.ahead == 0)   // priority: nobody is ahead
+        #expect(try await store.checkIn(CheckInRequest(idNumber: person, ticketId: "check-0002"), site: "hall-1", kioskId: "HALL-K1", now: now).get() == checked)
+        var moved = slot
+        moved.startsAt = moved.startsAt.addingTimeInterval(600)
+        #expect(code(try await store.storeAppointments([moved], now: now)[0]) == "appointment.checked-in")
+
+        // Calls: nothing printed is called; the checked-in citizen once printed goes first; a repeated call answers the same.
+        if case .success = try await printed(checked) {} else { Issue.record("check-in ticket report refused") }
+        #expect(try await store.callNext(site: "hall-1", queue: "A", counter: 3, caller: "W3", key: "c1", now: now).get().number == "A003")
+        #expect(try await store.callNext(site: "hall-1", queue: "A", counter: 3, caller: "W3", key: "c1", now: now).get().number == "A003")
+        #expect(try await store.callNext(site: "hall-1", queue: "A", counter: 3, caller: "W3", key: "c2", now: now).get().number == "AK001")
+        #expect(try await store.callNext(site: "hall-1", queue: "A", counter: 2, caller: "W2", key: "c3", now: now).get().number == "A001")
+        #expect(try await store.callNext(site: "hall-1", queue: "A", counter: 2, caller: "W2", key: "c4", now: now).get().number == "A002")
+        #expect(code(try await store.callNext(site: "hall-1", queue: "A", counter: 2, caller: "W2", key: "c5", now: now)) == "hall.queue-empty")
+        #expect(code(try await store.callNext(site: "hall-1", queue: "B", counter: 2, caller: "W2", key: nil, now: now)) == "hall.queue-empty")
+        let figures = try await store.hallFigures(site: "hall-1", now: now)
+        #expect(figures.queues.first?.lastCalled == "A002" && figures.queues.first?.lastCounter == 2 && figures.queues.first?.waiting == 0)
+    }
+
     @Test func sqlite() async throws {
         let dir = try TemporaryDirectory(prefix: "store")
         defer { dir.remove() }
         try await Self.exercise(try SQLiteRegistryStore(path: dir.path + "/r.sqlite"))
+        try await Self.exerciseHall(try SQLiteRegistryStore(path: dir.path + "/hall.sqlite"))
     }
 
     @Test func postgres() async throws {
@@ -111,6 +199,7 @@ import Testing
         try await store.migrate()
         try await store.migrate()  // idempotent
         try await Self.exercise(store)
+        try await Self.exerciseHall(store)
     }
 }
 

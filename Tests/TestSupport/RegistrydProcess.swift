@@ -25,7 +25,8 @@ public final class RegistrydProcess: @unchecked Sendable {
     /// `demo` accepts the demonstration document key, as the demo registry does.
     public init(database: String, seed: String? = nil, kiosks: [(id: String, publicKey: String)] = [],
                 extraArguments: [String] = [], storeArguments: [String]? = nil, tls: (certificate: String, key: String)? = nil,
-                timestampKey: String? = RegistrydProcess.demoTimestampKey, demo: Bool = true, start: Bool = true) throws {
+                timestampKey: String? = RegistrydProcess.demoTimestampKey, demo: Bool = true, start: Bool = true,
+                site: String? = nil) throws {
         self.database = database
         self.tls = tls
         self.seed = seed
@@ -33,12 +34,16 @@ public final class RegistrydProcess: @unchecked Sendable {
         self.timestampKey = timestampKey
         self.storeArguments = storeArguments ?? ["--db", database]
         port = freeLoopbackPort()
-        for kiosk in kiosks {
-            let r = try ProcessRunner.run(BuiltProducts.path("registryd"),
-                                          ["kiosk", "add", kiosk.id, "--public-key", kiosk.publicKey] + self.storeArguments, timeout: 60)
-            guard r.status == 0 else { throw ProcessRunnerError.launchFailed("registryd kiosk add", r.stderr) }
-        }
+        for kiosk in kiosks { try register(kiosk.id, publicKey: kiosk.publicKey, site: site) }
         if start { try self.start() }
+    }
+
+    /// Registers a key (a kiosk by default; `counter` or `booking`), at `site`, while it runs or not.
+    public func register(_ id: String, publicKey: String, role: String = "kiosk", site: String? = nil) throws {
+        let r = try ProcessRunner.run(BuiltProducts.path("registryd"),
+                                      ["kiosk", "add", id, "--public-key", publicKey, "--role", role] + (site.map { ["--site", $0] } ?? [])
+                                          + storeArguments, timeout: 60)
+        guard r.status == 0 else { throw ProcessRunnerError.launchFailed("registryd kiosk add", r.stderr) }
     }
 
     /// The demo registry's timestamp key, which the demo fleet root names.

@@ -27,6 +27,10 @@ public struct RegistryRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The kiosk that signed the request (nil for `GET /v1/health` and anonymous public reads).
     public var kioskId: String?
+    /// What the signing key may do.
+    public var role: PrincipalRole?
+    /// The signer's site, if it has one.
+    public var site: String?
     /// The client's address (IP, without the port), for rate limits on unauthenticated routes.
     public let clientAddress: String?
     public init(source: Source) {
@@ -37,8 +41,15 @@ public struct RegistryRequestContext: RequestContext {
     public var maxUploadSize: Int { RegistryBodyLimit.batch }
 
     /// The verified kiosk; a handler that needs one calls this first and cannot run without it.
-    public func requireKiosk() throws -> String {
+    public func requireKiosk() throws -> String { try require(.kiosk) }
+
+    /// The verified signer, when its key has `role`; a 403 problem otherwise.
+    public func require(_ wanted: PrincipalRole) throws -> String {
         guard let kioskId else { throw SignatureFailure.missingHeaders("the request is not signed").problem }
+        guard role == wanted else {
+            throw Problem(status: .forbidden, code: "auth.wrong-role", title: "Not allowed for this key",
+                          detail: "\(kioskId) is registered as \(role?.rawValue ?? "nothing"); this needs a \(wanted.rawValue) key")
+        }
         return kioskId
     }
 }
@@ -103,6 +114,8 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
     public func handle(_ input: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.kioskId = nil
+        context.role = nil
+        context.site = nil
         func values(_ name: String) -> [String] {
             let wanted = name.lowercased()
             return input.headers.filter { $0.name.canonicalName == wanted }.map(\.value)
@@ -113,7 +126,8 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
         }
         do {
             let signed = try SignedRequestHeaders(values: values)
-            guard let key = try await store.kioskKey(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
+            guard let principal = try await store.principal(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
+            let key = principal.publicKey
             try signed.checkClock(now: Date())
             if let length = input.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
                 throw Self.tooLarge(bodyLimit)
@@ -126,6 +140,8 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
             try signed.verify(method: request.method.rawValue, pathAndQuery: request.uri.string, body: body.readableBytesView, publicKey: key)
             try await replays.admit(signed)
             context.kioskId = signed.kioskId
+            context.role = principal.role
+            context.site = principal.site
             return try await next(request, context)
         } catch let failure as SignatureFailure {
             throw failure.problem
@@ -240,6 +256,9 @@ public enum RegistryRoutes {
                 throw Problem(status: .conflict, code: "document-key.limit", title: "Too many document keys",
                               detail: "kiosk \(kioskId) holds \(held) document keys, the most allowed; central operations remove old ones")
             }
+        }
+        if let hall = store as? any HallStore {
+            HallRoutes.add(questions: questions, reads: reads, store: hall, housekeeping: housekeeping)
         }
         if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(reads: reads, reports: submissions, store: configs, options: options) }
         /// Enterprise reads need a kiosk unless `--public-reads` lets them through.
@@ -365,6 +384,7 @@ public enum RegistryRoutes {
         var problem: String?
         var visit: String?, tracking: String?
         var verification: VerificationRecord?
+        var ticket: TicketReport?
         do {
             switch kind {
             case .applications:
@@ -381,13 +401,19 @@ public enum RegistryRoutes {
                 verification = value.verification
             case .heartbeats:
                 problem = try decoder.decode(Heartbeat.self, from: body).problem()
+            case .tickets:
+                let value = try decoder.decode(TicketReport.self, from: body)
+                problem = value.problem()
+                ticket = value
+                tracking = value.ticketId
             }
         } catch {
             let p = DecodingProblem(error, root: "(body)")
             problem = "\(p.location): \(p.reason)"
         }
         return StoredSubmission(kind: kind, idempotencyKey: key, body: body, invalid: problem.map(invalid),
-                                visitId: visit, trackingNumber: tracking, verification: problem == nil ? verification : nil)
+                                visitId: visit, trackingNumber: tracking, verification: problem == nil ? verification : nil,
+                                ticket: problem == nil ? ticket : nil)
     }
 }
 

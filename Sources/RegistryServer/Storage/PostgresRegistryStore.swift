@@ -65,7 +65,7 @@ public final class PostgresRegistryStore: RegistryStore {
             """,
             "CREATE INDEX IF NOT EXISTS document_key_id ON document_key(key_id)",
             "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
-        ]
+        ] + Self.hallMigration
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
             try await connection.query("SELECT pg_advisory_xact_lock(7461)", logger: logger)
@@ -121,13 +121,21 @@ public final class PostgresRegistryStore: RegistryStore {
         try await strings("SELECT public_key FROM kiosk WHERE id = \(id)").first.flatMap { Data(base64Encoded: $0) }
     }
 
-    public func addKiosk(id: String, publicKey: Data, note: String) async throws {
-        guard KioskSignature.isValidKioskId(id) else { throw StoreError.kiosk("'\(id.prefix(70))' is not a valid kiosk ID (1 to 64 of A-Z a-z 0-9 . _ -)") }
-        guard publicKey.count == 32 else { throw StoreError.kiosk("the public key must be base64 of 32 raw Ed25519 bytes") }
-        let key = publicKey.base64EncodedString(), now = Date().timeIntervalSince1970
+    public func principal(id: String) async throws -> Principal? {
+        for try await (key, role, site) in try await client.query("SELECT public_key, role, site FROM kiosk WHERE id = \(id)", logger: logger)
+            .decode((String, String, String?).self) {
+            guard let raw = Data(base64Encoded: key) else { return nil }
+            return Principal(publicKey: raw, role: PrincipalRole(rawValue: role) ?? .kiosk, site: site)
+        }
+        return nil
+    }
+
+    public func addPrincipal(id: String, publicKey: Data, note: String, role: PrincipalRole, site: String?) async throws {
+        if let problem = Self.principalProblem(id: id, publicKey: publicKey, role: role, site: site) { throw problem }
+        let key = publicKey.base64EncodedString(), now = Date().timeIntervalSince1970, roleName = role.rawValue
         try await client.query("""
-            INSERT INTO kiosk (id, public_key, added_at, note) VALUES (\(id), \(key), \(now), \(note))
-            ON CONFLICT (id) DO UPDATE SET public_key = EXCLUDED.public_key, note = EXCLUDED.note
+            INSERT INTO kiosk (id, public_key, added_at, note, role, site) VALUES (\(id), \(key), \(now), \(note), \(roleName), \(site))
+            ON CONFLICT (id) DO UPDATE SET public_key = EXCLUDED.public_key, note = EXCLUDED.note, role = EXCLUDED.role, site = EXCLUDED.site
             """, logger: logger)
     }
 
@@ -137,10 +145,11 @@ public final class PostgresRegistryStore: RegistryStore {
 
     public func kiosks() async throws -> [KioskEntry] {
         var out: [KioskEntry] = []
-        let rows = try await client.query("SELECT id, public_key, added_at, note, last_heartbeat_at FROM kiosk ORDER BY id", logger: logger)
-        for try await (id, key, added, note, seen) in rows.decode((String, String, Double, String, Double?).self) {
+        let rows = try await client.query("SELECT id, public_key, added_at, note, last_heartbeat_at, role, site FROM kiosk ORDER BY id", logger: logger)
+        for try await (id, key, added, note, seen, role, site) in rows.decode((String, String, Double, String, Double?, String, String?).self) {
             out.append(KioskEntry(id: id, publicKey: key, addedAt: Date(timeIntervalSince1970: added), note: note,
-                                  lastHeartbeatAt: seen.map { Date(timeIntervalSince1970: $0) }))
+                                  lastHeartbeatAt: seen.map { Date(timeIntervalSince1970: $0) }, role: PrincipalRole(rawValue: role) ?? .kiosk,
+                                  site: site))
         }
         return out
     }
@@ -195,6 +204,10 @@ public final class PostgresRegistryStore: RegistryStore {
                         results.append(StoredSubmission.resent(item, kioskId: kioskId, registryNumber: number, body: body, receivedAt: received))
                         continue
                     }
+                }
+                if let ticket = item.ticket, let problem = try await Self.apply(ticket, kioskId: kioskId, connection, logger) {
+                    results.append(.failure(problem))
+                    continue
                 }
                 var id: Int64 = 0
                 for try await value in try await connection.query("SELECT nextval('submission_id_seq')", logger: logger).decode(Int64.self) { id = value }

@@ -29,6 +29,10 @@ public struct KioskEntry: Sendable, Codable, Equatable {
     public var note: String
     /// When its last heartbeat arrived.
     public var lastHeartbeatAt: Date?
+    /// What the key may do (`kiosk` unless registered otherwise).
+    public var role: PrincipalRole = .kiosk
+    /// The site (hall) it stands in.
+    public var site: String?
 }
 
 /// One submission as the store receives it: already checked, with its body's hash.
@@ -47,10 +51,13 @@ public struct StoredSubmission: Sendable {
     public var trackingNumber: String?
     /// For print records of a document with a code: what the document says, kept per code.
     public var verification: VerificationRecord?
+    /// For ticket reports: the ticket, applied to the hall's queue in the same transaction.
+    public var ticket: TicketReport?
 
     public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
-                verification: VerificationRecord? = nil) {
+                verification: VerificationRecord? = nil, ticket: TicketReport? = nil) {
         self.verification = verification
+        self.ticket = ticket
         self.kind = kind
         self.idempotencyKey = idempotencyKey
         self.body = body
@@ -66,6 +73,7 @@ public struct StoredSubmission: Sendable {
         switch kind {
         case .applications: return trackingNumber.map { ("tracking_number", $0) }
         case .ratings: return visitId.map { ("visit_id", $0) }
+        case .tickets: return ticket.map { ("tracking_number", $0.ticketId) }
         case .printRecords, .heartbeats: return nil
         }
     }
@@ -97,8 +105,10 @@ public protocol RegistryStore: Sendable {
     func load(_ seed: RegistrySeed) async throws
     /// The raw Ed25519 public key of kiosk `id`, if registered.
     func kioskKey(id: String) async throws -> Data?
-    /// Registers (or re-keys) a kiosk.
-    func addKiosk(id: String, publicKey: Data, note: String) async throws
+    /// The key of `id`, what it may do and where it stands, if registered.
+    func principal(id: String) async throws -> Principal?
+    /// Registers (or re-keys) a kiosk, counter or booking system; a kiosk or counter names its site.
+    func addPrincipal(id: String, publicKey: Data, note: String, role: PrincipalRole, site: String?) async throws
     /// Removes a kiosk; false when it was not registered.
     func removeKiosk(id: String) async throws -> Bool
     /// Every registered kiosk, by ID.
@@ -116,6 +126,24 @@ public protocol RegistryStore: Sendable {
     func registerDocumentKey(kioskId: String, publicKey: Data, at: Date, limit: Int) async throws -> DocumentKeyOutcome
     /// The document keys registered under a key id (8 hex digits).
     func documentKeys(keyId: String) async throws -> [RegisteredDocumentKey]
+}
+
+extension RegistryStore {
+    /// Registers (or re-keys) a kiosk without a site.
+    public func addKiosk(id: String, publicKey: Data, note: String) async throws {
+        try await addPrincipal(id: id, publicKey: publicKey, note: note, role: .kiosk, site: nil)
+    }
+
+    /// Why a principal cannot be registered, or nil.
+    static func principalProblem(id: String, publicKey: Data, role: PrincipalRole, site: String?) -> StoreError? {
+        guard KioskSignature.isValidKioskId(id) else { return .kiosk("'\(id.prefix(70))' is not a valid kiosk ID (1 to 64 of A-Z a-z 0-9 . _ -)") }
+        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)) != nil else {
+            return .kiosk("the public key must be base64 of 32 raw Ed25519 bytes")
+        }
+        if let site, !HallNames.isSite(site) { return .kiosk("'\(site.prefix(70))' is not a site id (1 to 64 of A-Z a-z 0-9 . _ -)") }
+        if role == .counter, site == nil { return .kiosk("a counter stands in a site: give --site") }
+        return nil
+    }
 }
 
 /// What became of a document key registration.
@@ -179,6 +207,7 @@ public final class SQLiteRegistryStore: RegistryStore {
                     CREATE INDEX document_key_kiosk ON document_key(kiosk_id);
                     """)
             }
+            Self.registerHallMigration(&migrator)
             try migrator.migrate(queue)
         } catch {
             throw StoreError.database("\(path): \(error)")
@@ -233,16 +262,21 @@ public final class SQLiteRegistryStore: RegistryStore {
         try await queue.read { db in try Data.fetchOne(db, sql: "SELECT public_key FROM kiosk WHERE id = ?", arguments: [id]) }
     }
 
-    public func addKiosk(id: String, publicKey: Data, note: String) async throws {
-        guard KioskSignature.isValidKioskId(id) else { throw StoreError.kiosk("'\(id.prefix(70))' is not a valid kiosk ID (1 to 64 of A-Z a-z 0-9 . _ -)") }
-        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)) != nil else {
-            throw StoreError.kiosk("the public key must be base64 of 32 raw Ed25519 bytes")
+    public func principal(id: String) async throws -> Principal? {
+        try await queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT public_key, role, site FROM kiosk WHERE id = ?", arguments: [id]).map {
+                Principal(publicKey: $0["public_key"], role: PrincipalRole(rawValue: $0["role"]) ?? .kiosk, site: $0["site"])
+            }
         }
+    }
+
+    public func addPrincipal(id: String, publicKey: Data, note: String, role: PrincipalRole, site: String?) async throws {
+        if let problem = Self.principalProblem(id: id, publicKey: publicKey, role: role, site: site) { throw problem }
         try await queue.write { db in
             try db.execute(sql: """
-                INSERT INTO kiosk (id, public_key, added_at, note) VALUES (?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET public_key = excluded.public_key, note = excluded.note
-                """, arguments: [id, publicKey, Date().timeIntervalSince1970, note])
+                INSERT INTO kiosk (id, public_key, added_at, note, role, site) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET public_key = excluded.public_key, note = excluded.note, role = excluded.role, site = excluded.site
+                """, arguments: [id, publicKey, Date().timeIntervalSince1970, note, role.rawValue, site])
         }
     }
 
@@ -258,7 +292,8 @@ public final class SQLiteRegistryStore: RegistryStore {
             try Row.fetchAll(db, sql: "SELECT * FROM kiosk ORDER BY id").map { row in
                 KioskEntry(id: row["id"], publicKey: (row["public_key"] as Data).base64EncodedString(),
                            addedAt: Date(timeIntervalSince1970: row["added_at"]), note: row["note"],
-                           lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map { Date(timeIntervalSince1970: $0) })
+                           lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map { Date(timeIntervalSince1970: $0) },
+                           role: PrincipalRole(rawValue: row["role"]) ?? .kiosk, site: row["site"])
             }
         }
     }
@@ -269,6 +304,7 @@ public final class SQLiteRegistryStore: RegistryStore {
         case .ratings: return "PJ"
         case .printRecords: return "DY"
         case .heartbeats: return "XT"
+        case .tickets: return "QH"
         }
     }
 
@@ -304,6 +340,10 @@ public final class SQLiteRegistryStore: RegistryStore {
                                               arguments: [item.kind.rawValue, kioskId, natural.value]) {
                     results.append(StoredSubmission.resent(item, kioskId: kioskId, registryNumber: row["registry_number"],
                                                            body: row["body"], receivedAt: row["received_at"]))
+                    continue
+                }
+                if let ticket = item.ticket, let problem = try Self.apply(ticket, kioskId: kioskId, db) {
+                    results.append(.failure(problem))
                     continue
                 }
                 try db.execute(sql: """

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import KioskCore
+import Registry
+import RegistryServer
+
+/// The hall staff's commands: call the next number, see the queues.
+struct Hall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Call numbers and see the queues of a service hall.",
+        discussion: """
+            Exit codes: 0 done; 1 nobody waiting; 2 bad arguments.
+            Examples:
+              registryd hall call --site hall-1 --queue A --counter 3 --db registry.sqlite
+              registryd hall status --site hall-1 --db registry.sqlite
+            """,
+        subcommands: [Call.self, Status.self])
+
+    static func hallStore(_ store: any RegistryStore) throws -> any HallStore {
+        guard let hall = store as? any HallStore else { throw ValidationError("this store keeps no hall") }
+        return hall
+    }
+
+    static func checkSite(_ site: String) throws {
+        guard HallNames.isSite(site) else { throw ValidationError("--site must be 1 to 64 of A-Z a-z 0-9 . _ -, not '\(site.prefix(70))'") }
+    }
+
+    struct Call: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Call the next number of a queue to a counter (priority tickets first).")
+        @Option(help: "The site (hall).") var site: String
+        @Option(help: "The queue letter, e.g. A.") var queue: String
+        @Option(help: "The counter (窗口) number, 1 to 999.") var counter: Int
+        @OptionGroup var store: StoreOptions
+
+        func validate() throws {
+            try Hall.checkSite(site)
+            guard HallNames.isQueue(queue) else { throw ValidationError("--queue must be one capital letter, e.g. A, not '\(queue.prefix(10))'") }
+            guard (1...999).contains(counter) else { throw ValidationError("--counter must be 1 to 999") }
+        }
+
+        func run() async throws {
+            let (site, queue, counter) = (self.site, self.queue, self.counter)
+            let result = try await store.with { store in
+                try await Hall.hallStore(store).callNext(site: site, queue: queue, counter: counter, caller: "console", key: nil, now: Date())
+            }
+            switch result {
+            case .success(let ticket):
+                print("\(ticket.number) to counter \(counter)\(ticket.priority ? " (appointment)" : "")\t\(ticket.serviceCode)")
+            case .failure(let problem):
+                FileHandle.standardError.write(Data("registryd: \(problem.detail)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Today's queues of a site: waiting, and the number called last.")
+        @Option(help: "The site (hall).") var site: String
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var store: StoreOptions
+
+        func validate() throws { try Hall.checkSite(site) }
+
+        func run() async throws {
+            let site = self.site
+            let figures = try await store.with { try await Hall.hallStore($0).hallFigures(site: site, now: Date()) }
+            if json {
+                print(String(decoding: try RegistryJSON.encoder().encode(figures), as: UTF8.self))
+                return
+            }
+            if figures.queues.isEmpty { print("no tickets at \(site) today (\(figures.day))") }
+            for q in figures.queues {
+                let last = q.lastCalled.map { "last called \($0) to counter \(q.lastCounter ?? 0)" } ?? "none called yet"
+                print("\(q.queue)\t\(q.waiting) waiting\t\(last)")
+            }
+        }
+    }
+}
+
+/// Appointments booked elsewhere, loaded for check-in at the kiosks.
+struct Appointments: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load appointments booked online.",
+        subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a day's appointments from a JSON file: an array of {id, site, serviceCode, queue, idNumber, name, startsAt, endsAt}.",
+            discussion: """
+                Every appointment is checked first; with one bad, nothing is stored. An appointment stored before
+                is replaced unless it was checked in. Exit codes: 0 stored; 1 some refused; 2 a bad file.
+                """)
+        @Argument(help: "The JSON file.") var file: String
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let items: [Appointment]
+            do { items = try RegistryJSON.decoder().decode([Appointment].self, from: data) } catch {
+                let p = DecodingProblem(error, root: "(file)")
+                FileHandle.standardError.write(Data("registryd: \(file): \(p.location): \(p.reason); nothing was stored\n".utf8))
+                throw ExitCode(2)
+            }
+            for (index, item) in items.enumerated() {
+                if let problem = item.problem() {
+                    FileHandle.standardError.write(Data("registryd: \(file): item \(index) (\(item.id.prefix(64))): \(problem); nothing was stored\n".utf8))
+                    throw ExitCode(2)
+                }
+            }
+            let results = try await store.with { try await Hall.hallStore($0).storeAppointments(items, now: Date()) }
+            var stored = 0, replaced = 0, refused = 0
+            for (item, result) in zip(items, results) {
+                switch result {
+                case .success(true): replaced += 1
+                case .success(false): stored += 1
+                case .failure(let problem):
+                    refused += 1
+                    FileHandle.standardError.write(Data("registryd: \(item.id): \(problem.detail)\n".utf8))
+                }
+            }
+            print("\(stored) stored, \(replaced) replaced, \(refused) refused")
+            if refused > 0 { throw ExitCode(1) }
+        }
+    }
+}
