@@ -115,6 +115,18 @@ echo "   $ $ENROL"
 REGISTRY_PID=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8480/v1/health >/dev/null && break; sleep 0.1; done
 
+echo; echo "== the hall: counter 1 registered with its own key; an appointment booked online for the demo card"
+"$BIN/registryd" config keygen -o "$RUN/counter-1.key" >/dev/null
+"$BIN/registryd" kiosk add demo-hall-counter-1 --role counter --site demo-hall --public-key "$(cat "$RUN/counter-1.pub")" \
+  --note "counter 1" --db "$REGISTRY_DB" | sed 's/^/   /'
+NOW_START="$(date -u -d '-5 minutes' +%Y-%m-%dT%H:%M:%SZ)"; NOW_END="$(date -u -d '+25 minutes' +%Y-%m-%dT%H:%M:%SZ)"
+cat >"$RUN/appointments.json" <<JSON
+[{"id": "booking-demo-0001", "site": "demo-hall", "serviceCode": "SC-FUND", "queue": "B",
+  "idNumber": "441900199003181234", "name": "张三", "startsAt": "$NOW_START", "endsAt": "$NOW_END"}]
+JSON
+echo "   $ registryd appointments import appointments.json"
+"$BIN/registryd" appointments import "$RUN/appointments.json" --db "$REGISTRY_DB" | sed 's/^/   /'
+
 echo; echo "== kioskd: the embedded configuration, the emulated reader, the virtual printers, the registry"
 "$BIN/kioskd" --demo --config kiosk-config --state "$STATE" --runtime "$RUNTIME" --metrics-port 9464 >"$RUN/kioskd.log" 2>&1 &
 KIOSKD_PID=$!
@@ -128,7 +140,10 @@ KIOSK="$BIN/kiosk --socket $RUNTIME/citizen.sock --allow-quit --card-control $RU
 if [ -t 0 ] && [ -t 1 ]; then
   echo
   echo "== the citizen's interface. Ctrl-P: place the demo card · Ctrl-O: another person's card ·"
-  echo "   Ctrl-R: remove it · E: English · Ctrl-C: leave. (Starting in 3 s.)"
+  echo "   Ctrl-R: remove it · E: English · Ctrl-C: leave. Items 5-7 give a queue number (no card);"
+  echo "   8 checks the demo card's appointment in. A counter calls the next number with"
+  echo "   registryd hall call --site demo-hall --queue A --counter 1 --db $REGISTRY_DB"
+  echo "   (Starting in 3 s.)"
   sleep 3
   $KIOSK || true
   echo "== the audit log (personal fields as keyed hashes):"
@@ -140,13 +155,24 @@ else
   keys() { for k in "$@"; do tmux -L "$TMUX_SOCKET" send-keys -t kiosk "$k"; sleep 0.2; done; }
   shot "idle screen"
   card "place resident"; shot "the card is read: the menu"
-  keys 1; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "91441900100000008X"; keys Enter; shot "archive query by credit code: results"
+  keys 1; shot "the service's guide comes first"
+  keys Enter; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "91441900100000008X"; keys Enter; shot "archive query by credit code: results"
   keys Enter; shot "detail"
   keys 1; shot "preview of the business licence (legal representative only)" 2
   keys Enter; shot "printed" 4
   keys Enter; shot "rating"
   keys Enter; shot "thanks" 2
   card remove; shot "the card is removed: nothing personal left on screen"
+  keys Enter 5; shot "a counter service: its guide, then a number"
+  keys Enter; shot "the queue ticket, printed on the receipt printer" 3
+  echo "-- counter 1 calls the next number of queue A:"
+  "$BIN/registryd" hall call --site demo-hall --queue A --counter 1 --db "$REGISTRY_DB" | sed 's/^/   /'
+  keys Enter
+  card "place resident"; keys 8; shot "appointment check-in: the guide"
+  keys Enter; shot "checked in: a priority number" 3
+  echo "-- the hall now:"
+  "$BIN/registryd" hall status --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'
+  card remove
   echo "-- what reached the A4 printer:"
   pdftotext -layout "$(ls "$RUN"/cups/spool/a4/*.pdf | tail -1)" - | sed -n '1,10p'
 fi

@@ -45,16 +45,85 @@ public struct ServiceItemView: Codable, Sendable, Equatable {
     public var code: String
     public var nameZh: String
     public var nameEn: String
-    /// `archive-query`, `business-licence`, `social-insurance-certificate`, `establishment-application`.
+    /// `archive-query`, `business-licence`, `social-insurance-certificate`, `establishment-application`,
+    /// `counter-ticket`, `appointment-check-in`.
     public var action: String
     public var requiresCard: Bool
+    /// The service guide (办事指南) shown before the service starts.
+    public var guide: ServiceGuideView?
 
-    public init(code: String, nameZh: String, nameEn: String, action: String, requiresCard: Bool) {
+    public init(code: String, nameZh: String, nameEn: String, action: String, requiresCard: Bool, guide: ServiceGuideView? = nil) {
         self.code = code
         self.nameZh = nameZh
         self.nameEn = nameEn
         self.action = action
         self.requiresCard = requiresCard
+        self.guide = guide
+    }
+}
+
+/// A service's guide (办事指南): who does it, on what basis, what to bring, how long, what it
+/// costs, where and when; every field in both languages.
+public struct ServiceGuideView: Codable, Sendable, Equatable {
+    /// 事项类型.
+    public var type: String
+    public var department: LocalizedTextView
+    public var legalBasis: LocalizedTextView
+    public var materials: [LocalizedTextView]
+    public var timeLimit: LocalizedTextView
+    public var fee: LocalizedTextView
+    public var location: LocalizedTextView?
+    public var hours: LocalizedTextView?
+    /// For counter services: the hall queue's name.
+    public var queueName: LocalizedTextView?
+
+    public init(type: String, department: LocalizedTextView, legalBasis: LocalizedTextView, materials: [LocalizedTextView],
+                timeLimit: LocalizedTextView, fee: LocalizedTextView, location: LocalizedTextView?, hours: LocalizedTextView?,
+                queueName: LocalizedTextView?) {
+        self.type = type
+        self.department = department
+        self.legalBasis = legalBasis
+        self.materials = materials
+        self.timeLimit = timeLimit
+        self.fee = fee
+        self.location = location
+        self.hours = hours
+        self.queueName = queueName
+    }
+}
+
+/// A queue ticket as the citizen's screen shows it, once printed (or not).
+public struct QueueTicketView: Codable, Sendable, Equatable {
+    /// The number, e.g. A023 (AK007 when given offline).
+    public var number: String
+    /// The service, in both languages.
+    public var service: LocalizedTextView
+    /// People waiting ahead; nil when not known (offline without an earlier figure).
+    public var ahead: Int?
+    /// The figure is the last one known, not the registry's now ("约 N 人").
+    public var approximate: Bool
+    /// Rough minutes to wait, from the queue's counters and minutes per person.
+    public var waitMinutes: Int?
+    /// An appointment's check-in: called before ordinary numbers.
+    public var priority: Bool
+    /// Given by the kiosk while the registry was unreachable.
+    public var offline: Bool
+    /// Whether the ticket printed; a ticket not printed is not counted.
+    public var printed: Bool
+    /// A text key for the outcome: `ticket.take`, `print.nopaper`, `print.failed`, `print.uncertain`.
+    public var messageKey: String
+
+    public init(number: String, service: LocalizedTextView, ahead: Int?, approximate: Bool, waitMinutes: Int?, priority: Bool,
+                offline: Bool, printed: Bool, messageKey: String) {
+        self.number = number
+        self.service = service
+        self.ahead = ahead
+        self.approximate = approximate
+        self.waitMinutes = waitMinutes
+        self.priority = priority
+        self.offline = offline
+        self.printed = printed
+        self.messageKey = messageKey
     }
 }
 
@@ -247,7 +316,13 @@ public struct RatingSubmission: Codable, Sendable, Equatable {
 public struct CitizenAPIError: Error, Codable, Sendable, Equatable, CustomStringConvertible {
     public var messageKey: String
     public var detail: String?
-    public init(messageKey: String, detail: String? = nil) { self.messageKey = messageKey; self.detail = detail }
+    /// Values the text's placeholders take, e.g. `{start}` and `{end}` of an appointment.
+    public var values: [String: String]?
+    public init(messageKey: String, detail: String? = nil, values: [String: String]? = nil) {
+        self.messageKey = messageKey
+        self.detail = detail
+        self.values = values
+    }
     public var description: String { detail.map { "\(messageKey): \($0)" } ?? messageKey }
 }
 
@@ -269,6 +344,11 @@ public protocol CitizenService: Sendable {
     func print(_ request: DocumentRequest, requestId: String) async throws -> PrintOutcomeView
     func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt
     func rate(_ rating: RatingSubmission) async throws
+    /// Takes a number for the counter service `serviceCode` and prints its ticket; retrying with
+    /// the same `requestId` never gives or prints a second one.
+    func takeTicket(serviceCode: String, requestId: String) async throws -> QueueTicketView
+    /// Checks the card holder in for today's appointment: a priority ticket, printed.
+    func checkIn(requestId: String) async throws -> QueueTicketView
     /// Ends the session and wipes its data.
     func endSession() async
 }

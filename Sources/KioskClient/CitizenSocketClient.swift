@@ -108,6 +108,17 @@ public final class CitizenSocketClient: CitizenService {
         _ = try await raw(.POST, "/v1/ratings", body: rating)
     }
 
+    public func takeTicket(serviceCode: String, requestId: String) async throws -> QueueTicketView {
+        struct Ask: Encodable { var serviceCode: String; var requestId: String }
+        return try await send(.POST, "/v1/tickets", body: Ask(serviceCode: serviceCode, requestId: requestId), as: QueueTicketView.self,
+                              timeout: requestTimeout * 4)
+    }
+
+    public func checkIn(requestId: String) async throws -> QueueTicketView {
+        struct Ask: Encodable { var requestId: String }
+        return try await send(.POST, "/v1/check-ins", body: Ask(requestId: requestId), as: QueueTicketView.self, timeout: requestTimeout * 4)
+    }
+
     public func endSession() async {
         _ = try? await raw(.POST, "/v1/session/end", body: Empty?.none)
     }

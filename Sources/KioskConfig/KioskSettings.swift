@@ -76,7 +76,17 @@ public struct KioskSettings: Codable, Sendable, Equatable {
         public var idleWarningSeconds: Int
     }
 
+    /// The service hall around the kiosk.
+    public struct HallSettings: Codable, Sendable, Equatable {
+        /// The kiosk's own letter for numbers it gives while the registry is unreachable (AK007):
+        /// one capital letter, different for each kiosk of a site. Without it the kiosk gives no
+        /// number offline.
+        public var offlineLetter: String?
+    }
+
     public var kiosk: Identity
+    /// The hall settings; none: defaults.
+    public var hall: HallSettings?
     public var registry: RegistrySettings
     /// Printer roles by name; `a4` is required, `receipt` optional.
     public var printers: [String: PrinterSettings]
@@ -98,6 +108,9 @@ extension KioskSettings {
     }
 
     func validate(in file: YAMLFile) throws(ConfigurationError) {
+        if let letter = hall?.offlineLetter, !(letter.count == 1 && letter.allSatisfy { $0.isASCII && $0.isUppercase }) {
+            throw file.error(at: ["hall", "offlineLetter"], "'\(letter)' is not one capital letter (each kiosk of a site its own, e.g. K)")
+        }
         if !Self.isIdentifier(kiosk.id) {
             throw file.error(at: ["kiosk", "id"], "'\(kiosk.id)' is not a kiosk id: use 2–63 lowercase letters, digits and '-'")
         }

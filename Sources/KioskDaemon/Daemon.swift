@@ -599,4 +599,9 @@ public struct UnavailableGateway: RegistryGateway {
     public func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication { throw .unreachable(reason) }
     public func submitRating(_ rating: RatingRecord) async throws(GatewayError) { throw .unreachable(reason) }
     public func recordPrint(_ record: PrintRecord) async throws(GatewayError) { throw .unreachable(reason) }
+    public func reserveTicket(site: String, _ request: TicketRequest) async throws(GatewayError) -> HallTicket { throw .unreachable(reason) }
+    public func checkIn(site: String, _ request: CheckInRequest) async throws(GatewayError) -> CheckInAnswer { throw .unreachable(reason) }
+    public func offlineSequence(ticketId: String, day: String, queue: String) async throws(GatewayError) -> Int { throw .unreachable(reason) }
+    public func hasOfflineSequence(ticketId: String) async -> Bool { false }
+    public func reportTicket(_ report: TicketReport) async throws(GatewayError) { throw .unreachable(reason) }
 }

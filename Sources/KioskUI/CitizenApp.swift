@@ -11,6 +11,10 @@ public actor CitizenApp {
         case idle
         case reading
         case menu
+        /// The chosen service's guide, before it starts.
+        case guide
+        /// A queue ticket, printed or not.
+        case ticket
         case queryInput
         case results
         case detail
@@ -40,7 +44,12 @@ public actor CitizenApp {
     var input = ""
     var busyKey = "loading"
     var messageKey = ""
+    /// Values of the message's placeholders (an appointment's `{start}`, `{end}`).
+    var messageValues: [String: String] = [:]
     var messageReturn: Screen = .idle
+    /// The menu item whose guide is shown.
+    var guideIndex = 0
+    var ticket: QueueTicketView?
     var searchResult = EnterpriseSearchResult(results: [])
     var detail: EnterpriseDetail?
     var previewRequest: DocumentRequest?
@@ -142,6 +151,9 @@ public actor CitizenApp {
         switch screen {
         case .idle, .reading: await idleKey(key)
         case .menu: await menuKey(key)
+        case .guide: await guideKey(key)
+        case .ticket:
+            if key == .enter || key == .escape { finishTicket() }
         case .queryInput: await queryKey(key)
         case .results: await resultsKey(key)
         case .detail: await detailKey(key)
@@ -204,6 +216,31 @@ public actor CitizenApp {
             return
         }
         let item = config.services[selection]
+        if item.guide != nil {
+            guideIndex = selection
+            go(.guide)
+            return
+        }
+        await start(item)
+    }
+
+    private func guideKey(_ key: Key) async {
+        switch key {
+        case .down, .pageDown, .right: scroll += 1
+        case .up, .pageUp, .left: scroll = max(0, scroll - 1)
+        case .escape, .backspace:
+            let index = guideIndex
+            go(.menu)
+            selection = index
+        case .enter:
+            guard config.services.indices.contains(guideIndex) else { go(.menu); return }
+            await start(config.services[guideIndex])
+        default: break
+        }
+    }
+
+    /// Starts the service `item` (after its guide).
+    private func start(_ item: ServiceItemView) async {
         if item.requiresCard, holder == nil {
             show(message: "card.needed", returnTo: .menu)
             return
@@ -219,6 +256,18 @@ public actor CitizenApp {
         case "establishment-application":
             formFields = Array(repeating: "", count: 5)
             go(.applicationForm)
+        case "counter-ticket":
+            let requestId = UUID().uuidString
+            await perform("ticket.printing", returnTo: .menu) {
+                self.ticket = try await self.service.takeTicket(serviceCode: item.code, requestId: requestId)
+                self.go(.ticket)
+            }
+        case "appointment-check-in":
+            let requestId = UUID().uuidString
+            await perform("ticket.printing", returnTo: .menu) {
+                self.ticket = try await self.service.checkIn(requestId: requestId)
+                self.go(.ticket)
+            }
         default:
             show(message: "error.generic", returnTo: .menu)
         }
@@ -352,6 +401,12 @@ public actor CitizenApp {
         }
     }
 
+    /// After a ticket: a card holder rates the visit; without a card, back to the start.
+    private func finishTicket() {
+        ticket = nil
+        if holder != nil { startRating() } else { serviceCode = nil; screen = .idle; selection = 0; scroll = 0 }
+    }
+
     private func startRating() {
         ratingLevel = 5
         selection = 0
@@ -423,6 +478,7 @@ public actor CitizenApp {
 
     private func show(message key: String, returnTo: Screen) {
         messageKey = key
+        messageValues = [:]
         messageReturn = returnTo
         screen = .message
     }
@@ -434,7 +490,10 @@ public actor CitizenApp {
         do {
             try await body()
         } catch let error as CitizenAPIError {
-            if screen == .busy { show(message: error.messageKey, returnTo: returnTo) }
+            if screen == .busy {
+                show(message: error.messageKey, returnTo: returnTo)
+                messageValues = error.values ?? [:]
+            }
         } catch {
             if screen == .busy { show(message: "error.generic", returnTo: returnTo) }
         }
@@ -448,6 +507,8 @@ public actor CitizenApp {
         previewRequest = nil
         printOutcome = nil
         receipt = nil
+        ticket = nil
+        messageValues = [:]
         formFields = Array(repeating: "", count: 5)
         input = ""
         searchResult = EnterpriseSearchResult(results: [])

@@ -12,6 +12,8 @@ extension CitizenApp {
         case .idle: drawIdle(&canvas)
         case .reading: canvas.centered(t("card.reading"), row: canvas.height / 2, style: .title)
         case .menu: drawMenu(&canvas)
+        case .guide: drawGuide(&canvas)
+        case .ticket: drawTicket(&canvas)
         case .queryInput: drawQuery(&canvas)
         case .results: drawResults(&canvas)
         case .detail: drawDetail(&canvas)
@@ -97,6 +99,79 @@ extension CitizenApp {
         c.item("\(config.services.count + 1). " + (holder == nil ? t("menu.back") : t("menu.finish")),
                row: row, selected: selection == config.services.count)
         hint(&c, "menu.hint")
+    }
+
+    /// The guide's lines: each field labelled, long values wrapped, the materials one per line.
+    func guideLines(_ item: ServiceItemView, width: Int) -> [(String, ScreenBuffer.Style)] {
+        guard let guide = item.guide else { return [] }
+        var fields: [(String, [String])] = [
+            ("guide.type", [guide.type]), ("guide.department", [guide.department.text(language)]),
+            ("guide.legalBasis", [guide.legalBasis.text(language)]),
+            ("guide.materials", guide.materials.enumerated().map { "\($0.offset + 1). " + $0.element.text(language) }),
+            ("guide.timeLimit", [guide.timeLimit.text(language)]), ("guide.fee", [guide.fee.text(language)]),
+        ]
+        if let location = guide.location { fields.append(("guide.location", [location.text(language)])) }
+        if let queue = guide.queueName { fields.append(("guide.queue", [queue.text(language)])) }
+        if let hours = guide.hours { fields.append(("guide.hours", [hours.text(language)])) }
+        let labelWidth = fields.map { DisplayWidth.of(t($0.0)) }.max() ?? 8
+        var lines: [(String, ScreenBuffer.Style)] = []
+        for (key, values) in fields {
+            var first = true
+            for value in values {
+                for line in TextLayout.wrap(value, width: max(10, width - labelWidth - 2)) {
+                    lines.append(((first ? TextLayout.pad(t(key), width: labelWidth) : String(repeating: " ", count: labelWidth)) + "  " + line, .plain))
+                    first = false
+                }
+            }
+        }
+        return lines
+    }
+
+    private func drawGuide(_ c: inout Canvas) {
+        guard config.services.indices.contains(guideIndex) else { return }
+        let item = config.services[guideIndex]
+        let name = language == "en" ? item.nameEn : item.nameZh
+        c.buffer.put(t("guide.title") + " · " + name, x: 2, y: 2, style: .title)
+        let lines = guideLines(item, width: c.width - 6)
+        let perPage = max(1, c.height - 8)
+        let pages = max(1, (lines.count + perPage - 1) / perPage)
+        let page = min(scroll, pages - 1)
+        for (offset, line) in lines.dropFirst(page * perPage).prefix(perPage).enumerated() {
+            c.buffer.put(TextLayout.truncate(line.0, width: c.width - 4), x: 3, y: 4 + offset, style: line.1)
+        }
+        if pages > 1 {
+            c.buffer.put(t("guide.page").replacingOccurrences(of: "{n}", with: "\(page + 1)").replacingOccurrences(of: "{m}", with: "\(pages)"),
+                         x: 3, y: c.height - 4, style: Style.dim)
+        }
+        let next = item.action == "counter-ticket" ? "guide.takeNumber" : (item.action == "appointment-check-in" ? "guide.checkIn" : "guide.start")
+        c.buffer.put(TextLayout.truncate(t(next), width: c.width - 4), x: 2, y: c.height - 3, style: .title)
+        hint(&c, "guide.hint")
+    }
+
+    private func drawTicket(_ c: inout Canvas) {
+        guard let ticket else { return }
+        let middle = c.height / 2
+        guard ticket.printed else {
+            c.paragraph(t("ticket.notPrinted"), row: middle - 2, style: .warning, centered: true)
+            c.paragraph(t(ticket.messageKey), row: middle, style: .plain, centered: true)
+            hint(&c, "continue.hint")
+            return
+        }
+        c.centered(t(ticket.priority ? "ticket.priority" : "ticket.title") + " · " + ticket.service.text(language), row: middle - 5, style: .title)
+        c.centered(t("ticket.number") + "  " + ticket.number, row: middle - 3, style: .title)
+        let ahead: String
+        if let n = ticket.ahead {
+            ahead = t(ticket.approximate ? "ticket.aheadApprox" : "ticket.ahead").replacingOccurrences(of: "{n}", with: "\(n)")
+        } else {
+            ahead = t("ticket.aheadUnknown")
+        }
+        c.centered(ahead, row: middle - 1)
+        if let minutes = ticket.waitMinutes, minutes > 0 {
+            c.centered(t("ticket.wait").replacingOccurrences(of: "{m}", with: "\(minutes)"), row: middle)
+        }
+        if ticket.offline { c.paragraph(t("ticket.offlineNote"), row: middle + 2, style: .warning, centered: true) }
+        c.centered(t("ticket.take"), row: middle + 4, style: .title)
+        hint(&c, "continue.hint")
     }
 
     private func drawQuery(_ c: inout Canvas) {
@@ -262,6 +337,7 @@ extension CitizenApp {
     private func drawMessage(_ c: inout Canvas) {
         var text = t(messageKey)
         if messageKey == "apply.missing" { text = text.replacingOccurrences(of: "{field}", with: input) }
+        for (name, value) in messageValues { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
         c.paragraph(text, row: c.height / 2 - 1, style: .warning, centered: true)
         hint(&c, "continue.hint")
     }

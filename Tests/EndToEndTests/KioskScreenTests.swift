@@ -15,6 +15,13 @@ import Testing
         try body(bed, tmux)
     }
 
+    /// Picks menu item `digit`: its guide comes first, Enter starts the service.
+    func choose(_ tmux: TmuxScreen, _ digit: String, guide: String) {
+        tmux.press(digit)
+        tmux.waitFor(guide)
+        tmux.press("Enter")
+    }
+
     @Test func idleScreenInBothLanguagesAndACardSessionThatLeavesNothingOnScreen() throws {
         let bed = try KioskStack()
         defer { bed.stop() }
@@ -51,7 +58,7 @@ import Testing
         try atTheIdleScreen { bed, tmux in
             try bed.reader.control("place resident")
             tmux.waitFor("您好，张*")
-            tmux.press("1")
+            choose(tmux, "1", guide: "办事指南")
             tmux.waitFor("请输入统一社会信用代码或企业名称")
             tmux.type("91441900100000008X")
             tmux.press("Enter")
@@ -90,7 +97,7 @@ import Testing
         try atTheIdleScreen { bed, tmux in
             try bed.reader.control("place resident")
             tmux.waitFor("1.")
-            tmux.press("4")
+            choose(tmux, "4", guide: "办事指南")
             var screen = tmux.waitFor("拟设企业名称")
             #expect(screen.contains("拼音输入"), "\(screen)")
             tmux.type("dongguanshi")
@@ -139,7 +146,7 @@ import Testing
             try bed.reader.control("place resident")
             var screen = tmux.waitFor("1.")
             #expect(screen.contains("Print a social-insurance certificate"), "\(screen)")
-            tmux.press("3")
+            choose(tmux, "3", guide: "Service guide")
             screen = tmux.waitFor("Preview")
             #expect(screen.contains("Preview"), "\(screen)")
             tmux.press("Enter")
@@ -157,7 +164,7 @@ import Testing
 
             try bed.reader.control("place resident")
             tmux.waitFor("1.")
-            tmux.press("4")
+            choose(tmux, "4", guide: "Service guide")
             tmux.waitFor("Proposed")
             for field in ["Demo Cloud Ltd", "LLC", "1,000,000 yuan", "1 Demo Road", "Software"] {
                 tmux.type(field)
@@ -183,16 +190,16 @@ import Testing
         // No card: a service that needs one says so.
         tmux.press("Enter")
         tmux.waitFor("请选择服务项目")
-        tmux.press("3")
-        var screen = tmux.waitFor("身份证")
-        #expect(screen.contains("身份证"), "\(screen)")
+        choose(tmux, "3", guide: "办事指南")
+        var screen = tmux.waitFor("此项服务需要先放置身份证")
+        #expect(screen.contains("此项服务需要先放置身份证"), "\(screen)")
         tmux.press("Escape", "Escape", "Escape")
         tmux.waitFor("请将身份证放在读卡区")
 
         // Registry unreachable.
         try bed.reader.control("place resident")
         tmux.waitFor("您好，张*")
-        tmux.press("1")
+        choose(tmux, "1", guide: "办事指南")
         tmux.type("演示市")
         tmux.press("Enter")
         screen = tmux.waitFor("暂时无法连接服务中心")
@@ -223,7 +230,7 @@ import Testing
             // Not the legal representative: refused.
             try bed.reader.control("place hkMacaoTaiwan")
             tmux.waitFor("您好")
-            tmux.press("2")
+            choose(tmux, "2", guide: "办事指南")
             tmux.type("91441900100000008X")
             tmux.press("Enter")
             tmux.waitFor("演示市云端科技有限公司")
@@ -240,7 +247,7 @@ import Testing
             try bed.cups.fault("a4", "media-empty")
             try bed.reader.control("place resident")
             tmux.waitFor("您好，张*")
-            tmux.press("3")
+            choose(tmux, "3", guide: "办事指南")
             tmux.waitFor("文件预览")
             tmux.press("Enter")
             screen = tmux.waitFor("打印机缺纸", seconds: 120)

@@ -7,6 +7,7 @@ import TestSupport
 /// registryd on loopback with a real SQLite file (this kiosk registered), and the real kioskd.
 final class KioskStack {
     static let kioskId = "demo-kiosk-01"
+    static let site = "demo-hall"
     let directory: TemporaryDirectory
     let reader: EmulatedUSBReader
     let cups: CupsTestBed
@@ -27,7 +28,7 @@ final class KioskStack {
         registry = try RegistrydProcess(database: directory.path + "/registry.sqlite",
                                         seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
                                         kiosks: [(Self.kioskId, credentials.publicKeyBase64)], timestampKey: timestampKey,
-                                        start: registryRunning)
+                                        start: registryRunning, site: Self.site)
         try credentials.write(to: directory.path + "/kiosk.key")
         environment = reader.environment.merging(cups.environment) { $1 }
         let url = registry.baseURL
@@ -62,6 +63,22 @@ final class KioskStack {
     func submissions(_ kind: String) throws -> [Row] {
         let queue = try DatabaseQueue(path: registry.database)
         return try queue.read { try Row.fetchAll($0, sql: "SELECT * FROM submission WHERE kind = ? ORDER BY id", arguments: [kind]) }
+    }
+
+    /// The hall's tickets as registryd keeps them: number and state, in order of issue.
+    func hallTickets() throws -> [(number: String, state: String, priority: Bool)] {
+        let queue = try DatabaseQueue(path: registry.database)
+        return try queue.read {
+            try Row.fetchAll($0, sql: "SELECT number, state, priority FROM hall_ticket ORDER BY issued_at, ticket_id").map {
+                (number: $0["number"], state: $0["state"], priority: ($0["priority"] as Int) != 0)
+            }
+        }
+    }
+
+    /// `registryd hall call` at counter `counter` of this kiosk's hall.
+    func call(queue: String, counter: Int) throws -> ProcessResult {
+        try ProcessRunner.run(BuiltProducts.path("registryd"), ["hall", "call", "--site", Self.site, "--queue", queue,
+                                                                 "--counter", String(counter), "--db", registry.database])
     }
 
     /// The `kiosk` program in tmux on this kioskd.

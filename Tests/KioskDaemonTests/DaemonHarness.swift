@@ -61,6 +61,32 @@ actor FakeGateway: RegistryGateway {
     }
     func submitRating(_ rating: RatingRecord) async throws(GatewayError) { ratings.append(rating) }
     func recordPrint(_ record: PrintRecord) async throws(GatewayError) { printRecords.append(record) }
+
+    var tickets: [String: HallTicket] = [:]
+    var offlineNumbers: [String: Int] = [:]
+    var ticketReports: [TicketReport] = []
+    var checkInAnswer: CheckInAnswer?
+    func setCheckIn(_ answer: CheckInAnswer?) { checkInAnswer = answer }
+    func reserveTicket(site: String, _ request: TicketRequest) async throws(GatewayError) -> HallTicket {
+        try check()
+        if let known = tickets[request.ticketId] { return known }
+        let ticket = HallTicket(ticketId: request.ticketId, site: site, queue: request.queue,
+                                number: HallNames.onlineNumber(queue: request.queue, sequence: tickets.count + 1), serviceCode: request.serviceCode,
+                                issuedAt: Date(), priority: false, state: .reserved, ahead: ticketReports.count)
+        tickets[request.ticketId] = ticket
+        return ticket
+    }
+    func checkIn(site: String, _ request: CheckInRequest) async throws(GatewayError) -> CheckInAnswer {
+        try check()
+        return checkInAnswer ?? .refused(Problem(statusCode: 404, code: "appointment.not-found", title: "", detail: "none"))
+    }
+    func offlineSequence(ticketId: String, day: String, queue: String) async throws(GatewayError) -> Int {
+        if let known = offlineNumbers[ticketId] { return known }
+        offlineNumbers[ticketId] = offlineNumbers.count + 1
+        return offlineNumbers.count
+    }
+    func hasOfflineSequence(ticketId: String) async -> Bool { offlineNumbers[ticketId] != nil }
+    func reportTicket(_ report: TicketReport) async throws(GatewayError) { ticketReports.append(report) }
 }
 
 /// Log lines kept in memory, to prove what was (not) logged.

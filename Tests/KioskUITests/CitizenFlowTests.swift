@@ -54,6 +54,22 @@ actor FakeCitizenService: CitizenService {
     }
     func rate(_ rating: RatingSubmission) async throws { ratings.append(rating) }
     func endSession() async { ended += 1 }
+    var tickets: [(String, String)] = []
+    var nextTicket = QueueTicketView(number: "A023", service: LocalizedTextView(zh: "不动产登记", en: "Real-estate registration"), ahead: 5,
+                                     approximate: false, waitMinutes: 20, priority: false, offline: false, printed: true, messageKey: "ticket.take")
+    func setNextTicket(_ ticket: QueueTicketView) { nextTicket = ticket }
+    func takeTicket(serviceCode: String, requestId: String) async throws -> QueueTicketView {
+        tickets.append((serviceCode, requestId))
+        if let error = failures["ticket"] { throw error }
+        return nextTicket
+    }
+    func checkIn(requestId: String) async throws -> QueueTicketView {
+        if let error = failures["checkIn"] { throw error }
+        var ticket = nextTicket
+        ticket.priority = true
+        return ticket
+    }
+    func failCheckIn(_ error: CitizenAPIError) { failures["checkIn"] = error }
 }
 
 @Suite struct CitizenFlowTests {
@@ -68,6 +84,20 @@ actor FakeCitizenService: CitizenService {
             ratingReasons: config.evaluation.reasons.map { LocalizedTextView(zh: $0.zh, en: $0.en) },
             reasonRequiredAtOrBelow: config.evaluation.reasonRequiredAtOrBelow, evaluationVersion: config.evaluation.version,
             idleTimeoutSeconds: config.settings.session.idleTimeoutSeconds)
+    }
+
+    /// The interface with every item's guide, as kioskd serves it.
+    static func interfaceWithGuides() throws -> InterfaceConfiguration {
+        var interface = try interface()
+        let guide = ServiceGuideView(
+            type: "行政确认", department: LocalizedTextView(zh: "不动产登记中心", en: "Real Estate Registration Centre"),
+            legalBasis: LocalizedTextView(zh: "《不动产登记暂行条例》", en: "Interim Regulations on Real Estate Registration"),
+            materials: (1...12).map { LocalizedTextView(zh: "材料\($0)", en: "Material \($0)") },
+            timeLimit: LocalizedTextView(zh: "5个工作日", en: "5 working days"), fee: LocalizedTextView(zh: "不收费", en: "Free"),
+            location: LocalizedTextView(zh: "二楼 A 区", en: "2nd floor, area A"), hours: nil,
+            queueName: LocalizedTextView(zh: "不动产登记窗口", en: "Real-estate counters"))
+        for index in interface.services.indices { interface.services[index].guide = guide }
+        return interface
     }
 
     static let holder = CardHolderView(cardType: "resident", maskedName: "张*", maskedIdNumber: "441900********1234")
@@ -85,6 +115,73 @@ actor FakeCitizenService: CitizenService {
 
     func type(_ app: CitizenApp, _ text: String) async {
         for c in text { await app.handle(key: .character(c)) }
+    }
+
+    @Test func aCounterServiceShowsItsGuidePagedThenGivesANumberInBothLanguages() async throws {
+        let service = FakeCitizenService()
+        let app = CitizenApp(service: service, config: try Self.interfaceWithGuides())
+        await app.handle(key: .enter)   // services without a card
+        let estate = try #require(try Self.interface().services.firstIndex { $0.action == "counter-ticket" })
+        await app.handle(key: .character(Character("\(estate + 1)")))
+        #expect(await app.screen == .guide)
+        var text = await screenText(app)
+        #expect(text.contains("办事指南 · 不动产登记") && text.contains("实施部门") && text.contains("1. 材料1"), "\(text)")
+        #expect(text.contains("第 1/2 页") && text.contains("按 Enter 取号"), "\(text)")
+        await app.handle(key: .down)
+        text = await screenText(app)
+        #expect(text.contains("第 2/2 页") && text.contains("办理窗口") && !text.contains("1. 材料1"), "\(text)")
+        await app.handle(key: .enter)
+        #expect(await app.screen == .ticket)
+        text = await screenText(app)
+        #expect(text.contains("您的号码  A023") && text.contains("前面还有 5 人") && text.contains("预计等待约 20 分钟"), "\(text)")
+        #expect(await service.tickets.first?.0 == "SC-ESTATE")
+        await app.handle(key: .enter)
+        #expect(await app.screen == .idle)   // no card: back to the start
+
+        // In English, offline: an estimate, said as one.
+        await service.setNextTicket(QueueTicketView(number: "AK001", service: LocalizedTextView(zh: "不动产登记", en: "Real-estate registration"),
+                                                    ahead: 7, approximate: true, waitMinutes: 28, priority: false, offline: true, printed: true,
+                                                    messageKey: "ticket.take"))
+        await app.handle(key: .character("e"))
+        await app.handle(key: .enter)
+        await app.handle(key: .character(Character("\(estate + 1)")))
+        text = await screenText(app)
+        #expect(text.contains("Service guide · Real-estate registration") && text.contains("Department"), "\(text)")
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("Number  AK001") && text.contains("About 7 waiting ahead of you") && text.contains("Network down"), "\(text)")
+
+        // A ticket that did not print is no number.
+        await service.setNextTicket(QueueTicketView(number: "A024", service: LocalizedTextView(zh: "不动产登记", en: "Real-estate registration"),
+                                                    ahead: 5, approximate: false, waitMinutes: 20, priority: false, offline: false, printed: false,
+                                                    messageKey: "print.nopaper"))
+        await app.handle(key: .enter)
+        await app.handle(key: .character("E"))
+        await app.handle(key: .enter)
+        await app.handle(key: .character(Character("\(estate + 1)")))
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("号票未能打印") && !text.contains("A024"), "\(text)")
+    }
+
+    @Test func aCheckInTooEarlySaysTheSlot() async throws {
+        let service = FakeCitizenService()
+        let app = CitizenApp(service: service, config: try Self.interfaceWithGuides())
+        await app.handle(event: .sessionStarted(Self.holder))
+        let checkIn = try #require(try Self.interface().services.firstIndex { $0.action == "appointment-check-in" })
+        await service.failCheckIn(CitizenAPIError(messageKey: "checkin.early", detail: "too early", values: ["start": "10:00", "end": "10:30"]))
+        await app.handle(key: .character(Character("\(checkIn + 1)")))
+        await app.handle(key: .enter)
+        var text = await screenText(app)
+        #expect(text.contains("您的预约时段为 10:00–10:30") && !text.contains("{start}"), "\(text)")
+        await app.handle(key: .enter)
+        await service.succeed("checkIn")
+        await app.handle(key: .character(Character("\(checkIn + 1)")))
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("预约签到成功，将优先叫号") && text.contains("A023"), "\(text)")
+        await app.handle(key: .enter)
+        #expect(await app.screen == .rating)   // a card holder's visit is rated
     }
 
     @Test func idleScreenInvitesTheCardAndSwitchesLanguage() async throws {

@@ -41,6 +41,8 @@ import Testing
             #expect(text.contains("基本养老保险"))
         case .receipt:
             #expect(text.contains("L-20261123-0001"))
+        case .queueTicket:
+            #expect(text.contains("A023") && text.contains("不动产登记") && text.contains("前面等候"))
         }
         #expect(try DocumentVerifier(publicKeys: [DocumentTests.key.key.publicKey.rawRepresentation]).verify(pdf: doc.pdf).1 == doc.fields)
     }

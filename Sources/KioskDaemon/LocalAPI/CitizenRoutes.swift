@@ -11,7 +11,8 @@ import NIOCore
 /// line, until the client goes away), `POST /v1/touch`, `GET /v1/enterprises?q=`,
 /// `GET /v1/enterprises/{uscc}`, `POST /v1/documents/preview`, `POST /v1/prints`
 /// (`{"request": DocumentRequest, "requestId": "..."}`), `POST /v1/applications`,
-/// `POST /v1/ratings`, `POST /v1/session/end`.
+/// `POST /v1/ratings`, `POST /v1/tickets` (`{"serviceCode", "requestId"}`), `POST /v1/check-ins`
+/// (`{"requestId"}`), `POST /v1/session/end`.
 public enum CitizenRoutes {
     /// Largest request body accepted on the citizen socket.
     public static let maxBodyBytes = 64 * 1024
@@ -23,6 +24,27 @@ public enum CitizenRoutes {
         public init(request: DocumentRequest, requestId: String) {
             self.request = request
             self.requestId = requestId
+        }
+    }
+
+    /// A number asked for on the wire.
+    public struct TicketAsk: Codable, Sendable {
+        public var serviceCode: String
+        public var requestId: String
+        public init(serviceCode: String, requestId: String) { self.serviceCode = serviceCode; self.requestId = requestId }
+    }
+
+    /// A check-in asked for on the wire.
+    public struct CheckInAsk: Codable, Sendable {
+        public var requestId: String
+        public init(requestId: String) { self.requestId = requestId }
+    }
+
+    /// A request id: 8 to 64 of A-Z a-z 0-9 - (a UUID fits).
+    static func checkRequestId(_ id: String) throws {
+        guard (8...64).contains(id.utf8.count),
+              id.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 }) else {
+            throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 of A-Z a-z 0-9 -")
         }
     }
 
@@ -81,6 +103,20 @@ public enum CitizenRoutes {
             }
             try await service.rate(rating)
             return Response(status: .noContent)
+        }
+        v1.post("tickets") { request, context in
+            let ask = try await decode(TicketAsk.self, request, context)
+            try checkRequestId(ask.requestId)
+            guard (2...32).contains(ask.serviceCode.utf8.count),
+                  ask.serviceCode.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || $0 == 45 }) else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "serviceCode must be 2 to 32 of A-Z 0-9 -")
+            }
+            return try await json { try await service.takeTicket(serviceCode: ask.serviceCode, requestId: ask.requestId) }
+        }
+        v1.post("check-ins") { request, context in
+            let ask = try await decode(CheckInAsk.self, request, context)
+            try checkRequestId(ask.requestId)
+            return try await json { try await service.checkIn(requestId: ask.requestId) }
         }
         v1.post("session/end") { _, _ in
             await service.endSession()
@@ -147,7 +183,7 @@ public enum CitizenRoutes {
         do {
             return try encoded(try await body())
         } catch let error as CitizenAPIError {
-            throw LocalAPIError(status: .unprocessableContent, messageKey: error.messageKey, detail: error.detail)
+            throw LocalAPIError(status: .unprocessableContent, messageKey: error.messageKey, detail: error.detail, values: error.values)
         }
     }
 }
@@ -157,17 +193,19 @@ public struct LocalAPIError: HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var messageKey: String
     public var detail: String?
+    public var values: [String: String]?
 
-    public init(status: HTTPResponse.Status, messageKey: String, detail: String?) {
+    public init(status: HTTPResponse.Status, messageKey: String, detail: String?, values: [String: String]? = nil) {
         self.status = status
         self.messageKey = messageKey
         self.detail = detail
+        self.values = values
     }
 
     public var description: String { "\(status.code) \(messageKey)\(detail.map { ": \($0)" } ?? "")" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = (try? JSONEncoder().encode(CitizenAPIError(messageKey: messageKey, detail: detail))) ?? Data()
+        let data = (try? JSONEncoder().encode(CitizenAPIError(messageKey: messageKey, detail: detail, values: values))) ?? Data()
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

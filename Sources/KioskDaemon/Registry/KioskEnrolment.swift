@@ -29,7 +29,7 @@ public enum KioskEnrolment {
                 try credentials.write(to: keyFile)
             }
         } catch { throw DaemonError.key("\(keyFile): \(error)") }
-        return "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64)"
+        return "registryd kiosk add \(settings.kiosk.id) --public-key \(credentials.publicKeyBase64) --site \(settings.kiosk.site)"
     }
 
     /// Makes the kiosk's document signing key at `<state>/document-signing.key` if missing (mode

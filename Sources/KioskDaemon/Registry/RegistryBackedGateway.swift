@@ -60,6 +60,16 @@ public final class RegistryBackedGateway: RegistryGateway {
                         created_at REAL NOT NULL
                     )
                     """)
+                // The numbers this kiosk gave from its own block while the registry was unreachable.
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS kiosk_offline_number (
+                        ticket_id TEXT PRIMARY KEY,
+                        day TEXT NOT NULL,
+                        queue TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        UNIQUE (day, queue, seq)
+                    )
+                    """)
             }
         } catch { throw DaemonError.stateNotWritable("\(stateDirectory.path): \(error)") }
         relay = OutboxRelay(outbox: outbox, client: client, logger: logger, idleInterval: .seconds(10))
@@ -178,6 +188,49 @@ public final class RegistryBackedGateway: RegistryGateway {
 
     public func recordPrint(_ record: PrintRecord) async throws(GatewayError) {
         do { try outbox.enqueue(.printRecords, record, alsoWrite: Self.record(visit: record.visitId)) } catch { throw Self.outboxError(error) }
+    }
+
+    public func reserveTicket(site: String, _ request: TicketRequest) async throws(GatewayError) -> HallTicket {
+        do { return try await timed { () throws(RegistryClientError) in try await client.reserveTicket(site: site, request) } } catch {
+            throw Self.gatewayError(error)
+        }
+    }
+
+    public func checkIn(site: String, _ request: CheckInRequest) async throws(GatewayError) -> CheckInAnswer {
+        do { return .ticket(try await timed { () throws(RegistryClientError) in try await client.checkIn(site: site, request) }) } catch {
+            if case .refused(let problem) = error, problem.code.hasPrefix("appointment.") { return .refused(problem) }
+            throw Self.gatewayError(error)
+        }
+    }
+
+    public func offlineSequence(ticketId: String, day: String, queue: String) async throws(GatewayError) -> Int {
+        do {
+            return try await outbox.database.write { db in
+                if let seq = try Int.fetchOne(db, sql: "SELECT seq FROM kiosk_offline_number WHERE ticket_id = ?", arguments: [ticketId]) {
+                    return seq
+                }
+                let seq = (try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM kiosk_offline_number WHERE day = ? AND queue = ?",
+                                            arguments: [day, queue]) ?? 0) + 1
+                guard seq <= 999 else { throw OutboxError.full(stream: .tickets, limit: 999) }
+                try db.execute(sql: "INSERT INTO kiosk_offline_number (ticket_id, day, queue, seq) VALUES (?, ?, ?, ?)",
+                               arguments: [ticketId, day, queue, seq])
+                return seq
+            }
+        } catch let error as OutboxError {
+            throw Self.outboxError(error)
+        } catch {
+            throw .badAnswer("the kiosk's own numbers: \(error)")
+        }
+    }
+
+    public func hasOfflineSequence(ticketId: String) async -> Bool {
+        ((try? await outbox.database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM kiosk_offline_number WHERE ticket_id = ?", arguments: [ticketId])
+        }) ?? 0) ?? 0 > 0
+    }
+
+    public func reportTicket(_ report: TicketReport) async throws(GatewayError) {
+        do { try outbox.enqueue(.tickets, report, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
     }
 
     /// Outbox figures for diagnostics.

@@ -48,6 +48,13 @@ public struct QueuedApplication: Sendable, Equatable {
     public var registryNumber: String?
 }
 
+/// The registry's answer to a check-in: a priority ticket, or why not (`appointment.not-found`,
+/// `appointment.too-early`, `appointment.too-late`, `appointment.other-site`, with the slot's facts).
+public enum CheckInAnswer: Sendable, Equatable {
+    case ticket(HallTicket)
+    case refused(Problem)
+}
+
 /// What kioskd needs from the central registry. The production implementation goes through the
 /// signed registry client, the query cache and the durable outbox; tests may use an in-process one.
 public protocol RegistryGateway: Sendable {
@@ -65,4 +72,15 @@ public protocol RegistryGateway: Sendable {
     func submitRating(_ rating: RatingRecord) async throws(GatewayError)
     /// Queues a print record durably.
     func recordPrint(_ record: PrintRecord) async throws(GatewayError)
+    /// Reserves the next number of a hall queue at `site` (the same ticket again for the same id).
+    func reserveTicket(site: String, _ request: TicketRequest) async throws(GatewayError) -> HallTicket
+    /// Checks the card holder in for today's appointment at `site`.
+    func checkIn(site: String, _ request: CheckInRequest) async throws(GatewayError) -> CheckInAnswer
+    /// The next number of the kiosk's own block for `queue` on `day`, kept across restarts; the
+    /// same number again for the same ticket id.
+    func offlineSequence(ticketId: String, day: String, queue: String) async throws(GatewayError) -> Int
+    /// Whether a number of the kiosk's own block was given under `ticketId`.
+    func hasOfflineSequence(ticketId: String) async -> Bool
+    /// Queues the report of a printed ticket durably.
+    func reportTicket(_ report: TicketReport) async throws(GatewayError)
 }

@@ -19,6 +19,8 @@ public final class KioskCitizenService: CitizenService {
     let audit: AuditLog?
     let logger: Logger
     private let ratedVisits = Locked<Set<String>>([])
+    /// The last waiting figure known per hall queue, and the numbers this kiosk gave offline since.
+    let hallFigures = Locked<[String: KnownQueueFigure]>([:])
     /// Told of each print's role, outcome and duration (the metrics).
     let onPrinted: (@Sendable (String, String, Duration) -> Void)?
 
@@ -48,9 +50,9 @@ public final class KioskCitizenService: CitizenService {
     public static func interface(of config: KioskConfiguration) -> InterfaceConfiguration {
         InterfaceConfiguration(
             kioskName: config.settings.kiosk.name, languages: config.settings.languages, texts: config.texts.languages,
-            services: config.services.items.map {
-                ServiceItemView(code: $0.code, nameZh: $0.name.zh, nameEn: $0.name.en, action: $0.action.rawValue,
-                                requiresCard: $0.requiresCard)
+            services: config.services.items.map { item in
+                ServiceItemView(code: item.code, nameZh: item.name.zh, nameEn: item.name.en, action: item.action.rawValue,
+                                requiresCard: item.requiresCard, guide: guide(of: item, in: config.services))
             },
             ratingLevels: config.evaluation.levels.map {
                 RatingLevelView(value: $0.value, label: LocalizedTextView(zh: $0.label.zh, en: $0.label.en))
@@ -135,7 +137,7 @@ public final class KioskCitizenService: CitizenService {
         try await notInMaintenance()
         let identity = try await holder()
         await sessions.touch()
-        guard let kind = DocumentKind(rawValue: request.kind), kind != .receipt else {
+        guard let kind = DocumentKind(rawValue: request.kind), kind != .receipt, kind != .queueTicket else {
             throw CitizenAPIError(messageKey: "error.generic", detail: "unknown document kind \(request.kind)")
         }
         do {
@@ -155,8 +157,8 @@ public final class KioskCitizenService: CitizenService {
             case .socialInsuranceCertificate:
                 let record = try await gateway.socialInsurance(idNumber: identity.idNumber)
                 return (try desk.render(kind, record), "社会保险参保证明", identity)
-            case .receipt:
-                throw CitizenAPIError(messageKey: "error.generic", detail: "receipts are printed by the kiosk itself")
+            case .receipt, .queueTicket:
+                throw CitizenAPIError(messageKey: "error.generic", detail: "receipts and tickets are printed by the kiosk itself")
             }
         } catch let error as GatewayError {
             throw Self.citizenError(error)

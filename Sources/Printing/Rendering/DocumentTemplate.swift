@@ -68,6 +68,8 @@ public enum DocumentKind: String, Sendable, Codable, CaseIterable {
     case archiveExtract = "archive-extract"
     case socialInsuranceCertificate = "social-insurance-certificate"
     case receipt
+    /// A hall queue ticket (取号凭条) on the receipt printer.
+    case queueTicket = "queue-ticket"
 }
 
 let pointsPerMM = 72.0 / 25.4

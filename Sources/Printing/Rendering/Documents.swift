@@ -23,6 +23,38 @@ public struct ReceiptSlip: Codable, Sendable, Equatable {
     }
 }
 
+/// What a queue ticket says: the number large, the service, the people ahead, time, site, and a
+/// QR code holding the ticket's id.
+public struct QueueTicketSlip: Codable, Sendable, Equatable {
+    /// The number, e.g. A023.
+    public var number: String
+    /// The service, e.g. 不动产登记.
+    public var service: String
+    /// 前面还有 5 人, or 约 5 人 when the figure is the last one known.
+    public var waiting: String
+    /// When the number was given.
+    public var time: Date
+    /// The hall (site) and kiosk.
+    public var site: String
+    public var kiosk: String
+    /// The ticket's id, in the QR code.
+    public var ticketId: String
+    /// A line under the number, e.g. 预约优先 or 请留意叫号.
+    public var note: String?
+
+    public init(number: String, service: String, waiting: String, time: Date, site: String, kiosk: String, ticketId: String,
+                note: String? = nil) {
+        self.number = number
+        self.service = service
+        self.waiting = waiting
+        self.time = time
+        self.site = site
+        self.kiosk = kiosk
+        self.ticketId = ticketId
+        self.note = note
+    }
+}
+
 /// A rendered document.
 public struct RenderedDocument: Sendable {
     public let kind: DocumentKind
@@ -106,6 +138,7 @@ public final class DocumentRenderer: @unchecked Sendable {
         case .archiveExtract: return try archiveExtract(try decode(EnterpriseRecord.self, json), at: date)
         case .socialInsuranceCertificate: return try socialInsurance(try decode(SocialInsuranceRecord.self, json), at: date)
         case .receipt: return try receipt(try decode(ReceiptSlip.self, json), at: date)
+        case .queueTicket: return try queueTicket(try decode(QueueTicketSlip.self, json), at: date)
         }
     }
 
@@ -446,6 +479,56 @@ public final class DocumentRenderer: @unchecked Sendable {
 }
 
 extension DocumentRenderer {
+    // MARK: Queue ticket
+
+    func queueTicket(_ r: QueueTicketSlip, at date: Date) throws(RenderError) -> RenderedDocument {
+        let t = try template(.queueTicket)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "zh_CN")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        guard (1...8).contains(r.number.count), r.number.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
+            throw .invalidInput(field: "number", reason: "a ticket number is 1 to 8 capitals and digits")
+        }
+        let rows = try checked([
+            ("service", t.label("service"), r.service), ("waiting", t.label("waiting"), r.waiting),
+            ("time", t.label("time"), formatter.string(from: r.time)), ("site", t.label("site"), r.site), ("kiosk", t.label("kiosk"), r.kiosk),
+        ])
+        try fonts.checkGlyphs(r.note ?? "", field: "note")
+        let fields = CanonicalFields(kind: DocumentKind.queueTicket.rawValue, fields: [
+            ("number", r.number), ("service", r.service), ("time", ISO8601DateFormatter().string(from: r.time)), ("site", r.site),
+            ("kiosk", r.kiosk), ("ticketId", r.ticketId),
+        ])
+        let code = signingKey.sign(fields, at: date)
+        let w = t.page.widthMM * pointsPerMM, m = t.page.marginMM * pointsPerMM
+        let cw = w - 2 * m
+        let title = try t.font("title"), number = try t.font("number"), body = try t.font("body"), small = try t.font("small")
+        let qrPayload = "yitiji-ticket:" + r.ticketId
+        let probe = try PDFCanvas(width: w, height: 100, fonts: fonts, title: "", subject: "", keywords: "")
+        var height = m + probe.measure(try t.text("title"), font: title, width: cw, alignment: .center).height + 4
+        height += probe.measure(r.number, font: number, width: cw, alignment: .center).height + 4
+        if let note = r.note { height += probe.measure(note, font: body, width: cw, alignment: .center).height + 4 }
+        for (k, v) in rows { height += probe.measure("\(k)：\(v)", font: body, width: cw).height + 3 }
+        let qrSize = min(cw, 24 * pointsPerMM)
+        height += 4 + qrSize + 4
+        height += probe.measure(try t.text("footer"), font: small, width: cw, alignment: .center).height + 3
+        height += probe.measure(try copyLine(t), font: small, width: cw, alignment: .center).height + m
+        _ = try? probe.finish()
+        let canvas = try PDFCanvas(width: w, height: height, fonts: fonts, title: try t.text("title") + " " + r.number,
+                                   subject: "yitiji-code:\(code.qrPayload.dropFirst(5))", keywords: keywords(fields))
+        var y = m
+        y += canvas.text(try t.text("title"), x: m, y: y, font: title, width: cw, alignment: .center) + 4
+        y += canvas.text(r.number, x: m, y: y, font: number, width: cw, alignment: .center) + 4
+        if let note = r.note { y += canvas.text(note, x: m, y: y, font: body, width: cw, alignment: .center) + 4 }
+        for (k, v) in rows { y += canvas.text("\(k)：\(v)", x: m, y: y, font: body, width: cw) + 3 }
+        y += 4
+        try canvas.qrCode(qrPayload, x: (w - qrSize) / 2, y: y, size: qrSize)
+        y += qrSize + 4
+        y += canvas.text(try t.text("footer"), x: m, y: y, font: small, width: cw, alignment: .center) + 3
+        canvas.text(try copyLine(t), x: m, y: y, font: small, width: cw, alignment: .center)
+        return RenderedDocument(kind: .queueTicket, pdf: try canvas.finish(), pageCount: 1, code: code, fields: fields)
+    }
+
     /// A test page for a queue: title, time, queue name and a line of CJK text.
     public func testPage(queue: String, widthMM: Double = 210, heightMM: Double = 297, at date: Date = Date()) throws(RenderError) -> Data {
         let font = FontSpec(family: "Noto Sans CJK SC", size: 14)

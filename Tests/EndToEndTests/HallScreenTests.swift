@@ -1,0 +1,157 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The hall services on the whole kiosk: the real `kiosk` in tmux, kioskd, the emulated reader,
+/// the receipt printer of a private cupsd and registryd on loopback. A number without a card, a
+/// counter calling it, numbers while the registry is down (and after a restart), an appointment
+/// checked in with the card; in both languages.
+@Suite(.serialized) struct HallScreenTests {
+    /// Menu items of the demo catalogue.
+    static let estate = "5", fund = "6", checkIn = "8"
+
+    func takeNumber(_ tmux: TmuxScreen, item: String, guide: String = "办事指南", then wait: String = "您的号码") -> String {
+        tmux.press(item)
+        tmux.waitFor(guide)
+        tmux.press("Enter")
+        return tmux.waitFor(wait, seconds: 30)
+    }
+
+    @Test func aNumberWithoutACardCalledAtACounterInChinese() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        tmux.press("Enter")
+        var screen = tmux.waitFor("请选择服务项目")
+        #expect(screen.contains("5. 不动产登记") && screen.contains("8. 预约签到"), "\(screen)")
+        tmux.press(Self.estate)
+        screen = tmux.waitFor("办事指南")
+        #expect(screen.contains("实施部门") && screen.contains("申请材料") && screen.contains("二楼 A 区 1–3 号窗口"), "\(screen)")
+        #expect(screen.contains("按 Enter 取号"), "\(screen)")
+        #expect(compareSnapshot(screen, named: "guide-zh") == nil)
+        tmux.press("Enter")
+        screen = tmux.waitFor("您的号码", seconds: 30)
+        #expect(screen.contains("您的号码  A001") && screen.contains("前面还有 0 人") && screen.contains("请取走号票"), "\(screen)")
+        #expect(compareSnapshot(screen, named: "ticket-zh") == nil)
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
+        // Reported printed: it waits, and a counter calls it.
+        #expect(eventually(15) { (try? bed.hallTickets().map(\.state)) == ["waiting"] }, "\(String(describing: try? bed.hallTickets()))")
+        let called = try bed.call(queue: "A", counter: 2)
+        #expect(called.status == 0 && called.stdout.contains("A001 to counter 2"), "\(called.stdout) \(called.stderr)")
+        tmux.press("Enter")
+        tmux.waitFor("请将身份证放在读卡区")
+
+        // Two more: the second has one waiting ahead, and roughly 4 minutes (12 minutes a person, 3 counters).
+        tmux.press("Enter")
+        tmux.waitFor("请选择服务项目")
+        screen = takeNumber(tmux, item: Self.estate)
+        #expect(screen.contains("A002") && screen.contains("前面还有 0 人"), "\(screen)")
+        #expect(eventually(15) { (try? bed.hallTickets().filter { $0.state == "waiting" }.count) == 1 })
+        tmux.press("Enter")
+        tmux.waitFor("请将身份证放在读卡区")
+        tmux.press("Enter")
+        tmux.waitFor("请选择服务项目")
+        screen = takeNumber(tmux, item: Self.estate)
+        #expect(screen.contains("A003") && screen.contains("前面还有 1 人") && screen.contains("预计等待约 4 分钟"), "\(screen)")
+        #expect(!bed.kioskd.process.log.contains("441900199003181234"))
+    }
+
+    @Test func numbersWhileTheRegistryIsDownInEnglishAreReportedWhenItIsBack() throws {
+        let bed = try KioskStack(registryRunning: false)
+        defer { bed.stop() }
+        var tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        tmux.press("e")
+        tmux.waitFor("Please place your ID card")
+        tmux.press("Enter")
+        tmux.waitFor("1.")
+        var screen = takeNumber(tmux, item: Self.estate, guide: "Service guide", then: "Number")
+        #expect(screen.contains("Number  AK001") && screen.contains("not known") && screen.contains("Network down"), "\(screen)")
+        #expect(compareSnapshot(screen, named: "ticket-offline-en") == nil)
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
+
+        // A restart in between: the kiosk's numbers go on, never repeated in a day.
+        tmux.stop()
+        bed.kioskd = try bed.kioskd.restart(environment: bed.environment)
+        tmux = try bed.screen()
+        tmux.waitFor("请将身份证放在读卡区")
+        tmux.press("Enter")
+        tmux.waitFor("请选择服务项目")
+        screen = takeNumber(tmux, item: Self.estate)
+        #expect(screen.contains("您的号码  AK002"), "\(screen)")
+
+        // The registry comes back: both are reported, at their times of issue, and wait to be called.
+        try bed.registry.start()
+        #expect(eventually(60) { (try? bed.hallTickets().map(\.number)) == ["AK001", "AK002"] },
+                "\(String(describing: try? bed.hallTickets()))")
+        #expect(try bed.hallTickets().allSatisfy { $0.state == "waiting" })
+        let called = try bed.call(queue: "A", counter: 1)
+        #expect(called.stdout.contains("AK001"), "\(called.stdout) \(called.stderr)")
+    }
+
+    @Test func anAppointmentIsCheckedInWithTheCard() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        let now = Date()
+        let file = bed.directory.path + "/appointments.json"
+        func book(_ start: Date, _ end: Date) throws {
+            let iso = ISO8601DateFormatter()
+            let json = #"[{"id":"booking-00000001","site":"demo-hall","serviceCode":"SC-FUND","queue":"B","idNumber":"441900199003181234","#
+                + #""name":"张三","startsAt":"\#(iso.string(from: start))","endsAt":"\#(iso.string(from: end))"}]"#
+            try Data(json.utf8).write(to: URL(fileURLWithPath: file))
+            let imported = try ProcessRunner.run(BuiltProducts.path("registryd"), ["appointments", "import", file, "--db", bed.registry.database])
+            #expect(imported.status == 0, "\(imported.stderr)")
+        }
+        // A slot later today (too early), or late in the Beijing evening one earlier today (too late).
+        let late = HallDayTime.hour(now) >= 22
+        let slot = late ? (now.addingTimeInterval(-3 * 3600), now.addingTimeInterval(-2 * 3600)) : (now.addingTimeInterval(3600), now.addingTimeInterval(5400))
+        try book(slot.0, slot.1)
+        try bed.reader.control("place resident")
+        tmux.waitFor("您好，张*")
+        tmux.press(Self.checkIn)
+        tmux.waitFor("办事指南")
+        tmux.press("Enter")
+        var screen = tmux.waitFor("预约时段", seconds: 30)
+        let clock = DateFormatter()
+        clock.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        clock.dateFormat = "HH:mm"
+        let said = "\(clock.string(from: slot.0))–\(clock.string(from: slot.1))"
+        #expect(screen.contains(said) && screen.contains(late ? "已过" : "30 分钟内签到"), "\(screen)")
+        tmux.press("Enter")
+        tmux.waitFor("请选择服务项目")
+
+        // Moved to now: checked in, a priority number printed.
+        try book(now.addingTimeInterval(-60), HallDayTime.endOfDay(now, within: 1800))
+        screen = takeNumber(tmux, item: Self.checkIn)
+        #expect(screen.contains("预约签到成功") && screen.contains("B001"), "\(screen)")
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
+        #expect(eventually(15) { (try? bed.hallTickets().map(\.priority)) == [true] })
+        #expect(!bed.kioskd.process.log.contains("441900199003181234"))
+        tmux.press("Enter")
+        tmux.waitFor("请对本次服务进行评价")
+        try bed.reader.control("remove")
+    }
+}
+
+/// The hall's day and hour (Beijing time), for appointments that lie within one day.
+enum HallDayTime {
+    static var calendar: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
+        return calendar
+    }
+
+    static func hour(_ date: Date) -> Int { calendar.component(.hour, from: date) }
+
+    /// `date` plus `seconds`, but no later than the last second of its day.
+    static func endOfDay(_ date: Date, within seconds: TimeInterval) -> Date {
+        let next = calendar.startOfDay(for: date).addingTimeInterval(86_400 - 1)
+        return min(date.addingTimeInterval(seconds), next)
+    }
+}

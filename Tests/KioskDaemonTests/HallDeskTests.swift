@@ -1,0 +1,114 @@
+import Foundation
+import KioskAPI
+import KioskCore
+@testable import KioskDaemon
+import Registry
+import TestSupport
+import Testing
+
+/// kioskd's hall services over its citizen socket, with a real cupsd's receipt printer and a
+/// registry in memory: a printed ticket is reported once, an unprinted one never, a retry gives
+/// nothing new, offline numbers come from the kiosk's own block, and bad requests are refused.
+@Suite(.serialized) struct HallDeskTests {
+    static func kiosk() async throws -> (CupsTestBed, FakeGateway, DaemonHarness) {
+        let cups = try CupsTestBed()
+        do {
+            let gateway = try FakeGateway()
+            let harness = try await DaemonHarness(gateway: gateway, cups: cups)
+            try await waitFor("printers polled") { await harness.daemon.state.printers["receipt"] != nil }
+            return (cups, gateway, harness)
+        } catch {
+            cups.stop()
+            throw error
+        }
+    }
+
+    @Test func aPrintedTicketIsReportedOnceAndARetryGivesNothingNew() async throws {
+        let (cups, gateway, harness) = try await Self.kiosk()
+        defer { cups.stop() }
+        let first = try await harness.client.takeTicket(serviceCode: "SC-ESTATE", requestId: "ticket-request-0001")
+        #expect(first.number == "A001" && first.printed && first.ahead == 0 && !first.approximate && first.service.zh == "不动产登记")
+        let again = try await harness.client.takeTicket(serviceCode: "SC-ESTATE", requestId: "ticket-request-0001")
+        #expect(again.number == "A001")
+        #expect(eventually(10) { cups.printed("receipt").count == 1 })
+        #expect(await gateway.ticketReports.map(\.number) == ["A001", "A001"])   // the registry takes a repeated report as one
+        #expect(await gateway.ticketReports.allSatisfy { !$0.offline && $0.site == "demo-hall" })
+
+        // Out of paper: the ticket is not printed, so not reported, so never counted.
+        try cups.fault("receipt", "media-empty")
+        let unprinted = try await harness.client.takeTicket(serviceCode: "SC-FUND", requestId: "ticket-request-0002")
+        #expect(!unprinted.printed && unprinted.messageKey != "ticket.take", "\(unprinted)")
+        #expect(await gateway.ticketReports.count == 2)
+        try cups.fault("receipt", "media-ok")
+
+        // The registry unreachable: the kiosk's own letter, the last known figure, said as approximate.
+        await gateway.setReachable(false)
+        let offline = try await harness.client.takeTicket(serviceCode: "SC-ESTATE", requestId: "ticket-request-0003")
+        #expect(offline.number == "AK001" && offline.offline && offline.approximate && offline.ahead == 1, "\(offline)")
+        let next = try await harness.client.takeTicket(serviceCode: "SC-ESTATE", requestId: "ticket-request-0004")
+        #expect(next.number == "AK002" && next.ahead == 2, "\(next)")
+        // Back online, a retry of an offline number stays that number.
+        await gateway.setReachable(true)
+        #expect(try await harness.client.takeTicket(serviceCode: "SC-ESTATE", requestId: "ticket-request-0003").number == "AK001")
+        let reports = await gateway.ticketReports
+        #expect(reports.filter(\.offline).map(\.number).sorted() == ["AK001", "AK001", "AK002"])
+        #expect(!harness.log.text.contains("441900199003181234"))
+        await harness.stop()
+    }
+
+    @Test func checkInNeedsTheCardAndSaysWhyNot() async throws {
+        let (cups, gateway, harness) = try await Self.kiosk()
+        defer { cups.stop() }
+        do {
+            _ = try await harness.client.checkIn(requestId: "check-request-0001")
+            Issue.record("checked in without a card")
+        } catch let error as CitizenAPIError { #expect(error.messageKey == "card.needed") }
+        try await harness.placeCard()
+        var problem = Problem(statusCode: 422, code: "appointment.too-early", title: "", detail: "early")
+        problem.facts = ["startsAt": "2026-12-04T02:00:00Z", "endsAt": "2026-12-04T02:30:00Z"]
+        await gateway.setCheckIn(.refused(problem))
+        do {
+            _ = try await harness.client.checkIn(requestId: "check-request-0002")
+            Issue.record("checked in too early")
+        } catch let error as CitizenAPIError {
+            #expect(error.messageKey == "checkin.early" && error.values == ["start": "10:00", "end": "10:30"], "\(error)")
+        }
+        await gateway.setReachable(false)
+        do {
+            _ = try await harness.client.checkIn(requestId: "check-request-0003")
+            Issue.record("checked in offline")
+        } catch let error as CitizenAPIError { #expect(error.messageKey == "checkin.offline") }
+        await gateway.setReachable(true)
+        await gateway.setCheckIn(.ticket(HallTicket(ticketId: "check-request-0004", site: "demo-hall", queue: "B", number: "B001",
+                                                     serviceCode: "SC-FUND", issuedAt: Date(), priority: true, state: .reserved, ahead: 0)))
+        let ticket = try await harness.client.checkIn(requestId: "check-request-0004")
+        #expect(ticket.priority && ticket.number == "B001" && ticket.printed && ticket.service.en == "Housing provident fund withdrawal")
+        #expect(!harness.log.text.contains("441900199003181234"))
+        await harness.stop()
+    }
+
+    @Test func badTicketRequestsAreRefusedWithAReason() async throws {
+        let gateway = try FakeGateway()
+        let harness = try await DaemonHarness(gateway: gateway)
+        let socket = harness.options.citizenSocket
+        let cases: [(String, String, Int, String)] = [
+            ("/v1/tickets", "not json", 400, "invalid JSON"),
+            ("/v1/tickets", #"{"serviceCode":"SC-ESTATE"}"#, 400, "invalid JSON"),
+            ("/v1/tickets", #"{"serviceCode":"SC-ESTATE","requestId":"short"}"#, 400, "requestId"),
+            ("/v1/tickets", #"{"serviceCode":"sc estate","requestId":"ticket-request-0001"}"#, 400, "serviceCode"),
+            ("/v1/tickets", #"{"serviceCode":"SC-ARCHIVE","requestId":"ticket-request-0001"}"#, 422, "not a counter service"),
+            ("/v1/tickets", #"{"serviceCode":"SC-NOPE","requestId":"ticket-request-0001"}"#, 422, "not a counter service"),
+            ("/v1/tickets", #"{"serviceCode":"SC-ESTATE","requestId":"ticket/../../x"}"#, 400, "requestId"),
+            ("/v1/tickets", "{\"serviceCode\":\"SC-ESTATE\",\"requestId\":\"" + String(repeating: "a", count: 70_000) + "\"}", 413, "request body"),
+            ("/v1/check-ins", #"{"requestId":"check-request-0001"}"#, 422, "card.needed"),
+            ("/v1/check-ins", #"{}"#, 400, "invalid JSON"),
+        ]
+        for (path, body, status, says) in cases {
+            let (code, answer) = try harness.curl(socket, "POST", path, body: body)
+            #expect(code == status && answer.contains(says), "\(path) \(body.prefix(60)): \(code) \(answer)")
+        }
+        let (reports, tickets) = (await gateway.ticketReports, await gateway.tickets)
+        #expect(reports.isEmpty && tickets.isEmpty)
+        await harness.stop()
+    }
+}
