@@ -165,10 +165,12 @@ else
   card remove; shot "the card is removed: nothing personal left on screen"
   keys Enter 5; shot "a counter service: its guide, then a number"
   keys Enter; shot "the queue ticket, printed on the receipt printer" 3
+  echo "-- what reached the receipt printer:"
+  pdftotext -layout "$(ls -t "$RUN"/cups/spool/receipt/*.pdf | head -1)" - | sed -e '/^[[:space:]]*$/d' | head -12
   echo "-- counter 1 calls the next number of queue A:"
   "$BIN/registryd" hall call --site demo-hall --queue A --counter 1 --db "$REGISTRY_DB" | sed 's/^/   /'
   keys Enter
-  card "place resident"; keys 8; shot "appointment check-in: the guide"
+  card "place resident"; sleep 2; keys 8; shot "appointment check-in: the guide"
   keys Enter; shot "checked in: a priority number" 3
   echo "-- the hall now:"
   "$BIN/registryd" hall status --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'

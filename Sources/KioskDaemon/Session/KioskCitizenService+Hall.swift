@@ -130,7 +130,8 @@ extension KioskCitizenService {
         if let waitMinutes, waitMinutes > 0 { waiting += "，约等 \(waitMinutes) 分钟" }
         let note = ticket.priority ? "预约签到 · 优先叫号" : (offline ? "网络恢复后自动上报，号码有效" : nil)
         let slip = QueueTicketSlip(number: ticket.number, service: service.zh, waiting: waiting, time: ticket.issuedAt,
-                                   site: settings.kiosk.name, kiosk: settings.kiosk.id, ticketId: ticket.ticketId, note: note)
+                                   site: settings.kiosk.name, kiosk: settings.kiosk.id, ticketId: ticket.ticketId, note: note,
+                                   counters: item?.location?.zh)
         var view = QueueTicketView(number: ticket.number, service: service, ahead: ahead, approximate: offline, waitMinutes: waitMinutes,
                                    priority: ticket.priority, offline: offline, printed: false, messageKey: "print.failed")
         let document: RenderedDocument

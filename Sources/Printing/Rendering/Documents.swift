@@ -41,9 +41,12 @@ public struct QueueTicketSlip: Codable, Sendable, Equatable {
     public var ticketId: String
     /// A line under the number, e.g. 预约优先 or 请留意叫号.
     public var note: String?
+    /// Where the service is done, e.g. 二楼 A 区 1–3 号窗口.
+    public var counters: String?
 
     public init(number: String, service: String, waiting: String, time: Date, site: String, kiosk: String, ticketId: String,
-                note: String? = nil) {
+                note: String? = nil, counters: String? = nil) {
+        self.counters = counters
         self.number = number
         self.service = service
         self.waiting = waiting
@@ -490,10 +493,10 @@ extension DocumentRenderer {
         guard (1...8).contains(r.number.count), r.number.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
             throw .invalidInput(field: "number", reason: "a ticket number is 1 to 8 capitals and digits")
         }
-        let rows = try checked([
-            ("service", t.label("service"), r.service), ("waiting", t.label("waiting"), r.waiting),
-            ("time", t.label("time"), formatter.string(from: r.time)), ("site", t.label("site"), r.site), ("kiosk", t.label("kiosk"), r.kiosk),
-        ])
+        var pairs = [("service", t.label("service"), r.service), ("waiting", t.label("waiting"), r.waiting)]
+        if let counters = r.counters { pairs.append(("counters", t.label("counters"), counters)) }
+        pairs += [("time", t.label("time"), formatter.string(from: r.time)), ("site", t.label("site"), r.site), ("kiosk", t.label("kiosk"), r.kiosk)]
+        let rows = try checked(pairs)
         try fonts.checkGlyphs(r.note ?? "", field: "note")
         let fields = CanonicalFields(kind: DocumentKind.queueTicket.rawValue, fields: [
             ("number", r.number), ("service", r.service), ("time", ISO8601DateFormatter().string(from: r.time)), ("site", r.site),
