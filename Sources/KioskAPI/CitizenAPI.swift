@@ -349,6 +349,8 @@ public protocol CitizenService: Sendable {
     func takeTicket(serviceCode: String, requestId: String) async throws -> QueueTicketView
     /// Checks the card holder in for today's appointment: a priority ticket, printed.
     func checkIn(requestId: String) async throws -> QueueTicketView
+    /// Prints the guide of `serviceCode` on the receipt printer, once per `requestId`.
+    func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView
     /// Ends the session and wipes its data.
     func endSession() async
 }

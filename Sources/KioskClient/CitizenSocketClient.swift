@@ -119,6 +119,12 @@ public final class CitizenSocketClient: CitizenService {
         return try await send(.POST, "/v1/check-ins", body: Ask(requestId: requestId), as: QueueTicketView.self, timeout: requestTimeout * 4)
     }
 
+    public func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView {
+        struct Ask: Encodable { var serviceCode: String; var requestId: String }
+        return try await send(.POST, "/v1/guides/print", body: Ask(serviceCode: serviceCode, requestId: requestId), as: PrintOutcomeView.self,
+                              timeout: requestTimeout * 4)
+    }
+
     public func endSession() async {
         _ = try? await raw(.POST, "/v1/session/end", body: Empty?.none)
     }

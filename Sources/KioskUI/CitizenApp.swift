@@ -235,6 +235,14 @@ public actor CitizenApp {
         case .enter:
             guard config.services.indices.contains(guideIndex) else { go(.menu); return }
             await start(config.services[guideIndex])
+        case .character(let c) where "pP".contains(c):
+            guard config.services.indices.contains(guideIndex) else { return }
+            let code = config.services[guideIndex].code, requestId = UUID().uuidString, page = scroll
+            await perform("print.progress", returnTo: .guide) {
+                let outcome = try await self.service.printGuide(serviceCode: code, requestId: requestId)
+                self.show(message: outcome.messageKey, returnTo: .guide)
+            }
+            scroll = page
         default: break
         }
     }

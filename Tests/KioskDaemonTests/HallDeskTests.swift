@@ -53,6 +53,13 @@ import Testing
         let reports = await gateway.ticketReports
         #expect(reports.filter(\.offline).map(\.number).sorted() == ["AK001", "AK001", "AK002"])
         #expect(!harness.log.text.contains("441900199003181234"))
+        // A guide prints on the receipt printer, once per request.
+        let before = cups.printed("receipt").count
+        #expect(try await harness.client.printGuide(serviceCode: "SC-ESTATE", requestId: "guide-request-0001").messageKey == "guide.printed")
+        #expect(try await harness.client.printGuide(serviceCode: "SC-ESTATE", requestId: "guide-request-0001").messageKey == "guide.printed")
+        #expect(eventually(10) { cups.printed("receipt").count == before + 1 }, "\(cups.printed("receipt"))")
+        try await Task.sleep(for: .seconds(1))
+        #expect(cups.printed("receipt").count == before + 1)
         await harness.stop()
     }
 
@@ -102,6 +109,8 @@ import Testing
             ("/v1/tickets", "{\"serviceCode\":\"SC-ESTATE\",\"requestId\":\"" + String(repeating: "a", count: 70_000) + "\"}", 413, "request body"),
             ("/v1/check-ins", #"{"requestId":"check-request-0001"}"#, 422, "card.needed"),
             ("/v1/check-ins", #"{}"#, 400, "invalid JSON"),
+            ("/v1/guides/print", #"{"serviceCode":"SC-NOPE","requestId":"guide-request-0001"}"#, 422, "not a service"),
+            ("/v1/guides/print", #"{"serviceCode":"SC-ESTATE","requestId":"x"}"#, 400, "requestId"),
         ]
         for (path, body, status, says) in cases {
             let (code, answer) = try harness.curl(socket, "POST", path, body: body)

@@ -70,6 +70,11 @@ actor FakeCitizenService: CitizenService {
         return ticket
     }
     func failCheckIn(_ error: CitizenAPIError) { failures["checkIn"] = error }
+    var guides: [String] = []
+    func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView {
+        guides.append(serviceCode)
+        return PrintOutcomeView(state: "completed", messageKey: "guide.printed")
+    }
 }
 
 @Suite struct CitizenFlowTests {
@@ -130,6 +135,12 @@ actor FakeCitizenService: CitizenService {
         await app.handle(key: .down)
         text = await screenText(app)
         #expect(text.contains("第 2/2 页") && text.contains("办理窗口") && !text.contains("1. 材料1"), "\(text)")
+        // P prints the guide; the citizen comes back to the same page.
+        await app.handle(key: .character("p"))
+        #expect(await screenText(app).contains("办事指南已打印"))
+        #expect(await service.guides == ["SC-ESTATE"])
+        await app.handle(key: .enter)
+        #expect(await screenText(app).contains("第 2/2 页"))
         await app.handle(key: .enter)
         #expect(await app.screen == .ticket)
         text = await screenText(app)

@@ -41,6 +41,8 @@ import Testing
             #expect(text.contains("基本养老保险"))
         case .receipt:
             #expect(text.contains("L-20261123-0001"))
+        case .serviceGuide:
+            #expect(text.contains("办事指南") && text.contains("不动产权属证书") && text.contains("二楼A区"))
         case .queueTicket:
             #expect(text.contains("A023") && text.contains("不动产登记") && text.contains("前面等候"))
         }

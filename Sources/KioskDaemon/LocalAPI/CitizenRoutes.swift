@@ -12,7 +12,7 @@ import NIOCore
 /// `GET /v1/enterprises/{uscc}`, `POST /v1/documents/preview`, `POST /v1/prints`
 /// (`{"request": DocumentRequest, "requestId": "..."}`), `POST /v1/applications`,
 /// `POST /v1/ratings`, `POST /v1/tickets` (`{"serviceCode", "requestId"}`), `POST /v1/check-ins`
-/// (`{"requestId"}`), `POST /v1/session/end`.
+/// (`{"requestId"}`), `POST /v1/guides/print` (`{"serviceCode", "requestId"}`), `POST /v1/session/end`.
 public enum CitizenRoutes {
     /// Largest request body accepted on the citizen socket.
     public static let maxBodyBytes = 64 * 1024
@@ -45,6 +45,12 @@ public enum CitizenRoutes {
         guard (8...64).contains(id.utf8.count),
               id.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 }) else {
             throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 of A-Z a-z 0-9 -")
+        }
+    }
+
+    static func checkServiceCode(_ code: String) throws {
+        guard (2...32).contains(code.utf8.count), code.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || $0 == 45 }) else {
+            throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "serviceCode must be 2 to 32 of A-Z 0-9 -")
         }
     }
 
@@ -107,11 +113,14 @@ public enum CitizenRoutes {
         v1.post("tickets") { request, context in
             let ask = try await decode(TicketAsk.self, request, context)
             try checkRequestId(ask.requestId)
-            guard (2...32).contains(ask.serviceCode.utf8.count),
-                  ask.serviceCode.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || $0 == 45 }) else {
-                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "serviceCode must be 2 to 32 of A-Z 0-9 -")
-            }
+            try checkServiceCode(ask.serviceCode)
             return try await json { try await service.takeTicket(serviceCode: ask.serviceCode, requestId: ask.requestId) }
+        }
+        v1.post("guides/print") { request, context in
+            let ask = try await decode(TicketAsk.self, request, context)
+            try checkRequestId(ask.requestId)
+            try checkServiceCode(ask.serviceCode)
+            return try await json { try await service.printGuide(serviceCode: ask.serviceCode, requestId: ask.requestId) }
         }
         v1.post("check-ins") { request, context in
             let ask = try await decode(CheckInAsk.self, request, context)

@@ -90,6 +90,30 @@ extension KioskCitizenService {
         }
     }
 
+    /// Prints a service's guide on the receipt printer (in Chinese, as documents are).
+    public func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView {
+        try await notInMaintenance()
+        await sessions.touch()
+        guard let item = config.services.items.first(where: { $0.code == serviceCode }) else {
+            throw CitizenAPIError(messageKey: "error.generic", detail: "\(serviceCode.prefix(32)) is not a service of this kiosk")
+        }
+        try ticketPrinterReady()
+        let slip = GuideSlip(service: item.name.zh, type: item.type, department: item.department.zh, legalBasis: item.legalBasis.zh,
+                             materials: item.requiredMaterials.map(\.zh), timeLimit: item.timeLimit.zh, fee: item.fee.zh,
+                             location: item.location?.zh, hours: item.hours?.zh, time: Date())
+        let document: RenderedDocument
+        do { document = try desk.render(.serviceGuide, slip) } catch {
+            logger.error("guide not rendered", metadata: ["service": "\(serviceCode)", "error": "\(error)"])
+            throw CitizenAPIError(messageKey: "print.failed", detail: "\(error)")
+        }
+        let started = ContinuousClock.now
+        let printed = await desk.print(document, role: "receipt", requestID: "guide-" + requestId)
+        let state = Self.stateName(printed.outcome)
+        onPrinted?("receipt", state, ContinuousClock.now - started)
+        await self.state.count("prints.\(state)")
+        return PrintOutcomeView(state: state, messageKey: printed.outcome.succeeded ? "guide.printed" : Self.messageKey(printed.outcome))
+    }
+
     static func checkInMessage(_ code: String) -> String {
         switch code {
         case "appointment.too-early": return "checkin.early"

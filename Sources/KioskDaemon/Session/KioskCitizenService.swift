@@ -137,7 +137,7 @@ public final class KioskCitizenService: CitizenService {
         try await notInMaintenance()
         let identity = try await holder()
         await sessions.touch()
-        guard let kind = DocumentKind(rawValue: request.kind), kind != .receipt, kind != .queueTicket else {
+        guard let kind = DocumentKind(rawValue: request.kind), ![.receipt, .queueTicket, .serviceGuide].contains(kind) else {
             throw CitizenAPIError(messageKey: "error.generic", detail: "unknown document kind \(request.kind)")
         }
         do {
@@ -157,7 +157,7 @@ public final class KioskCitizenService: CitizenService {
             case .socialInsuranceCertificate:
                 let record = try await gateway.socialInsurance(idNumber: identity.idNumber)
                 return (try desk.render(kind, record), "社会保险参保证明", identity)
-            case .receipt, .queueTicket:
+            case .receipt, .queueTicket, .serviceGuide:
                 throw CitizenAPIError(messageKey: "error.generic", detail: "receipts and tickets are printed by the kiosk itself")
             }
         } catch let error as GatewayError {

@@ -70,6 +70,8 @@ public enum DocumentKind: String, Sendable, Codable, CaseIterable {
     case receipt
     /// A hall queue ticket (取号凭条) on the receipt printer.
     case queueTicket = "queue-ticket"
+    /// A service guide (办事指南) on the receipt printer.
+    case serviceGuide = "service-guide"
 }
 
 let pointsPerMM = 72.0 / 25.4

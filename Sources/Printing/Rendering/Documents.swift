@@ -58,6 +58,34 @@ public struct QueueTicketSlip: Codable, Sendable, Equatable {
     }
 }
 
+/// What a printed service guide says, in Chinese.
+public struct GuideSlip: Codable, Sendable, Equatable {
+    public var service: String
+    public var type: String
+    public var department: String
+    public var legalBasis: String
+    public var materials: [String]
+    public var timeLimit: String
+    public var fee: String
+    public var location: String?
+    public var hours: String?
+    public var time: Date
+
+    public init(service: String, type: String, department: String, legalBasis: String, materials: [String], timeLimit: String,
+                fee: String, location: String?, hours: String?, time: Date) {
+        self.service = service
+        self.type = type
+        self.department = department
+        self.legalBasis = legalBasis
+        self.materials = materials
+        self.timeLimit = timeLimit
+        self.fee = fee
+        self.location = location
+        self.hours = hours
+        self.time = time
+    }
+}
+
 /// A rendered document.
 public struct RenderedDocument: Sendable {
     public let kind: DocumentKind
@@ -142,6 +170,7 @@ public final class DocumentRenderer: @unchecked Sendable {
         case .socialInsuranceCertificate: return try socialInsurance(try decode(SocialInsuranceRecord.self, json), at: date)
         case .receipt: return try receipt(try decode(ReceiptSlip.self, json), at: date)
         case .queueTicket: return try queueTicket(try decode(QueueTicketSlip.self, json), at: date)
+        case .serviceGuide: return try serviceGuide(try decode(GuideSlip.self, json), at: date)
         }
     }
 
@@ -530,6 +559,46 @@ extension DocumentRenderer {
         y += canvas.text(try t.text("footer"), x: m, y: y, font: small, width: cw, alignment: .center) + 3
         canvas.text(try copyLine(t), x: m, y: y, font: small, width: cw, alignment: .center)
         return RenderedDocument(kind: .queueTicket, pdf: try canvas.finish(), pageCount: 1, code: code, fields: fields)
+    }
+
+    // MARK: Service guide
+
+    func serviceGuide(_ g: GuideSlip, at date: Date) throws(RenderError) -> RenderedDocument {
+        let t = try template(.serviceGuide)
+        guard g.materials.count <= 40 else { throw .invalidInput(field: "materials", reason: "at most 40 materials") }
+        var pairs = [("type", t.label("type"), g.type), ("department", t.label("department"), g.department),
+                     ("legalBasis", t.label("legalBasis"), g.legalBasis)]
+        for (index, material) in g.materials.enumerated() {
+            pairs.append(("materials", index == 0 ? t.label("materials") : "", "\(index + 1). \(material)"))
+        }
+        pairs += [("timeLimit", t.label("timeLimit"), g.timeLimit), ("fee", t.label("fee"), g.fee)]
+        if let location = g.location { pairs.append(("location", t.label("location"), location)) }
+        if let hours = g.hours { pairs.append(("hours", t.label("hours"), hours)) }
+        let rows = try checked(pairs)
+        try fonts.checkGlyphs(g.service, field: "service")
+        let fields = CanonicalFields(kind: DocumentKind.serviceGuide.rawValue, fields: [
+            ("service", g.service), ("department", g.department), ("timeLimit", g.timeLimit), ("fee", g.fee),
+            ("time", ISO8601DateFormatter().string(from: g.time)),
+        ])
+        let code = signingKey.sign(fields, at: date)
+        let w = t.page.widthMM * pointsPerMM, m = t.page.marginMM * pointsPerMM
+        let cw = w - 2 * m
+        let title = try t.font("title"), body = try t.font("body"), small = try t.font("small")
+        let heading = try t.text("title") + " · " + g.service
+        func line(_ label: String, _ value: String) -> String { label.isEmpty ? "　　" + value : "\(label)：\(value)" }
+        let probe = try PDFCanvas(width: w, height: 100, fonts: fonts, title: "", subject: "", keywords: "")
+        var height = m + probe.measure(heading, font: title, width: cw, alignment: .center).height + 6
+        for (k, v) in rows { height += probe.measure(line(k, v), font: body, width: cw).height + 2 }
+        height += 4 + probe.measure(try copyLine(t), font: small, width: cw, alignment: .center).height + m
+        _ = try? probe.finish()
+        let canvas = try PDFCanvas(width: w, height: height, fonts: fonts, title: heading,
+                                   subject: "yitiji-code:\(code.qrPayload.dropFirst(5))", keywords: keywords(fields))
+        var y = m
+        y += canvas.text(heading, x: m, y: y, font: title, width: cw, alignment: .center) + 6
+        for (k, v) in rows { y += canvas.text(line(k, v), x: m, y: y, font: body, width: cw) + 2 }
+        y += 4
+        canvas.text(try copyLine(t), x: m, y: y, font: small, width: cw, alignment: .center)
+        return RenderedDocument(kind: .serviceGuide, pdf: try canvas.finish(), pageCount: 1, code: code, fields: fields)
     }
 
     /// A test page for a queue: title, time, queue name and a line of CJK text.
