@@ -9,6 +9,8 @@ public enum PrincipalRole: String, Codable, Sendable, CaseIterable {
     case counter
     /// The online booking system: stores appointments.
     case booking
+    /// The back office: moves applications on (status, what to bring, why refused).
+    case backoffice
 }
 
 /// The names the hall routes take, checked before anything is looked up.

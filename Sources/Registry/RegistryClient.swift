@@ -332,6 +332,26 @@ public final class RegistryClient: Sendable {
         try await call(method: .POST, path: "/v1/appointments", body: try encode(appointment), headers: [], retryable: true)
     }
 
+    // MARK: Progress
+
+    /// An application's progress by its tracking number (or the registry's number).
+    public func progress(number: String) async throws(RegistryClientError) -> ApplicationProgress {
+        try await get("/v1/applications/\(try pathSegment(number))/progress")
+    }
+
+    /// The card holder's applications (the ID number travels in the body, never in a URL).
+    public func progress(idNumber: String) async throws(RegistryClientError) -> [ApplicationProgress] {
+        let list: ProgressList = try await call(method: .POST, path: "/v1/applications/progress",
+                                                body: try encode(ProgressQuery(idNumber: idNumber)), headers: [], retryable: true)
+        return list.applications
+    }
+
+    /// The back office moves an application on; retried with the same key, one step.
+    public func setStatus(number: String, _ change: StatusChange, idempotencyKey: String) async throws(RegistryClientError) -> ApplicationProgress {
+        try await call(method: .POST, path: "/v1/applications/\(try pathSegment(number))/status", body: try encode(change),
+                       headers: [("Idempotency-Key", idempotencyKey)], retryable: true)
+    }
+
     // MARK: Writes
 
     /// Submits one item; the same key with the same body answers the same receipt again.

@@ -123,3 +123,72 @@ struct Appointments: AsyncParsableCommand {
         }
     }
 }
+
+/// The back office's commands on applications' progress.
+struct Applications: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "See and move on applications' progress (kiosks show it to citizens).",
+        discussion: """
+            Exit codes: 0 done; 1 no such application, or it is closed; 2 bad arguments.
+            Examples:
+              registryd applications show YT-demo-kiosk-01-20261203-000001 --db registry.sqlite
+              registryd applications set-status SQ-20261203-00000042 --status more-materials --note "住所使用证明" --db registry.sqlite
+            """,
+        subcommands: [Show.self, SetStatus.self])
+
+    static func progressStore(_ store: any RegistryStore) throws -> any ProgressStore {
+        guard let progress = store as? any ProgressStore else { throw ValidationError("this store keeps no progress") }
+        return progress
+    }
+
+    static func describe(_ p: ApplicationProgress) -> String {
+        var lines = ["\(p.trackingNumber)\t\(p.registryNumber)\t\(p.proposedName)\t\(p.status.rawValue)"]
+        let format = ISO8601DateFormatter()
+        for step in p.history { lines.append("  \(format.string(from: step.at))\t\(step.status.rawValue)\(step.note.map { "\t\($0)" } ?? "")") }
+        return lines.joined(separator: "\n")
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An application's status and history, by tracking or registry number.")
+        @Argument(help: "The tracking number (YT-…) or the registry's number (SQ-…).") var number: String
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let number = self.number
+            guard ProgressNames.isNumber(number) else { throw ValidationError("'\(number.prefix(80))' is not an application number") }
+            guard let progress = try await store.with({ try await Applications.progressStore($0).progress(number: number) }) else {
+                FileHandle.standardError.write(Data("registryd: no application \(number)\n".utf8))
+                throw ExitCode(1)
+            }
+            print(json ? String(decoding: try RegistryJSON.encoder().encode(progress), as: UTF8.self) : Applications.describe(progress))
+        }
+    }
+
+    struct SetStatus: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-status",
+            abstract: "Move an application on: under-review, more-materials (--note says what to bring), approved, refused (--note says why).")
+        @Argument(help: "The tracking number (YT-…) or the registry's number (SQ-…).") var number: String
+        @Option(help: "under-review, more-materials, approved or refused.") var status: String
+        @Option(help: "What to bring, or why refused.") var note: String?
+        @Option(help: "Who makes the change (kept in the history).") var by: String = "console"
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard ProgressNames.isNumber(number) else { throw ValidationError("'\(number.prefix(80))' is not an application number") }
+            guard let status = ApplicationStatus(rawValue: status) else {
+                throw ValidationError("--status must be one of \(ApplicationStatus.allCases.dropFirst().map(\.rawValue).joined(separator: ", ")), not '\(self.status)'")
+            }
+            let change = StatusChange(status: status, note: note)
+            if let problem = change.problem() { throw ValidationError(problem) }
+            let (number, by) = (self.number, self.by)
+            switch try await store.with({ try await Applications.progressStore($0).setStatus(number: number, change, by: by, key: nil, now: Date()) }) {
+            case .success(let progress): print(Applications.describe(progress))
+            case .failure(let problem):
+                FileHandle.standardError.write(Data("registryd: \(problem.detail)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}

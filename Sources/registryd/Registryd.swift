@@ -27,10 +27,11 @@ struct Registryd: AsyncParsableCommand {
               registryd kiosk list --db /var/lib/registryd/registry.sqlite
               registryd hall call --site hall-1 --queue A --counter 3 --db /var/lib/registryd/registry.sqlite
               registryd appointments import today.json --db /var/lib/registryd/registry.sqlite
+              registryd applications set-status SQ-20261203-00000042 --status approved --db /var/lib/registryd/registry.sqlite
               registryd config publish bundle.json --target fleet --stage 10 --db /var/lib/registryd/registry.sqlite
             """,
         version: KioskCore.version,
-        subcommands: [Serve.self, Kiosk.self, Hall.self, Appointments.self, Config.self],
+        subcommands: [Serve.self, Kiosk.self, Hall.self, Appointments.self, Applications.self, Config.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -205,7 +206,7 @@ struct Kiosk: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register a kiosk's Ed25519 public key (or replace it); also a hall counter's or the booking system's.",
+            abstract: "Register a kiosk's Ed25519 public key (or replace it); also a hall counter's, the booking system's or the back office's.",
             discussion: "Registering a known key again updates its note, role and site.")
         @Argument(help: "The kiosk ID (1 to 64 of A-Z a-z 0-9 . _ -).")
         var id: String
@@ -213,7 +214,7 @@ struct Kiosk: AsyncParsableCommand {
         var publicKey: String
         @Option(help: "A note, e.g. where the kiosk stands.")
         var note: String = ""
-        @Option(help: "What the key may do: kiosk, counter (calls numbers at its site) or booking (stores appointments).")
+        @Option(help: "What the key may do: kiosk, counter (calls numbers at its site), booking (stores appointments) or backoffice (moves applications on).")
         var role: String = "kiosk"
         @Option(help: "The site (hall) a kiosk or counter stands in: its tickets, check-ins and calls are for this site only.")
         var site: String?

@@ -15,6 +15,7 @@ import Testing
         let booking: KioskCredentials
         let stranger: KioskCredentials   // a kiosk of another hall
         let unsited: KioskCredentials    // a kiosk registered without a site
+        let office: KioskCredentials     // the back office
         func stop() { registry.stop(); dir.remove() }
 
         func client(_ credentials: KioskCredentials) -> RegistryClient {
@@ -42,7 +43,10 @@ import Testing
         try registry.register(stranger.kioskId, publicKey: stranger.publicKeyBase64, site: "hall-2")
         let unsited = try KioskCredentials.generate(kioskId: "OLD-K01")
         try registry.register(unsited.kioskId, publicKey: unsited.publicKeyBase64)
-        return Bed(dir: dir, registry: registry, kiosk: kiosk, counter: counter, booking: booking, stranger: stranger, unsited: unsited)
+        let office = try KioskCredentials.generate(kioskId: "backoffice-1")
+        try registry.register(office.kioskId, publicKey: office.publicKeyBase64, role: "backoffice")
+        return Bed(dir: dir, registry: registry, kiosk: kiosk, counter: counter, booking: booking, stranger: stranger, unsited: unsited,
+                   office: office)
     }
 
     static func problem(_ body: () async throws(RegistryClientError) -> some Any) async -> String? {
@@ -92,6 +96,56 @@ import Testing
         #expect(status.status == 0 && status.stdout.contains("last called A001 to counter 3"), "\(status.stdout)")
         let bad = try ProcessRunner.run(registryd, ["hall", "call", "--site", "hall-1", "--queue", "a", "--counter", "2", "--db", bed.registry.database])
         #expect(bad.status == 64 && bad.stderr.contains("capital letter"), "\(bad.status) \(bad.stderr)")
+    }
+
+    @Test func progressIsReadByKiosksAndMovedOnlyByTheBackOffice() async throws {
+        let bed = try Self.bed()
+        defer { bed.stop() }
+        let kiosk = bed.client(bed.kiosk), office = bed.client(bed.office)
+        let tracking = "YT-HALL1-K01-20261203-000001"
+        let application = ApplicationSubmission(trackingNumber: tracking, applicant: Applicant(idNumber: "441900199003181234", name: "张三"),
+                                                proposedName: "演示市进度有限公司", type: "有限责任公司", registeredCapital: "人民币壹拾万元",
+                                                address: "演示市", businessScope: "软件", submittedAt: Date())
+        let receipt = try await kiosk.submit(kind: .applications, idempotencyKey: "a-1", body: try RegistryJSON.encoder().encode(application))
+        #expect(try await kiosk.progress(number: tracking).status == .received)
+        #expect(try await kiosk.progress(idNumber: "441900199003181234").map(\.registryNumber) == [receipt.registryNumber])
+        let moved = try await office.setStatus(number: receipt.registryNumber, StatusChange(status: .moreMaterials, note: "住所使用证明"),
+                                               idempotencyKey: "change-1")
+        #expect(moved.status == .moreMaterials && moved.history.count == 2)
+        // A retry of the same change is one step.
+        #expect(try await office.setStatus(number: tracking, StatusChange(status: .moreMaterials, note: "住所使用证明"), idempotencyKey: "change-1") == moved)
+        #expect(try await kiosk.progress(number: tracking).history.last?.note == "住所使用证明")
+        let registryd = BuiltProducts.path("registryd")
+        let console = try ProcessRunner.run(registryd, ["applications", "set-status", tracking, "--status", "approved", "--db", bed.registry.database])
+        #expect(console.status == 0 && console.stdout.contains("approved"), "\(console.stderr)")
+        let closed = try ProcessRunner.run(registryd, ["applications", "set-status", tracking, "--status", "refused", "--note", "x", "--db", bed.registry.database])
+        #expect(closed.status == 1 && closed.stderr.contains("can no longer change"), "\(closed.stderr)")
+        let noNote = try ProcessRunner.run(registryd, ["applications", "set-status", tracking, "--status", "refused", "--db", bed.registry.database])
+        #expect(noNote.status == 64 && noNote.stderr.contains("why"), "\(noNote.stderr)")
+
+        // Only the back office moves applications; only kiosks read them.
+        let change = Data(#"{"status":"approved"}"#.utf8)
+        #expect(try bed.raw(bed.kiosk, "POST", "/v1/applications/\(tracking)/status", body: change, key: "k1")?.body.contains("auth.wrong-role") == true)
+        #expect(try bed.raw(bed.counter, "GET", "/v1/applications/\(tracking)/progress")?.body.contains("auth.wrong-role") == true)
+        #expect(try bed.raw(bed.office, "POST", "/v1/applications/progress", body: Data(#"{"idNumber":"441900199003181234"}"#.utf8))?.status == 403)
+        #expect(try RawHTTPConnection.request(port: bed.registry.port, "GET", "/v1/applications/\(tracking)/progress")?.status == 401)
+        // Malformed.
+        let cases: [(KioskCredentials, String, String, Data, String?, String)] = [
+            (bed.office, "POST", "/v1/applications/\(tracking)/status", change, nil, "idempotency.key-missing"),
+            (bed.office, "POST", "/v1/applications/\(tracking)/status", Data(#"{"status":"done"}"#.utf8), "k2", "request.invalid"),
+            (bed.office, "POST", "/v1/applications/\(tracking)/status", Data(#"{"status":"more-materials"}"#.utf8), "k3", "status.invalid"),
+            (bed.office, "POST", "/v1/applications/\(tracking)/status", Data(#"{"status":"received"}"#.utf8), "k4", "status.invalid"),
+            (bed.office, "POST", "/v1/applications/YT-none-000000/status", change, "k5", "application.not-found"),
+            (bed.kiosk, "GET", "/v1/applications/x/progress", Data(), nil, "application.number-invalid"),
+            (bed.kiosk, "GET", "/v1/applications/YT-none-000000/progress", Data(), nil, "application.not-found"),
+            (bed.kiosk, "POST", "/v1/applications/progress", Data(#"{"idNumber":"441900199003181235"}"#.utf8), nil, "id-number.invalid"),
+            (bed.kiosk, "POST", "/v1/applications/progress", Data(repeating: 0x7B, count: 5000), nil, "request.too-large"),
+        ]
+        for (who, method, target, body, key, code) in cases {
+            let answer = try bed.raw(who, method, target, body: body, key: key)
+            #expect(answer?.body.contains(code) == true, "\(target): \(String(describing: answer))")
+        }
+        #expect(RegistrydProcess.answers(port: bed.registry.port))
     }
 
     @Test func eachKeyActsOnlyInItsRoleAndItsOwnSite() async throws {

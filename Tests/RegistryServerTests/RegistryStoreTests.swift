@@ -178,11 +178,46 @@ import Testing
         #expect(figures.queues.first?.lastCalled == "A002" && figures.queues.first?.lastCounter == 2 && figures.queues.first?.waiting == 0)
     }
 
+    /// Applications' progress every store must keep: received on arrival, moved on by the back
+    /// office with a note where one is needed, idempotent under a key, closed once decided.
+    static func exerciseProgress(_ store: any RegistryStore & ProgressStore) async throws {
+        let person = "441900199003181234"
+        let application = ApplicationSubmission(
+            trackingNumber: "YT-DG-0009-20261203-000001", applicant: Applicant(idNumber: person, name: "张三"),
+            proposedName: "东莞市进度测试有限公司", type: "有限责任公司", registeredCapital: "人民币壹拾万元", address: "东莞市", businessScope: "软件",
+            submittedAt: Date(timeIntervalSince1970: 1_790_000_000))
+        let now = Date()
+        guard case .success(let receipt)?? = try await store.submit(kioskId: "DG-0009", [try item(.applications, key: "p1", application)], now: now).first else {
+            Issue.record("application not recorded"); return
+        }
+        let received = try #require(try await store.progress(number: application.trackingNumber))
+        #expect(received.registryNumber == receipt.registryNumber && received.status == .received && received.history.count == 1)
+        #expect(received.proposedName == "东莞市进度测试有限公司")
+        #expect(try await store.progress(number: receipt.registryNumber) == received)
+        #expect(try await store.progress(idNumber: person.lowercased()).map(\.trackingNumber).contains(application.trackingNumber))
+        #expect(try await store.progress(idNumber: "11010519491231002X").isEmpty)
+        #expect(try await store.progress(number: "YT-nothing-0001") == nil)
+
+        let more = StatusChange(status: .moreMaterials, note: "住所使用证明")
+        let moved = try await store.setStatus(number: application.trackingNumber, more, by: "officer-1", key: "s1", now: now).get()
+        #expect(moved.status == .moreMaterials && moved.history.last?.note == "住所使用证明" && moved.history.count == 2)
+        #expect(try await store.setStatus(number: receipt.registryNumber, more, by: "officer-1", key: "s1", now: now).get() == moved)
+        #expect(code(try await store.setStatus(number: receipt.registryNumber, StatusChange(status: .approved, note: nil), by: "officer-1",
+                                               key: "s1", now: now)) == "idempotency.key-reused")
+        let approved = try await store.setStatus(number: receipt.registryNumber, StatusChange(status: .approved, note: nil), by: "officer-1",
+                                                 key: "s2", now: now).get()
+        #expect(approved.status == .approved && approved.history.map(\.status) == [.received, .moreMaterials, .approved])
+        #expect(code(try await store.setStatus(number: receipt.registryNumber, StatusChange(status: .refused, note: "x"), by: "officer-1",
+                                               key: "s3", now: now)) == "application.final")
+        #expect(code(try await store.setStatus(number: "SQ-nothing-0001", more, by: "officer-1", key: nil, now: now)) == "application.not-found")
+    }
+
     @Test func sqlite() async throws {
         let dir = try TemporaryDirectory(prefix: "store")
         defer { dir.remove() }
         try await Self.exercise(try SQLiteRegistryStore(path: dir.path + "/r.sqlite"))
         try await Self.exerciseHall(try SQLiteRegistryStore(path: dir.path + "/hall.sqlite"))
+        try await Self.exerciseProgress(try SQLiteRegistryStore(path: dir.path + "/progress.sqlite"))
     }
 
     @Test func postgres() async throws {
@@ -200,6 +235,7 @@ import Testing
         try await store.migrate()  // idempotent
         try await Self.exercise(store)
         try await Self.exerciseHall(store)
+        try await Self.exerciseProgress(store)
     }
 }
 

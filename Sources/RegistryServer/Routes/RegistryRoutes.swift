@@ -257,6 +257,9 @@ public enum RegistryRoutes {
                               detail: "kiosk \(kioskId) holds \(held) document keys, the most allowed; central operations remove old ones")
             }
         }
+        if let progress = store as? any ProgressStore {
+            ProgressRoutes.add(questions: questions, reads: reads, store: progress)
+        }
         if let hall = store as? any HallStore {
             HallRoutes.add(questions: questions, reads: reads, store: hall, housekeeping: housekeeping)
         }
@@ -385,12 +388,14 @@ public enum RegistryRoutes {
         var visit: String?, tracking: String?
         var verification: VerificationRecord?
         var ticket: TicketReport?
+        var application: ApplicationSubmission?
         do {
             switch kind {
             case .applications:
                 let value = try decoder.decode(ApplicationSubmission.self, from: body)
                 problem = value.problem()
                 tracking = value.trackingNumber
+                application = value
             case .ratings:
                 let value = try decoder.decode(RatingRecord.self, from: body)
                 problem = value.problem()
@@ -411,9 +416,11 @@ public enum RegistryRoutes {
             let p = DecodingProblem(error, root: "(body)")
             problem = "\(p.location): \(p.reason)"
         }
-        return StoredSubmission(kind: kind, idempotencyKey: key, body: body, invalid: problem.map(invalid),
+        var stored = StoredSubmission(kind: kind, idempotencyKey: key, body: body, invalid: problem.map(invalid),
                                 visitId: visit, trackingNumber: tracking, verification: problem == nil ? verification : nil,
                                 ticket: problem == nil ? ticket : nil)
+        if problem == nil { stored.application = application }
+        return stored
     }
 }
 

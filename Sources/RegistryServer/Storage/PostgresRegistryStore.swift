@@ -65,7 +65,7 @@ public final class PostgresRegistryStore: RegistryStore {
             """,
             "CREATE INDEX IF NOT EXISTS document_key_id ON document_key(key_id)",
             "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
-        ] + Self.hallMigration
+        ] + Self.hallMigration + Self.progressMigration
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
             try await connection.query("SELECT pg_advisory_xact_lock(7461)", logger: logger)
@@ -218,6 +218,9 @@ public final class PostgresRegistryStore: RegistryStore {
                     VALUES (\(id), \(kind), \(number), \(kioskId), \(key), \(item.trackingNumber), \(item.visitId), \(body), \(at))
                     """, logger: logger)
                 let receipt = SubmissionReceipt(kind: item.kind, registryNumber: number, receivedAt: now)
+                if let application = item.application {
+                    try await Self.indexApplication(application, registryNumber: number, at: at, connection, logger)
+                }
                 let receiptText = try SQLiteRegistryStore.encode(receipt)
                 try await connection.query("""
                     INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)

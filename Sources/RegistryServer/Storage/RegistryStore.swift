@@ -53,6 +53,8 @@ public struct StoredSubmission: Sendable {
     public var verification: VerificationRecord?
     /// For ticket reports: the ticket, applied to the hall's queue in the same transaction.
     public var ticket: TicketReport?
+    /// For applications: the application, indexed by its applicant for progress queries.
+    public var application: ApplicationSubmission?
 
     public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
                 verification: VerificationRecord? = nil, ticket: TicketReport? = nil) {
@@ -208,6 +210,7 @@ public final class SQLiteRegistryStore: RegistryStore {
                     """)
             }
             Self.registerHallMigration(&migrator)
+            Self.registerProgressMigration(&migrator)
             try migrator.migrate(queue)
         } catch {
             throw StoreError.database("\(path): \(error)")
@@ -355,6 +358,9 @@ public final class SQLiteRegistryStore: RegistryStore {
                 let number = "\(SQLiteRegistryStore.prefix(item.kind))-\(day)-\(String(format: "%08lld", id))"
                 try db.execute(sql: "UPDATE submission SET registry_number = ? WHERE id = ?", arguments: [number, id])
                 let receipt = SubmissionReceipt(kind: item.kind, registryNumber: number, receivedAt: now)
+                if let application = item.application {
+                    try Self.indexApplication(application, registryNumber: number, at: now.timeIntervalSince1970, db)
+                }
                 try db.execute(sql: "INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [kioskId, item.idempotencyKey, item.kind.rawValue, item.bodyHash,
                                            try SQLiteRegistryStore.encode(receipt), now.timeIntervalSince1970])

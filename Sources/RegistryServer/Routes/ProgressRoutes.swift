@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import KioskCore
+import Registry
+
+/// Applications' progress: kiosks read it by number or for the card holder; the back office moves
+/// applications on.
+enum ProgressRoutes {
+    static func add(questions: RouterGroup<RegistryRequestContext>, reads: RouterGroup<RegistryRequestContext>, store: any ProgressStore) {
+        reads.get("applications/:number/progress") { _, context in
+            _ = try context.requireKiosk()
+            let number = try checkedNumber(context)
+            guard let progress = try await store.progress(number: number) else { throw ProgressRules.notFound(number) }
+            return try RegistryRoutes.json(progress)
+        }
+        questions.post("applications/progress") { request, context in
+            _ = try context.requireKiosk()
+            let query = try await HallRoutes.body(ProgressQuery.self, request, expected: "{\"idNumber\"}")
+            let number: IDNumber
+            do { number = try IDNumber(query.idNumber) } catch {
+                throw Problem(status: .badRequest, code: "id-number.invalid", title: "Invalid ID number", detail: "\(error)")
+            }
+            return try RegistryRoutes.json(ProgressList(applications: try await store.progress(idNumber: number.value)))
+        }
+        questions.post("applications/:number/status") { request, context in
+            let officer = try context.require(.backoffice)
+            let number = try checkedNumber(context)
+            guard let key = RegistryRoutes.header("Idempotency-Key", in: request) else {
+                throw Problem(status: .badRequest, code: "idempotency.key-missing", title: "Idempotency-Key missing",
+                              detail: "every status change carries an Idempotency-Key header (one per change, kept when retrying)")
+            }
+            guard (1...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw Problem(status: .badRequest, code: "idempotency.key-invalid", title: "Invalid Idempotency-Key",
+                              detail: "an idempotency key is 1 to 128 printable ASCII characters")
+            }
+            let change = try await HallRoutes.body(StatusChange.self, request,
+                                                   expected: "{\"status\": \"under-review\"|\"more-materials\"|\"approved\"|\"refused\", \"note\"}")
+            if let problem = change.problem() { throw HallRoutes.invalid("status.invalid", problem) }
+            switch try await store.setStatus(number: number, change, by: officer, key: key, now: Date()) {
+            case .success(let progress): return try RegistryRoutes.json(progress)
+            case .failure(let problem): throw problem
+            }
+        }
+    }
+
+    static func checkedNumber(_ context: RegistryRequestContext) throws -> String {
+        let number = context.parameters.get("number") ?? ""
+        guard ProgressNames.isNumber(number) else {
+            throw HallRoutes.invalid("application.number-invalid", "an application number is the tracking number on the receipt (YT-…) or the registry's (SQ-…)")
+        }
+        return number
+    }
+}
