@@ -140,8 +140,9 @@ KIOSK="$BIN/kiosk --socket $RUNTIME/citizen.sock --allow-quit --card-control $RU
 if [ -t 0 ] && [ -t 1 ]; then
   echo
   echo "== the citizen's interface. Ctrl-P: place the demo card · Ctrl-O: another person's card ·"
-  echo "   Ctrl-R: remove it · E: English · Ctrl-C: leave. Items 5-7 give a queue number (no card);"
-  echo "   8 checks the demo card's appointment in. A counter calls the next number with"
+  echo "   Ctrl-R: remove it · E: English · Ctrl-C: leave. Item 5 shows an application's progress;"
+  echo "   items 6-8 give a queue number (no card); 9 checks the demo card's appointment in. A counter"
+  echo "   calls the next number with"
   echo "   registryd hall call --site demo-hall --queue A --counter 1 --db $REGISTRY_DB"
   echo "   (Starting in 3 s.)"
   sleep 3
@@ -163,14 +164,14 @@ else
   keys Enter; shot "rating"
   keys Enter; shot "thanks" 2
   card remove; shot "the card is removed: nothing personal left on screen"
-  keys Enter 5; shot "a counter service: its guide, then a number"
+  keys Enter 6; shot "a counter service: its guide, then a number"
   keys Enter; shot "the queue ticket, printed on the receipt printer" 3
   echo "-- what reached the receipt printer:"
   pdftotext -layout "$(ls -t "$RUN"/cups/spool/receipt/*.pdf | head -1)" - | sed -e '/^[[:space:]]*$/d' | head -12
   echo "-- counter 1 calls the next number of queue A:"
   "$BIN/registryd" hall call --site demo-hall --queue A --counter 1 --db "$REGISTRY_DB" | sed 's/^/   /'
   keys Enter
-  card "place resident"; sleep 2; keys 8; shot "appointment check-in: the guide"
+  card "place resident"; sleep 2; keys 9; shot "appointment check-in: the guide"
   keys Enter; shot "checked in: a priority number" 3
   echo "-- the hall now:"
   "$BIN/registryd" hall status --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'

@@ -295,6 +295,45 @@ public struct ApplicationReceipt: Codable, Sendable, Equatable {
     }
 }
 
+/// One step of an application's history as the screen shows it.
+public struct ProgressStepView: Codable, Sendable, Equatable {
+    /// A text key: `progress.received`, `progress.under-review`, `progress.more-materials`,
+    /// `progress.approved`, `progress.refused`.
+    public var statusKey: String
+    /// What to bring, or why refused.
+    public var note: String?
+    /// When, `yyyy-MM-dd HH:mm` Beijing time.
+    public var at: String
+    public init(statusKey: String, note: String?, at: String) { self.statusKey = statusKey; self.note = note; self.at = at }
+}
+
+/// An application's progress (办件进度) as the citizen's screen shows it: what it is and where it
+/// stands, nothing about the applicant.
+public struct ProgressView: Codable, Sendable, Equatable {
+    public var trackingNumber: String
+    public var proposedName: String
+    /// When it was submitted, `yyyy-MM-dd HH:mm`.
+    public var submittedAt: String
+    /// The current status's text key; `progress.notDelivered` while still in the kiosk's outbox.
+    public var statusKey: String
+    public var note: String?
+    /// Whether the registry has it.
+    public var delivered: Bool
+    /// Oldest first.
+    public var history: [ProgressStepView]
+
+    public init(trackingNumber: String, proposedName: String, submittedAt: String, statusKey: String, note: String?, delivered: Bool,
+                history: [ProgressStepView]) {
+        self.trackingNumber = trackingNumber
+        self.proposedName = proposedName
+        self.submittedAt = submittedAt
+        self.statusKey = statusKey
+        self.note = note
+        self.delivered = delivered
+        self.history = history
+    }
+}
+
 /// A 好差评 rating.
 public struct RatingSubmission: Codable, Sendable, Equatable {
     /// 1 (非常不满意) to 5 (非常满意).
@@ -351,6 +390,12 @@ public protocol CitizenService: Sendable {
     func checkIn(requestId: String) async throws -> QueueTicketView
     /// Prints the guide of `serviceCode` on the receipt printer, once per `requestId`.
     func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView
+    /// An application's progress by the tracking number on its receipt (no card needed).
+    func progress(trackingNumber: String) async throws -> ProgressView
+    /// The card holder's applications, newest first (those still in the kiosk's outbox too).
+    func myApplications() async throws -> [ProgressView]
+    /// Prints an application's progress on the receipt printer, once per `requestId`.
+    func printProgress(trackingNumber: String, requestId: String) async throws -> PrintOutcomeView
     /// Ends the session and wipes its data.
     func endSession() async
 }

@@ -125,6 +125,21 @@ public final class CitizenSocketClient: CitizenService {
                               timeout: requestTimeout * 4)
     }
 
+    public func progress(trackingNumber: String) async throws -> ProgressView {
+        struct Ask: Encodable { var trackingNumber: String }
+        return try await send(.POST, "/v1/progress", body: Ask(trackingNumber: trackingNumber), as: ProgressView.self)
+    }
+
+    public func myApplications() async throws -> [ProgressView] {
+        try await send(.GET, "/v1/progress/mine", body: Empty?.none, as: [ProgressView].self)
+    }
+
+    public func printProgress(trackingNumber: String, requestId: String) async throws -> PrintOutcomeView {
+        struct Ask: Encodable { var trackingNumber: String; var requestId: String }
+        return try await send(.POST, "/v1/progress/print", body: Ask(trackingNumber: trackingNumber, requestId: requestId),
+                              as: PrintOutcomeView.self, timeout: requestTimeout * 4)
+    }
+
     public func endSession() async {
         _ = try? await raw(.POST, "/v1/session/end", body: Empty?.none)
     }

@@ -14,6 +14,8 @@ public struct ServiceCatalogue: Codable, Sendable, Equatable {
         case counterTicket = "counter-ticket"
         /// Check in for today's appointment with the ID card: a priority number (预约签到).
         case appointmentCheckIn = "appointment-check-in"
+        /// An application's progress, by the receipt's tracking number or the card (办件进度查询).
+        case applicationProgress = "application-progress"
     }
 
     /// Text in each interface language; a plain string stands for both.

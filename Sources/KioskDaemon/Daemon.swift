@@ -604,4 +604,7 @@ public struct UnavailableGateway: RegistryGateway {
     public func offlineSequence(ticketId: String, day: String, queue: String) async throws(GatewayError) -> Int { throw .unreachable(reason) }
     public func hasOfflineSequence(ticketId: String) async -> Bool { false }
     public func reportTicket(_ report: TicketReport) async throws(GatewayError) { throw .unreachable(reason) }
+    public func progress(number: String) async throws(GatewayError) -> ApplicationProgress? { throw .unreachable(reason) }
+    public func progress(idNumber: String) async throws(GatewayError) -> [ApplicationProgress] { throw .unreachable(reason) }
+    public func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] { [] }
 }

@@ -15,6 +15,12 @@ public actor CitizenApp {
         case guide
         /// A queue ticket, printed or not.
         case ticket
+        /// Typing a receipt's tracking number.
+        case progressInput
+        /// The card holder's applications.
+        case progressList
+        /// One application's progress.
+        case progressDetail
         case queryInput
         case results
         case detail
@@ -50,6 +56,10 @@ public actor CitizenApp {
     /// The menu item whose guide is shown.
     var guideIndex = 0
     var ticket: QueueTicketView?
+    var progressItems: [ProgressView] = []
+    var progressShown: ProgressView?
+    /// Where the progress detail goes back to.
+    var progressReturn: Screen = .menu
     var searchResult = EnterpriseSearchResult(results: [])
     var detail: EnterpriseDetail?
     var previewRequest: DocumentRequest?
@@ -136,7 +146,7 @@ public actor CitizenApp {
             chineseInput = language == "zh"
             return
         }
-        if acceptsText, let inputMethod {
+        if acceptsText, screen != .progressInput, let inputMethod {
             if key == .function(2) {
                 chineseInput.toggle()
                 inputMethod.reset()
@@ -154,6 +164,9 @@ public actor CitizenApp {
         case .guide: await guideKey(key)
         case .ticket:
             if key == .enter || key == .escape { finishTicket() }
+        case .progressInput: await progressInputKey(key)
+        case .progressList: await progressListKey(key)
+        case .progressDetail: await progressDetailKey(key)
         case .queryInput: await queryKey(key)
         case .results: await resultsKey(key)
         case .detail: await detailKey(key)
@@ -174,15 +187,15 @@ public actor CitizenApp {
         }
     }
 
-    var acceptsText: Bool { screen == .queryInput || screen == .applicationForm }
+    var acceptsText: Bool { screen == .queryInput || screen == .applicationForm || screen == .progressInput }
 
     /// What the citizen is composing in a text field, if anything.
-    var composition: Composition? { acceptsText && chineseInput ? inputMethod?.composition : nil }
+    var composition: Composition? { acceptsText && screen != .progressInput && chineseInput ? inputMethod?.composition : nil }
 
     /// Adds committed text to the field being edited.
     private func insert(_ text: String) {
         switch screen {
-        case .queryInput:
+        case .queryInput, .progressInput:
             for c in text where input.count < 60 { input.append(c) }
         case .applicationForm where selection < formFields.count:
             for c in text where formFields[selection].count < 200 { formFields[selection].append(c) }
@@ -269,6 +282,21 @@ public actor CitizenApp {
             await perform("ticket.printing", returnTo: .menu) {
                 self.ticket = try await self.service.takeTicket(serviceCode: item.code, requestId: requestId)
                 self.go(.ticket)
+            }
+        case "application-progress":
+            if holder != nil {
+                await perform("loading", returnTo: .menu) {
+                    let items = try await self.service.myApplications()
+                    if items.isEmpty {
+                        self.show(message: "progress.noneMine", returnTo: .menu)
+                    } else {
+                        self.progressItems = items
+                        self.go(.progressList)
+                    }
+                }
+            } else {
+                input = ""
+                go(.progressInput)
             }
         case "appointment-check-in":
             let requestId = UUID().uuidString
@@ -409,6 +437,66 @@ public actor CitizenApp {
         }
     }
 
+    private func progressInputKey(_ key: Key) async {
+        switch key {
+        case .character(let c) where c.isASCII && (c.isLetter || c.isNumber || "-._".contains(c)):
+            if input.count < 80 { input.append(c) }
+        case .backspace: if !input.isEmpty { input.removeLast() } else { go(.menu) }
+        case .escape: go(.menu)
+        case .enter:
+            let number = input.trimmingCharacters(in: .whitespaces)
+            guard number.count >= 6 else { show(message: "progress.invalid", returnTo: .progressInput); return }
+            await perform("query.searching", returnTo: .progressInput) {
+                self.progressShown = try await self.service.progress(trackingNumber: number)
+                self.progressReturn = .progressInput
+                self.go(.progressDetail)
+            }
+        default: break
+        }
+    }
+
+    private func progressListKey(_ key: Key) async {
+        switch key {
+        case .up: selection = max(0, selection - 1)
+        case .down: selection = min(progressItems.count - 1, selection + 1)
+        case .character(let c) where c.isNumber:
+            if let n = c.wholeNumberValue, (1...min(9, progressItems.count)).contains(n) { selection = n - 1; openProgress() }
+        case .enter: openProgress()
+        case .escape, .backspace: go(.menu)
+        default: break
+        }
+    }
+
+    private func openProgress() {
+        guard progressItems.indices.contains(selection) else { return }
+        let index = selection
+        progressShown = progressItems[index]
+        progressReturn = .progressList
+        go(.progressDetail)
+        selection = index
+    }
+
+    private func progressDetailKey(_ key: Key) async {
+        switch key {
+        case .down, .pageDown: scroll += 1
+        case .up, .pageUp: scroll = max(0, scroll - 1)
+        case .character(let c) where "pP".contains(c):
+            guard let number = progressShown?.trackingNumber else { return }
+            let requestId = UUID().uuidString
+            await perform("print.progress", returnTo: .progressDetail) {
+                let outcome = try await self.service.printProgress(trackingNumber: number, requestId: requestId)
+                self.show(message: outcome.messageKey, returnTo: .progressDetail)
+            }
+        case .enter, .escape, .backspace:
+            let index = selection
+            screen = progressReturn
+            if progressReturn == .progressInput { input = "" }
+            scroll = 0
+            selection = progressReturn == .progressList ? index : 0
+        default: break
+        }
+    }
+
     /// After a ticket: a card holder rates the visit; without a card, back to the start.
     private func finishTicket() {
         ticket = nil
@@ -516,6 +604,8 @@ public actor CitizenApp {
         printOutcome = nil
         receipt = nil
         ticket = nil
+        progressItems = []
+        progressShown = nil
         messageValues = [:]
         formFields = Array(repeating: "", count: 5)
         input = ""

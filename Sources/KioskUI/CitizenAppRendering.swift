@@ -14,6 +14,9 @@ extension CitizenApp {
         case .menu: drawMenu(&canvas)
         case .guide: drawGuide(&canvas)
         case .ticket: drawTicket(&canvas)
+        case .progressInput: drawProgressInput(&canvas)
+        case .progressList: drawProgressList(&canvas)
+        case .progressDetail: drawProgressDetail(&canvas)
         case .queryInput: drawQuery(&canvas)
         case .results: drawResults(&canvas)
         case .detail: drawDetail(&canvas)
@@ -172,6 +175,53 @@ extension CitizenApp {
         if ticket.offline { c.paragraph(t("ticket.offlineNote"), row: middle + 2, style: .warning, centered: true) }
         c.centered(t("ticket.take"), row: middle + 4, style: .title)
         hint(&c, "continue.hint")
+    }
+
+    private func drawProgressInput(_ c: inout Canvas) {
+        c.buffer.put(t("progress.title"), x: 2, y: 2, style: .title)
+        c.paragraph(t("progress.prompt"), row: 4, style: .plain)
+        c.buffer.put("> " + input + "_", x: 4, y: 8)
+        hint(&c, "progress.hint")
+    }
+
+    private func drawProgressList(_ c: inout Canvas) {
+        c.buffer.put(t("progress.mine"), x: 2, y: 2, style: .title)
+        var row = 4
+        for (index, item) in progressItems.enumerated() where row < c.height - 2 {
+            let line = "\(index + 1). \(item.proposedName)  \(t(item.statusKey))  \(item.submittedAt)"
+            c.item(line, row: row, selected: selection == index)
+            row += 1
+        }
+        hint(&c, "progress.listHint")
+    }
+
+    private func drawProgressDetail(_ c: inout Canvas) {
+        guard let p = progressShown else { return }
+        let colon = language == "en" ? ": " : "："
+        c.buffer.put(t("progress.title"), x: 2, y: 2, style: .title)
+        let fields: [(String, String)] = [("progress.tracking", p.trackingNumber), ("progress.name", p.proposedName),
+                                          ("progress.submitted", p.submittedAt), ("progress.status", t(p.statusKey) + (p.note.map { colon + $0 } ?? ""))]
+        let labelWidth = fields.map { DisplayWidth.of(t($0.0)) }.max() ?? 8
+        var lines: [(String, ScreenBuffer.Style)] = []
+        for (key, value) in fields {
+            for (n, line) in TextLayout.wrap(value, width: max(10, c.width - labelWidth - 8)).enumerated() {
+                lines.append(((n == 0 ? TextLayout.pad(t(key), width: labelWidth) : String(repeating: " ", count: labelWidth)) + "  " + line,
+                              key == "progress.status" ? .title : .plain))
+            }
+        }
+        lines.append(("", .plain))
+        lines.append((t("progress.history"), .title))
+        for step in p.history {
+            for line in TextLayout.wrap("  " + step.at + "  " + t(step.statusKey) + (step.note.map { colon + $0 } ?? ""), width: c.width - 6) {
+                lines.append((line, .plain))
+            }
+        }
+        let visible = c.height - 6
+        let first = min(scroll, max(0, lines.count - visible))
+        for (offset, line) in lines.dropFirst(first).prefix(visible).enumerated() {
+            c.buffer.put(TextLayout.truncate(line.0, width: c.width - 4), x: 2, y: 4 + offset, style: line.1)
+        }
+        hint(&c, "progress.detailHint")
     }
 
     private func drawQuery(_ c: inout Canvas) {

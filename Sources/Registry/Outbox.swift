@@ -527,6 +527,31 @@ public final class Outbox: Sendable {
         } catch { throw .database("\(error)") }
     }
 
+    /// The applications still queued (not yet delivered) with tracking number `trackingNumber`, or
+    /// of the person with `idNumber`, read from their sealed payloads into memory only.
+    public func queuedApplications(trackingNumber: String? = nil, idNumber: String? = nil) throws(OutboxError) -> [ApplicationSubmission] {
+        let payloads: [Data]
+        do {
+            payloads = try database.read { db in
+                if let trackingNumber {
+                    return try Data.fetchAll(db, sql: "SELECT payload FROM outbox_item WHERE stream = ? AND tracking_number = ?",
+                                             arguments: [SubmissionKind.applications.rawValue, trackingNumber])
+                }
+                return try Data.fetchAll(db, sql: "SELECT payload FROM outbox_item WHERE stream = ? ORDER BY id LIMIT 1000",
+                                         arguments: [SubmissionKind.applications.rawValue])
+            }
+        } catch { throw .database("\(error)") }
+        let wanted = idNumber?.uppercased()
+        var found: [ApplicationSubmission] = []
+        for payload in payloads {
+            guard let clear = try? unseal(payload),
+                  let application = try? RegistryJSON.decoder().decode(ApplicationSubmission.self, from: clear) else { continue }
+            if let wanted, application.applicant.idNumber.uppercased() != wanted { continue }
+            found.append(application)
+        }
+        return found
+    }
+
     /// One item (queued or dead letter) with its payload as JSON text, the applicant's ID number
     /// and name masked.
     public func show(id: Int64) throws(OutboxError) -> (summary: OutboxItemSummary, payload: String) {

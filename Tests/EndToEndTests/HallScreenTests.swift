@@ -8,7 +8,7 @@ import Testing
 /// checked in with the card; in both languages.
 @Suite(.serialized) struct HallScreenTests {
     /// Menu items of the demo catalogue.
-    static let estate = "5", fund = "6", checkIn = "8"
+    static let progress = "5", estate = "6", fund = "7", checkIn = "9"
 
     func takeNumber(_ tmux: TmuxScreen, item: String, guide: String = "办事指南", then wait: String = "您的号码") -> String {
         tmux.press(item)
@@ -25,7 +25,7 @@ import Testing
         tmux.waitFor("请将身份证放在读卡区")
         tmux.press("Enter")
         var screen = tmux.waitFor("请选择服务项目")
-        #expect(screen.contains("5. 不动产登记") && screen.contains("8. 预约签到"), "\(screen)")
+        #expect(screen.contains("6. 不动产登记") && screen.contains("9. 预约签到"), "\(screen)")
         tmux.press(Self.estate)
         screen = tmux.waitFor("办事指南")
         #expect(screen.contains("实施部门") && screen.contains("申请材料") && screen.contains("二楼 A 区 1–3 号窗口"), "\(screen)")
@@ -141,6 +141,62 @@ import Testing
         tmux.press("Enter")
         tmux.waitFor("请对本次服务进行评价")
         try bed.reader.control("remove")
+    }
+}
+
+extension HallScreenTests {
+    /// The card holder's applications with their status from the registry, and a tracking number
+    /// typed in English without a card.
+    @Test func progressByTheCardInChineseAndByTheReceiptInEnglish() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        try bed.reader.control("place resident")
+        tmux.waitFor("您好，张*")
+        let form = #"{"proposedName":"演示市进度有限公司","type":"有限责任公司","registeredCapital":"人民币壹拾万元","address":"演示市","businessScope":"软件"}"#
+        let (status, body) = bed.citizen("POST", "/v1/applications", form)
+        #expect(status == 200, "\(body)")
+        let tracking = try #require(body.firstMatch(of: /YT-[A-Za-z0-9-]+/).map { String($0.output) })
+        #expect(eventually(15) { ((try? bed.submissions("applications").count) ?? 0) == 1 })
+        let moved = try ProcessRunner.run(BuiltProducts.path("registryd"), ["applications", "set-status", tracking, "--status", "more-materials",
+                                                                             "--note", "住所使用证明", "--db", bed.registry.database])
+        #expect(moved.status == 0, "\(moved.stderr)")
+        tmux.press(Self.progress)
+        tmux.waitFor("办事指南")
+        tmux.press("Enter")
+        var screen = tmux.waitFor("您的办件")
+        #expect(screen.contains("演示市进度有限公司") && screen.contains("需补正材料"), "\(screen)")
+        tmux.press("Enter")
+        screen = tmux.waitFor("办理过程")
+        #expect(screen.contains(tracking) && screen.contains("需补正材料：住所使用证明") && screen.contains("已受理"), "\(screen)")
+        let printedBefore = bed.cups.printed("receipt").count
+        tmux.press("p")
+        tmux.waitFor("打印完成", seconds: 30)
+        #expect(eventually(10) { bed.cups.printed("receipt").count == printedBefore + 1 })
+        try bed.reader.control("remove")
+        tmux.waitFor("身份证已移开")
+
+        tmux.press("e")
+        tmux.waitFor("Please place your ID card")
+        tmux.press("Enter")
+        tmux.waitFor("1.")
+        tmux.press(Self.progress)
+        tmux.waitFor("Service guide")
+        tmux.press("Enter")
+        tmux.waitFor("tracking number on your receipt")
+        tmux.type(tracking)
+        tmux.press("Enter")
+        screen = tmux.waitFor("History")
+        #expect(screen.contains("More materials needed: 住所使用证明") && screen.contains("演示市进度有限公司"), "\(screen)")
+        #expect(compareSnapshot(screen.replacingOccurrences(of: tracking, with: "YT-…").replacingOccurrences(of: #"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"#, with: "yyyy-mm-dd hh:mm", options: .regularExpression),
+                                named: "progress-en") == nil)
+        tmux.press("Escape")
+        tmux.type("YT-nothing-000000")
+        tmux.press("Enter")
+        screen = tmux.waitFor("No application has this number")
+        #expect(!bed.kioskd.process.log.contains("441900199003181234"))
     }
 }
 

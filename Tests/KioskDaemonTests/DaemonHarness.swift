@@ -87,6 +87,25 @@ actor FakeGateway: RegistryGateway {
     }
     func hasOfflineSequence(ticketId: String) async -> Bool { offlineNumbers[ticketId] != nil }
     func reportTicket(_ report: TicketReport) async throws(GatewayError) { ticketReports.append(report) }
+
+    var progressRecords: [ApplicationProgress] = []
+    func setProgress(_ records: [ApplicationProgress]) { progressRecords = records }
+    func progress(number: String) async throws(GatewayError) -> ApplicationProgress? {
+        try check()
+        return progressRecords.first { $0.trackingNumber == number || $0.registryNumber == number }
+    }
+    func progress(idNumber: String) async throws(GatewayError) -> [ApplicationProgress] {
+        try check()
+        return progressRecords
+    }
+    /// Applications submitted while unreachable stay undelivered.
+    func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] {
+        applications.enumerated().filter { !reachable || $0.offset >= applications.count }.map { index, draft in
+            ApplicationSubmission(trackingNumber: "YT-TEST-\(index + 1)", applicant: draft.applicant, proposedName: draft.proposedName,
+                                  type: draft.type, registeredCapital: draft.registeredCapital, address: draft.address,
+                                  businessScope: draft.businessScope, submittedAt: draft.submittedAt)
+        }.filter { a in (trackingNumber == nil || a.trackingNumber == trackingNumber) && (idNumber == nil || a.applicant.idNumber == idNumber) }
+    }
 }
 
 /// Log lines kept in memory, to prove what was (not) logged.

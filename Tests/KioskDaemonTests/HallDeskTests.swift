@@ -94,6 +94,41 @@ import Testing
         await harness.stop()
     }
 
+    @Test func progressShowsTheRegistrysStatusAndWhatIsNotYetDelivered() async throws {
+        let gateway = try FakeGateway()
+        let harness = try await DaemonHarness(gateway: gateway)
+        do {
+            _ = try await harness.client.myApplications()
+            Issue.record("applications listed without a card")
+        } catch let error as CitizenAPIError { #expect(error.messageKey == "card.needed") }
+        try await harness.placeCard()
+        await gateway.setReachable(false)
+        let receipt = try await harness.client.submitApplication(ApplicationForm(proposedName: "演示市未送达有限公司", type: "有限责任公司",
+                                                                                  registeredCapital: "10万", address: "演示市", businessScope: "软件"))
+        let mine = try await harness.client.myApplications()
+        #expect(mine.map(\.statusKey) == ["progress.notDelivered"] && mine.first?.proposedName == "演示市未送达有限公司", "\(mine)")
+        #expect(try await harness.client.progress(trackingNumber: receipt.trackingNumber).delivered == false)
+        await gateway.setReachable(true)
+        let now = Date()
+        await gateway.setProgress([ApplicationProgress(
+            trackingNumber: "YT-demo-kiosk-01-20261203-000009", registryNumber: "SQ-20261203-00000009", proposedName: "演示市进度有限公司",
+            submittedAt: now, status: .refused,
+            history: [StatusEntry(status: .received, note: nil, at: now), StatusEntry(status: .refused, note: "名称与在先企业近似", at: now)])])
+        let shown = try await harness.client.progress(trackingNumber: "YT-demo-kiosk-01-20261203-000009")
+        #expect(shown.statusKey == "progress.refused" && shown.note == "名称与在先企业近似" && shown.history.count == 2 && shown.delivered)
+        do {
+            _ = try await harness.client.progress(trackingNumber: "YT-demo-kiosk-01-20261203-000404")
+            Issue.record("an unknown number was answered")
+        } catch let error as CitizenAPIError { #expect(error.messageKey == "progress.none") }
+        let socket = harness.options.citizenSocket
+        for body in [#"{"trackingNumber":"YT/../../etc"}"#, #"{"trackingNumber":"x"}"#, #"{"trackingNumber":"YT-1 OR 1=1"}"#] {
+            let (code, answer) = try harness.curl(socket, "POST", "/v1/progress", body: body)
+            #expect(code == 400 && answer.contains("progress.invalid"), "\(body): \(code) \(answer)")
+        }
+        #expect(!harness.log.text.contains("441900199003181234"))
+        await harness.stop()
+    }
+
     @Test func badTicketRequestsAreRefusedWithAReason() async throws {
         let gateway = try FakeGateway()
         let harness = try await DaemonHarness(gateway: gateway)

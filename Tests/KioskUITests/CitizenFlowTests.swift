@@ -70,6 +70,28 @@ actor FakeCitizenService: CitizenService {
         return ticket
     }
     func failCheckIn(_ error: CitizenAPIError) { failures["checkIn"] = error }
+    var progressPrints: [String] = []
+    static let progressSample = ProgressView(
+        trackingNumber: "YT-demo-kiosk-01-20261203-000001", proposedName: "演示市进度有限公司", submittedAt: "2026-12-03 10:00",
+        statusKey: "progress.more-materials", note: "住所使用证明", delivered: true,
+        history: [ProgressStepView(statusKey: "progress.received", note: nil, at: "2026-12-03 10:00"),
+                  ProgressStepView(statusKey: "progress.more-materials", note: "住所使用证明", at: "2026-12-03 15:00")])
+    func progress(trackingNumber: String) async throws -> ProgressView {
+        guard trackingNumber == Self.progressSample.trackingNumber else { throw CitizenAPIError(messageKey: "progress.none") }
+        return Self.progressSample
+    }
+    func myApplications() async throws -> [ProgressView] {
+        var queued = Self.progressSample
+        queued.trackingNumber = "YT-demo-kiosk-01-20261203-000002"
+        queued.proposedName = "演示市未送达有限公司"
+        queued.statusKey = "progress.notDelivered"
+        queued.delivered = false
+        return [queued, Self.progressSample]
+    }
+    func printProgress(trackingNumber: String, requestId: String) async throws -> PrintOutcomeView {
+        progressPrints.append(trackingNumber)
+        return PrintOutcomeView(state: "completed", messageKey: "print.done")
+    }
     var guides: [String] = []
     func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView {
         guides.append(serviceCode)
@@ -173,6 +195,41 @@ actor FakeCitizenService: CitizenService {
         await app.handle(key: .enter)
         text = await screenText(app)
         #expect(text.contains("号票未能打印") && !text.contains("A024"), "\(text)")
+    }
+
+    @Test func progressByTrackingNumberWithoutACardAndByTheCard() async throws {
+        let service = FakeCitizenService()
+        let app = CitizenApp(service: service, config: try Self.interface())
+        let index = try #require(try Self.interface().services.firstIndex { $0.action == "application-progress" })
+        await app.handle(key: .enter)
+        await app.handle(key: .character(Character("\(index + 1)")))
+        #expect(await app.screen == .progressInput)
+        await type(app, "YT-demo-kiosk-01-20261203-000001")   // letters stay letters: no pinyin, no language switch
+        var text = await screenText(app)
+        #expect(text.contains("> YT-demo-kiosk-01-20261203-000001_"), "\(text)")
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("需补正材料：住所使用证明") && text.contains("演示市进度有限公司") && text.contains("2026-12-03 15:00"), "\(text)")
+        await app.handle(key: .character("p"))
+        #expect(await service.progressPrints == ["YT-demo-kiosk-01-20261203-000001"])
+        await app.handle(key: .enter)   // the message
+        await app.handle(key: .enter)   // back to the input
+        #expect(await app.screen == .progressInput)
+        await app.handle(key: .escape)
+
+        // With the card: the holder's own, the one not yet delivered first.
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(key: .character(Character("\(index + 1)")))
+        text = await screenText(app)
+        #expect(text.contains("1. 演示市未送达有限公司  尚未送达服务中心") && text.contains("2. 演示市进度有限公司  需补正材料"), "\(text)")
+        await app.handle(key: .character("2"))
+        text = await screenText(app)
+        #expect(text.contains("受理编号") && text.contains("YT-demo-kiosk-01-20261203-000001"), "\(text)")
+        await app.handle(key: .escape)
+        #expect(await app.screen == .progressList)
+        await app.handle(key: .character("e"))
+        text = await screenText(app)
+        #expect(text.contains("Not yet delivered") && text.contains("More materials needed"), "\(text)")
     }
 
     @Test func aCheckInTooEarlySaysTheSlot() async throws {

@@ -12,7 +12,9 @@ import NIOCore
 /// `GET /v1/enterprises/{uscc}`, `POST /v1/documents/preview`, `POST /v1/prints`
 /// (`{"request": DocumentRequest, "requestId": "..."}`), `POST /v1/applications`,
 /// `POST /v1/ratings`, `POST /v1/tickets` (`{"serviceCode", "requestId"}`), `POST /v1/check-ins`
-/// (`{"requestId"}`), `POST /v1/guides/print` (`{"serviceCode", "requestId"}`), `POST /v1/session/end`.
+/// (`{"requestId"}`), `POST /v1/guides/print` (`{"serviceCode", "requestId"}`), `POST /v1/progress`
+/// (`{"trackingNumber"}`), `GET /v1/progress/mine`, `POST /v1/progress/print` (`{"trackingNumber",
+/// "requestId"}`), `POST /v1/session/end`.
 public enum CitizenRoutes {
     /// Largest request body accepted on the citizen socket.
     public static let maxBodyBytes = 64 * 1024
@@ -45,6 +47,20 @@ public enum CitizenRoutes {
         guard (8...64).contains(id.utf8.count),
               id.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 }) else {
             throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 of A-Z a-z 0-9 -")
+        }
+    }
+
+    /// A progress query on the wire.
+    public struct ProgressAsk: Codable, Sendable { public var trackingNumber: String }
+    /// A progress print on the wire.
+    public struct ProgressPrintAsk: Codable, Sendable { public var trackingNumber: String; public var requestId: String }
+
+    /// A tracking number as printed on receipts: 6 to 80 of A-Z a-z 0-9 . _ -.
+    static func checkTrackingNumber(_ number: String) throws {
+        guard (6...80).contains(number.utf8.count),
+              number.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || [45, 46, 95].contains($0) }) else {
+            throw LocalAPIError(status: .badRequest, messageKey: "progress.invalid",
+                                detail: "a tracking number is 6 to 80 of A-Z a-z 0-9 . _ -, as on the receipt (YT-…)")
         }
     }
 
@@ -121,6 +137,18 @@ public enum CitizenRoutes {
             try checkRequestId(ask.requestId)
             try checkServiceCode(ask.serviceCode)
             return try await json { try await service.printGuide(serviceCode: ask.serviceCode, requestId: ask.requestId) }
+        }
+        v1.post("progress") { request, context in
+            let ask = try await decode(ProgressAsk.self, request, context)
+            try checkTrackingNumber(ask.trackingNumber)
+            return try await json { try await service.progress(trackingNumber: ask.trackingNumber) }
+        }
+        v1.get("progress/mine") { _, _ in try await json { try await service.myApplications() } }
+        v1.post("progress/print") { request, context in
+            let ask = try await decode(ProgressPrintAsk.self, request, context)
+            try checkTrackingNumber(ask.trackingNumber)
+            try checkRequestId(ask.requestId)
+            return try await json { try await service.printProgress(trackingNumber: ask.trackingNumber, requestId: ask.requestId) }
         }
         v1.post("check-ins") { request, context in
             let ask = try await decode(CheckInAsk.self, request, context)

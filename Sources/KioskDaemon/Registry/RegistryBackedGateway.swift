@@ -233,6 +233,23 @@ public final class RegistryBackedGateway: RegistryGateway {
         do { try outbox.enqueue(.tickets, report, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
     }
 
+    public func progress(number: String) async throws(GatewayError) -> ApplicationProgress? {
+        do { return try await timed { () throws(RegistryClientError) in try await client.progress(number: number) } } catch {
+            if case .refused(let problem) = error, problem.statusCode == 404 { return nil }
+            throw Self.gatewayError(error)
+        }
+    }
+
+    public func progress(idNumber: String) async throws(GatewayError) -> [ApplicationProgress] {
+        do { return try await timed { () throws(RegistryClientError) in try await client.progress(idNumber: idNumber) } } catch {
+            throw Self.gatewayError(error)
+        }
+    }
+
+    public func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] {
+        (try? outbox.queuedApplications(trackingNumber: trackingNumber, idNumber: idNumber)) ?? []
+    }
+
     /// Outbox figures for diagnostics.
     public func figures() -> OutboxFigures? {
         guard let status = try? outbox.status() else { return nil }

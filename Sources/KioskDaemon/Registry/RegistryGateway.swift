@@ -83,4 +83,10 @@ public protocol RegistryGateway: Sendable {
     func hasOfflineSequence(ticketId: String) async -> Bool
     /// Queues the report of a printed ticket durably.
     func reportTicket(_ report: TicketReport) async throws(GatewayError)
+    /// An application's progress at the registry by tracking number; nil when the registry has none.
+    func progress(number: String) async throws(GatewayError) -> ApplicationProgress?
+    /// The applications of the person with `idNumber` at the registry.
+    func progress(idNumber: String) async throws(GatewayError) -> [ApplicationProgress]
+    /// Applications still in the kiosk's outbox (not yet delivered), by tracking number or applicant.
+    func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission]
 }
