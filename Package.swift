@@ -80,7 +80,7 @@ let package = Package(
         .target(name: "KioskInput", dependencies: ["KioskTerminal", "KioskUI", "CRime"]),
         .target(name: "SystemdSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(name: "KioskClient", dependencies: [
-            "KioskAPI",
+            "KioskAPI", "KioskCore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "Diagnostics", dependencies: [

@@ -271,7 +271,11 @@ public struct ApplicationForm: Codable, Sendable, Equatable {
     public var registeredCapital: String
     public var address: String
     public var businessScope: String
-    public init(proposedName: String, type: String, registeredCapital: String, address: String, businessScope: String) {
+    /// Where the result is posted (免费邮递); nil: collected at the hall.
+    public var delivery: DeliveryAddress?
+    public init(proposedName: String, type: String, registeredCapital: String, address: String, businessScope: String,
+                delivery: DeliveryAddress? = nil) {
+        self.delivery = delivery
         self.proposedName = proposedName
         self.type = type
         self.registeredCapital = registeredCapital
@@ -288,7 +292,10 @@ public struct ApplicationReceipt: Codable, Sendable, Equatable {
     public var registryNumber: String?
     /// Whether the receipt slip printed.
     public var receiptPrinted: Bool
-    public init(trackingNumber: String, registryNumber: String?, receiptPrinted: Bool) {
+    /// Where the result will be posted, masked (张*, 138****1234); nil: collected at the hall.
+    public var postedTo: DeliveryAddress?
+    public init(trackingNumber: String, registryNumber: String?, receiptPrinted: Bool, postedTo: DeliveryAddress? = nil) {
+        self.postedTo = postedTo
         self.trackingNumber = trackingNumber
         self.registryNumber = registryNumber
         self.receiptPrinted = receiptPrinted
@@ -396,6 +403,9 @@ public protocol CitizenService: Sendable {
     func myApplications() async throws -> [ProgressView]
     /// Prints an application's progress on the receipt printer, once per `requestId`.
     func printProgress(trackingNumber: String, requestId: String) async throws -> PrintOutcomeView
+    /// Asks for the card holder's document to be posted to `address` instead of printed here;
+    /// queued durably, a receipt printed. Once per `requestId`.
+    func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt
     /// Ends the session and wipes its data.
     func endSession() async
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import KioskAPI
+import KioskCore
 import NIOCore
 import NIOHTTP1
 
@@ -138,6 +139,12 @@ public final class CitizenSocketClient: CitizenService {
         struct Ask: Encodable { var trackingNumber: String; var requestId: String }
         return try await send(.POST, "/v1/progress/print", body: Ask(trackingNumber: trackingNumber, requestId: requestId),
                               as: PrintOutcomeView.self, timeout: requestTimeout * 4)
+    }
+
+    public func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt {
+        struct Ask: Encodable { var request: DocumentRequest; var address: DeliveryAddress; var requestId: String }
+        return try await send(.POST, "/v1/deliveries", body: Ask(request: request, address: address, requestId: requestId),
+                              as: ApplicationReceipt.self, timeout: requestTimeout * 2)
     }
 
     public func endSession() async {

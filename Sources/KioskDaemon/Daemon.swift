@@ -607,4 +607,5 @@ public struct UnavailableGateway: RegistryGateway {
     public func progress(number: String) async throws(GatewayError) -> ApplicationProgress? { throw .unreachable(reason) }
     public func progress(idNumber: String) async throws(GatewayError) -> [ApplicationProgress] { throw .unreachable(reason) }
     public func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] { [] }
+    public func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) { throw .unreachable(reason) }
 }

@@ -68,7 +68,12 @@ public actor CitizenApp {
     var printOutcome: PrintOutcomeView?
     var printRequestId = ""
     var serviceCode: String?
-    var formFields = Array(repeating: "", count: 5)
+    var formFields = Array(repeating: "", count: 8)
+    /// What the form is for: an application, or posting a certificate.
+    enum FormMode: Sendable { case application, certificateDelivery }
+    var formMode = FormMode.application
+    /// The application's result is posted (免费邮递) instead of collected at the hall; F3 switches.
+    var postResult = false
     var receipt: ApplicationReceipt?
     var ratingLevel = 5
     /// The pinyin input of text fields, if the kiosk has one.
@@ -197,8 +202,8 @@ public actor CitizenApp {
         switch screen {
         case .queryInput, .progressInput:
             for c in text where input.count < 60 { input.append(c) }
-        case .applicationForm where selection < formFields.count:
-            for c in text where formFields[selection].count < 200 { formFields[selection].append(c) }
+        case .applicationForm:
+            if let field = editedField { for c in text where formFields[field].count < 200 { formFields[field].append(c) } }
         default: break
         }
     }
@@ -275,7 +280,9 @@ public actor CitizenApp {
             previewReturn = .menu
             await openPreview(DocumentRequest(kind: "social-insurance-certificate"))
         case "establishment-application":
-            formFields = Array(repeating: "", count: 5)
+            formFields = Array(repeating: "", count: 8)
+            formMode = .application
+            postResult = false
             go(.applicationForm)
         case "counter-ticket":
             let requestId = UUID().uuidString
@@ -389,6 +396,10 @@ public actor CitizenApp {
         case .right, .pageDown, .down: scroll = min(max(0, pages - 1), scroll + 1)
         case .left, .pageUp, .up: scroll = max(0, scroll - 1)
         case .escape, .backspace: screen = previewReturn; scroll = 0
+        case .character(let c) where "mM".contains(c) && previewRequest?.kind == "social-insurance-certificate":
+            formFields = Array(repeating: "", count: 8)
+            formMode = .certificateDelivery
+            go(.applicationForm)
         case .enter:
             guard let request = previewRequest else { return }
             let requestId = printRequestId
@@ -406,29 +417,65 @@ public actor CitizenApp {
         }
     }
 
-    static let formKeys = ["apply.name", "apply.type", "apply.capital", "apply.address", "apply.scope"]
+    static let formKeys = ["apply.name", "apply.type", "apply.capital", "apply.address", "apply.scope",
+                           "delivery.label.recipient", "delivery.label.mobile", "delivery.label.address"]
+    /// The delivery fields' indices in `formFields`.
+    static let deliveryFields = [5, 6, 7]
+
+    /// The fields the form shows, in order (the submit row follows them).
+    var formIndices: [Int] {
+        switch formMode {
+        case .certificateDelivery: return Self.deliveryFields
+        case .application: return postResult ? Array(0...7) : Array(0...4)
+        }
+    }
+
+    /// The field being edited, if the selection is on a field.
+    var editedField: Int? { formIndices.indices.contains(selection) ? formIndices[selection] : nil }
 
     private func formKey(_ key: Key) async {
-        let submitIndex = formFields.count
+        let submitIndex = formIndices.count
         switch key {
         case .up: selection = max(0, selection - 1)
         case .down, .tab: selection = min(submitIndex, selection + 1)
-        case .character(let c) where selection < submitIndex:
-            if formFields[selection].count < 200 { formFields[selection].append(c) }
+        case .function(3) where formMode == .application:
+            postResult.toggle()
+            selection = min(selection, formIndices.count)
+        case .character(let c):
+            if let field = editedField, formFields[field].count < 200 { formFields[field].append(c) }
         case .backspace:
-            if selection < submitIndex, !formFields[selection].isEmpty { formFields[selection].removeLast() }
-        case .escape: go(.menu)
+            if let field = editedField, !formFields[field].isEmpty { formFields[field].removeLast() }
+        case .escape: go(formMode == .certificateDelivery ? .preview : .menu)
         case .enter:
             if selection < submitIndex { selection += 1; return }
-            if let missing = formFields.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-                messageKey = "apply.missing"
-                input = config.text(Self.formKeys[missing], language)
+            if let missing = formIndices.firstIndex(where: { formFields[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
+                input = config.text(Self.formKeys[formIndices[missing]], language)
                 selection = missing
                 show(message: "apply.missing", returnTo: .applicationForm)
                 return
             }
+            var delivery: DeliveryAddress?
+            if formIndices.contains(5) {
+                let address = DeliveryAddress(recipient: formFields[5].trimmingCharacters(in: .whitespaces),
+                                              mobile: formFields[6].filter { !$0.isWhitespace }, address: formFields[7])
+                if let (field, _) = address.problem() {
+                    selection = formIndices.firstIndex(of: ["recipient": 5, "mobile": 6, "address": 7][field] ?? 5) ?? 0
+                    show(message: "delivery." + field, returnTo: .applicationForm)
+                    return
+                }
+                delivery = address
+            }
+            if formMode == .certificateDelivery, let delivery {
+                let request = previewRequest ?? DocumentRequest(kind: "social-insurance-certificate")
+                let requestId = printRequestId
+                await perform("loading", returnTo: .applicationForm) {
+                    self.receipt = try await self.service.requestDelivery(request, address: delivery, requestId: requestId)
+                    self.go(.applicationReceipt)
+                }
+                return
+            }
             let form = ApplicationForm(proposedName: formFields[0], type: formFields[1], registeredCapital: formFields[2],
-                                       address: formFields[3], businessScope: formFields[4])
+                                       address: formFields[3], businessScope: formFields[4], delivery: delivery)
             await perform("loading", returnTo: .applicationForm) {
                 self.receipt = try await self.service.submitApplication(form)
                 self.go(.applicationReceipt)
@@ -607,7 +654,7 @@ public actor CitizenApp {
         progressItems = []
         progressShown = nil
         messageValues = [:]
-        formFields = Array(repeating: "", count: 5)
+        formFields = Array(repeating: "", count: 8)
         input = ""
         searchResult = EnterpriseSearchResult(results: [])
         serviceCode = nil

@@ -307,7 +307,7 @@ extension CitizenApp {
         let pageLine = t("preview.page").replacingOccurrences(of: "{n}", with: "\(scroll + 1)")
             .replacingOccurrences(of: "{m}", with: "\(document.pages.count)")
         c.centered(pageLine, row: c.height - 3)
-        hint(&c, "preview.hint")
+        hint(&c, previewRequest?.kind == "social-insurance-certificate" ? "preview.hintPost" : "preview.hint")
     }
 
     private func drawPrintResult(_ c: inout Canvas) {
@@ -320,24 +320,45 @@ extension CitizenApp {
         hint(&c, "continue.hint")
     }
 
+    /// A field's value as the form shows it: the delivery fields masked unless being edited.
+    func shownValue(_ field: Int, editing: Bool) -> String {
+        let value = formFields[field]
+        guard Self.deliveryFields.contains(field), !editing, !value.isEmpty else { return value }
+        switch field {
+        case 5: return CardIdentity.maskName(value)
+        case 6: return DeliveryAddress.maskMobile(value)
+        default: return String(value.prefix(6)) + (value.count > 6 ? "****" : "")
+        }
+    }
+
     private func drawForm(_ c: inout Canvas) {
-        c.buffer.put(t("apply.title"), x: 2, y: 2, style: .title)
+        let delivering = formMode == .certificateDelivery
+        c.buffer.put(t(delivering ? "delivery.title" : "apply.title"), x: 2, y: 2, style: .title)
         if let holder {
             c.buffer.put(t("apply.applicant") + ": " + holder.maskedName, x: 2, y: 3)
         }
-        let labelWidth = Self.formKeys.map { DisplayWidth.of(t($0)) }.max() ?? 10
+        let indices = formIndices
+        let labelWidth = indices.map { DisplayWidth.of(t(Self.formKeys[$0])) }.max() ?? 10
         var row = 5
-        for (index, key) in Self.formKeys.enumerated() {
-            let value = formFields[index] + (selection == index ? "_" : "")
+        let gap = indices.count > 5 ? 0 : 1
+        for (position, field) in indices.enumerated() {
+            let editing = selection == position
+            let value = shownValue(field, editing: editing) + (editing ? "_" : "")
             let lines = TextLayout.wrap(value, width: max(10, c.width - labelWidth - 8))
-            for (n, line) in lines.enumerated() where row < c.height - 4 {
-                let label = n == 0 ? TextLayout.pad(t(key), width: labelWidth) : String(repeating: " ", count: labelWidth)
-                c.buffer.put(label + "  " + line, x: 2, y: row, style: selection == index && n == 0 ? .title : .plain)
+            for (n, line) in lines.enumerated() where row < c.height - 5 {
+                let label = n == 0 ? TextLayout.pad(t(Self.formKeys[field]), width: labelWidth) : String(repeating: " ", count: labelWidth)
+                c.buffer.put(label + "  " + line, x: 2, y: row, style: editing && n == 0 ? .title : .plain)
                 row += 1
             }
+            row += gap
+        }
+        if !delivering {
+            let way = t(postResult ? "delivery.way.post" : "delivery.way.hall")
+            c.buffer.put(TextLayout.truncate(t("delivery.choice").replacingOccurrences(of: "{way}", with: way), width: c.width - 4),
+                         x: 2, y: min(row, c.height - 5), style: Style.dim)
             row += 1
         }
-        c.item(t("apply.submit"), row: min(row, c.height - 3), selected: selection == Self.formKeys.count)
+        c.item(t("apply.submit"), row: min(row, c.height - 4), selected: selection == indices.count)
         drawInputMethod(&c)
         hint(&c, "apply.hint")
     }
@@ -347,6 +368,9 @@ extension CitizenApp {
         let middle = c.height / 2
         c.centered(t("apply.received"), row: middle - 3, style: .title)
         c.centered(t("apply.tracking") + ": " + receipt.trackingNumber, row: middle - 1)
+        if let to = receipt.postedTo {
+            c.centered(t("delivery.postedTo").replacingOccurrences(of: "{to}", with: "\(to.recipient) \(to.mobile) \(to.address)"), row: middle + 3)
+        }
         if let number = receipt.registryNumber {
             c.centered(t("apply.registryNumber") + ": " + number, row: middle)
         } else {

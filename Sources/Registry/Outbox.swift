@@ -41,6 +41,8 @@ public struct OutboxPolicy: Sendable {
     public var printRecordCap = 20_000
     /// Ticket reports beyond this many queued are refused with `.full` (the ticket is then not printed).
     public var ticketCap = 20_000
+    /// Delivery requests beyond this many queued are refused with `.full`.
+    public var deliveryCap = 20_000
     /// Undelivered items older than this become dead letters (reason kept).
     public var ttl: TimeInterval = 30 * 24 * 3600
     /// Heartbeats older than this become dead letters (they would say nothing new).
@@ -67,6 +69,7 @@ public struct OutboxPolicy: Sendable {
         case .printRecords: return printRecordCap
         case .heartbeats: return 1
         case .tickets: return ticketCap
+        case .deliveries: return deliveryCap
         }
     }
 
@@ -102,9 +105,12 @@ public struct ApplicationDraft: Sendable, Hashable {
     public var address: String
     public var businessScope: String
     public var submittedAt: Date
+    /// Where the result is posted; nil: collected at the hall.
+    public var delivery: DeliveryAddress?
 
     public init(applicant: Applicant, proposedName: String, type: String, registeredCapital: String, address: String,
-                businessScope: String, submittedAt: Date = Date()) {
+                businessScope: String, submittedAt: Date = Date(), delivery: DeliveryAddress? = nil) {
+        self.delivery = delivery
         self.applicant = applicant
         self.proposedName = proposedName
         self.type = type
@@ -380,7 +386,7 @@ public final class Outbox: Sendable {
             let submission = ApplicationSubmission(
                 trackingNumber: tracking, applicant: draft.applicant, proposedName: draft.proposedName, type: draft.type,
                 registeredCapital: draft.registeredCapital, address: draft.address, businessScope: draft.businessScope,
-                submittedAt: draft.submittedAt)
+                submittedAt: draft.submittedAt, delivery: draft.delivery)
             return try self.encoder.encode(submission)
         }
     }

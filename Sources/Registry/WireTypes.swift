@@ -15,6 +15,8 @@ public enum SubmissionKind: String, Codable, Sendable, CaseIterable, Hashable {
     case heartbeats
     /// A queue ticket the kiosk printed (`TicketReport`).
     case tickets
+    /// A document to be posted instead of printed (`DeliveryRequest`).
+    case deliveries
 }
 
 /// The applicant of an application: the card holder of the session, only what the registry needs.
@@ -39,9 +41,12 @@ public struct ApplicationSubmission: Codable, Sendable, Hashable {
     public var businessScope: String
     /// When the citizen submitted it at the kiosk (ISO 8601).
     public var submittedAt: Date
+    /// Where the result is posted; nil: collected at the hall.
+    public var delivery: DeliveryAddress?
 
     public init(trackingNumber: String, applicant: Applicant, proposedName: String, type: String,
-                registeredCapital: String, address: String, businessScope: String, submittedAt: Date) {
+                registeredCapital: String, address: String, businessScope: String, submittedAt: Date, delivery: DeliveryAddress? = nil) {
+        self.delivery = delivery
         self.trackingNumber = trackingNumber
         self.applicant = applicant
         self.proposedName = proposedName
@@ -56,6 +61,7 @@ public struct ApplicationSubmission: Codable, Sendable, Hashable {
     public func problem() -> String? {
         if trackingNumber.isEmpty || trackingNumber.count > 64 { return "trackingNumber must hold 1 to 64 characters" }
         if (try? IDNumber(applicant.idNumber)) == nil { return "applicant.idNumber is not a valid ID number" }
+        if let (field, why) = delivery?.problem() { return "delivery.\(field): \(why)" }
         for (field, value, limit) in [("applicant.name", applicant.name, 64), ("proposedName", proposedName, 100),
                                       ("type", type, 64), ("registeredCapital", registeredCapital, 64),
                                       ("address", address, 200), ("businessScope", businessScope, 2000)] {

@@ -192,3 +192,66 @@ struct Applications: AsyncParsableCommand {
         }
     }
 }
+
+/// The hall staff's commands for results by post.
+struct Deliveries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Results by post: what the hall posts, and marking it posted when the courier takes it.",
+        discussion: """
+            Exit codes: 0 done; 1 no such delivery; 2 bad arguments.
+            Examples:
+              registryd deliveries list --site demo-hall --status pending --db registry.sqlite
+              registryd deliveries mark-posted YT-demo-kiosk-01-20261203-000001 --by 王五 --db registry.sqlite
+            """,
+        subcommands: [List.self, MarkPosted.self])
+
+    static func deliveryStore(_ store: any RegistryStore) throws -> any DeliveryStore {
+        guard let deliveries = store as? any DeliveryStore else { throw ValidationError("this store keeps no deliveries") }
+        return deliveries
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A site's deliveries, oldest first, with the addresses to write on the envelopes.")
+        @Option(help: "The site (hall).") var site: String
+        @Option(help: "pending or posted.") var status: String?
+        @Flag(help: "JSON output.") var json = false
+        @OptionGroup var store: StoreOptions
+
+        func validate() throws {
+            try Hall.checkSite(site)
+            if let status, DeliveryRecord.Status(rawValue: status) == nil { throw ValidationError("--status must be pending or posted, not '\(status)'") }
+        }
+
+        func run() async throws {
+            let (site, status) = (self.site, self.status.flatMap(DeliveryRecord.Status.init(rawValue:)))
+            let list = try await store.with { try await Deliveries.deliveryStore($0).deliveries(site: site, status: status) }
+            if json {
+                print(String(decoding: try RegistryJSON.encoder().encode(DeliveryList(deliveries: list)), as: UTF8.self))
+                return
+            }
+            if list.isEmpty { print("no deliveries at \(site)") }
+            for d in list {
+                print("\(d.deliveryId)\t\(d.kind.rawValue)\t\(d.reference)\t\(d.status.rawValue)\t\(d.address.recipient)\t\(d.address.mobile)\t\(d.address.address)")
+            }
+        }
+    }
+
+    struct MarkPosted: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mark-posted", abstract: "Mark a delivery posted (the courier took it).")
+        @Argument(help: "The delivery's id (an application's tracking number, or a certificate request's id).") var id: String
+        @Option(help: "Who handed it over.") var by: String = "console"
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard ProgressNames.isNumber(id) else { throw ValidationError("'\(id.prefix(80))' is not a delivery id") }
+            let (id, by) = (self.id, self.by)
+            switch try await store.with({ try await Deliveries.deliveryStore($0).markPosted(id: id, site: nil, by: by, now: Date()) }) {
+            case .success(let record):
+                print("\(record.deliveryId) posted\(record.postedBy.map { " by \($0)" } ?? "")")
+            case .failure(let problem):
+                FileHandle.standardError.write(Data("registryd: \(problem.detail)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -31,7 +31,7 @@ struct Registryd: AsyncParsableCommand {
               registryd config publish bundle.json --target fleet --stage 10 --db /var/lib/registryd/registry.sqlite
             """,
         version: KioskCore.version,
-        subcommands: [Serve.self, Kiosk.self, Hall.self, Appointments.self, Applications.self, Config.self],
+        subcommands: [Serve.self, Kiosk.self, Hall.self, Appointments.self, Applications.self, Deliveries.self, Config.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 import Registry
 import TestSupport
 import Testing
@@ -145,6 +146,36 @@ import Testing
             let answer = try bed.raw(who, method, target, body: body, key: key)
             #expect(answer?.body.contains(code) == true, "\(target): \(String(describing: answer))")
         }
+        #expect(RegistrydProcess.answers(port: bed.registry.port))
+    }
+
+    @Test func deliveriesAreListedAndMarkedByTheHallStaffOfTheirSiteOnly() async throws {
+        let bed = try Self.bed()
+        defer { bed.stop() }
+        let kiosk = bed.client(bed.kiosk)
+        let address = DeliveryAddress(recipient: "张三", mobile: "13812345678", address: "演示市高新区创业路 277 号")
+        let request = DeliveryRequest(deliveryId: "delivery-00000001", site: "hall-1", documentKind: "social-insurance-certificate",
+                                      applicant: Applicant(idNumber: "441900199003181234", name: "张三"), address: address, requestedAt: Date())
+        _ = try await kiosk.submit(kind: .deliveries, idempotencyKey: "d-1", body: try RegistryJSON.encoder().encode(request))
+        let listed = try bed.raw(bed.counter, "GET", "/v1/deliveries?site=hall-1&status=pending")
+        #expect(listed?.status == 200 && listed?.body.contains("13812345678") == true && listed?.body.contains("delivery-00000001") == true,
+                "\(String(describing: listed))")
+        // Nobody else reads addresses: not a kiosk, not the booking system, not another hall, not anyone unsigned.
+        #expect(try bed.raw(bed.kiosk, "GET", "/v1/deliveries?site=hall-1")?.body.contains("auth.wrong-role") == true)
+        #expect(try bed.raw(bed.booking, "GET", "/v1/deliveries?site=hall-1")?.status == 403)
+        #expect(try bed.raw(bed.counter, "GET", "/v1/deliveries?site=hall-2")?.body.contains("hall.other-site") == true)
+        #expect(try RawHTTPConnection.request(port: bed.registry.port, "GET", "/v1/deliveries?site=hall-1")?.status == 401)
+        #expect(try bed.raw(bed.counter, "GET", "/v1/deliveries?site=hall-1&status=lost")?.body.contains("delivery.status-invalid") == true)
+        #expect(try bed.raw(bed.counter, "POST", "/v1/deliveries/delivery-none-0001/posted")?.body.contains("delivery.not-found") == true)
+        #expect(try bed.raw(bed.counter, "POST", "/v1/deliveries/x/posted")?.body.contains("delivery.id-invalid") == true)
+        let marked = try bed.raw(bed.counter, "POST", "/v1/deliveries/delivery-00000001/posted")
+        #expect(marked?.status == 200 && marked?.body.contains("\"posted\"") == true, "\(String(describing: marked))")
+        // The console at the hall.
+        let registryd = BuiltProducts.path("registryd")
+        let list = try ProcessRunner.run(registryd, ["deliveries", "list", "--site", "hall-1", "--status", "posted", "--db", bed.registry.database])
+        #expect(list.status == 0 && list.stdout.contains("delivery-00000001"), "\(list.stdout)")
+        let none = try ProcessRunner.run(registryd, ["deliveries", "mark-posted", "delivery-none-0001", "--db", bed.registry.database])
+        #expect(none.status == 1 && none.stderr.contains("no delivery"), "\(none.stderr)")
         #expect(RegistrydProcess.answers(port: bed.registry.port))
     }
 

@@ -98,6 +98,9 @@ actor FakeGateway: RegistryGateway {
         try check()
         return progressRecords
     }
+    var deliveryRequests: [DeliveryRequest] = []
+    func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) { deliveryRequests.append(request) }
+
     /// Applications submitted while unreachable stay undelivered.
     func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] {
         applications.enumerated().filter { !reachable || $0.offset >= applications.count }.map { index, draft in

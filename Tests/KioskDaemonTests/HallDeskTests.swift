@@ -129,6 +129,40 @@ import Testing
         await harness.stop()
     }
 
+    @Test func resultsByPostAreQueuedWithTheSubmissionAndNeverLogged() async throws {
+        let (cups, gateway, harness) = try await Self.kiosk()
+        defer { cups.stop() }
+        try await harness.placeCard()
+        let address = DeliveryAddress(recipient: "张三丰", mobile: "13812345678", address: "演示市高新区创业路 277 号")
+        let form = ApplicationForm(proposedName: "演示市邮寄有限公司", type: "有限责任公司", registeredCapital: "10万", address: "演示市",
+                                   businessScope: "软件", delivery: address)
+        let receipt = try await harness.client.submitApplication(form)
+        #expect(receipt.postedTo == address.masked && receipt.postedTo?.mobile == "138****5678")
+        #expect(await gateway.applications.first?.delivery == address)
+        let request = DocumentRequest(kind: "social-insurance-certificate")
+        let posted = try await harness.client.requestDelivery(request, address: address, requestId: "delivery-request-0001")
+        let again = try await harness.client.requestDelivery(request, address: address, requestId: "delivery-request-0001")
+        #expect(posted == again && posted.postedTo?.recipient == "张**")
+        #expect(await gateway.deliveryRequests.count == 1)
+        #expect(await gateway.deliveryRequests.first?.site == "demo-hall")
+        #expect(eventually(10) { cups.printed("receipt").count == 2 })
+        // Bad numbers and addresses are refused with the field named.
+        let socket = harness.options.citizenSocket
+        for (mobile, place, key) in [("12345678901", "演示市高新区创业路 277 号", "delivery.mobile"), ("1381234567", "演示市高新区", "delivery.mobile"),
+                                     ("13812345678", "演示市", "delivery.address")] {
+            let body = #"{"request":{"kind":"social-insurance-certificate"},"address":{"recipient":"张三","mobile":"\#(mobile)","address":"\#(place)"},"requestId":"delivery-request-0009"}"#
+            let (code, answer) = try harness.curl(socket, "POST", "/v1/deliveries", body: body)
+            #expect(code == 400 && answer.contains(key), "\(mobile) \(place): \(code) \(answer)")
+        }
+        let licence = #"{"request":{"kind":"business-licence","uscc":"91441900100000008X"},"address":{"recipient":"张三","mobile":"13812345678","address":"演示市高新区创业路"},"requestId":"delivery-request-0010"}"#
+        #expect(try harness.curl(socket, "POST", "/v1/deliveries", body: licence).0 == 400)
+        #expect(await gateway.deliveryRequests.count == 1)
+        // Never in the logs, in clear or otherwise.
+        let log = harness.log.text
+        #expect(!log.contains("13812345678") && !log.contains("创业路") && !log.contains("张三丰"), "\(log.suffix(2000))")
+        await harness.stop()
+    }
+
     @Test func badTicketRequestsAreRefusedWithAReason() async throws {
         let gateway = try FakeGateway()
         let harness = try await DaemonHarness(gateway: gateway)

@@ -50,7 +50,8 @@ actor FakeCitizenService: CitizenService {
         return PrintOutcomeView(state: "completed", messageKey: "print.done", verificationCode: "ABCD-EFGH")
     }
     func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt {
-        ApplicationReceipt(trackingNumber: "YT-20261123-000001", registryNumber: nil, receiptPrinted: true)
+        applications.append(form)
+        return ApplicationReceipt(trackingNumber: "YT-20261123-000001", registryNumber: nil, receiptPrinted: true, postedTo: form.delivery?.masked)
     }
     func rate(_ rating: RatingSubmission) async throws { ratings.append(rating) }
     func endSession() async { ended += 1 }
@@ -91,6 +92,12 @@ actor FakeCitizenService: CitizenService {
     func printProgress(trackingNumber: String, requestId: String) async throws -> PrintOutcomeView {
         progressPrints.append(trackingNumber)
         return PrintOutcomeView(state: "completed", messageKey: "print.done")
+    }
+    var deliveries: [(DocumentRequest, DeliveryAddress)] = []
+    var applications: [ApplicationForm] = []
+    func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt {
+        deliveries.append((request, address))
+        return ApplicationReceipt(trackingNumber: requestId, registryNumber: nil, receiptPrinted: true, postedTo: address.masked)
     }
     var guides: [String] = []
     func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView {
@@ -230,6 +237,66 @@ actor FakeCitizenService: CitizenService {
         await app.handle(key: .character("e"))
         text = await screenText(app)
         #expect(text.contains("Not yet delivered") && text.contains("More materials needed"), "\(text)")
+    }
+
+    @Test func resultsByPostAreAskedForMaskedAndChecked() async throws {
+        let service = FakeCitizenService()
+        let app = CitizenApp(service: service, config: try Self.interface())
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(key: .character("4"))
+        for field in ["演示市邮寄有限公司", "有限责任公司", "10万", "演示市", "软件"] {
+            await type(app, field)
+            await app.handle(key: .enter)
+        }
+        var text = await screenText(app)
+        #expect(text.contains("领取方式：到大厅领取"), "\(text)")
+        await app.handle(key: .function(3))
+        text = await screenText(app)
+        #expect(text.contains("领取方式：免费邮寄") && text.contains("收件人") && text.contains("邮寄地址"), "\(text)")
+        await type(app, "张三丰")
+        await app.handle(key: .enter)
+        await type(app, "12345678901")   // no such prefix
+        await app.handle(key: .enter)
+        await type(app, "演示市创业路 277 号")
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("张**") && !text.contains("张三丰") && text.contains("123****8901") && !text.contains("12345678901"), "\(text)")
+        await app.handle(key: .enter)   // submit: the number is refused before anything is sent
+        text = await screenText(app)
+        #expect(text.contains("手机号码应为 11 位有效号码"), "\(text)")
+        #expect(await service.applications.isEmpty)
+        await app.handle(key: .enter)
+        for _ in 0..<11 { await app.handle(key: .backspace) }
+        await type(app, "13812345678")
+        text = await screenText(app)
+        #expect(text.contains("13812345678_"), "\(text)")   // as typed while being edited
+        await app.handle(key: .enter)
+        await app.handle(key: .enter)
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("结果将免费邮寄至：张** 138****5678 演示市创业路****"), "\(text)")
+        #expect(await service.applications.first?.delivery?.mobile == "13812345678")
+        await app.handle(key: .escape)
+        await app.handle(key: .escape)
+
+        // The certificate, posted instead of printed.
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(key: .character("3"))
+        text = await screenText(app)
+        #expect(text.contains("M 免费邮寄"), "\(text)")
+        await app.handle(key: .character("m"))
+        text = await screenText(app)
+        #expect(text.contains("免费邮寄：社会保险参保证明") && !text.contains("拟设企业名称"), "\(text)")
+        await type(app, "李四")
+        await app.handle(key: .enter)
+        await type(app, "19912345678")
+        await app.handle(key: .enter)
+        await type(app, "演示市高新区创业路277号")
+        await app.handle(key: .enter)
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("结果将免费邮寄至：李* 199****5678"), "\(text)")
+        #expect(await service.deliveries.first?.0.kind == "social-insurance-certificate")
     }
 
     @Test func aCheckInTooEarlySaysTheSlot() async throws {

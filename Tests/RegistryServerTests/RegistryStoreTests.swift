@@ -212,12 +212,46 @@ import Testing
         #expect(code(try await store.setStatus(number: "SQ-nothing-0001", more, by: "officer-1", key: nil, now: now)) == "application.not-found")
     }
 
+    /// Results by post every store must keep: an application's delivery with the application, a
+    /// certificate's request on its own, per site, marked posted once.
+    static func exerciseDeliveries(_ store: any RegistryStore & DeliveryStore) async throws {
+        let key = try #require(Data(base64Encoded: try KioskCredentials.generate(kioskId: "k").publicKeyBase64))
+        try await store.addPrincipal(id: "DG-0010", publicKey: key, note: "", role: .kiosk, site: "hall-10")
+        let address = DeliveryAddress(recipient: "张三", mobile: "13812345678", address: "东莞市南城区鸿福路 100 号")
+        let application = ApplicationSubmission(
+            trackingNumber: "YT-DG-0010-20261203-000001", applicant: Applicant(idNumber: "441900199003181234", name: "张三"),
+            proposedName: "东莞市邮寄测试有限公司", type: "有限责任公司", registeredCapital: "人民币壹拾万元", address: "东莞市", businessScope: "软件",
+            submittedAt: Date(timeIntervalSince1970: 1_790_000_000), delivery: address)
+        let certificate = DeliveryRequest(deliveryId: "delivery-0000001", site: "elsewhere", documentKind: "social-insurance-certificate",
+                                          applicant: Applicant(idNumber: "441900199003181234", name: "张三"), address: address,
+                                          requestedAt: Date(timeIntervalSince1970: 1_790_000_100))
+        var bad = certificate
+        bad.deliveryId = "delivery-0000002"
+        bad.address.mobile = "12345678901"
+        let now = Date()
+        let results = try await store.submit(kioskId: "DG-0010", [try item(.applications, key: "d1", application), try item(.deliveries, key: "d2", certificate),
+                                                                   try item(.deliveries, key: "d3", bad)], now: now)
+        #expect(results.count == 3 && results[0]?.isSuccess == true && results[1]?.isSuccess == true)
+        if case .failure(let p)?? = results.last { #expect(p.code == "submission.invalid" && p.detail.contains("mobile")) } else { Issue.record("a bad mobile was taken") }
+        let pending = try await store.deliveries(site: "hall-10", status: .pending)
+        #expect(pending.map(\.deliveryId) == ["YT-DG-0010-20261203-000001", "delivery-0000001"], "\(pending)")   // at the kiosk's registered site
+        #expect(pending.first?.kind == .application && pending.first?.reference.hasPrefix("SQ-") == true && pending.first?.address == address)
+        #expect(try await store.deliveries(site: "elsewhere", status: nil).isEmpty)
+        #expect(code(try await store.markPosted(id: "delivery-0000001", site: "hall-11", by: "w1", now: now)) == "hall.other-site")
+        let posted = try await store.markPosted(id: "delivery-0000001", site: "hall-10", by: "王五", now: now).get()
+        #expect(posted.status == .posted && posted.postedBy == "王五")
+        #expect(try await store.markPosted(id: "delivery-0000001", site: nil, by: "another", now: now.addingTimeInterval(60)).get().postedBy == "王五")
+        #expect(code(try await store.markPosted(id: "delivery-none", site: nil, by: "w1", now: now)) == "delivery.not-found")
+        #expect(try await store.deliveries(site: "hall-10", status: .posted).map(\.deliveryId) == ["delivery-0000001"])
+    }
+
     @Test func sqlite() async throws {
         let dir = try TemporaryDirectory(prefix: "store")
         defer { dir.remove() }
         try await Self.exercise(try SQLiteRegistryStore(path: dir.path + "/r.sqlite"))
         try await Self.exerciseHall(try SQLiteRegistryStore(path: dir.path + "/hall.sqlite"))
         try await Self.exerciseProgress(try SQLiteRegistryStore(path: dir.path + "/progress.sqlite"))
+        try await Self.exerciseDeliveries(try SQLiteRegistryStore(path: dir.path + "/deliveries.sqlite"))
     }
 
     @Test func postgres() async throws {
@@ -236,6 +270,7 @@ import Testing
         try await Self.exercise(store)
         try await Self.exerciseHall(store)
         try await Self.exerciseProgress(store)
+        try await Self.exerciseDeliveries(store)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KioskAPI
+import KioskCore
 import NIOCore
 
 /// The citizen socket's HTTP routes over any `CitizenService`. The same routes serve the daemon's
@@ -14,6 +15,7 @@ import NIOCore
 /// `POST /v1/ratings`, `POST /v1/tickets` (`{"serviceCode", "requestId"}`), `POST /v1/check-ins`
 /// (`{"requestId"}`), `POST /v1/guides/print` (`{"serviceCode", "requestId"}`), `POST /v1/progress`
 /// (`{"trackingNumber"}`), `GET /v1/progress/mine`, `POST /v1/progress/print` (`{"trackingNumber",
+/// "requestId"}`), `POST /v1/deliveries` (`{"request", "address": {"recipient", "mobile", "address"},
 /// "requestId"}`), `POST /v1/session/end`.
 public enum CitizenRoutes {
     /// Largest request body accepted on the citizen socket.
@@ -54,6 +56,20 @@ public enum CitizenRoutes {
     public struct ProgressAsk: Codable, Sendable { public var trackingNumber: String }
     /// A progress print on the wire.
     public struct ProgressPrintAsk: Codable, Sendable { public var trackingNumber: String; public var requestId: String }
+
+    /// A delivery asked for on the wire.
+    public struct DeliveryAsk: Codable, Sendable {
+        public var request: DocumentRequest
+        public var address: DeliveryAddress
+        public var requestId: String
+    }
+
+    /// A postal address the registry will take: the field and why in `delivery.<field>`.
+    static func checkDelivery(_ address: DeliveryAddress) throws {
+        if let (field, why) = address.problem() {
+            throw LocalAPIError(status: .badRequest, messageKey: "delivery." + field, detail: "delivery.\(field): \(why)")
+        }
+    }
 
     /// A tracking number as printed on receipts: 6 to 80 of A-Z a-z 0-9 . _ -.
     static func checkTrackingNumber(_ number: String) throws {
@@ -116,6 +132,7 @@ public enum CitizenRoutes {
                 where value.trimmingCharacters(in: .whitespaces).isEmpty || value.count > 500 {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "field \(name) must hold 1 to 500 characters")
             }
+            if let delivery = form.delivery { try checkDelivery(delivery) }
             return try await json { try await service.submitApplication(form) }
         }
         v1.post("ratings") { request, context in
@@ -149,6 +166,15 @@ public enum CitizenRoutes {
             try checkTrackingNumber(ask.trackingNumber)
             try checkRequestId(ask.requestId)
             return try await json { try await service.printProgress(trackingNumber: ask.trackingNumber, requestId: ask.requestId) }
+        }
+        v1.post("deliveries") { request, context in
+            let ask = try await decode(DeliveryAsk.self, request, context)
+            try checkRequestId(ask.requestId)
+            guard ask.request.kind == "social-insurance-certificate" else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "only the social-insurance certificate is posted")
+            }
+            try checkDelivery(ask.address)
+            return try await json { try await service.requestDelivery(ask.request, address: ask.address, requestId: ask.requestId) }
         }
         v1.post("check-ins") { request, context in
             let ask = try await decode(CheckInAsk.self, request, context)

@@ -250,6 +250,10 @@ public final class RegistryBackedGateway: RegistryGateway {
         (try? outbox.queuedApplications(trackingNumber: trackingNumber, idNumber: idNumber)) ?? []
     }
 
+    public func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) {
+        do { try outbox.enqueue(.deliveries, request, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+    }
+
     /// Outbox figures for diagnostics.
     public func figures() -> OutboxFigures? {
         guard let status = try? outbox.status() else { return nil }

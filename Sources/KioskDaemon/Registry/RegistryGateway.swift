@@ -89,4 +89,6 @@ public protocol RegistryGateway: Sendable {
     func progress(idNumber: String) async throws(GatewayError) -> [ApplicationProgress]
     /// Applications still in the kiosk's outbox (not yet delivered), by tracking number or applicant.
     func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission]
+    /// Queues a request to post a document durably.
+    func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError)
 }

@@ -21,6 +21,8 @@ public final class KioskCitizenService: CitizenService {
     private let ratedVisits = Locked<Set<String>>([])
     /// The last waiting figure known per hall queue, and the numbers this kiosk gave offline since.
     let hallFigures = Locked<[String: KnownQueueFigure]>([:])
+    /// Deliveries asked for, by request id: a retry answers the same receipt.
+    let deliveryReceipts = Locked<[String: ApplicationReceipt]>([:])
     /// Told of each print's role, outcome and duration (the metrics).
     let onPrinted: (@Sendable (String, String, Duration) -> Void)?
 
@@ -234,16 +236,17 @@ public final class KioskCitizenService: CitizenService {
         let settings = config.settings
         let draft = ApplicationDraft(applicant: Applicant(idNumber: identity.idNumber, name: identity.displayName),
                                      proposedName: form.proposedName, type: form.type, registeredCapital: form.registeredCapital,
-                                     address: form.address, businessScope: form.businessScope)
+                                     address: form.address, businessScope: form.businessScope, delivery: form.delivery)
         let queued: QueuedApplication
         do { queued = try await gateway.submitApplication(draft) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.application", subjectIdNumber: identity.idNumber,
                       detail: "tracking \(queued.trackingNumber)")
         var receiptPrinted = false
         if desk.roles["receipt"] != nil {
+            var note = queued.registryNumber == nil ? "网络恢复后将自动上报中心，编号不变" : "中心受理号 \(queued.registryNumber ?? "")"
+            if let posted = form.delivery?.masked { note += "；结果免费邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)" }
             let slip = ReceiptSlip(service: "企业设立登记预申请", time: Date(), kiosk: settings.kiosk.id,
-                                   trackingNumber: queued.trackingNumber,
-                                   note: queued.registryNumber == nil ? "网络恢复后将自动上报中心，编号不变" : "中心受理号 \(queued.registryNumber ?? "")")
+                                   trackingNumber: queued.trackingNumber, note: note)
             do {
                 let document = try desk.render(.receipt, slip)
                 let started = ContinuousClock.now
@@ -257,7 +260,7 @@ public final class KioskCitizenService: CitizenService {
             }
         }
         return ApplicationReceipt(trackingNumber: queued.trackingNumber, registryNumber: queued.registryNumber,
-                                  receiptPrinted: receiptPrinted)
+                                  receiptPrinted: receiptPrinted, postedTo: form.delivery?.masked)
     }
 
     public func rate(_ rating: RatingSubmission) async throws {

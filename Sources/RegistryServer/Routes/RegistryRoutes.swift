@@ -257,6 +257,9 @@ public enum RegistryRoutes {
                               detail: "kiosk \(kioskId) holds \(held) document keys, the most allowed; central operations remove old ones")
             }
         }
+        if let deliveries = store as? any DeliveryStore {
+            DeliveryRoutes.add(questions: questions, reads: reads, store: deliveries)
+        }
         if let progress = store as? any ProgressStore {
             ProgressRoutes.add(questions: questions, reads: reads, store: progress)
         }
@@ -389,6 +392,7 @@ public enum RegistryRoutes {
         var verification: VerificationRecord?
         var ticket: TicketReport?
         var application: ApplicationSubmission?
+        var delivery: DeliveryRequest?
         do {
             switch kind {
             case .applications:
@@ -406,6 +410,11 @@ public enum RegistryRoutes {
                 verification = value.verification
             case .heartbeats:
                 problem = try decoder.decode(Heartbeat.self, from: body).problem()
+            case .deliveries:
+                let value = try decoder.decode(DeliveryRequest.self, from: body)
+                problem = value.problem()
+                delivery = value
+                tracking = value.deliveryId
             case .tickets:
                 let value = try decoder.decode(TicketReport.self, from: body)
                 problem = value.problem()
@@ -419,7 +428,10 @@ public enum RegistryRoutes {
         var stored = StoredSubmission(kind: kind, idempotencyKey: key, body: body, invalid: problem.map(invalid),
                                 visitId: visit, trackingNumber: tracking, verification: problem == nil ? verification : nil,
                                 ticket: problem == nil ? ticket : nil)
-        if problem == nil { stored.application = application }
+        if problem == nil {
+            stored.application = application
+            stored.delivery = delivery
+        }
         return stored
     }
 }

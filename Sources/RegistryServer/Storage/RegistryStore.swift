@@ -55,6 +55,8 @@ public struct StoredSubmission: Sendable {
     public var ticket: TicketReport?
     /// For applications: the application, indexed by its applicant for progress queries.
     public var application: ApplicationSubmission?
+    /// For delivery requests: the request, kept for the hall staff.
+    public var delivery: DeliveryRequest?
 
     public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
                 verification: VerificationRecord? = nil, ticket: TicketReport? = nil) {
@@ -76,6 +78,7 @@ public struct StoredSubmission: Sendable {
         case .applications: return trackingNumber.map { ("tracking_number", $0) }
         case .ratings: return visitId.map { ("visit_id", $0) }
         case .tickets: return ticket.map { ("tracking_number", $0.ticketId) }
+        case .deliveries: return delivery.map { ("tracking_number", $0.deliveryId) }
         case .printRecords, .heartbeats: return nil
         }
     }
@@ -211,6 +214,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             }
             Self.registerHallMigration(&migrator)
             Self.registerProgressMigration(&migrator)
+            Self.registerDeliveryMigration(&migrator)
             try migrator.migrate(queue)
         } catch {
             throw StoreError.database("\(path): \(error)")
@@ -308,6 +312,7 @@ public final class SQLiteRegistryStore: RegistryStore {
         case .printRecords: return "DY"
         case .heartbeats: return "XT"
         case .tickets: return "QH"
+        case .deliveries: return "YJ"
         }
     }
 
@@ -361,6 +366,7 @@ public final class SQLiteRegistryStore: RegistryStore {
                 if let application = item.application {
                     try Self.indexApplication(application, registryNumber: number, at: now.timeIntervalSince1970, db)
                 }
+                try Self.recordDelivery(item, kioskId: kioskId, registryNumber: number, at: now.timeIntervalSince1970, db)
                 try db.execute(sql: "INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [kioskId, item.idempotencyKey, item.kind.rawValue, item.bodyHash,
                                            try SQLiteRegistryStore.encode(receipt), now.timeIntervalSince1970])

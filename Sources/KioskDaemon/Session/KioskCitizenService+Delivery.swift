@@ -1,0 +1,46 @@
+import Foundation
+import KioskAPI
+import KioskCore
+import Printing
+import Registry
+
+extension KioskCitizenService {
+    /// Queues the card holder's certificate to be posted instead of printed here, and prints a
+    /// receipt naming where it goes (masked). The address is never logged.
+    public func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt {
+        try await notInMaintenance()
+        let identity = try await holder()
+        await sessions.touch()
+        if let done = deliveryReceipts.withLock({ $0[requestId] }) { return done }
+        if let (field, why) = address.problem() {
+            throw CitizenAPIError(messageKey: "delivery." + field, detail: why)
+        }
+        let settings = config.settings
+        let delivery = DeliveryRequest(deliveryId: requestId, site: settings.kiosk.site, documentKind: request.kind,
+                                       applicant: Applicant(idNumber: identity.idNumber, name: identity.displayName), address: address,
+                                       requestedAt: Date())
+        if let problem = delivery.problem() { throw CitizenAPIError(messageKey: "error.generic", detail: problem) }
+        do { try await gateway.requestDelivery(delivery) } catch { throw Self.citizenError(error) }
+        audit?.record(actor: "citizen", action: "submission.delivery", subjectIdNumber: identity.idNumber, detail: "\(request.kind) \(requestId)")
+        logger.info("delivery queued", metadata: ["kind": "\(request.kind)"])
+        let posted = address.masked
+        var receiptPrinted = false
+        if desk.roles["receipt"] != nil {
+            let slip = ReceiptSlip(service: "社会保险参保证明 · 免费邮寄", time: Date(), kiosk: settings.kiosk.id, trackingNumber: requestId,
+                                   note: "邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)；由服务大厅打印后寄出")
+            do {
+                let document = try desk.render(.receipt, slip)
+                let started = ContinuousClock.now
+                let printed = await desk.print(document, role: "receipt", requestID: "delivery-" + requestId)
+                onPrinted?("receipt", Self.stateName(printed.outcome), ContinuousClock.now - started)
+                receiptPrinted = printed.outcome.succeeded
+                await state.count("prints.\(Self.stateName(printed.outcome))")
+            } catch {
+                logger.error("delivery receipt not rendered", metadata: ["error": "\(error)"])
+            }
+        }
+        let receipt = ApplicationReceipt(trackingNumber: requestId, registryNumber: nil, receiptPrinted: receiptPrinted, postedTo: posted)
+        deliveryReceipts.withLock { $0[requestId] = receipt }
+        return receipt
+    }
+}
