@@ -200,6 +200,74 @@ extension HallScreenTests {
     }
 }
 
+extension HallScreenTests {
+    /// The certificate posted instead of printed (English), and an application whose result is
+    /// posted (Chinese): the address masked on screen, on the hall staff's list at the registry.
+    @Test func resultsByPostInBothLanguages() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        let tmux = try bed.screen()
+        defer { tmux.stop() }
+        tmux.waitFor("请将身份证放在读卡区")
+        tmux.press("e")
+        tmux.waitFor("Please place your ID card")
+        try bed.reader.control("place resident")
+        tmux.waitFor("1.")
+        tmux.press("3")
+        tmux.waitFor("Service guide")
+        tmux.press("Enter")
+        var screen = tmux.waitFor("M to post it free", seconds: 30)
+        tmux.press("m")
+        tmux.waitFor("Free by post")
+        for field in ["Zhang San", "13812345678", "277 Chuangye Road, Demo City"] {
+            tmux.type(field)
+            tmux.press("Enter")
+        }
+        screen = tmux.waitFor("Submit")
+        #expect(screen.contains("Z*") && screen.contains("138****5678") && !screen.contains("13812345678"), "\(screen)")
+        tmux.press("Enter")
+        screen = tmux.waitFor("Posted free to", seconds: 20)
+        #expect(screen.contains("138****5678"), "\(screen)")
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 } && bed.cups.printed("a4").isEmpty)
+        #expect(eventually(15) { ((try? bed.submissions("deliveries").count) ?? 0) == 1 })
+        tmux.press("Escape")
+        tmux.waitFor("Please rate this service")
+        tmux.press("Escape")
+        try bed.reader.control("remove")
+        tmux.waitFor("请将身份证放在读卡区")
+
+        try bed.reader.control("place resident")
+        tmux.waitFor("您好，张*")
+        tmux.press("4")
+        tmux.waitFor("办事指南")
+        tmux.press("Enter")
+        tmux.waitFor("拟设企业名称")
+        tmux.press("F2")
+        tmux.waitFor("英文输入")
+        for field in ["Demo Post Ltd", "LLC", "100000", "Demo City", "Software"] {
+            tmux.type(field)
+            tmux.press("Enter")
+        }
+        tmux.press("F3")
+        tmux.waitFor("免费邮寄")
+        for field in ["Zhang San", "19912345678", "277 Chuangye Road, Demo City"] {
+            tmux.type(field)
+            tmux.press("Enter")
+        }
+        screen = tmux.waitFor("199****5678")
+        #expect(!screen.contains("19912345678") && !screen.contains("Chuangye"), "\(screen)")
+        tmux.press("Enter")
+        screen = tmux.waitFor("结果将免费邮寄至", seconds: 20)
+        #expect(screen.contains("199****5678"), "\(screen)")
+        #expect(eventually(15) { ((try? bed.submissions("applications").count) ?? 0) == 1 })
+        let list = try ProcessRunner.run(BuiltProducts.path("registryd"), ["deliveries", "list", "--site", KioskStack.site, "--db", bed.registry.database])
+        #expect(list.stdout.contains("19912345678") && list.stdout.contains("13812345678") && list.stdout.contains("application"), "\(list.stdout)")
+        let log = bed.kioskd.process.log
+        #expect(!log.contains("19912345678") && !log.contains("13812345678") && !log.contains("Chuangye"))
+        try bed.reader.control("remove")
+    }
+}
+
 /// The hall's day and hour (Beijing time), for appointments that lie within one day.
 enum HallDayTime {
     static var calendar: Calendar {
