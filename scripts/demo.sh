@@ -144,6 +144,8 @@ if [ -t 0 ] && [ -t 1 ]; then
   echo "   items 6-8 give a queue number (no card); 9 checks the demo card's appointment in. A counter"
   echo "   calls the next number with"
   echo "   registryd hall call --site demo-hall --queue A --counter 1 --db $REGISTRY_DB"
+  echo "   F3 in the application form, or M on the certificate's preview, posts the result; the hall's"
+  echo "   list: registryd deliveries list --site demo-hall --db $REGISTRY_DB"
   echo "   (Starting in 3 s.)"
   sleep 3
   $KIOSK || true
@@ -175,6 +177,15 @@ else
   keys Enter; shot "checked in: a priority number" 3
   echo "-- the hall now:"
   "$BIN/registryd" hall status --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'
+  card remove; sleep 1; card "place resident"; sleep 2
+  keys 3; sleep 0.5; keys Enter; shot "the certificate's preview offers free post" 2
+  keys m; for f in "Zhang San" 13812345678 "277 Chuangye Road, Demo City"; do
+    tmux -L "$TMUX_SOCKET" send-keys -t kiosk F2; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "$f"; keys F2 Enter
+  done
+  shot "the address, masked once entered"
+  keys Enter; shot "posted instead of printed: the receipt says where (masked)" 3
+  sleep 2; echo "-- the hall staff's list of what to post:"
+  "$BIN/registryd" deliveries list --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'
   card remove
   echo "-- what reached the A4 printer:"
   pdftotext -layout "$(ls "$RUN"/cups/spool/a4/*.pdf | tail -1)" - | sed -n '1,10p'

@@ -335,7 +335,7 @@ extension CitizenApp {
         let delivering = formMode == .certificateDelivery
         c.buffer.put(t(delivering ? "delivery.title" : "apply.title"), x: 2, y: 2, style: .title)
         if let holder {
-            c.buffer.put(t("apply.applicant") + ": " + holder.maskedName, x: 2, y: 3)
+            c.buffer.put(t(delivering ? "delivery.applicant" : "apply.applicant") + ": " + holder.maskedName, x: 2, y: 3)
         }
         let indices = formIndices
         let labelWidth = indices.map { DisplayWidth.of(t(Self.formKeys[$0])) }.max() ?? 10
@@ -373,6 +373,8 @@ extension CitizenApp {
         }
         if let number = receipt.registryNumber {
             c.centered(t("apply.registryNumber") + ": " + number, row: middle)
+        } else if formMode == .certificateDelivery && receipt.postedTo != nil {
+            c.paragraph(t("delivery.queued"), row: middle + 1, style: .plain, centered: true)
         } else {
             c.paragraph(t("apply.offline"), row: middle + 1, style: .plain, centered: true)
         }
