@@ -26,8 +26,7 @@ public struct DeliveryRequest: Codable, Sendable, Hashable {
 
     /// Why the registry would refuse it, or nil.
     public func problem() -> String? {
-        if !HallNames.isTicketId(deliveryId) { return "deliveryId must be 8 to 64 of A-Z a-z 0-9 -" }
-        if !HallNames.isSite(site) { return "site must be 1 to 64 of A-Z a-z 0-9 . _ -" }
+        if let problem = HallNames.problem(ticketId: ("deliveryId", deliveryId), site: site) { return problem }
         if !["social-insurance-certificate", "business-licence"].contains(documentKind) { return "documentKind \(documentKind.prefix(40)) is not posted" }
         if (try? IDNumber(applicant.idNumber)) == nil { return "applicant.idNumber is not a valid ID number" }
         if let (field, why) = address.problem() { return "address.\(field): \(why)" }

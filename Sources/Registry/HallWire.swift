@@ -33,6 +33,16 @@ public enum HallNames {
         (2...32).contains(text.utf8.count) && text.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || $0 == 45 }
     }
 
+    /// The first problem of the hall names a request carries (those given), or nil.
+    static func problem(ticketId: (name: String, value: String)? = nil, site: String? = nil, queue: String? = nil,
+                        serviceCode: String? = nil) -> String? {
+        if let ticketId, !isTicketId(ticketId.value) { return "\(ticketId.name) must be 8 to 64 of A-Z a-z 0-9 -" }
+        if let site, !isSite(site) { return "site must be 1 to 64 of A-Z a-z 0-9 . _ -" }
+        if let queue, !isQueue(queue) { return "queue must be one capital letter" }
+        if let serviceCode, !isServiceCode(serviceCode) { return "serviceCode must be 2 to 32 of A-Z 0-9 -" }
+        return nil
+    }
+
     /// The hall day (Beijing time) of `date`, `YYYYMMDD`: numbers start again each day.
     public static func day(of date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
@@ -77,10 +87,7 @@ public struct TicketRequest: Codable, Sendable, Hashable {
 
     /// Why the registry would refuse it, or nil when it is well formed.
     public func problem() -> String? {
-        if !HallNames.isTicketId(ticketId) { return "ticketId must be 8 to 64 of A-Z a-z 0-9 -" }
-        if !HallNames.isQueue(queue) { return "queue must be one capital letter" }
-        if !HallNames.isServiceCode(serviceCode) { return "serviceCode must be 2 to 32 of A-Z 0-9 -" }
-        return nil
+        HallNames.problem(ticketId: ("ticketId", ticketId), queue: queue, serviceCode: serviceCode)
     }
 }
 
@@ -152,10 +159,7 @@ public struct TicketReport: Codable, Sendable, Hashable {
 
     /// Why the registry would refuse it, or nil when it is well formed.
     public func problem() -> String? {
-        if !HallNames.isTicketId(ticketId) { return "ticketId must be 8 to 64 of A-Z a-z 0-9 -" }
-        if !HallNames.isSite(site) { return "site must be 1 to 64 of A-Z a-z 0-9 . _ -" }
-        if !HallNames.isQueue(queue) { return "queue must be one capital letter" }
-        if !HallNames.isServiceCode(serviceCode) { return "serviceCode must be 2 to 32 of A-Z 0-9 -" }
+        if let problem = HallNames.problem(ticketId: ("ticketId", ticketId), site: site, queue: queue, serviceCode: serviceCode) { return problem }
         if offline, !HallNames.isOfflineNumber(number, queue: queue) {
             return "an offline number is the queue letter, the kiosk's letter and digits, e.g. \(queue)K007"
         }
@@ -235,10 +239,7 @@ public struct Appointment: Codable, Sendable, Hashable {
 
     /// Why the registry would refuse it, or nil when it is well formed.
     public func problem() -> String? {
-        if !HallNames.isTicketId(id) { return "id must be 8 to 64 of A-Z a-z 0-9 -" }
-        if !HallNames.isSite(site) { return "site must be 1 to 64 of A-Z a-z 0-9 . _ -" }
-        if !HallNames.isServiceCode(serviceCode) { return "serviceCode must be 2 to 32 of A-Z 0-9 -" }
-        if !HallNames.isQueue(queue) { return "queue must be one capital letter" }
+        if let problem = HallNames.problem(ticketId: ("id", id), site: site, queue: queue, serviceCode: serviceCode) { return problem }
         if (try? IDNumber(idNumber)) == nil { return "idNumber is not a valid ID number" }
         if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 64 { return "name must hold 1 to 64 characters" }
         if endsAt <= startsAt { return "endsAt must be after startsAt" }

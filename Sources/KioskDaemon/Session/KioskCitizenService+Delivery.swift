@@ -29,12 +29,7 @@ extension KioskCitizenService {
             let slip = ReceiptSlip(service: "社会保险参保证明 · 免费邮寄", time: Date(), kiosk: settings.kiosk.id, trackingNumber: requestId,
                                    note: "邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)；由服务大厅打印后寄出")
             do {
-                let document = try desk.render(.receipt, slip)
-                let started = ContinuousClock.now
-                let printed = await desk.print(document, role: "receipt", requestID: "delivery-" + requestId)
-                onPrinted?("receipt", Self.stateName(printed.outcome), ContinuousClock.now - started)
-                receiptPrinted = printed.outcome.succeeded
-                await state.count("prints.\(Self.stateName(printed.outcome))")
+                receiptPrinted = await printOnReceipt(try desk.render(.receipt, slip), requestID: "delivery-" + requestId).outcome.succeeded
             } catch {
                 logger.error("delivery receipt not rendered", metadata: ["error": "\(error)"])
             }

@@ -106,12 +106,8 @@ extension KioskCitizenService {
             logger.error("guide not rendered", metadata: ["service": "\(serviceCode)", "error": "\(error)"])
             throw CitizenAPIError(messageKey: "print.failed", detail: "\(error)")
         }
-        let started = ContinuousClock.now
-        let printed = await desk.print(document, role: "receipt", requestID: "guide-" + requestId)
-        let state = Self.stateName(printed.outcome)
-        onPrinted?("receipt", state, ContinuousClock.now - started)
-        await self.state.count("prints.\(state)")
-        return PrintOutcomeView(state: state, messageKey: printed.outcome.succeeded ? "guide.printed" : Self.messageKey(printed.outcome))
+        let printed = await printOnReceipt(document, requestID: "guide-" + requestId)
+        return PrintOutcomeView(state: printed.state, messageKey: printed.outcome.succeeded ? "guide.printed" : Self.messageKey(printed.outcome))
     }
 
     static func checkInMessage(_ code: String) -> String {
@@ -163,11 +159,8 @@ extension KioskCitizenService {
             logger.error("ticket not rendered", metadata: ["error": "\(error)"])
             return view
         }
-        let started = ContinuousClock.now
-        let printed = await desk.print(document, role: "receipt", requestID: "ticket-" + ticket.ticketId)
-        let state = Self.stateName(printed.outcome)
-        onPrinted?("receipt", state, ContinuousClock.now - started)
-        await self.state.count("prints.\(state)")
+        let printed = await printOnReceipt(document, requestID: "ticket-" + ticket.ticketId)
+        let state = printed.state
         await self.state.count("tickets.\(printed.outcome.succeeded ? "printed" : "not-printed")")
         guard printed.outcome.succeeded else {
             // Not printed: not reported, so never counted nor called.

@@ -69,11 +69,7 @@ extension KioskCitizenService {
             logger.error("progress slip not rendered", metadata: ["error": "\(error)"])
             throw CitizenAPIError(messageKey: "print.failed", detail: "\(error)")
         }
-        let started = ContinuousClock.now
-        let printed = await desk.print(document, role: "receipt", requestID: "progress-" + requestId)
-        let state = Self.stateName(printed.outcome)
-        onPrinted?("receipt", state, ContinuousClock.now - started)
-        await self.state.count("prints.\(state)")
-        return PrintOutcomeView(state: state, messageKey: Self.messageKey(printed.outcome))
+        let printed = await printOnReceipt(document, requestID: "progress-" + requestId)
+        return PrintOutcomeView(state: printed.state, messageKey: Self.messageKey(printed.outcome))
     }
 }

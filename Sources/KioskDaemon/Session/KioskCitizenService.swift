@@ -227,6 +227,17 @@ public final class KioskCitizenService: CitizenService {
                                 verificationCode: printed.outcome.succeeded ? document.code.description : nil)
     }
 
+    /// Prints a rendered slip on the receipt printer, once per `requestID`, counting it and timing
+    /// it for the metrics; answers the outcome's state name with the outcome.
+    func printOnReceipt(_ document: RenderedDocument, requestID: String) async -> (state: String, outcome: PrintOutcome) {
+        let started = ContinuousClock.now
+        let printed = await desk.print(document, role: "receipt", requestID: requestID)
+        let state = Self.stateName(printed.outcome)
+        onPrinted?("receipt", state, ContinuousClock.now - started)
+        await self.state.count("prints.\(state)")
+        return (state, printed.outcome)
+    }
+
     // MARK: - Submissions
 
     public func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt {
@@ -248,13 +259,9 @@ public final class KioskCitizenService: CitizenService {
             let slip = ReceiptSlip(service: "企业设立登记预申请", time: Date(), kiosk: settings.kiosk.id,
                                    trackingNumber: queued.trackingNumber, note: note)
             do {
-                let document = try desk.render(.receipt, slip)
-                let started = ContinuousClock.now
-                let printed = await desk.print(document, role: "receipt", requestID: "receipt-" + queued.trackingNumber)
-                onPrinted?("receipt", Self.stateName(printed.outcome), ContinuousClock.now - started)
+                let printed = await printOnReceipt(try desk.render(.receipt, slip), requestID: "receipt-" + queued.trackingNumber)
                 receiptPrinted = printed.outcome.succeeded
                 if !receiptPrinted { logger.warning("receipt not printed", metadata: ["outcome": "\(printed.outcome)"]) }
-                await state.count("prints.\(Self.stateName(printed.outcome))")
             } catch {
                 logger.error("receipt not rendered", metadata: ["error": "\(error)"])
             }

@@ -36,14 +36,7 @@ enum HallRoutes {
             let site = try ownSite(context)
             let queue = context.parameters.get("queue") ?? ""
             guard HallNames.isQueue(queue) else { throw invalid("call.invalid", "the queue is one capital letter, e.g. A") }
-            guard let key = RegistryRoutes.header("Idempotency-Key", in: request) else {
-                throw Problem(status: .badRequest, code: "idempotency.key-missing", title: "Idempotency-Key missing",
-                              detail: "every call carries an Idempotency-Key header (one per press of the call button, kept when retrying)")
-            }
-            guard (1...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw Problem(status: .badRequest, code: "idempotency.key-invalid", title: "Invalid Idempotency-Key",
-                              detail: "an idempotency key is 1 to 128 printable ASCII characters")
-            }
+            let key = try RegistryRoutes.idempotencyKey(in: request, per: "one per press of the call button")
             let ask = try await body(CallRequest.self, request, expected: "{\"counter\": 3}")
             guard (1...999).contains(ask.counter) else { throw invalid("call.invalid", "counter must be 1 to 999") }
             return try answer(try await store.callNext(site: site, queue: queue, counter: ask.counter, caller: counterId, key: key, now: Date()),

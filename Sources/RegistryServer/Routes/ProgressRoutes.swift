@@ -25,14 +25,7 @@ enum ProgressRoutes {
         questions.post("applications/:number/status") { request, context in
             let officer = try context.require(.backoffice)
             let number = try checkedNumber(context)
-            guard let key = RegistryRoutes.header("Idempotency-Key", in: request) else {
-                throw Problem(status: .badRequest, code: "idempotency.key-missing", title: "Idempotency-Key missing",
-                              detail: "every status change carries an Idempotency-Key header (one per change, kept when retrying)")
-            }
-            guard (1...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-                throw Problem(status: .badRequest, code: "idempotency.key-invalid", title: "Invalid Idempotency-Key",
-                              detail: "an idempotency key is 1 to 128 printable ASCII characters")
-            }
+            let key = try RegistryRoutes.idempotencyKey(in: request, per: "one per change")
             let change = try await HallRoutes.body(StatusChange.self, request,
                                                    expected: "{\"status\": \"under-review\"|\"more-materials\"|\"approved\"|\"refused\", \"note\"}")
             if let problem = change.problem() { throw HallRoutes.invalid("status.invalid", problem) }

@@ -167,6 +167,20 @@ public enum RegistryRoutes {
         return request.headers.first { $0.name.canonicalName == wanted }?.value
     }
 
+    /// The request's `Idempotency-Key`, checked: 400 `idempotency.key-missing` saying what one key
+    /// stands for (`per`, e.g. "one per change"), or `idempotency.key-invalid`.
+    static func idempotencyKey(in request: Request, per: String) throws -> String {
+        guard let key = header("Idempotency-Key", in: request) else {
+            throw Problem(status: .badRequest, code: "idempotency.key-missing", title: "Idempotency-Key missing",
+                          detail: "this request carries an Idempotency-Key header (\(per), kept when retrying)")
+        }
+        guard (1...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw Problem(status: .badRequest, code: "idempotency.key-invalid", title: "Invalid Idempotency-Key",
+                          detail: "an idempotency key is 1 to 128 printable ASCII characters")
+        }
+        return key
+    }
+
     static func uscc(_ text: String) throws -> String {
         do { return try CreditCode(text).value } catch {
             throw Problem(status: .badRequest, code: "uscc.invalid", title: "Invalid credit code", detail: error.description)
