@@ -186,6 +186,15 @@ else
   keys Enter; shot "posted instead of printed: the receipt says where (masked)" 3
   sleep 2; echo "-- the hall staff's list of what to post:"
   "$BIN/registryd" deliveries list --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'
+  echo "-- an establishment application from this card holder (through the citizen socket), moved on by the back office:"
+  TRACK="$(curl -s --unix-socket "$RUNTIME/citizen.sock" -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"proposedName":"演示市进度有限公司","type":"有限责任公司","registeredCapital":"人民币壹拾万元","address":"演示市","businessScope":"软件开发"}' \
+    http://kioskd/v1/applications | sed -n 's/.*"trackingNumber":"\([^"]*\)".*/\1/p')"
+  sleep 2
+  "$BIN/registryd" applications set-status "$TRACK" --status more-materials --note "住所使用证明" --db "$REGISTRY_DB" | sed 's/^/   /'
+  card remove; sleep 1; card "place resident"; sleep 2
+  keys 5; sleep 0.5; keys Enter; shot "progress: the card holder's applications" 2
+  keys Enter; shot "where it stands, and what to bring"
   card remove
   echo "-- what reached the A4 printer:"
   pdftotext -layout "$(ls "$RUN"/cups/spool/a4/*.pdf | tail -1)" - | sed -n '1,10p'
