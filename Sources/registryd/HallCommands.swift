@@ -85,7 +85,7 @@ struct Appointments: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import a day's appointments from a JSON file: an array of {id, site, serviceCode, queue, idNumber, name, startsAt, endsAt}.",
+            abstract: "Import a day's appointments: a JSON array of {id, site, serviceCode, queue, idNumber, name, startsAt, endsAt}, or a CSV file (.csv) with those columns in a header line.",
             discussion: """
                 Every appointment is checked first; with one bad, nothing is stored. An appointment stored before
                 is replaced unless it was checked in. Exit codes: 0 stored; 1 some refused; 2 a bad file.
@@ -96,10 +96,17 @@ struct Appointments: AsyncParsableCommand {
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
             let items: [Appointment]
-            do { items = try RegistryJSON.decoder().decode([Appointment].self, from: data) } catch {
-                let p = DecodingProblem(error, root: "(file)")
-                FileHandle.standardError.write(Data("registryd: \(file): \(p.location): \(p.reason); nothing was stored\n".utf8))
-                throw ExitCode(2)
+            if file.lowercased().hasSuffix(".csv") {
+                do { items = try AppointmentCSV.parse(String(decoding: data, as: UTF8.self)) } catch {
+                    FileHandle.standardError.write(Data("registryd: \(file): \(error.description); nothing was stored\n".utf8))
+                    throw ExitCode(2)
+                }
+            } else {
+                do { items = try RegistryJSON.decoder().decode([Appointment].self, from: data) } catch {
+                    let p = DecodingProblem(error, root: "(file)")
+                    FileHandle.standardError.write(Data("registryd: \(file): \(p.location): \(p.reason); nothing was stored\n".utf8))
+                    throw ExitCode(2)
+                }
             }
             for (index, item) in items.enumerated() {
                 if let problem = item.problem() {

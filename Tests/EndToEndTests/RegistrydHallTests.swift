@@ -146,6 +146,12 @@ import Testing
             let answer = try bed.raw(who, method, target, body: body, key: key)
             #expect(answer?.body.contains(code) == true, "\(target): \(String(describing: answer))")
         }
+        // Guessing tracking numbers one after another is slowed down per kiosk.
+        var limited = 0
+        for n in 0..<40 {
+            if try bed.raw(bed.kiosk, "GET", "/v1/applications/YT-HALL1-K01-20261203-\(String(format: "%06d", n + 100))/progress")?.status == 429 { limited += 1 }
+        }
+        #expect(limited > 0)
         #expect(RegistrydProcess.answers(port: bed.registry.port))
     }
 
@@ -256,6 +262,11 @@ import Testing
             .write(to: URL(fileURLWithPath: file))
         let refused = try ProcessRunner.run(BuiltProducts.path("registryd"), ["appointments", "import", file, "--db", bed.registry.database])
         #expect(refused.status == 2 && refused.stderr.contains("item 1") && refused.stderr.contains("idNumber"), "\(refused.stderr)")
+        let csv = bed.dir.path + "/day.csv"
+        try Data("id,site,serviceCode,queue,idNumber,name,startsAt,endsAt\nbooking-00000003,hall-1,SC-FUND,B,441900199003181234,张三,2026-12-04T01:00:00Z,2026-12-04T01:30:00Z\n".utf8)
+            .write(to: URL(fileURLWithPath: csv))
+        let fromCSV = try ProcessRunner.run(BuiltProducts.path("registryd"), ["appointments", "import", csv, "--db", bed.registry.database])
+        #expect(fromCSV.status == 0 && fromCSV.stdout.contains("1 stored"), "\(fromCSV.stdout) \(fromCSV.stderr)")
         #expect(RegistrydProcess.answers(port: bed.registry.port))
     }
 }

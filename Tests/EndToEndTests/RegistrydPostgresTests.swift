@@ -41,4 +41,60 @@ import Testing
                                                               "SELECT count(*), count(DISTINCT idempotency_key) FROM submission WHERE kind = 'ratings'", "registry"])
         #expect(counted.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "50|50", "\(counted.stderr)")
     }
+
+    /// The hall on PostgreSQL through a live registryd: numbers, a counter's call, a check-in, an
+    /// application's progress moved by the back office, a delivery listed and marked; each key in its role.
+    @Test func theHallOnPostgres() async throws {
+        let dir = try TemporaryDirectory(prefix: "registryd-pg-hall")
+        let script = BuiltProducts.repositoryPath("scripts/testbeds/postgres.sh")
+        let started = try ProcessRunner.runScript("/bin/bash", [script, "start", dir.path + "/pg"], timeout: 120)
+        defer { _ = try? ProcessRunner.runScript("/bin/bash", [script, "stop", dir.path + "/pg"]); dir.remove() }
+        try #require(started.status == 0, "\(started.stderr)")
+        let socket = try #require(readEnvironmentFile(dir.path + "/pg/env")["YITIJI_PG_SOCKET"])
+        let kiosk = try KioskCredentials.generate(kioskId: "PG-K01"), counter = try KioskCredentials.generate(kioskId: "PG-W01")
+        let booking = try KioskCredentials.generate(kioskId: "PG-BOOK"), office = try KioskCredentials.generate(kioskId: "PG-OFFICE")
+        let registry = try RegistrydProcess(database: "", kiosks: [(kiosk.kioskId, kiosk.publicKeyBase64)],
+                                            storeArguments: ["--postgres-socket", socket], site: "pg-hall")
+        defer { registry.stop() }
+        try registry.register(counter.kioskId, publicKey: counter.publicKeyBase64, role: "counter", site: "pg-hall")
+        try registry.register(booking.kioskId, publicKey: booking.publicKeyBase64, role: "booking")
+        try registry.register(office.kioskId, publicKey: office.publicKeyBase64, role: "backoffice")
+        func client(_ c: KioskCredentials) -> RegistryClient {
+            RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: c))
+        }
+        let encoder = RegistryJSON.encoder()
+        let ticket = try await client(kiosk).reserveTicket(site: "pg-hall", TicketRequest(ticketId: "pg-ticket-0001", queue: "A", serviceCode: "SC-ESTATE"))
+        #expect(ticket.number == "A001" && ticket.state == .reserved)
+        _ = try await client(kiosk).submit(kind: .tickets, idempotencyKey: "pg-r1", body: try encoder.encode(TicketReport(
+            ticketId: ticket.ticketId, site: "pg-hall", queue: "A", number: ticket.number, serviceCode: "SC-ESTATE", issuedAt: ticket.issuedAt, offline: false)))
+        let now = Date()
+        _ = try await client(booking).storeAppointment(Appointment(id: "pg-booking-0001", site: "pg-hall", serviceCode: "SC-FUND", queue: "A",
+                                                                   idNumber: "441900199003181234", name: "张三", startsAt: now.addingTimeInterval(-60),
+                                                                   endsAt: now.addingTimeInterval(600)))
+        let priority = try await client(kiosk).checkIn(site: "pg-hall", CheckInRequest(idNumber: "441900199003181234", ticketId: "pg-ticket-0002"))
+        _ = try await client(kiosk).submit(kind: .tickets, idempotencyKey: "pg-r2", body: try encoder.encode(TicketReport(
+            ticketId: priority.ticketId, site: "pg-hall", queue: "A", number: priority.number, serviceCode: "SC-FUND", issuedAt: priority.issuedAt, offline: false)))
+        #expect(try await client(counter).callNext(site: "pg-hall", queue: "A", counter: 1, idempotencyKey: "press-1").number == priority.number)
+        #expect(try await client(counter).callNext(site: "pg-hall", queue: "A", counter: 1, idempotencyKey: "press-2").number == "A001")
+
+        let application = ApplicationSubmission(trackingNumber: "YT-PG-K01-20261203-000001", applicant: Applicant(idNumber: "441900199003181234", name: "张三"),
+                                                proposedName: "演示市数据库有限公司", type: "有限责任公司", registeredCapital: "10万", address: "演示市",
+                                                businessScope: "软件", submittedAt: now,
+                                                delivery: DeliveryAddress(recipient: "张三", mobile: "13812345678", address: "演示市高新区创业路 277 号"))
+        _ = try await client(kiosk).submit(kind: .applications, idempotencyKey: "pg-a1", body: try encoder.encode(application))
+        let moved = try await client(office).setStatus(number: application.trackingNumber, StatusChange(status: .approved, note: nil), idempotencyKey: "pg-s1")
+        #expect(moved.status == .approved)
+        #expect(try await client(kiosk).progress(idNumber: "441900199003181234").first?.status == .approved)
+        var headers = counter.headers(method: "GET", pathAndQuery: "/v1/deliveries", body: Data(), now: Date())
+        headers.append(("Accept", "application/json"))
+        let listed = try RawHTTPConnection.request(port: registry.port, "GET", "/v1/deliveries", headers: headers)
+        #expect(listed?.status == 200 && listed?.body.contains(application.trackingNumber) == true, "\(String(describing: listed))")
+        // Roles hold on PostgreSQL too.
+        do {
+            _ = try await client(kiosk).callNext(site: "pg-hall", queue: "A", counter: 1, idempotencyKey: "press-3")
+            Issue.record("a kiosk called a number")
+        } catch {
+            if case .refused(let problem) = error { #expect(problem.code == "auth.wrong-role") } else { Issue.record("\(error)") }
+        }
+    }
 }

@@ -6,9 +6,15 @@ import Registry
 /// Applications' progress: kiosks read it by number or for the card holder; the back office moves
 /// applications on.
 enum ProgressRoutes {
-    static func add(questions: RouterGroup<RegistryRequestContext>, reads: RouterGroup<RegistryRequestContext>, store: any ProgressStore) {
+    static func add(questions: RouterGroup<RegistryRequestContext>, reads: RouterGroup<RegistryRequestContext>, store: any ProgressStore,
+                    limiter: RateLimiter) {
         reads.get("applications/:number/progress") { _, context in
-            _ = try context.requireKiosk()
+            let kioskId = try context.requireKiosk()
+            // A kiosk looks up what its citizens type: far fewer than a machine guessing numbers.
+            guard await limiter.admit(kioskId) else {
+                throw Problem(status: .tooManyRequests, code: "rate.limited", title: "Too many look-ups",
+                              detail: "kiosk \(kioskId) looked up progress too often; try again shortly")
+            }
             let number = try checkedNumber(context)
             guard let progress = try await store.progress(number: number) else { throw ProgressRules.notFound(number) }
             return try RegistryRoutes.json(progress)

@@ -88,6 +88,9 @@ public struct RegistryOptions: Sendable {
     public var acceptDemoKeys = false
     /// Most document keys one kiosk may register.
     public var documentKeysPerKiosk = 8
+    /// Progress look-ups per kiosk: a burst, then this many a second (tracking numbers are guessable).
+    public var progressBurst = 30
+    public var progressPerSecond = 1.0
     public init() {}
 }
 
@@ -275,7 +278,8 @@ public enum RegistryRoutes {
             DeliveryRoutes.add(questions: questions, reads: reads, store: deliveries)
         }
         if let progress = store as? any ProgressStore {
-            ProgressRoutes.add(questions: questions, reads: reads, store: progress)
+            ProgressRoutes.add(questions: questions, reads: reads, store: progress,
+                               limiter: RateLimiter(burst: options.progressBurst, perSecond: options.progressPerSecond))
         }
         if let hall = store as? any HallStore {
             HallRoutes.add(questions: questions, reads: reads, store: hall, housekeeping: housekeeping)
