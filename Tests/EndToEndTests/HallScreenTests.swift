@@ -61,6 +61,19 @@ import Testing
         screen = takeNumber(tmux, item: Self.estate)
         #expect(screen.contains("A003") && screen.contains("前面还有 1 人") && screen.contains("预计等待约 4 分钟"), "\(screen)")
         #expect(!bed.kioskd.process.log.contains("441900199003181234"))
+
+        // The registry goes away and kioskd restarts: the next number is the kiosk's own, and the
+        // people ahead are the last figure it knew (two waiting), said as approximate.
+        tmux.stop()
+        bed.registry.stop()
+        bed.kioskd = try bed.kioskd.restart(environment: bed.environment)
+        let again = try bed.screen()
+        defer { again.stop() }
+        again.waitFor("请将身份证放在读卡区")
+        again.press("Enter")
+        again.waitFor("请选择服务项目")
+        screen = takeNumber(again, item: Self.estate)
+        #expect(screen.contains("AK001") && screen.contains("前面约 2 人"), "\(screen)")
     }
 
     @Test func numbersWhileTheRegistryIsDownInEnglishAreReportedWhenItIsBack() throws {

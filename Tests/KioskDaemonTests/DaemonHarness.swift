@@ -98,6 +98,9 @@ actor FakeGateway: RegistryGateway {
         try check()
         return progressRecords
     }
+    var figures: [String: KnownQueueFigure] = [:]
+    func queueFigure(_ queue: String) async -> KnownQueueFigure? { figures[queue] }
+    func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async { figures[queue] = figure }
     var deliveryRequests: [DeliveryRequest] = []
     func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) { deliveryRequests.append(request) }
 

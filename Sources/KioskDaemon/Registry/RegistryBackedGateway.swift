@@ -70,6 +70,15 @@ public final class RegistryBackedGateway: RegistryGateway {
                         UNIQUE (day, queue, seq)
                     )
                     """)
+                // The last waiting figure known per queue, for numbers given offline.
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS kiosk_queue_figure (
+                        queue TEXT PRIMARY KEY,
+                        waiting INTEGER NOT NULL,
+                        day TEXT NOT NULL,
+                        offline_since INTEGER NOT NULL
+                    )
+                    """)
             }
         } catch { throw DaemonError.stateNotWritable("\(stateDirectory.path): \(error)") }
         relay = OutboxRelay(outbox: outbox, client: client, logger: logger, idleInterval: .seconds(10))
@@ -252,6 +261,25 @@ public final class RegistryBackedGateway: RegistryGateway {
 
     public func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) {
         do { try outbox.enqueue(.deliveries, request, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+    }
+
+    public func queueFigure(_ queue: String) async -> KnownQueueFigure? {
+        (try? await outbox.database.read { db in
+            try Row.fetchOne(db, sql: "SELECT waiting, day, offline_since FROM kiosk_queue_figure WHERE queue = ?", arguments: [queue]).map {
+                KnownQueueFigure(waiting: $0["waiting"], day: $0["day"], offlineSince: $0["offline_since"])
+            }
+        }) ?? nil
+    }
+
+    public func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async {
+        do {
+            try await outbox.database.write { db in
+                try db.execute(sql: """
+                    INSERT INTO kiosk_queue_figure (queue, waiting, day, offline_since) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(queue) DO UPDATE SET waiting = excluded.waiting, day = excluded.day, offline_since = excluded.offline_since
+                    """, arguments: [queue, figure.waiting, figure.day, figure.offlineSince])
+            }
+        } catch { logger.warning("queue figure not kept", metadata: ["error": "\(error)"]) }
     }
 
     /// Outbox figures for diagnostics.

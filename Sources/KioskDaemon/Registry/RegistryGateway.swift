@@ -91,4 +91,8 @@ public protocol RegistryGateway: Sendable {
     func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission]
     /// Queues a request to post a document durably.
     func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError)
+    /// The last waiting figure the kiosk knew of `queue`, kept across restarts.
+    func queueFigure(_ queue: String) async -> KnownQueueFigure?
+    /// Keeps the waiting figure of `queue`.
+    func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async
 }

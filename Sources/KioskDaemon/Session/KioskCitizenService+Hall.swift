@@ -5,11 +5,17 @@ import KioskCore
 import Printing
 import Registry
 
-/// The last waiting figure of a hall queue the kiosk knows, and the numbers it gave offline since.
-struct KnownQueueFigure: Sendable {
-    var waiting: Int
-    var at: Date
-    var offlineSince: Int
+/// The last waiting figure of a hall queue the kiosk knows, and the numbers it gave offline since;
+/// good for its hall day only (numbers start again each day).
+public struct KnownQueueFigure: Sendable, Equatable, Codable {
+    public var waiting: Int
+    public var day: String
+    public var offlineSince: Int
+    public init(waiting: Int, day: String, offlineSince: Int) {
+        self.waiting = waiting
+        self.day = day
+        self.offlineSince = offlineSince
+    }
 }
 
 extension KioskCitizenService {
@@ -54,7 +60,7 @@ extension KioskCitizenService {
         do { sequence = try await gateway.offlineSequence(ticketId: requestId, day: HallNames.day(of: now), queue: queueId) } catch {
             throw CitizenAPIError(messageKey: "ticket.unavailable", detail: error.description)
         }
-        let known = hallFigures.withLock { $0[queueId] }
+        let known = await gateway.queueFigure(queueId).flatMap { $0.day == HallNames.day(of: now) ? $0 : nil }
         let ticket = HallTicket(ticketId: requestId, site: site, queue: queueId,
                                 number: HallNames.offlineNumber(queue: queueId, kioskLetter: letter, sequence: sequence),
                                 serviceCode: serviceCode, issuedAt: now, priority: false, state: .reserved,
@@ -175,12 +181,14 @@ extension KioskCitizenService {
         do { try await gateway.reportTicket(report) } catch {
             logger.error("printed ticket not queued for the registry", metadata: ["number": "\(ticket.number)", "error": "\(error)"])
         }
-        hallFigures.withLock { figures in
-            if offline {
-                figures[ticket.queue]?.offlineSince += 1   // unknown stays unknown
-            } else if let ahead {
-                figures[ticket.queue] = KnownQueueFigure(waiting: ahead + 1, at: Date(), offlineSince: 0)
+        let today = HallNames.day(of: Date())
+        if offline {
+            if var known = await gateway.queueFigure(ticket.queue), known.day == today {   // unknown stays unknown
+                known.offlineSince += 1
+                await gateway.saveQueueFigure(ticket.queue, known)
             }
+        } else if let ahead {
+            await gateway.saveQueueFigure(ticket.queue, KnownQueueFigure(waiting: ahead + 1, day: today, offlineSince: 0))
         }
         logger.info("ticket", metadata: ["number": "\(ticket.number)", "queue": "\(ticket.queue)", "offline": "\(offline)",
                                          "priority": "\(ticket.priority)"])

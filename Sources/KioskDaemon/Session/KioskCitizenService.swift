@@ -19,8 +19,6 @@ public final class KioskCitizenService: CitizenService {
     let audit: AuditLog?
     let logger: Logger
     private let ratedVisits = Locked<Set<String>>([])
-    /// The last waiting figure known per hall queue, and the numbers this kiosk gave offline since.
-    let hallFigures = Locked<[String: KnownQueueFigure]>([:])
     /// Deliveries asked for, by request id: a retry answers the same receipt.
     let deliveryReceipts = Locked<[String: ApplicationReceipt]>([:])
     /// Told of each print's role, outcome and duration (the metrics).
