@@ -42,7 +42,40 @@ enum CardOutput {
 
     /// Prints `message` on stderr and exits with `code`.
     static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        if jsonMode.withLock({ $0 }) {
+            print(line(["ok": false, "exitCode": Int(code), "error": message] as [String: any Sendable]))
+        } else {
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+        }
         Foundation.exit(code)
     }
+
+    /// Whether the running command answers in JSON (`--json`): its result and its failures.
+    static let jsonMode = Locked(false)
+
+    /// Prints a command's result: `text`, or with `--json` the object `fields` with `"ok": true`.
+    static func report(_ text: String, fields: [String: any Sendable]) {
+        if jsonMode.withLock({ $0 }) {
+            var object = fields
+            object["ok"] = true
+            print(line(object))
+        } else {
+            print(text)
+        }
+    }
+
+    /// One JSON line of `object`, keys sorted.
+    static func line(_ object: [String: any Sendable]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// `--json`: one JSON object on standard output instead of text, failures too.
+struct JSONOption: ParsableArguments {
+    @Flag(help: "One JSON object on standard output instead of text; a failure is {\"ok\": false, \"exitCode\": N, \"error\": \"…\"}.")
+    var json = false
+
+    /// Switches the command's output to JSON when asked.
+    func apply() { CardOutput.jsonMode.withLock { $0 = json } }
 }

@@ -37,7 +37,10 @@ struct DocumentPrintCommand: ParsableCommand {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
     }
 
+    @OptionGroup var output: JSONOption
+
     func run() throws {
+        output.apply()
         let document = try options.render(kind: kind, input: input)
         var queue = printer ?? ""
         var printOptions = PrintOptions(media: media)
@@ -62,7 +65,9 @@ struct DocumentPrintCommand: ParsableCommand {
         let outcome = runner.print(
             queue: printer, pdf: document.pdf, title: document.kind.rawValue, options: printOptions, timeoutSeconds: deadline)
         switch outcome {
-        case .completed(let id): print("printed: job \(printer)-\(id) completed (\(document.pageCount) page(s))")
+        case .completed(let id):
+            CardOutput.report("printed: job \(printer)-\(id) completed (\(document.pageCount) page(s))",
+                              fields: ["job": "\(printer)-\(id)", "pages": document.pageCount, "code": document.code.description])
         case let .failed(id, citizen, detail):
             CardOutput.fail("not printed\(id.map { ": job \(printer)-\($0)" } ?? ""): \(detail)\n\(citizen)", code: 1)
         case let .uncertain(id, detail):

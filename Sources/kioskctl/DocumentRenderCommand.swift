@@ -71,12 +71,16 @@ struct DocumentRenderCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the PDF.")
     var output: String
     @OptionGroup var options: DocumentOptions
+    @OptionGroup var jsonOutput: JSONOption
 
     func run() throws {
+        jsonOutput.apply()
         let document = try options.render(kind: kind, input: input)
         do { try document.pdf.write(to: URL(fileURLWithPath: output)) } catch {
             CardOutput.fail("cannot write \(output): \(error.localizedDescription)", code: 1)
         }
-        print("\(output): \(document.kind.rawValue), \(document.pageCount) page(s), \(document.pdf.count) bytes, code \(document.code)")
+        CardOutput.report("\(output): \(document.kind.rawValue), \(document.pageCount) page(s), \(document.pdf.count) bytes, code \(document.code)",
+                          fields: ["path": output, "kind": document.kind.rawValue, "pages": document.pageCount, "bytes": document.pdf.count,
+                                   "code": document.code.description])
     }
 }

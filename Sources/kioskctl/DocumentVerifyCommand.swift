@@ -17,7 +17,8 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
         --registry, a PDF is checked against the fields it carries; a code alone can only be
         checked for form and key, since its signature covers fields it does not hold.
         Exit codes: 0 genuine, 1 not genuine (the line printed says why), 2 cannot tell (a code
-        offline, or the registry unreachable).
+        offline, or the registry unreachable). With --json: {"ok": true, "verdict": "genuine",
+        "kind", "printedAt", "kioskId", "keyId", "fields"}, or {"ok": false, "exitCode", "error"}.
         Examples:
           kioskctl document verify 0A1B2-C3D4E-... --registry https://registry.example --ca ca.pem
           kioskctl document verify licence.pdf --registry https://registry.example --ca ca.pem
@@ -33,13 +34,18 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
     @Option(help: "The PEM CA certificate the registry's TLS certificate must chain to (for https).")
     var ca: String?
     @OptionGroup var options: DocumentOptions
+    @OptionGroup var output: JSONOption
 
     func run() async throws {
+        output.apply()
         let verifier = DocumentVerifier.load(directory: keys ?? options.configDirectory.appendingPathComponent("keys").path)
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
         func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
         func fieldLines(_ fields: CanonicalFields) -> [String] { fields.fields.filter { $0.count == 2 }.map { "  \($0[0]): \($0[1])" } }
+        func object(_ fields: CanonicalFields) -> [String: String] {
+            Dictionary(fields.fields.filter { $0.count == 2 }.map { ($0[0], $0[1]) }, uniquingKeysWith: { a, _ in a })
+        }
 
         // What the document carries: a PDF's code and fields, or a code alone.
         var code: VerificationCode
@@ -59,8 +65,9 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
                 CardOutput.fail("cannot tell offline: a code printed \(formatter.string(from: code.printedAt)) by \(known) (\(hex(code.keyID))); its signature covers the document's fields, which the code does not hold: use --registry to see what was printed", code: 2)
             }
             do { try verifier.verify(code: code, fields: carried) } catch { CardOutput.fail("not genuine: \(error)", code: 1) }
-            print((["genuine: \(carried.kind), printed \(formatter.string(from: code.printedAt)), key \(hex(code.keyID))"] + fieldLines(carried))
-                .joined(separator: "\n"))
+            CardOutput.report((["genuine: \(carried.kind), printed \(formatter.string(from: code.printedAt)), key \(hex(code.keyID))"] + fieldLines(carried))
+                .joined(separator: "\n"), fields: ["verdict": "genuine", "kind": carried.kind, "printedAt": formatter.string(from: code.printedAt),
+                                                    "keyId": hex(code.keyID), "fields": object(carried)])
             return
         }
 
@@ -92,7 +99,9 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
                 CardOutput.fail("not genuine: the document does not match what was printed under its code; changed: \(changed.joined(separator: ", "))", code: 1)
             }
         }
-        print((["genuine: \(printed.kind), printed \(formatter.string(from: code.printedAt)) by kiosk \(answer.kioskId), key \(hex(code.keyID))",
-                "what was printed (compare with the paper):"] + fieldLines(printed)).joined(separator: "\n"))
+        CardOutput.report((["genuine: \(printed.kind), printed \(formatter.string(from: code.printedAt)) by kiosk \(answer.kioskId), key \(hex(code.keyID))",
+                            "what was printed (compare with the paper):"] + fieldLines(printed)).joined(separator: "\n"),
+                          fields: ["verdict": "genuine", "kind": printed.kind, "printedAt": formatter.string(from: code.printedAt),
+                                   "kioskId": answer.kioskId, "keyId": hex(code.keyID), "fields": object(printed)])
     }
 }

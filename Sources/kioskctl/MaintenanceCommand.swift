@@ -29,6 +29,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
     var reason: String
 
     @OptionGroup var location: KioskLocationOptions
+    @OptionGroup var output: JSONOption
 
     func validate() throws {
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -39,6 +40,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        output.apply()
         let environment = location.environment(verbose: false)
         let client = TechnicianClient(socketPath: environment.technicianSocket)
         do {
@@ -53,6 +55,6 @@ struct MaintenanceCommand: AsyncParsableCommand {
             }
             CardOutput.fail("\(error)", code: 2)
         }
-        print("maintenance mode \(mode.rawValue): \(reason)")
+        CardOutput.report("maintenance mode \(mode.rawValue): \(reason)", fields: ["maintenance": mode.rawValue, "reason": reason])
     }
 }

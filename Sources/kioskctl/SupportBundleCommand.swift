@@ -21,6 +21,7 @@ struct SupportBundleCommand: AsyncParsableCommand {
     var output: String
 
     @OptionGroup var location: KioskLocationOptions
+    @OptionGroup var jsonOutput: JSONOption
 
     func validate() throws {
         guard output.hasSuffix(".tar.gz") || output.hasSuffix(".tgz") else {
@@ -34,6 +35,7 @@ struct SupportBundleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        jsonOutput.apply()
         let environment = location.environment(verbose: true)
         let report = await DiagnosticRunner(environment: environment).run()
         var figures: OutboxFigures?
@@ -48,7 +50,8 @@ struct SupportBundleCommand: AsyncParsableCommand {
         let url = URL(fileURLWithPath: output)
         do {
             let files = try bundle.write(to: url, outbox: figures, outboxNote: note)
-            print("support bundle written: \(url.path) (\(files.count) files; diag exit \(report.exitCode))")
+            CardOutput.report("support bundle written: \(url.path) (\(files.count) files; diag exit \(report.exitCode))",
+                              fields: ["path": url.path, "files": files.count, "diagExitCode": Int(report.exitCode)])
         } catch {
             CardOutput.fail("support bundle not written: \(error)", code: 2)
         }

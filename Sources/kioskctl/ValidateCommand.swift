@@ -7,7 +7,8 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Validate identity numbers and credit codes.",
         discussion: """
-        Prints one JSON line {"valid": …, "normalized": …, "reason": …}; exit 0 when valid, 1 when not.
+        Prints one JSON line {"valid": …, "normalized": …, "reason": …} (always JSON; --json is
+        accepted like every other command's); exit 0 when valid, 1 when not.
         Examples:
           kioskctl validate id-number 441900199003181234
           kioskctl validate id-number 440304850721055     (legacy 15 digits → 18)
@@ -39,6 +40,7 @@ struct ValidateIDNumber: ParsableCommand {
 
     @Argument(help: "The number: 18 characters, or a legacy 15-digit number.")
     var value: String
+    @OptionGroup var output: JSONOption
 
     func run() throws {
         do {
@@ -69,6 +71,7 @@ struct ValidateUSCC: ParsableCommand {
 
     @Argument(help: "The 18-character code.")
     var value: String
+    @OptionGroup var output: JSONOption
 
     func run() throws {
         do {
