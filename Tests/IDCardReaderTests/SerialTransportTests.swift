@@ -6,6 +6,21 @@ import Testing
 
 /// The serial transport over a real pseudo-terminal pair, the simulator on the other side.
 @Suite struct SerialTransportTests {
+    /// A device that is not a terminal is refused, and its descriptor closed once: a second close
+    /// would hit whatever the number belongs to by then (another thread's socket).
+    @Test func aDeviceThatIsNotATerminalIsRefusedAndClosedOnce() throws {
+        for _ in 0..<50 {
+            errno = 0
+            do {
+                _ = try SerialTransport(path: "/dev/null")
+                Issue.record("/dev/null was taken for a terminal")
+            } catch {
+                #expect("\(error)".contains("not a terminal"), "\(error)")
+            }
+            #expect(errno != EBADF, "the descriptor was closed twice")
+        }
+    }
+
     @Test func readsEveryCardKindThroughAPseudoTerminal() throws {
         let dir = try TemporaryDirectory(prefix: "serial")
         defer { dir.remove() }

@@ -16,10 +16,9 @@ public final class RawHTTPConnection {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else {
-            close(fd)
-            throw ProcessRunnerError.launchFailed("connect", "127.0.0.1:\(port): errno \(errno)")
-        }
+        // No close here: a throw after `fd` is set runs deinit, which closes it. Closing it here
+        // too closed the number twice, by then perhaps another thread's fresh socket.
+        guard rc == 0 else { throw ProcessRunnerError.launchFailed("connect", "127.0.0.1:\(port): errno \(errno)") }
     }
 
     deinit { close(fd) }

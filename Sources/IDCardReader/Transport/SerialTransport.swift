@@ -19,9 +19,12 @@ public final class SerialTransport: ReaderTransport {
         }
         self.fd = fd
         var tio = termios()
+        // Once `self.fd` is set, a throw runs deinit, which closes it: close through `close()`
+        // only, or the number is closed twice (and may by then belong to another thread's socket).
         guard tcgetattr(fd, &tio) == 0 else {
-            Glibc.close(fd)
-            throw .openFailed(reason: "\(path) is not a terminal: \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            close()
+            throw .openFailed(reason: "\(path) is not a terminal: \(reason)")
         }
         cfmakeraw(&tio)
         let speed: speed_t
@@ -38,8 +41,9 @@ public final class SerialTransport: ReaderTransport {
         tio.c_cflag &= ~(tcflag_t(PARENB) | tcflag_t(CSTOPB) | tcflag_t(CRTSCTS))
         tio.c_cflag = (tio.c_cflag & ~tcflag_t(CSIZE)) | tcflag_t(CS8)
         guard tcsetattr(fd, TCSANOW, &tio) == 0 else {
-            Glibc.close(fd)
-            throw .openFailed(reason: "\(path): cannot set 8N1: \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            close()
+            throw .openFailed(reason: "\(path): cannot set 8N1: \(reason)")
         }
         tcflush(fd, TCIOFLUSH)
     }
