@@ -8,12 +8,9 @@ import Testing
 /// and the relay's deliveries recorded once each.
 @Suite(.serialized) struct RegistrydPostgresTests {
     @Test func servesAndRecordsOnPostgres() async throws {
-        let dir = try TemporaryDirectory(prefix: "registryd-pg")
-        let script = BuiltProducts.repositoryPath("scripts/testbeds/postgres.sh")
-        let started = try ProcessRunner.runScript("/bin/bash", [script, "start", dir.path + "/pg"], timeout: 120)
-        defer { _ = try? ProcessRunner.runScript("/bin/bash", [script, "stop", dir.path + "/pg"]); dir.remove() }
-        try #require(started.status == 0, "\(started.stderr)")
-        let socket = try #require(readEnvironmentFile(dir.path + "/pg/env")["YITIJI_PG_SOCKET"])
+        let postgres = try PostgresTestBed(prefix: "registryd-pg")
+        defer { postgres.stop() }
+        let socket = postgres.socket
         let credentials = try KioskCredentials.generate(kioskId: "DG-0001")
         let registry = try RegistrydProcess(database: "", seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
                                             kiosks: [(credentials.kioskId, credentials.publicKeyBase64)],
@@ -23,7 +20,7 @@ import Testing
         #expect(try await client.enterprise(uscc: "91441900100000008X").legalRepresentative == "张三")
         #expect(try await client.authorizePrint(kind: .businessLicence, uscc: "91441900100000008X", idNumber: "441900199003181234").allowed)
 
-        let outbox = try Outbox(path: dir.path + "/outbox.sqlite", keyFile: dir.path + "/outbox.key", kioskId: "DG-0001")
+        let outbox = try Outbox(path: postgres.path + "/outbox.sqlite", keyFile: postgres.path + "/outbox.key", kioskId: "DG-0001")
         for i in 0..<50 {
             try outbox.enqueue(.ratings, RatingRecord(visitId: "visit-\(i)", level: 5, reason: nil, serviceCode: "archive-query",
                                                       formVersion: 1, ratedAt: Date()))
@@ -45,12 +42,9 @@ import Testing
     /// The hall on PostgreSQL through a live registryd: numbers, a counter's call, a check-in, an
     /// application's progress moved by the back office, a delivery listed and marked; each key in its role.
     @Test func theHallOnPostgres() async throws {
-        let dir = try TemporaryDirectory(prefix: "registryd-pg-hall")
-        let script = BuiltProducts.repositoryPath("scripts/testbeds/postgres.sh")
-        let started = try ProcessRunner.runScript("/bin/bash", [script, "start", dir.path + "/pg"], timeout: 120)
-        defer { _ = try? ProcessRunner.runScript("/bin/bash", [script, "stop", dir.path + "/pg"]); dir.remove() }
-        try #require(started.status == 0, "\(started.stderr)")
-        let socket = try #require(readEnvironmentFile(dir.path + "/pg/env")["YITIJI_PG_SOCKET"])
+        let postgres = try PostgresTestBed(prefix: "registryd-pg-hall")
+        defer { postgres.stop() }
+        let socket = postgres.socket
         let kiosk = try KioskCredentials.generate(kioskId: "PG-K01"), counter = try KioskCredentials.generate(kioskId: "PG-W01")
         let booking = try KioskCredentials.generate(kioskId: "PG-BOOK"), office = try KioskCredentials.generate(kioskId: "PG-OFFICE")
         let registry = try RegistrydProcess(database: "", kiosks: [(kiosk.kioskId, kiosk.publicKeyBase64)],

@@ -255,13 +255,9 @@ import Testing
     }
 
     @Test func postgres() async throws {
-        let dir = try TemporaryDirectory(prefix: "pg")
-        let script = BuiltProducts.repositoryPath("scripts/testbeds/postgres.sh")
-        let started = try ProcessRunner.runScript("/bin/bash", [script, "start", dir.path + "/pg"], timeout: 120)
-        defer { _ = try? ProcessRunner.runScript("/bin/bash", [script, "stop", dir.path + "/pg"]); dir.remove() }
-        try #require(started.status == 0, "\(started.stderr)")
-        let env = readEnvironmentFile(dir.path + "/pg/env")
-        let socket = try #require(env["YITIJI_PG_SOCKET"])
+        let postgres = try PostgresTestBed()
+        defer { postgres.stop() }
+        let socket = postgres.socket
         let store = PostgresRegistryStore(client: PostgresRegistryStore.makeClient(unixSocketPath: socket, username: "registry", database: "registry"))
         let pool = Task { await store.run() }
         defer { pool.cancel() }
