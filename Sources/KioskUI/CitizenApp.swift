@@ -151,7 +151,7 @@ public actor CitizenApp {
             chineseInput = language == "zh"
             return
         }
-        if acceptsText, screen != .progressInput, let inputMethod {
+        if usesInputMethod, let inputMethod {
             if key == .function(2) {
                 chineseInput.toggle()
                 inputMethod.reset()
@@ -194,8 +194,11 @@ public actor CitizenApp {
 
     var acceptsText: Bool { screen == .queryInput || screen == .applicationForm || screen == .progressInput }
 
+    /// Whether letters may compose Chinese here (a tracking number is typed as it is).
+    var usesInputMethod: Bool { acceptsText && screen != .progressInput }
+
     /// What the citizen is composing in a text field, if anything.
-    var composition: Composition? { acceptsText && screen != .progressInput && chineseInput ? inputMethod?.composition : nil }
+    var composition: Composition? { usesInputMethod && chineseInput ? inputMethod?.composition : nil }
 
     /// Adds committed text to the field being edited.
     private func insert(_ text: String) {

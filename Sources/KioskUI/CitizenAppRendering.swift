@@ -324,11 +324,8 @@ extension CitizenApp {
     func shownValue(_ field: Int, editing: Bool) -> String {
         let value = formFields[field]
         guard Self.deliveryFields.contains(field), !editing, !value.isEmpty else { return value }
-        switch field {
-        case 5: return CardIdentity.maskName(value)
-        case 6: return DeliveryAddress.maskMobile(value)
-        default: return String(value.prefix(6)) + (value.count > 6 ? "****" : "")
-        }
+        let masked = DeliveryAddress(recipient: formFields[5], mobile: formFields[6], address: formFields[7]).masked
+        return [5: masked.recipient, 6: masked.mobile][field] ?? masked.address
     }
 
     private func drawForm(_ c: inout Canvas) {

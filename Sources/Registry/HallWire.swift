@@ -43,7 +43,8 @@ public enum HallNames {
         return nil
     }
 
-    /// The hall day (Beijing time) of `date`, `YYYYMMDD`: numbers start again each day.
+    /// The registry's day (Beijing time) of `date`, `YYYYMMDD`: hall numbers start again each
+    /// day, and registry numbers carry it.
     public static func day(of date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KioskAPI
 import KioskCore
+import Registry
 import NIOCore
 
 /// The citizen socket's HTTP routes over any `CitizenService`. The same routes serve the daemon's
@@ -44,10 +45,9 @@ public enum CitizenRoutes {
         public init(requestId: String) { self.requestId = requestId }
     }
 
-    /// A request id: 8 to 64 of A-Z a-z 0-9 - (a UUID fits).
+    /// A request id: 8 to 64 of A-Z a-z 0-9 - (a UUID fits), as the registry takes ticket ids.
     static func checkRequestId(_ id: String) throws {
-        guard (8...64).contains(id.utf8.count),
-              id.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 }) else {
+        guard HallNames.isTicketId(id) else {
             throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 of A-Z a-z 0-9 -")
         }
     }
@@ -73,15 +73,14 @@ public enum CitizenRoutes {
 
     /// A tracking number as printed on receipts: 6 to 80 of A-Z a-z 0-9 . _ -.
     static func checkTrackingNumber(_ number: String) throws {
-        guard (6...80).contains(number.utf8.count),
-              number.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || [45, 46, 95].contains($0) }) else {
+        guard ProgressNames.isNumber(number) else {
             throw LocalAPIError(status: .badRequest, messageKey: "progress.invalid",
                                 detail: "a tracking number is 6 to 80 of A-Z a-z 0-9 . _ -, as on the receipt (YT-…)")
         }
     }
 
     static func checkServiceCode(_ code: String) throws {
-        guard (2...32).contains(code.utf8.count), code.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) || $0 == 45 }) else {
+        guard HallNames.isServiceCode(code) else {
             throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "serviceCode must be 2 to 32 of A-Z 0-9 -")
         }
     }

@@ -55,12 +55,12 @@ extension KioskCitizenService {
         guard let letter = config.settings.hall?.offlineLetter else {
             throw CitizenAPIError(messageKey: "ticket.unavailable", detail: "the registry is unreachable and hall.offlineLetter is not set")
         }
-        let now = Date()
+        let now = Date(), today = HallNames.day(of: now)
         let sequence: Int
-        do { sequence = try await gateway.offlineSequence(ticketId: requestId, day: HallNames.day(of: now), queue: queueId) } catch {
+        do { sequence = try await gateway.offlineSequence(ticketId: requestId, day: today, queue: queueId) } catch {
             throw CitizenAPIError(messageKey: "ticket.unavailable", detail: error.description)
         }
-        let known = await gateway.queueFigure(queueId).flatMap { $0.day == HallNames.day(of: now) ? $0 : nil }
+        let known = await gateway.queueFigure(queueId).flatMap { $0.day == today ? $0 : nil }
         let ticket = HallTicket(ticketId: requestId, site: site, queue: queueId,
                                 number: HallNames.offlineNumber(queue: queueId, kioskLetter: letter, sequence: sequence),
                                 serviceCode: serviceCode, issuedAt: now, priority: false, state: .reserved,

@@ -468,10 +468,7 @@ public final class DocumentRenderer: @unchecked Sendable {
 
     func receipt(_ r: ReceiptSlip, at date: Date) throws(RenderError) -> RenderedDocument {
         let t = try template(.receipt)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "zh_CN")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        let formatter = Self.minuteFormatter()
         let rows = try checked([
             ("service", t.label("service"), r.service), ("time", t.label("time"), formatter.string(from: r.time)),
             ("kiosk", t.label("kiosk"), r.kiosk), ("trackingNumber", t.label("trackingNumber"), r.trackingNumber),
@@ -511,14 +508,20 @@ public final class DocumentRenderer: @unchecked Sendable {
 }
 
 extension DocumentRenderer {
-    // MARK: Queue ticket
-
-    func queueTicket(_ r: QueueTicketSlip, at date: Date) throws(RenderError) -> RenderedDocument {
-        let t = try template(.queueTicket)
+    /// Times on slips: `yyyy-MM-dd HH:mm`, Beijing time.
+    static func minuteFormatter() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "zh_CN")
         formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        return formatter
+    }
+
+    // MARK: Queue ticket
+
+    func queueTicket(_ r: QueueTicketSlip, at date: Date) throws(RenderError) -> RenderedDocument {
+        let t = try template(.queueTicket)
+        let formatter = Self.minuteFormatter()
         guard (1...8).contains(r.number.count), r.number.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
             throw .invalidInput(field: "number", reason: "a ticket number is 1 to 8 capitals and digits")
         }

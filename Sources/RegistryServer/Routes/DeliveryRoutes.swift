@@ -7,12 +7,7 @@ enum DeliveryRoutes {
     static func add(questions: RouterGroup<RegistryRequestContext>, reads: RouterGroup<RegistryRequestContext>, store: any DeliveryStore) {
         reads.get("deliveries") { request, context in
             _ = try context.require(.counter)
-            guard let own = context.site else { throw HallRoutes.invalid("hall.no-site", "the counter is registered without a site") }
-            let site = request.uri.queryParameters.get("site") ?? own
-            guard site == own else {
-                throw Problem(status: .forbidden, code: "hall.other-site", title: "Another site",
-                              detail: "\(context.kioskId ?? "the counter") stands at \(own); it may not list \(site.prefix(64))'s deliveries")
-            }
+            let site = try HallRoutes.ownSite(context, asked: request.uri.queryParameters.get("site") ?? context.site ?? "")
             var status: DeliveryRecord.Status?
             if let text = request.uri.queryParameters.get("status") {
                 guard let known = DeliveryRecord.Status(rawValue: text) else {

@@ -27,7 +27,7 @@ enum HallRoutes {
             return try answer(try await store.checkIn(ask, site: site, kioskId: kioskId, now: Date()), created: true)
         }
         reads.get("halls/:site/queues") { _, context in
-            guard context.role == .kiosk || context.role == .counter else { _ = try context.require(.counter); return Response(status: .forbidden) }
+            _ = try context.require(.kiosk, .counter)
             let site = try ownSite(context)
             return try RegistryRoutes.json(try await store.hallFigures(site: site, now: Date()))
         }
@@ -58,7 +58,11 @@ enum HallRoutes {
 
     /// The site in the path, which must be the signer's own.
     static func ownSite(_ context: RegistryRequestContext) throws -> String {
-        let site = context.parameters.get("site") ?? ""
+        try ownSite(context, asked: context.parameters.get("site") ?? "")
+    }
+
+    /// The `asked` site, which must be the signer's own.
+    static func ownSite(_ context: RegistryRequestContext, asked site: String) throws -> String {
         guard HallNames.isSite(site) else { throw invalid("hall.site-invalid", "a site id is 1 to 64 of A-Z a-z 0-9 . _ -") }
         guard let own = context.site else {
             throw Problem(status: .forbidden, code: "hall.no-site", title: "Registered without a site",

@@ -43,12 +43,12 @@ public struct RegistryRequestContext: RequestContext {
     /// The verified kiosk; a handler that needs one calls this first and cannot run without it.
     public func requireKiosk() throws -> String { try require(.kiosk) }
 
-    /// The verified signer, when its key has `role`; a 403 problem otherwise.
-    public func require(_ wanted: PrincipalRole) throws -> String {
+    /// The verified signer, when its key has one of the `wanted` roles; a 403 problem otherwise.
+    public func require(_ wanted: PrincipalRole...) throws -> String {
         guard let kioskId else { throw SignatureFailure.missingHeaders("the request is not signed").problem }
-        guard role == wanted else {
+        guard let role, wanted.contains(role) else {
             throw Problem(status: .forbidden, code: "auth.wrong-role", title: "Not allowed for this key",
-                          detail: "\(kioskId) is registered as \(role?.rawValue ?? "nothing"); this needs a \(wanted.rawValue) key")
+                          detail: "\(kioskId) is registered as \(role?.rawValue ?? "nothing"); this needs a \(wanted.map(\.rawValue).joined(separator: " or ")) key")
         }
         return kioskId
     }
@@ -350,10 +350,7 @@ public enum RegistryRoutes {
         for kind in SubmissionKind.allCases {
             submissions.post(RouterPath(kind.rawValue)) { request, context in
                 let kiosk = try context.requireKiosk()
-                guard let key = header("Idempotency-Key", in: request) else {
-                    throw Problem(status: .badRequest, code: "idempotency.key-missing", title: "Idempotency-Key missing",
-                                  detail: "every submission carries an Idempotency-Key header (one per item, kept when retrying)")
-                }
+                let key = try idempotencyKey(in: request, per: "one per item")
                 var request = request
                 let body = try await request.collectBody(upTo: context.maxUploadSize)
                 let item = try prepare(kind: kind, key: key, body: Data(buffer: body))
@@ -444,9 +441,9 @@ public enum RegistryRoutes {
             problem = "\(p.location): \(p.reason)"
         }
         var stored = StoredSubmission(kind: kind, idempotencyKey: key, body: body, invalid: problem.map(invalid),
-                                visitId: visit, trackingNumber: tracking, verification: problem == nil ? verification : nil,
-                                ticket: problem == nil ? ticket : nil)
+                                      visitId: visit, trackingNumber: tracking, verification: problem == nil ? verification : nil)
         if problem == nil {
+            stored.ticket = ticket
             stored.application = application
             stored.delivery = delivery
         }

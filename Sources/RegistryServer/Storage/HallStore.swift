@@ -178,13 +178,12 @@ extension SQLiteRegistryStore: HallStore {
             let rows = try Row.fetchAll(db, sql: "SELECT record, ticket_id FROM appointment WHERE id_number = ? AND day = ? ORDER BY id",
                                         arguments: [request.idNumber.uppercased(), HallNames.day(of: now)])
             guard !rows.isEmpty else { return .failure(HallRules.notFound(masked)) }
-            for row in rows {
-                let appointment = try Self.decode(Appointment.self, row["record"])
-                if appointment.site == site, let ticketId = row["ticket_id"] as String?, let ticket = try Self.ticketRow(db, ticketId) {
+            let appointments = try rows.map { try Self.decode(Appointment.self, $0["record"]) }
+            for (appointment, row) in zip(appointments, rows) where appointment.site == site {
+                if let ticketId = row["ticket_id"] as String?, let ticket = try Self.ticketRow(db, ticketId) {
                     return .success(HallRules.ticket(ticket, ahead: try Self.ahead(db, ticket)))
                 }
             }
-            let appointments = try rows.map { try Self.decode(Appointment.self, $0["record"]) }
             switch HallRules.choose(appointments, site: site, now: now) {
             case .failure(let problem):
                 return .failure(problem.code == "appointment.not-found" ? HallRules.notFound(masked) : problem)

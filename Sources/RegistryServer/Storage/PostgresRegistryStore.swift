@@ -157,12 +157,7 @@ public final class PostgresRegistryStore: RegistryStore {
     public func submit(kioskId: String, _ items: [StoredSubmission], now: Date) async throws -> [Result<SubmissionReceipt, Problem>?] {
         // Whole seconds, as the wire carries them: a replayed receipt equals the first.
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let day: String = {
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
-            let c = calendar.dateComponents([.year, .month, .day], from: now)
-            return String(format: "%04d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-        }()
+        let day = HallNames.day(of: now)
         let logger = self.logger
         let at = now.timeIntervalSince1970
         return try await client.withTransaction(logger: logger) { connection in

@@ -59,9 +59,8 @@ public struct StoredSubmission: Sendable {
     public var delivery: DeliveryRequest?
 
     public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
-                verification: VerificationRecord? = nil, ticket: TicketReport? = nil) {
+                verification: VerificationRecord? = nil) {
         self.verification = verification
-        self.ticket = ticket
         self.kind = kind
         self.idempotencyKey = idempotencyKey
         self.body = body
@@ -319,12 +318,7 @@ public final class SQLiteRegistryStore: RegistryStore {
     public func submit(kioskId: String, _ items: [StoredSubmission], now: Date) async throws -> [Result<SubmissionReceipt, Problem>?] {
         // Whole seconds, as the wire carries them: a replayed receipt equals the first.
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let day: String = {
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
-            let c = calendar.dateComponents([.year, .month, .day], from: now)
-            return String(format: "%04d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
-        }()
+        let day = HallNames.day(of: now)
         return try await queue.write { db in
             var results: [Result<SubmissionReceipt, Problem>?] = []
             var stopped = false
