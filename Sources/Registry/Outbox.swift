@@ -320,12 +320,16 @@ public final class Outbox: Sendable {
 
     /// Counts each stream's items again (after anything but an enqueue changed them).
     func recount() throws {
-        let counts = try database.read { db in
-            try SubmissionKind.allCases.map { stream in
-                (stream, try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox_item WHERE stream = ?"), arguments: [stream.rawValue]) ?? 0)
-            }
+        depths.set(try database.read(Self.counts))
+    }
+
+    /// Each stream's item count in `db`. The async paths take it inside the write that changed
+    /// them: a synchronous read there would wait for a reader on a cooperative thread while the
+    /// relay's async reads, which release theirs only when they resume on such a thread, hold them all.
+    static func counts(_ db: Database) throws -> [(SubmissionKind, Int)] {
+        try SubmissionKind.allCases.map { stream in
+            (stream, try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox_item WHERE stream = ?"), arguments: [stream.rawValue]) ?? 0)
         }
-        for (stream, n) in counts { depths.set(stream, n) }
     }
 
     /// 128 random bits as 32 lower-case hex digits.
@@ -674,16 +678,17 @@ public final class Outbox: Sendable {
     /// Moves expired items to dead letters; answers how many.
     func expire(now: Date = Date()) async throws -> Int {
         let ttl = policy.ttl, heartbeatTTL = policy.heartbeatTTL
-        defer { try? recount() }
-        return try await database.write { db in
+        let (expired, counts) = try await database.write { db in
             let cutoff = now.timeIntervalSince1970 - ttl, heartbeatCutoff = now.timeIntervalSince1970 - heartbeatTTL
             let condition = "(stream != 'heartbeats' AND created_at < \(cutoff)) OR (stream = 'heartbeats' AND created_at < \(heartbeatCutoff))"
             let ids = try Int64.fetchAll(db, sql: "SELECT id FROM outbox_item WHERE \(condition)")
             for id in ids {
                 try Self.moveToDeadLetter(db, id: id, reason: "expired: not delivered within its time to live", now: now)
             }
-            return ids.count
+            return (ids.count, try Self.counts(db))
         }
+        depths.set(counts)
+        return expired
     }
 
     static func moveToDeadLetter(_ db: Database, id: Int64, reason: String, now: Date) throws {
@@ -719,13 +724,13 @@ public final class Outbox: Sendable {
         if !unreadable.isEmpty {
             // One row that cannot be decrypted must not hold its stream: it becomes a dead letter
             // with the reason, and the items behind it flow.
-            defer { try? recount() }
             let ids = unreadable
-            try await database.write { db in
+            depths.set(try await database.write { db in
                 for id in ids {
                     try Self.moveToDeadLetter(db, id: id, reason: Self.undecryptableReason, now: now)
                 }
-            }
+                return try Self.counts(db)
+            })
         }
         return (items, now)
     }
@@ -740,8 +745,7 @@ public final class Outbox: Sendable {
     /// Records the outcomes of one delivery in one transaction.
     func record(_ outcomes: [(Pending, Outcome)], now: Date = Date()) async throws {
         let policy = self.policy
-        defer { try? recount() }
-        try await database.write { db in
+        depths.set(try await database.write { db in
             for (item, outcome) in outcomes {
                 switch outcome {
                 case .delivered(let number):
@@ -767,7 +771,8 @@ public final class Outbox: Sendable {
                     }
                 }
             }
-        }
+            return try Self.counts(db)
+        })
     }
 }
 
@@ -777,6 +782,7 @@ final class Depths: @unchecked Sendable {
     private var counts: [SubmissionKind: Int] = [:]
     func value(_ stream: SubmissionKind) -> Int { lock.withLock { counts[stream] ?? 0 } }
     func set(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream] = n } }
+    func set(_ all: [(SubmissionKind, Int)]) { lock.withLock { for (stream, n) in all { counts[stream] = n } } }
     func add(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream, default: 0] += n } }
 }
 
