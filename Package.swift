@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "kioskctl", targets: ["kioskctl"]),
         .executable(name: "registryd", targets: ["registryd"]),
         .executable(name: "yitiji-reader-sim", targets: ["yitiji-reader-sim"]),
+        .executable(name: "yitiji-verifier-sim", targets: ["yitiji-verifier-sim"]),
         .library(name: "KioskCore", targets: ["KioskCore"]),
         .library(name: "IDCardReader", targets: ["IDCardReader"]),
         .library(name: "Printing", targets: ["Printing"]),
@@ -74,6 +75,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "PersonVerification", dependencies: ["KioskCore"]),
         .target(name: "KioskTerminal"),
         .target(name: "KioskAPI", dependencies: ["KioskCore"]),
         .target(name: "KioskUI", dependencies: ["KioskCore", "KioskAPI", "KioskTerminal"]),
@@ -84,12 +86,12 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "Diagnostics", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal", "KioskAPI", "Registry",
+            "KioskCore", "IDCardReader", "Printing", "KioskConfig", "KioskTerminal", "KioskAPI", "Registry", "PersonVerification",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "KioskDaemon", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskAPI",
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskAPI", "PersonVerification",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
@@ -112,7 +114,7 @@ let package = Package(
 
         // Every outside input as a fuzz target (libFuzzer executables in Fuzz/, corpus replay in the tests)
         .target(name: "FuzzTargets", dependencies: [
-            "IDCardReader", "KioskConfig",
+            "IDCardReader", "KioskConfig", "PersonVerification",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "RegistryFuzzTargets", dependencies: ["Registry", "RegistryServer"]),
@@ -146,6 +148,7 @@ let package = Package(
             "IDCardReader",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "yitiji-verifier-sim", dependencies: ["PersonVerification"]),
         .executableTarget(name: "yitiji-bench", dependencies: [
             "KioskDaemon", "RegistryServer",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -166,6 +169,7 @@ let package = Package(
         ]),
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "Registry", "TestSupport"]),
+        .testTarget(name: "PersonVerificationTests", dependencies: ["PersonVerification", "KioskCore", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskInputTests", dependencies: ["KioskInput", "KioskUI", "KioskTerminal"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "RegistryFuzzTargets", "TestSupport"]),
@@ -188,7 +192,7 @@ let package = Package(
 // libFuzzer executables, one per target: only when scripts/fuzz.sh builds them with
 // -sanitize=fuzzer (libFuzzer brings their main).
 if Context.environment["YITIJI_FUZZ"] != nil {
-    for target in ["sam-frame", "card-text", "config-yaml", "bundle", "registry-auth"] {
+    for target in ["sam-frame", "card-text", "config-yaml", "bundle", "verifier-answer", "registry-auth"] {
         let library: Target.Dependency = target == "registry-auth" ? "RegistryFuzzTargets" : "FuzzTargets"
         package.targets.append(.executableTarget(name: "fuzz-\(target)", dependencies: [library], path: "Fuzz/\(target)",
                                                  swiftSettings: [.unsafeFlags(["-parse-as-library"])]))

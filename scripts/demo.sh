@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== building"
-for product in kioskctl yitiji-reader-sim kioskd kiosk registryd; do swift build --product "$product" >/dev/null; done
+for product in kioskctl yitiji-reader-sim yitiji-verifier-sim kioskd kiosk registryd; do swift build --product "$product" >/dev/null; done
 BIN="$(swift build --show-bin-path)"
 
 RUN="$PWD/run/demo"
@@ -161,7 +161,11 @@ else
   keys 1; shot "the service's guide comes first"
   keys Enter; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "91441900100000008X"; keys Enter; shot "archive query by credit code: results"
   keys Enter; shot "detail"
-  keys 1; shot "preview of the business licence (legal representative only)" 2
+  echo stranger > "$RUNTIME/verifier-scene"
+  keys 1; shot "the licence is for its holder only: the person–card check comes first"
+  keys Enter; shot "someone else at the camera (the simulated verifier's 'stranger' scene) is told so" 2
+  echo holder > "$RUNTIME/verifier-scene"
+  keys Enter; shot "the card's holder matches: preview of the business licence (legal representative only)" 3
   keys Enter; shot "printed" 4
   keys Enter; shot "rating"
   keys Enter; shot "thanks" 2
@@ -178,7 +182,7 @@ else
   echo "-- the hall now:"
   "$BIN/registryd" hall status --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'
   card remove; sleep 1; card "place resident"; sleep 2
-  keys 3; sleep 0.5; keys Enter; shot "the certificate's preview offers free post" 2
+  keys 3; sleep 0.5; keys Enter; sleep 0.5; keys Enter; shot "after the person–card check, the certificate's preview offers free post" 3
   keys m; for f in "Zhang San" 13812345678 "277 Chuangye Road, Demo City"; do
     tmux -L "$TMUX_SOCKET" send-keys -t kiosk F2; tmux -L "$TMUX_SOCKET" send-keys -t kiosk -l "$f"; keys F2 Enter
   done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one outside input with libFuzzer (and AddressSanitizer).
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer options…]
-# Targets: sam-frame, card-text, config-yaml, bundle, registry-auth (Sources/FuzzTargets).
+# Targets: sam-frame, card-text, config-yaml, bundle, verifier-answer, registry-auth (Sources/FuzzTargets).
 # Starts from Fuzz/corpus/TARGET and adds what it finds to .build-fuzz/corpus/TARGET; a crash
 # leaves its input in .build-fuzz/crashes/TARGET: copy it into Fuzz/corpus/TARGET so the test
 # suite replays it from then on, and fix the code.

@@ -71,6 +71,8 @@ public enum DiagnosticArea: String, Sendable, CaseIterable, Codable {
     case keys
     /// Disk space.
     case system
+    /// The person–card verifier.
+    case verifier
 }
 
 /// One check. Implementations must return within the runner's deadline or be abandoned; blocking

@@ -32,6 +32,12 @@ public protocol ReaderFiguresProvider: Sendable {
     func readerFigures() async throws -> ReaderFigures
 }
 
+/// Supplies the verifier's state as kioskd sees it (its demo simulator included).
+public protocol VerifierFiguresProvider: Sendable {
+    /// The verifier, probed now.
+    func verifierFigures() async throws -> VerifierFigures
+}
+
 /// Where a diagnostic run looks, and the providers of figures only kioskd has.
 ///
 /// `kioskctl diag` fills it from its options and, when kioskd answers on its technician socket,
@@ -72,6 +78,8 @@ public struct DiagnosticEnvironment: Sendable {
     public var heartbeat: (any HeartbeatProvider)?
     /// The reader's state while kioskd owns it.
     public var reader: (any ReaderFiguresProvider)?
+    /// The verifier as kioskd sees it.
+    public var verifier: (any VerifierFiguresProvider)?
     /// The clock; tests move it.
     public var now: @Sendable () -> Date
 

@@ -69,6 +69,7 @@ public struct DiagnosticRunner: Sendable {
         case .printer: return "check the printer and cupsd (`lpstat -t`), then run `kioskctl diag printer`"
         case .registry: return "check the network, cable and proxy, then run `kioskctl diag registry`"
         case .daemon: return "restart kioskd: systemctl restart kioskd; journalctl -u kioskd"
+        case .verifier: return "check the camera and the verifier program named in verifier.command, then run `kioskctl diag verifier`"
         default: return "run `kioskctl diag --verbose` and send a support bundle"
         }
     }
@@ -118,7 +119,7 @@ public enum DiagnosticSuite {
         var checks: [any DiagnosticCheck] = [ReaderCheck()]
         let roles = context.settings.map { $0.printers.keys.sorted() } ?? ["a4", "receipt"]
         for role in roles { checks.append(PrinterCheck(role: role)) }
-        checks += [RegistryCheck(), IdentityCheck(), KeysCheck(), HeartbeatCheck(), OutboxCheck(), DiskCheck(), ConfigCheck(), FreshnessCheck()] as [any DiagnosticCheck]
+        checks += [RegistryCheck(), IdentityCheck(), KeysCheck(), HeartbeatCheck(), OutboxCheck(), DiskCheck(), ConfigCheck(), FreshnessCheck(), VerifierCheck()] as [any DiagnosticCheck]
         return checks
     }
 }

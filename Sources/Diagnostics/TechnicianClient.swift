@@ -134,7 +134,7 @@ public struct TechnicianClient: Sendable {
 
 /// Outbox, heartbeat and reader figures from kioskd's technician socket: the providers
 /// `kioskctl diag` uses while kioskd runs.
-public struct TechnicianSocketProviders: OutboxFiguresProvider, HeartbeatProvider, ReaderFiguresProvider {
+public struct TechnicianSocketProviders: OutboxFiguresProvider, HeartbeatProvider, ReaderFiguresProvider, VerifierFiguresProvider {
     public let client: TechnicianClient
     public var timeoutSeconds: Double
 
@@ -153,4 +153,5 @@ public struct TechnicianSocketProviders: OutboxFiguresProvider, HeartbeatProvide
     public func outboxFigures() async throws -> OutboxFigures { try await fetch("/v1/diagnostics/outbox", OutboxFigures.self) }
     public func heartbeatFigures() async throws -> HeartbeatFigures { try await fetch("/v1/diagnostics/heartbeat", HeartbeatFigures.self) }
     public func readerFigures() async throws -> ReaderFigures { try await fetch("/v1/diagnostics/reader", ReaderFigures.self) }
+    public func verifierFigures() async throws -> VerifierFigures { try await fetch("/v1/diagnostics/verifier", VerifierFigures.self) }
 }

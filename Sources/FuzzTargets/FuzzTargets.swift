@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import IDCardReader
 import KioskConfig
+import PersonVerification
 
 /// The inputs from outside, as fuzzers drive them: every function takes arbitrary bytes and must
 /// return (with or without an error) without trapping, hanging or growing without bound. The
@@ -14,7 +15,17 @@ public enum FuzzTargets {
         "card-text": cardText,
         "config-yaml": configurationYAML,
         "bundle": bundle,
+        "verifier-answer": verifierAnswer,
     ]
+
+    /// The request id the verifier-answer corpus answers.
+    public static let verifierRequestId = "3f1c2b9e-0000-4000-8000-000000000001"
+
+    /// A face verifier's answer line, as a verify answer and as a probe answer.
+    @Sendable public static func verifierAnswer(_ bytes: [UInt8]) {
+        _ = try? VerifierProtocol.decodeVerify(bytes, id: verifierRequestId)
+        _ = try? VerifierProtocol.decodeProbe(bytes, id: verifierRequestId)
+    }
 
     /// Reader bytes: the streaming frame decoder fed whole and byte by byte, each frame's body as
     /// a response, and a read response's card data.

@@ -406,6 +406,28 @@ public protocol CitizenService: Sendable {
     /// Asks for the card holder's document to be posted to `address` instead of printed here;
     /// queued durably, a receipt printed. Once per `requestId`.
     func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt
+    /// Checks that the person at the camera is the card's holder (人证核验), for services that
+    /// need it; a passed check holds for the rest of the visit.
+    func checkFace() async throws -> FaceCheckView
     /// Ends the session and wipes its data.
     func endSession() async
+}
+
+/// The outcome of a person–card check, for the screen (no score, no photo).
+public struct FaceCheckView: Codable, Sendable, Equatable {
+    /// `passed`, `noMatch`, `noFace`, `notLive` or `unavailable`.
+    public var outcome: String
+    /// The text key to show, e.g. `face.noMatch`.
+    public var messageKey: String
+    /// Checks left in this visit.
+    public var attemptsLeft: Int
+
+    public init(outcome: String, messageKey: String, attemptsLeft: Int) {
+        self.outcome = outcome
+        self.messageKey = messageKey
+        self.attemptsLeft = attemptsLeft
+    }
+
+    /// Whether the person matched.
+    public var passed: Bool { outcome == "passed" }
 }

@@ -202,3 +202,22 @@ public struct ReaderFigures: Sendable, Equatable, Codable {
         self.lastError = lastError
     }
 }
+
+/// What kioskd says about its person–card verifier.
+public struct VerifierFigures: Sendable, Equatable, Codable {
+    /// The verifier program, or `simulator (demo)`; nil when none is configured.
+    public var verifier: String?
+    /// `ready`, `failed` or `notConfigured`.
+    public var state: String
+    /// Its name and model when ready, else what failed.
+    public var detail: String
+    /// The codes of the services that need a face match.
+    public var servicesNeedingIt: [String]
+
+    public init(verifier: String?, state: String, detail: String, servicesNeedingIt: [String]) {
+        self.verifier = verifier
+        self.state = state
+        self.detail = detail
+        self.servicesNeedingIt = servicesNeedingIt
+    }
+}

@@ -147,6 +147,11 @@ public final class CitizenSocketClient: CitizenService {
                               as: ApplicationReceipt.self, timeout: requestTimeout * 2)
     }
 
+    public func checkFace() async throws -> FaceCheckView {
+        // The person blinks for the camera: as long as the verifier's own deadline allows.
+        try await send(.POST, "/v1/face-checks", body: Empty?.none, as: FaceCheckView.self, timeout: requestTimeout * 5)
+    }
+
     public func endSession() async {
         _ = try? await raw(.POST, "/v1/session/end", body: Empty?.none)
     }

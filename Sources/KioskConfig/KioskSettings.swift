@@ -84,7 +84,27 @@ public struct KioskSettings: Codable, Sendable, Equatable {
         public var offlineLetter: String?
     }
 
+    /// Person–card verification (人证核验): the vendor's face-matching program, spoken to over the
+    /// verifier protocol.
+    public struct VerifierSettings: Codable, Sendable, Equatable {
+        /// The program's absolute path and its arguments.
+        public var command: [String]
+        /// The vendor's WLT photo library; without it the verifier gets the chip's WLT data.
+        public var photoDecoder: String?
+        /// Seconds one check may take, the person's blink included (default 20).
+        public var timeoutSeconds: Int?
+        /// A match below this score (0–1) counts as no match (default 0: the verifier's decision).
+        public var minimumScore: Double?
+        /// Checks one card may try in a visit (default 3).
+        public var attemptsPerVisit: Int?
+
+        public var timeout: Double { Double(timeoutSeconds ?? 20) }
+        public var attempts: Int { attemptsPerVisit ?? 3 }
+    }
+
     public var kiosk: Identity
+    /// The face verifier; none: services that need a face match are refused.
+    public var verifier: VerifierSettings?
     /// The hall settings; none: defaults.
     public var hall: HallSettings?
     public var registry: RegistrySettings
@@ -110,6 +130,23 @@ extension KioskSettings {
     func validate(in file: YAMLFile) throws(ConfigurationError) {
         if let letter = hall?.offlineLetter, !(letter.count == 1 && letter.allSatisfy { $0.isASCII && $0.isUppercase }) {
             throw file.error(at: ["hall", "offlineLetter"], "'\(letter)' is not one capital letter (each kiosk of a site its own, e.g. K)")
+        }
+        if let verifier {
+            guard let program = verifier.command.first, program.hasPrefix("/") else {
+                throw file.error(at: ["verifier", "command"], "must list the program's absolute path first, e.g. [/usr/lib/yitiji/verifier/face-verify]")
+            }
+            if let decoder = verifier.photoDecoder, !decoder.hasPrefix("/") {
+                throw file.error(at: ["verifier", "photoDecoder"], "'\(decoder)' is not an absolute path, e.g. /usr/lib/yitiji/libwlt2bmp.so")
+            }
+            if let seconds = verifier.timeoutSeconds, !(3...120).contains(seconds) {
+                throw file.error(at: ["verifier", "timeoutSeconds"], "must be between 3 and 120 seconds")
+            }
+            if let score = verifier.minimumScore, !(score.isFinite && (0...1).contains(score)) {
+                throw file.error(at: ["verifier", "minimumScore"], "must be between 0 and 1")
+            }
+            if let attempts = verifier.attemptsPerVisit, !(1...10).contains(attempts) {
+                throw file.error(at: ["verifier", "attemptsPerVisit"], "must be between 1 and 10")
+            }
         }
         if !Self.isIdentifier(kiosk.id) {
             throw file.error(at: ["kiosk", "id"], "'\(kiosk.id)' is not a kiosk id: use 2–63 lowercase letters, digits and '-'")

@@ -16,6 +16,15 @@ public struct ServiceCatalogue: Codable, Sendable, Equatable {
         case appointmentCheckIn = "appointment-check-in"
         /// An application's progress, by the receipt's tracking number or the card (办件进度查询).
         case applicationProgress = "application-progress"
+
+        /// Printing a licence or a certificate hands a document to whoever holds the card.
+        public var needsFaceMatchByDefault: Bool { [.businessLicence, .socialInsuranceCertificate].contains(self) }
+    }
+
+    /// Whether any service of `action` needs a face match (the action's default when none is listed).
+    public func needsFaceMatch(_ action: Action) -> Bool {
+        let listed = items.filter { $0.action == action }
+        return listed.isEmpty ? action.needsFaceMatchByDefault : listed.contains { $0.needsFaceMatch }
     }
 
     /// Text in each interface language; a plain string stands for both.
@@ -76,6 +85,12 @@ public struct ServiceCatalogue: Codable, Sendable, Equatable {
         public var hours: LocalizedText?
         /// For counter services: the hall queue (its letter) the number is taken in.
         public var queue: String?
+        /// Whether the person at the kiosk must match the card's photo (人证核验) first; unset:
+        /// licence and certificate printing do, other services do not.
+        public var requiresFaceMatch: Bool?
+
+        /// Whether this service needs a face match, the default applied.
+        public var needsFaceMatch: Bool { requiresFaceMatch ?? action.needsFaceMatchByDefault }
     }
 
     /// Catalogue version, shown in diagnostics.
@@ -121,6 +136,9 @@ public struct ServiceCatalogue: Codable, Sendable, Equatable {
             for (n, material) in item.requiredMaterials.enumerated()
                 where material.zh.trimmingCharacters(in: .whitespaces).isEmpty || material.en.trimmingCharacters(in: .whitespaces).isEmpty {
                 throw file.error(at: base + ["requiredMaterials", String(n)], "must not be empty")
+            }
+            if item.needsFaceMatch, !item.requiresCard {
+                throw file.error(at: base + ["requiresFaceMatch"], "a face match compares the person with the card's photo: set requiresCard: true too")
             }
             if item.action == .counterTicket {
                 guard let queue = item.queue else {

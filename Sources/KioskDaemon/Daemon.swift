@@ -77,6 +77,8 @@ public final class Kioskd: TechnicianService {
     public let sessions: SessionManager
     public let audit: AuditLog
     public let citizen: KioskCitizenService
+    /// Person–card checks for the citizen's visit.
+    public let faces: FaceCheckDesk
     let logger: Logger
     let startedAt = Date()
     /// The running service group, so that `shutdown()` can stop it gracefully, and whether a
@@ -167,7 +169,12 @@ public final class Kioskd: TechnicianService {
         let metrics = KioskMetrics()
         self.metrics = metrics
         backedGateway?.onRequest.withLock { $0 = { metrics.registryRequest($0) } }
-        citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk,
+        let simulator = options.allowDemoKeys ? FaceCheckDesk.demoSimulator(runtimeDirectory: options.runtimeDirectory) : nil
+        if settings.verifier == nil, let simulator {
+            logger.notice("demo: person–card checks use the verifier simulator", metadata: ["command": "\(simulator.arguments.joined(separator: " "))"])
+        }
+        faces = FaceCheckDesk(settings: settings.verifier, fallback: simulator, sessions: sessions, audit: audit, logger: logger)
+        citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk, faces: faces,
                                       configuration: configuration, audit: audit, logger: logger,
                                       onPrinted: { metrics.print(role: $0, outcome: $1, took: $2) })
 
@@ -269,6 +276,10 @@ public final class Kioskd: TechnicianService {
 
     public func outboxFigures() async -> OutboxFigures? { backedGateway?.figures() }
 
+    public func verifierFigures() async -> VerifierFigures {
+        await faces.figures(servicesNeedingIt: configuration.services.items.filter(\.needsFaceMatch).map(\.code))
+    }
+
     public func heartbeatFigures() async -> HeartbeatFigures? {
         backedGateway == nil ? nil : heartbeat.withLock { $0 }
     }
@@ -357,6 +368,7 @@ public final class Kioskd: TechnicianService {
             logger.notice("registry moved", metadata: ["url": "\(client.endpoint.baseURL)"])
         }
         citizen.update(configuration: new)
+        await faces.update(settings: new.settings.verifier)
         await sessions.setTiming(idleTimeout: TimeInterval(new.settings.session.idleTimeoutSeconds),
                                  warningLead: TimeInterval(new.settings.session.idleWarningSeconds))
         hub.publish(.configurationChanged)

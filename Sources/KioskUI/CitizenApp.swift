@@ -25,6 +25,8 @@ public actor CitizenApp {
         case results
         case detail
         case preview
+        /// The person–card check before a document that is only for the card's holder.
+        case faceCheck
         case printing
         case printResult
         case applicationForm
@@ -65,6 +67,11 @@ public actor CitizenApp {
     var previewRequest: DocumentRequest?
     var previewDocument: DocumentPreview?
     var previewReturn: Screen = .menu
+    /// The document waiting for the face check.
+    var faceRequest: DocumentRequest?
+    /// The last check's outcome text and the checks left, shown on the check screen.
+    var faceResultKey: String?
+    var faceAttemptsLeft: Int?
     var printOutcome: PrintOutcomeView?
     var printRequestId = ""
     var serviceCode: String?
@@ -176,6 +183,7 @@ public actor CitizenApp {
         case .results: await resultsKey(key)
         case .detail: await detailKey(key)
         case .preview: await previewKey(key)
+        case .faceCheck: await faceCheckKey(key)
         case .printResult:
             if key == .enter || key == .escape { startRating() }
         case .applicationForm: await formKey(key)
@@ -386,10 +394,48 @@ public actor CitizenApp {
         guard holder != nil else { show(message: "card.needed", returnTo: previewReturn); return }
         let back = previewReturn
         await perform("loading", returnTo: back) {
-            self.previewDocument = try await self.service.preview(request)
+            do {
+                self.previewDocument = try await self.service.preview(request)
+            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
+                // Only for the card's holder: kioskd wants the face check first.
+                self.faceRequest = request
+                self.faceResultKey = nil
+                self.faceAttemptsLeft = nil
+                self.go(.faceCheck)
+                return
+            }
             self.previewRequest = request
             self.printRequestId = UUID().uuidString
             self.go(.preview)
+        }
+    }
+
+    private func faceCheckKey(_ key: Key) async {
+        switch key {
+        case .escape, .backspace:
+            faceRequest = nil
+            go(previewReturn)
+        case .enter:
+            guard let request = faceRequest else { go(previewReturn); return }
+            let back = previewReturn
+            await perform("face.checking", returnTo: back) {
+                let result = try await self.service.checkFace()
+                if result.passed {
+                    self.faceRequest = nil
+                    self.faceResultKey = nil
+                    await self.openPreview(request)
+                } else if result.outcome == "unavailable" {
+                    self.show(message: "face.unavailable", returnTo: back)
+                } else if result.attemptsLeft == 0 {
+                    self.faceRequest = nil
+                    self.show(message: "face.locked", returnTo: .menu)
+                } else {
+                    self.faceResultKey = result.messageKey
+                    self.faceAttemptsLeft = result.attemptsLeft
+                    self.go(.faceCheck)
+                }
+            }
+        default: break
         }
     }
 
@@ -651,6 +697,9 @@ public actor CitizenApp {
         detail = nil
         previewDocument = nil
         previewRequest = nil
+        faceRequest = nil
+        faceResultKey = nil
+        faceAttemptsLeft = nil
         printOutcome = nil
         receipt = nil
         ticket = nil

@@ -21,6 +21,7 @@ extension CitizenApp {
         case .results: drawResults(&canvas)
         case .detail: drawDetail(&canvas)
         case .preview: drawPreview(&canvas)
+        case .faceCheck: drawFaceCheck(&canvas)
         case .printing: canvas.centered(t("print.progress"), row: canvas.height / 2, style: .title)
         case .printResult: drawPrintResult(&canvas)
         case .applicationForm: drawForm(&canvas)
@@ -392,6 +393,18 @@ extension CitizenApp {
             c.item("\(index + 1). " + reason.text(language), row: 5 + index, selected: selection == index)
         }
         hint(&c, "rating.hint")
+    }
+
+    private func drawFaceCheck(_ c: inout Canvas) {
+        c.buffer.put(t("face.title"), x: 2, y: 3, style: .title)
+        c.paragraph(t("face.prompt"), row: 6, style: .plain)
+        if let faceResultKey {
+            c.paragraph(t(faceResultKey), row: c.height / 2 + 2, style: .warning, centered: true)
+            if let left = faceAttemptsLeft {
+                c.centered(t("face.attempts").replacingOccurrences(of: "{n}", with: String(left)), row: c.height / 2 + 5)
+            }
+        }
+        hint(&c, "face.hint")
     }
 
     private func drawGoodbye(_ c: inout Canvas) {

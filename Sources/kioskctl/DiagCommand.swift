@@ -73,6 +73,7 @@ struct KioskLocationOptions: ParsableArguments {
             environment.outbox = providers
             environment.heartbeat = providers
             environment.reader = providers
+            environment.verifier = providers
         }
         return environment
     }
@@ -80,7 +81,7 @@ struct KioskLocationOptions: ParsableArguments {
 
 /// The areas `diag AREA` accepts.
 enum DiagArea: String, ExpressibleByArgument, CaseIterable {
-    case reader, printer, registry, keys, queue, config, disk
+    case reader, printer, registry, keys, queue, config, disk, verifier
 
     var areas: Set<DiagnosticArea> {
         switch self {
@@ -91,6 +92,7 @@ enum DiagArea: String, ExpressibleByArgument, CaseIterable {
         case .config: return [.config]
         case .keys: return [.keys]
         case .disk: return [.system]
+        case .verifier: return [.verifier]
         }
     }
 }
@@ -106,7 +108,8 @@ struct DiagCommand: AsyncParsableCommand {
         has 5 seconds by default (--deadline): a hung device cannot hang diag.
 
         Checks: daemon, reader, printer.<role> (one per printer role in kiosk.yaml), registry, \
-        identity, keys, heartbeat, outbox, disk, config.
+        identity, keys, heartbeat, outbox, disk, config, verifier (the person–card \
+        verifier: probed through kioskd, or directly when kioskd is down).
 
         Exit codes: 0 all ok, 1 warnings, 2 failures. Colour only on a terminal, never with NO_COLOR set.
 

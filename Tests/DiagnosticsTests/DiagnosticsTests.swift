@@ -281,3 +281,36 @@ struct FixedReader: ReaderFiguresProvider {
         #expect(result.status == .warn && result.detail.contains("keys apart"), "\(result)")
     }
 }
+
+/// kioskd's verifier figures, fixed.
+struct FixedVerifier: VerifierFiguresProvider {
+    let figures: VerifierFigures
+    func verifierFigures() async throws -> VerifierFigures { figures }
+}
+
+@Suite struct VerifierCheckTests {
+    @Test func theVerifierRowSaysWhatIsRefusedWithoutIt() async throws {
+        let state = try TemporaryDirectory(prefix: "diag")
+        defer { state.remove() }
+        var environment = embeddedEnvironment(state)
+        // kioskd down, none configured: the services that need it are named as refused.
+        var result = await VerifierCheck().run(context(environment))
+        #expect(result.status == .fail && result.detail == "none configured: SC-LICENCE, SC-SOCIAL are refused", "\(result.detail)")
+        #expect(result.action.contains("verifier.command"))
+
+        environment.verifier = FixedVerifier(figures: VerifierFigures(verifier: "simulator (demo)", state: "ready",
+                                                                     detail: "Yitiji verifier simulator (scene holder)", servicesNeedingIt: ["SC-LICENCE"]))
+        result = await VerifierCheck().run(context(environment, running: true))
+        #expect(result.status == .ok && result.detail == "simulator (demo): Yitiji verifier simulator (scene holder); needed by SC-LICENCE")
+
+        environment.verifier = FixedVerifier(figures: VerifierFigures(verifier: "/usr/lib/yitiji/verifier/face-verify", state: "failed",
+                                                                     detail: "the verifier gave no answer within 5 s and was killed",
+                                                                     servicesNeedingIt: ["SC-SOCIAL"]))
+        result = await VerifierCheck().run(context(environment, running: true))
+        #expect(result.status == .fail && result.detail.contains("no answer within 5 s") && result.detail.contains("SC-SOCIAL are refused"))
+
+        environment.verifier = FixedVerifier(figures: VerifierFigures(verifier: nil, state: "notConfigured", detail: "", servicesNeedingIt: []))
+        result = await VerifierCheck().run(context(environment, running: true))
+        #expect(result.status == .ok && result.detail == "none configured; no service needs it")
+    }
+}

@@ -229,6 +229,8 @@ extension HallScreenTests {
         tmux.press("3")
         tmux.waitFor("Service guide")
         tmux.press("Enter")
+        tmux.waitFor("Identity check")
+        tmux.press("Enter")
         var screen = tmux.waitFor("M to post it free", seconds: 30)
         tmux.press("m")
         tmux.waitFor("Free by post")

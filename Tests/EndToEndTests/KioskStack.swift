@@ -18,7 +18,7 @@ final class KioskStack {
     let metricsPort = freeLoopbackPort()
 
     /// `timestampKey`: registryd's timestamp key file (the demo one by default); `kioskYAML` edits
-    /// the kiosk's configuration.
+    /// the kiosk's configuration (`VERIFIER_SCENE` in it stands for the scene file `camera(_:)` writes).
     init(registryRunning: Bool = true, configFiles: [String: Data] = [:], timestampKey: String? = RegistrydProcess.demoTimestampKey,
          kioskYAML: @escaping (String) -> String = { $0 }) throws {
         directory = try TemporaryDirectory(prefix: "stack")
@@ -33,7 +33,10 @@ final class KioskStack {
         environment = reader.environment.merging(cups.environment) { $1 }
         let url = registry.baseURL
         kioskd = try KioskdTestBed(environment: environment,
-                                   adjust: { kioskYAML($0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url)) },
+                                   adjust: { [scene = directory.path + "/verifier-scene"] in
+                                       kioskYAML($0.replacingOccurrences(of: "http://127.0.0.1:8480", with: url))
+                                           .replacingOccurrences(of: "VERIFIER_SCENE", with: scene)
+                                   },
                                    arguments: ["--metrics-port", String(metricsPort)],
                                    stateFiles: ["kiosk.key": try Data(contentsOf: URL(fileURLWithPath: directory.path + "/kiosk.key"))],
                                    configFiles: configFiles)
@@ -45,6 +48,19 @@ final class KioskStack {
     }
 
     func status() -> String { kioskd.curl(kioskd.technicianSocket, "GET", "/v1/status").1 }
+
+    /// What the demo verifier's camera sees from now on (`holder`, `stranger`, `no-face`, `hang`, …).
+    func camera(_ scene: String) throws {
+        for path in [kioskd.runtimeDirectory + "/verifier-scene", directory.path + "/verifier-scene"] {
+            try scene.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// Places a card and waits for its visit to start.
+    func place(_ card: String = "resident", holder: String = "张*") throws {
+        try reader.control("place " + card)
+        _ = eventually(10) { self.citizen("GET", "/v1/status").1.contains(holder) }
+    }
 
     func citizen(_ method: String, _ path: String, _ body: String? = nil) -> (Int, String) {
         kioskd.curl(kioskd.citizenSocket, method, path, body: body)

@@ -20,6 +20,8 @@ import Testing
         #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("张*") })
         var (code, body) = bed.citizen("GET", "/v1/enterprises?q=\(Self.uscc)")
         #expect(code == 200 && body.contains(Self.uscc), "\(body)")
+        (code, body) = bed.citizen("POST", "/v1/face-checks")
+        #expect(code == 200 && body.contains(#""outcome":"passed""#), "\(body)")
         (code, body) = bed.citizen("POST", "/v1/prints", #"{"request":{"kind":"business-licence","uscc":"\#(Self.uscc)"},"requestId":"e2e-licence-1"}"#)
         #expect(code == 200 && body.contains(#""state":"completed""#), "\(body)\n\(bed.kioskd.process.log.suffix(2000))")
         (code, body) = bed.citizen("POST", "/v1/prints", #"{"request":{"kind":"social-insurance-certificate"},"requestId":"e2e-si-0001"}"#)
@@ -51,6 +53,7 @@ import Testing
         // Someone who is not the legal representative is refused the licence.
         try bed.reader.control("place hkMacaoTaiwan")
         #expect(eventually(10) { bed.citizen("GET", "/v1/status").1.contains("maskedName") })
+        _ = bed.citizen("POST", "/v1/face-checks")
         (code, body) = bed.citizen("POST", "/v1/documents/preview", #"{"kind":"business-licence","uscc":"\#(Self.uscc)"}"#)
         #expect(code == 422 && body.contains("licence.refused"), "\(body)")
         try bed.reader.control("remove")

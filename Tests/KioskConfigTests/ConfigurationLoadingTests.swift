@@ -67,6 +67,39 @@ import TestSupport
         }
     }
 
+    @Test func aVerifierIsNamedByAbsolutePathWithSaneLimits() throws {
+        let good = "\nverifier:\n  command: [/usr/lib/yitiji/verifier/face-verify, --camera, /dev/video0]\n  timeoutSeconds: 20\n  minimumScore: 0.8\n"
+        let (dir, url) = try mutated("kiosk.yaml") { $0 + good }
+        defer { dir.remove() }
+        let verifier = try #require(try KioskConfiguration.load(from: url).settings.verifier)
+        #expect(verifier.command.count == 3 && verifier.timeout == 20 && verifier.attempts == 3)
+        for (bad, field) in [("  command: [face-verify]", "verifier.command"), ("  command: []", "verifier.command"),
+                             ("  command: [/x]\n  timeoutSeconds: 0", "verifier.timeoutSeconds"),
+                             ("  command: [/x]\n  timeoutSeconds: 100000", "verifier.timeoutSeconds"),
+                             ("  command: [/x]\n  minimumScore: 1.5", "verifier.minimumScore"),
+                             ("  command: [/x]\n  attemptsPerVisit: 0", "verifier.attemptsPerVisit"),
+                             ("  command: [/x]\n  photoDecoder: libwlt2bmp.so", "verifier.photoDecoder")] {
+            let error = try #require(try loadError("kiosk.yaml") { $0 + "\nverifier:\n" + bad + "\n" }, "\(bad)")
+            #expect(error.field == field, "\(bad): \(error)")
+        }
+    }
+
+    @Test func licenceAndCertificateNeedAFaceMatchUnlessTheCatalogueSaysOtherwise() throws {
+        let config = try KioskConfiguration.load(from: Self.embedded)
+        #expect(config.services.items.filter(\.needsFaceMatch).map(\.code) == ["SC-LICENCE", "SC-SOCIAL"])
+        #expect(config.services.needsFaceMatch(.socialInsuranceCertificate) && !config.services.needsFaceMatch(.archiveQuery))
+        let (dir, url) = try mutated("services.yaml") {
+            $0.replacingOccurrences(of: "    action: social-insurance-certificate\n", with: "    action: social-insurance-certificate\n    requiresFaceMatch: false\n")
+        }
+        defer { dir.remove() }
+        #expect(try !KioskConfiguration.load(from: url).services.needsFaceMatch(.socialInsuranceCertificate))
+        // A face match needs the card's photo.
+        let error = try #require(try loadError("services.yaml") {
+            $0.replacingOccurrences(of: "    action: archive-query\n    requiresCard: false", with: "    action: archive-query\n    requiresCard: false\n    requiresFaceMatch: true")
+        })
+        #expect(error.field == "items.0.requiresFaceMatch", "\(error)")
+    }
+
     @Test func duplicateServiceCode() throws {
         let error = try #require(try loadError("services.yaml") { $0.replacingOccurrences(of: "SC-LICENCE", with: "SC-ARCHIVE") })
         #expect(error.field == "items.1.code")

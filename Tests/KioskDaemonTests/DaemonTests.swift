@@ -144,6 +144,7 @@ import Yams
         let harness = try await DaemonHarness(gateway: gateway)
         let uscc = await gateway.record.enterprise.uscc
         try await harness.placeCard("hkMacaoTaiwan")
+        #expect(try await harness.client.checkFace().passed)
         do {
             _ = try await harness.client.preview(DocumentRequest(kind: "business-licence", uscc: uscc))
             Issue.record("a card holder who is not the legal representative got a licence preview")
@@ -152,6 +153,7 @@ import Yams
         }
         try await harness.removeCard()
         try await harness.placeCard("resident")
+        #expect(try await harness.client.checkFace().passed)
         let preview = try await harness.client.preview(DocumentRequest(kind: "business-licence", uscc: uscc))
         #expect(preview.pages.joined().contains("统一社会信用代码：\(uscc)"))
         await harness.stop()
@@ -165,6 +167,8 @@ import Yams
             let harness = try await DaemonHarness(gateway: gateway, cups: cups)
             try await waitFor("printers polled") { await harness.daemon.state.printers["a4"] != nil }
             try await harness.placeCard()
+            // The verifier simulator beside the test runner: the holder is at the camera.
+            #expect(try await harness.client.checkFace().passed)
             return (cups, gateway, harness)
         } catch {
             cups.stop()

@@ -140,6 +140,7 @@ import Testing
         #expect(receipt.postedTo == address.masked && receipt.postedTo?.mobile == "138****5678")
         #expect(await gateway.applications.first?.delivery == address)
         let request = DocumentRequest(kind: "social-insurance-certificate")
+        #expect(try await harness.client.checkFace().passed, "the certificate is the holder's: posted only after a face match")
         let posted = try await harness.client.requestDelivery(request, address: address, requestId: "delivery-request-0001")
         let again = try await harness.client.requestDelivery(request, address: address, requestId: "delivery-request-0001")
         #expect(posted == again && posted.postedTo?.recipient == "张**")

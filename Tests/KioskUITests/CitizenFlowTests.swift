@@ -40,7 +40,24 @@ actor FakeCitizenService: CitizenService {
             ArchiveEvent(kind: .change, date: CalendarDate(year: 2018, month: 3, day: 4)!, changes: [FieldChange(item: "住所", before: "甲路", after: "乙路")]),
         ])
     }
+    /// Whether documents wait for a face check, and the outcomes the checks give in turn.
+    var faceNeeded = false
+    var facePassed = false
+    var faceOutcomes: [FaceCheckView] = []
+    var faceChecks = 0
+    func needFace(_ outcomes: [FaceCheckView]) {
+        faceNeeded = true
+        faceOutcomes = outcomes
+    }
+    func checkFace() async throws -> FaceCheckView {
+        faceChecks += 1
+        guard !faceOutcomes.isEmpty else { throw CitizenAPIError(messageKey: "face.locked") }
+        let outcome = faceOutcomes.removeFirst()
+        facePassed = outcome.passed
+        return outcome
+    }
     func preview(_ request: DocumentRequest) async throws -> DocumentPreview {
+        if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
         if let error = failures["preview"] { throw error }
         return DocumentPreview(title: "营业执照", pages: ["营业执照（副本）\n名称 测试科技有限公司", "第二页"])
     }
@@ -297,6 +314,50 @@ actor FakeCitizenService: CitizenService {
         text = await screenText(app)
         #expect(text.contains("结果将免费邮寄至：李* 199****5678"), "\(text)")
         #expect(await service.deliveries.first?.0.kind == "social-insurance-certificate")
+    }
+
+    @Test func aDocumentForTheHolderAsksForTheFaceCheckFirst() async throws {
+        let service = FakeCitizenService()
+        await service.needFace([FaceCheckView(outcome: "noMatch", messageKey: "face.noMatch", attemptsLeft: 2),
+                                FaceCheckView(outcome: "passed", messageKey: "face.passed", attemptsLeft: 1)])
+        let app = CitizenApp(service: service, config: try Self.interface())
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(key: .character("3"))   // the social-insurance certificate
+        #expect(await app.screen == .faceCheck)
+        var text = await screenText(app)
+        #expect(text.contains("人证核验") && text.contains("正对屏幕上方的摄像头") && text.contains("Enter 开始核验"), "\(text)")
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(await app.screen == .faceCheck)
+        #expect(text.contains("人脸与身份证照片不符") && text.contains("还可尝试 2 次"), "\(text)")
+        await app.handle(key: .enter)
+        #expect(await app.screen == .preview, "passed: the document the citizen asked for")
+        #expect(await service.faceChecks == 2)
+
+        // Out of attempts: told to ask the staff, back to the menu.
+        let locked = FakeCitizenService()
+        await locked.needFace([FaceCheckView(outcome: "notLive", messageKey: "face.notLive", attemptsLeft: 0)])
+        let other = CitizenApp(service: locked, config: try Self.interface())
+        await other.handle(event: .sessionStarted(Self.holder))
+        await other.handle(key: .character("3"))
+        await other.handle(key: .enter)
+        text = await screenText(other)
+        #expect(text.contains("人证核验未通过次数过多"), "\(text)")
+        await other.handle(key: .enter)
+        #expect(await other.screen == .menu)
+
+        // No verifier: said plainly; Esc on the check screen goes back.
+        let missing = FakeCitizenService()
+        await missing.needFace([FaceCheckView(outcome: "unavailable", messageKey: "face.unavailable", attemptsLeft: 3)])
+        let third = CitizenApp(service: missing, config: try Self.interface())
+        await third.handle(event: .sessionStarted(Self.holder))
+        await third.handle(key: .character("3"))
+        await third.handle(key: .enter)
+        #expect(await screenText(third).contains("人证核验设备暂不可用"))
+        await third.handle(key: .enter)
+        await third.handle(key: .character("3"))
+        await third.handle(key: .escape)
+        #expect(await third.screen == .menu)
     }
 
     @Test func aCheckInTooEarlySaysTheSlot() async throws {

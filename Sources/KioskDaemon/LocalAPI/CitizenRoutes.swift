@@ -180,6 +180,7 @@ public enum CitizenRoutes {
             try checkRequestId(ask.requestId)
             return try await json { try await service.checkIn(requestId: ask.requestId) }
         }
+        v1.post("face-checks") { _, _ in try await json { try await service.checkFace() } }
         v1.post("session/end") { _, _ in
             await service.endSession()
             return Response(status: .noContent)

@@ -21,6 +21,8 @@ public protocol TechnicianService: Sendable {
     func applyBundle(_ envelope: Data, by account: String) async -> ConfigurationView.Event
     /// The reader as kioskd sees it (kioskd owns the device; diagnostics must not open it).
     func readerFigures() async -> ReaderFigures
+    /// The person–card verifier, probed now.
+    func verifierFigures() async -> VerifierFigures
     /// Outbox figures; nil when no outbox is configured.
     func outboxFigures() async -> OutboxFigures?
     /// The last heartbeat; nil when no registry is configured.
@@ -57,6 +59,7 @@ public enum TechnicianRoutes {
         }
         v1.get("events") { _, _ in CitizenRoutes.eventStream(service.events()) }
         v1.get("diagnostics/reader") { _, _ in try CitizenRoutes.encoded(await service.readerFigures()) }
+        v1.get("diagnostics/verifier") { _, _ in try CitizenRoutes.encoded(await service.verifierFigures()) }
         v1.get("diagnostics/outbox") { _, _ in
             guard let figures = await service.outboxFigures() else {
                 throw LocalAPIError(status: .notFound, messageKey: "error.generic", detail: "no outbox: no registry is configured")

@@ -235,7 +235,7 @@ public final class RegistryBackedGateway: RegistryGateway {
     public func hasOfflineSequence(ticketId: String) async -> Bool {
         ((try? await outbox.database.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM kiosk_offline_number WHERE ticket_id = ?", arguments: [ticketId])
-        }) ?? 0) ?? 0 > 0
+        }) ?? 0) > 0
     }
 
     public func reportTicket(_ report: TicketReport) async throws(GatewayError) {

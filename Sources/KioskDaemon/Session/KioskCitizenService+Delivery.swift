@@ -11,6 +11,7 @@ extension KioskCitizenService {
         try await notInMaintenance()
         let identity = try await holder()
         await sessions.touch()
+        if let kind = DocumentKind(rawValue: request.kind) { try await requireFaceMatch(for: kind) }
         if let done = deliveryReceipts.withLock({ $0[requestId] }) { return done }
         if let (field, why) = address.problem() {
             throw CitizenAPIError(messageKey: "delivery." + field, detail: why)

@@ -15,6 +15,7 @@ public final class KioskCitizenService: CitizenService {
     let hub: EventHub
     let gateway: any RegistryGateway
     let desk: DocumentDesk
+    let faces: FaceCheckDesk
     let configuration: Locked<KioskConfiguration>
     let audit: AuditLog?
     let logger: Logger
@@ -25,7 +26,7 @@ public final class KioskCitizenService: CitizenService {
     let onPrinted: (@Sendable (String, String, Duration) -> Void)?
 
     public init(sessions: SessionManager, state: KioskState, hub: EventHub, gateway: any RegistryGateway, desk: DocumentDesk,
-                configuration: KioskConfiguration, audit: AuditLog?, logger: Logger,
+                faces: FaceCheckDesk, configuration: KioskConfiguration, audit: AuditLog?, logger: Logger,
                 onPrinted: (@Sendable (String, String, Duration) -> Void)? = nil) {
         self.onPrinted = onPrinted
         self.sessions = sessions
@@ -33,6 +34,7 @@ public final class KioskCitizenService: CitizenService {
         self.hub = hub
         self.gateway = gateway
         self.desk = desk
+        self.faces = faces
         self.configuration = Locked(configuration)
         self.audit = audit
         self.logger = logger
@@ -123,6 +125,29 @@ public final class KioskCitizenService: CitizenService {
         } catch { throw Self.citizenError(error) }
     }
 
+    // MARK: - Person–card verification
+
+    public func checkFace() async throws -> FaceCheckView {
+        try await notInMaintenance()
+        return try await faces.check()
+    }
+
+    /// The service a document is printed for.
+    static func action(of kind: DocumentKind) -> ServiceCatalogue.Action? {
+        switch kind {
+        case .businessLicence: return .businessLicence
+        case .socialInsuranceCertificate: return .socialInsuranceCertificate
+        case .archiveExtract: return .archiveQuery
+        case .receipt, .queueTicket, .serviceGuide: return nil
+        }
+    }
+
+    /// Refuses a document whose service needs a face match until the visit's person has matched the card.
+    func requireFaceMatch(for kind: DocumentKind) async throws {
+        guard let action = Self.action(of: kind), config.services.needsFaceMatch(action), !(await sessions.facePassed) else { return }
+        throw CitizenAPIError(messageKey: "face.needed", detail: "\(kind.rawValue) is handed only to the card's holder: pass the face check first (POST /v1/face-checks)")
+    }
+
     // MARK: - Documents
 
     func holder() async throws -> CardIdentity {
@@ -140,6 +165,7 @@ public final class KioskCitizenService: CitizenService {
         guard let kind = DocumentKind(rawValue: request.kind), ![.receipt, .queueTicket, .serviceGuide].contains(kind) else {
             throw CitizenAPIError(messageKey: "error.generic", detail: "unknown document kind \(request.kind)")
         }
+        try await requireFaceMatch(for: kind)
         do {
             switch kind {
             case .businessLicence, .archiveExtract:

@@ -19,6 +19,10 @@ public actor SessionManager {
         public let startedAt: Date
         public var lastActivity: Date
         public var warned = false
+        /// Whether the person at the camera matched the card's photo in this visit.
+        public var facePassed = false
+        /// Face checks tried in this visit.
+        public var faceAttempts = 0
     }
 
     private var current: Session?
@@ -59,6 +63,26 @@ public actor SessionManager {
 
     /// The session's random id.
     public var sessionID: String? { current?.id }
+
+    /// The session's id, card and face-check state, for a person–card check.
+    public var faceCheckSubject: (id: String, card: CardRead, passed: Bool, attempts: Int)? {
+        current.map { ($0.id, $0.card, $0.facePassed, $0.faceAttempts) }
+    }
+
+    /// Whether the visit's person matched the card's photo.
+    public var facePassed: Bool { current?.facePassed ?? false }
+
+    /// Counts a face check of visit `id` (if it is still the current one); answers the attempts made.
+    @discardableResult
+    public func recordFaceCheck(visit id: String, passed: Bool) -> Int? {
+        guard var session = current, session.id == id else { return nil }
+        session.faceAttempts += 1
+        session.facePassed = session.facePassed || passed
+        session.lastActivity = now()
+        session.warned = false
+        current = session
+        return session.faceAttempts
+    }
 
     static func view(of identity: CardIdentity) -> CardHolderView {
         CardHolderView(cardType: identity.cardType.rawValue, maskedName: identity.maskedName,
