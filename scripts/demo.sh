@@ -199,6 +199,11 @@ else
   card remove; sleep 1; card "place resident"; sleep 2
   keys 5; sleep 0.5; keys Enter; shot "progress: the card holder's applications" 2
   keys Enter; shot "where it stands, and what to bring"
+  card remove; sleep 1; card "place resident-longterm"; sleep 2
+  keys Up Up Up; shot "a retiree (李四) chooses the yearly pension entitlement confirmation"
+  keys Enter; sleep 0.5; keys Enter; sleep 0.5; keys Enter; shot "its guide, then the face match with a blink: confirmed, a slip printed" 3
+  keys Enter Up Up Enter; sleep 0.5; keys Enter; shot "in the same visit the match holds: the holder's own social-insurance record" 2
+  keys 3; shot "the personal account and the monthly pension"
   card remove
   echo "-- what reached the A4 printer:"
   pdftotext -layout "$(ls "$RUN"/cups/spool/a4/*.pdf | tail -1)" - | sed -n '1,10p'

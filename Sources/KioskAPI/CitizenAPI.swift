@@ -406,11 +406,65 @@ public protocol CitizenService: Sendable {
     /// Asks for the card holder's document to be posted to `address` instead of printed here;
     /// queued durably, a receipt printed. Once per `requestId`.
     func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt
+    /// The card holder's own social-insurance record for the screen (参保、缴费、个人账户查询),
+    /// after a face match.
+    func myInsurance() async throws -> InsuranceRecordView
+    /// Confirms the card holder's pension entitlement for this year (生存认证) after a face match;
+    /// queued durably, a slip printed. Once per `requestId`.
+    func confirmPension(requestId: String) async throws -> PensionConfirmationView
     /// Checks that the person at the camera is the card's holder (人证核验), for services that
     /// need it; a passed check holds for the rest of the visit.
     func checkFace() async throws -> FaceCheckView
     /// Ends the session and wipes its data.
     func endSession() async
+}
+
+/// The card holder's social-insurance record as the screen shows it: the ID number masked,
+/// payments newest first.
+public struct InsuranceRecordView: Codable, Sendable, Equatable {
+    public var name: String
+    public var maskedIdNumber: String
+    public var region: String
+    public var enrolments: [InsuranceEnrolment]
+    /// Newest first, at most 120 months' lines.
+    public var payments: [MonthlyPayment]
+    public var pension: PensionEntitlement?
+    public var account: PensionAccount?
+
+    public init(name: String, maskedIdNumber: String, region: String, enrolments: [InsuranceEnrolment], payments: [MonthlyPayment],
+                pension: PensionEntitlement?, account: PensionAccount?) {
+        self.name = name
+        self.maskedIdNumber = maskedIdNumber
+        self.region = region
+        self.enrolments = enrolments
+        self.payments = payments
+        self.pension = pension
+        self.account = account
+    }
+}
+
+/// A pension entitlement confirmation's outcome, for the screen.
+public struct PensionConfirmationView: Codable, Sendable, Equatable {
+    /// `confirmed` (the registry is told now), `queued` (told when the network is back) or
+    /// `alreadyConfirmed` (nothing new was recorded).
+    public var outcome: String
+    /// The text key to show, e.g. `pension.confirmed`.
+    public var messageKey: String
+    public var year: Int
+    /// The day the year's confirmation was made, when it was made before.
+    public var confirmedOn: String?
+    /// The slip's number, when one was queued.
+    public var confirmationId: String?
+    public var slipPrinted: Bool
+
+    public init(outcome: String, messageKey: String, year: Int, confirmedOn: String? = nil, confirmationId: String? = nil, slipPrinted: Bool = false) {
+        self.outcome = outcome
+        self.messageKey = messageKey
+        self.year = year
+        self.confirmedOn = confirmedOn
+        self.confirmationId = confirmationId
+        self.slipPrinted = slipPrinted
+    }
 }
 
 /// The outcome of a person–card check, for the screen (no score, no photo).

@@ -147,6 +147,16 @@ public final class CitizenSocketClient: CitizenService {
                               as: ApplicationReceipt.self, timeout: requestTimeout * 2)
     }
 
+    public func myInsurance() async throws -> InsuranceRecordView {
+        try await send(.GET, "/v1/insurance/mine", body: Empty?.none, as: InsuranceRecordView.self)
+    }
+
+    public func confirmPension(requestId: String) async throws -> PensionConfirmationView {
+        struct Ask: Encodable { var requestId: String }
+        return try await send(.POST, "/v1/pension-confirmations", body: Ask(requestId: requestId), as: PensionConfirmationView.self,
+                              timeout: requestTimeout * 4)
+    }
+
     public func checkFace() async throws -> FaceCheckView {
         // The person blinks for the camera: as long as the verifier's own deadline allows.
         try await send(.POST, "/v1/face-checks", body: Empty?.none, as: FaceCheckView.self, timeout: requestTimeout * 5)

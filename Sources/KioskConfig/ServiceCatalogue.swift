@@ -16,9 +16,17 @@ public struct ServiceCatalogue: Codable, Sendable, Equatable {
         case appointmentCheckIn = "appointment-check-in"
         /// An application's progress, by the receipt's tracking number or the card (办件进度查询).
         case applicationProgress = "application-progress"
+        /// A retiree's yearly pension entitlement confirmation (养老保险待遇领取资格认证): the card
+        /// holder's face match with a blink.
+        case pensionConfirmation = "pension-confirmation"
+        /// The card holder's own social-insurance record on screen: enrolments, payments, the
+        /// personal pension account (参保、缴费、个人账户查询).
+        case socialInsuranceQuery = "social-insurance-query"
 
-        /// Printing a licence or a certificate hands a document to whoever holds the card.
-        public var needsFaceMatchByDefault: Bool { [.businessLicence, .socialInsuranceCertificate].contains(self) }
+        /// Printing a licence or a certificate hands a document to whoever holds the card; a
+        /// pension confirmation is the holder's presence itself; the record query shows the
+        /// holder's own data.
+        public var needsFaceMatchByDefault: Bool { [.businessLicence, .socialInsuranceCertificate, .pensionConfirmation, .socialInsuranceQuery].contains(self) }
     }
 
     /// Whether any service of `action` needs a face match (the action's default when none is listed).

@@ -61,6 +61,17 @@ public enum InsuranceType: String, Codable, Sendable, CaseIterable {
         case .maternity: return "生育保险"
         }
     }
+
+    /// The English name, e.g. Basic pension insurance.
+    public var englishName: String {
+        switch self {
+        case .pension: return "Basic pension insurance"
+        case .medical: return "Basic medical insurance"
+        case .unemployment: return "Unemployment insurance"
+        case .workInjury: return "Work-injury insurance"
+        case .maternity: return "Maternity insurance"
+        }
+    }
 }
 
 /// A person's enrolment in one insurance.
@@ -106,6 +117,43 @@ public struct MonthlyPayment: Codable, Sendable, Hashable {
     }
 }
 
+/// A retiree's pension (城镇职工基本养老保险待遇): since when, and how much a month.
+public struct PensionEntitlement: Codable, Sendable, Hashable {
+    /// 待遇领取开始日期.
+    public var startedOn: CalendarDate
+    /// 月养老金.
+    public var monthlyAmount: Money
+
+    public init(startedOn: CalendarDate, monthlyAmount: Money) {
+        self.startedOn = startedOn
+        self.monthlyAmount = monthlyAmount
+    }
+}
+
+/// The personal pension account (个人账户): what it holds, as of a day.
+public struct PensionAccount: Codable, Sendable, Hashable {
+    /// 个人账户累计储存额.
+    public var balance: Money
+    public var asOf: CalendarDate
+
+    public init(balance: Money, asOf: CalendarDate) {
+        self.balance = balance
+        self.asOf = asOf
+    }
+}
+
+/// A year's entitlement confirmation (待遇领取资格认证, 生存认证) on record.
+public struct PensionConfirmationMark: Codable, Sendable, Hashable {
+    public var year: Int
+    /// The day it was confirmed (China time).
+    public var confirmedOn: CalendarDate
+
+    public init(year: Int, confirmedOn: CalendarDate) {
+        self.year = year
+        self.confirmedOn = confirmedOn
+    }
+}
+
 /// A person's social-insurance record (参保记录): the input of the 参保证明 document.
 /// Personal data: held in memory for one session only, never cached or logged.
 public struct SocialInsuranceRecord: Codable, Sendable, Hashable {
@@ -118,13 +166,23 @@ public struct SocialInsuranceRecord: Codable, Sendable, Hashable {
     public var enrolments: [InsuranceEnrolment]
     /// Oldest first.
     public var payments: [MonthlyPayment]
+    /// The pension the person receives, if retired.
+    public var pension: PensionEntitlement?
+    /// The personal pension account, where the registry keeps one.
+    public var pensionAccount: PensionAccount?
+    /// The latest entitlement confirmation on record (the registry fills it in when answering).
+    public var pensionConfirmed: PensionConfirmationMark?
 
     public init(idNumber: String, name: String, region: String, enrolments: [InsuranceEnrolment],
-                payments: [MonthlyPayment]) {
+                payments: [MonthlyPayment], pension: PensionEntitlement? = nil, pensionAccount: PensionAccount? = nil,
+                pensionConfirmed: PensionConfirmationMark? = nil) {
         self.idNumber = idNumber
         self.name = name
         self.region = region
         self.enrolments = enrolments
         self.payments = payments
+        self.pension = pension
+        self.pensionAccount = pensionAccount
+        self.pensionConfirmed = pensionConfirmed
     }
 }

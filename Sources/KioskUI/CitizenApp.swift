@@ -27,6 +27,8 @@ public actor CitizenApp {
         case preview
         /// The person–card check before a document that is only for the card's holder.
         case faceCheck
+        /// The card holder's social-insurance record: enrolments, payments, the personal account.
+        case insurance
         case printing
         case printResult
         case applicationForm
@@ -67,8 +69,16 @@ public actor CitizenApp {
     var previewRequest: DocumentRequest?
     var previewDocument: DocumentPreview?
     var previewReturn: Screen = .menu
-    /// The document waiting for the face check.
-    var faceRequest: DocumentRequest?
+    /// What waits for the face check.
+    enum FaceNext: Sendable, Equatable {
+        case document(DocumentRequest)
+        case pension
+        case insurance
+    }
+    var insurance: InsuranceRecordView?
+    /// The record's part shown: 0 enrolments, 1 payments, 2 the personal account.
+    var insuranceTab = 0
+    var faceNext: FaceNext?
     /// The last check's outcome text and the checks left, shown on the check screen.
     var faceResultKey: String?
     var faceAttemptsLeft: Int?
@@ -184,6 +194,7 @@ public actor CitizenApp {
         case .detail: await detailKey(key)
         case .preview: await previewKey(key)
         case .faceCheck: await faceCheckKey(key)
+        case .insurance: await insuranceKey(key)
         case .printResult:
             if key == .enter || key == .escape { startRating() }
         case .applicationForm: await formKey(key)
@@ -316,6 +327,12 @@ public actor CitizenApp {
                 input = ""
                 go(.progressInput)
             }
+        case "social-insurance-query":
+            previewReturn = .menu
+            await openInsurance()
+        case "pension-confirmation":
+            previewReturn = .menu
+            await confirmPension()
         case "appointment-check-in":
             let requestId = UUID().uuidString
             await perform("ticket.printing", returnTo: .menu) {
@@ -398,10 +415,7 @@ public actor CitizenApp {
                 self.previewDocument = try await self.service.preview(request)
             } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
                 // Only for the card's holder: kioskd wants the face check first.
-                self.faceRequest = request
-                self.faceResultKey = nil
-                self.faceAttemptsLeft = nil
-                self.go(.faceCheck)
+                self.askFace(then: .document(request))
                 return
             }
             self.previewRequest = request
@@ -413,21 +427,25 @@ public actor CitizenApp {
     private func faceCheckKey(_ key: Key) async {
         switch key {
         case .escape, .backspace:
-            faceRequest = nil
+            faceNext = nil
             go(previewReturn)
         case .enter:
-            guard let request = faceRequest else { go(previewReturn); return }
+            guard let next = faceNext else { go(previewReturn); return }
             let back = previewReturn
             await perform("face.checking", returnTo: back) {
                 let result = try await self.service.checkFace()
                 if result.passed {
-                    self.faceRequest = nil
+                    self.faceNext = nil
                     self.faceResultKey = nil
-                    await self.openPreview(request)
+                    switch next {
+                    case .document(let request): await self.openPreview(request)
+                    case .pension: await self.confirmPension()
+                    case .insurance: await self.openInsurance()
+                    }
                 } else if result.outcome == "unavailable" {
                     self.show(message: "face.unavailable", returnTo: back)
                 } else if result.attemptsLeft == 0 {
-                    self.faceRequest = nil
+                    self.faceNext = nil
                     self.show(message: "face.locked", returnTo: .menu)
                 } else {
                     self.faceResultKey = result.messageKey
@@ -435,6 +453,59 @@ public actor CitizenApp {
                     self.go(.faceCheck)
                 }
             }
+        default: break
+        }
+    }
+
+    /// Shows the face check; `next` follows when it passes.
+    private func askFace(then next: FaceNext) {
+        faceNext = next
+        faceResultKey = nil
+        faceAttemptsLeft = nil
+        go(.faceCheck)
+    }
+
+    /// The pension entitlement confirmation: after the face check, kioskd records it and prints a slip.
+    private func confirmPension() async {
+        let requestId = UUID().uuidString
+        await perform("pension.confirming", returnTo: .menu) {
+            do {
+                let result = try await self.service.confirmPension(requestId: requestId)
+                self.show(message: result.messageKey, returnTo: .menu)
+                self.messageValues = ["year": String(result.year), "date": result.confirmedOn ?? ""]
+            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
+                self.askFace(then: .pension)
+            }
+        }
+    }
+
+    /// The card holder's record, after the face check.
+    private func openInsurance() async {
+        await perform("loading", returnTo: .menu) {
+            do {
+                self.insurance = try await self.service.myInsurance()
+                self.insuranceTab = 0
+                self.go(.insurance)
+            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
+                self.askFace(then: .insurance)
+            }
+        }
+    }
+
+    private func insuranceKey(_ key: Key) async {
+        switch key {
+        case .character(let c) where ("1"..."3").contains(c):
+            insuranceTab = (c.wholeNumberValue ?? 1) - 1
+            scroll = 0
+        case .left: insuranceTab = (insuranceTab + 2) % 3; scroll = 0
+        case .right, .tab: insuranceTab = (insuranceTab + 1) % 3; scroll = 0
+        case .down: scroll += 1
+        case .up: scroll = max(0, scroll - 1)
+        case .pageDown: scroll += 10
+        case .pageUp: scroll = max(0, scroll - 10)
+        case .escape, .backspace, .enter:
+            insurance = nil
+            go(.menu)
         default: break
         }
     }
@@ -697,7 +768,8 @@ public actor CitizenApp {
         detail = nil
         previewDocument = nil
         previewRequest = nil
-        faceRequest = nil
+        faceNext = nil
+        insurance = nil
         faceResultKey = nil
         faceAttemptsLeft = nil
         printOutcome = nil

@@ -22,6 +22,7 @@ extension CitizenApp {
         case .detail: drawDetail(&canvas)
         case .preview: drawPreview(&canvas)
         case .faceCheck: drawFaceCheck(&canvas)
+        case .insurance: drawInsurance(&canvas)
         case .printing: canvas.centered(t("print.progress"), row: canvas.height / 2, style: .title)
         case .printResult: drawPrintResult(&canvas)
         case .applicationForm: drawForm(&canvas)
@@ -405,6 +406,55 @@ extension CitizenApp {
             }
         }
         hint(&c, "face.hint")
+    }
+
+    private func drawInsurance(_ c: inout Canvas) {
+        guard let record = insurance else { return }
+        c.buffer.put(t("insurance.title") + " · " + record.name + " " + record.maskedIdNumber, x: 2, y: 2, style: .title)
+        var x = 2
+        for (index, key) in ["insurance.enrolments", "insurance.payments", "insurance.account"].enumerated() {
+            let label = " \(index + 1) " + t(key) + " "
+            c.buffer.put(label, x: x, y: 4, style: index == insuranceTab ? .selected : .plain)
+            x += DisplayWidth.of(label) + 2
+        }
+        let english = language == "en"
+        var lines: [String] = []
+        switch insuranceTab {
+        case 0:
+            lines = record.enrolments.map { e in
+                "\(english ? e.type.englishName : e.type.chineseName)  \(t("insurance.since")) \(e.startedOn)  "
+                    + t("insurance.months").replacingOccurrences(of: "{n}", with: String(e.monthsPaid)) + "  \(e.status)"
+            }
+            lines.insert(t("insurance.region") + "：" + record.region, at: 0)
+        case 1:
+            lines = record.payments.map { p in
+                "\(p.month)  \(english ? p.type.englishName : p.type.chineseName)  \(t("insurance.base")) \(p.base)  "
+                    + "\(t("insurance.employerPart")) \(p.employerAmount)  \(t("insurance.personalPart")) \(p.personalAmount)"
+            }
+            if lines.isEmpty { lines = [t("insurance.noPayments")] }
+        default:
+            if let account = record.account {
+                lines.append(t("insurance.balance").replacingOccurrences(of: "{amount}", with: account.balance.description)
+                    .replacingOccurrences(of: "{date}", with: account.asOf.description))
+            } else {
+                lines.append(t("insurance.noAccount"))
+            }
+            if let pension = record.pension {
+                lines.append(t("insurance.pension").replacingOccurrences(of: "{amount}", with: pension.monthlyAmount.description)
+                    .replacingOccurrences(of: "{date}", with: pension.startedOn.description))
+            }
+        }
+        var wrapped: [String] = []
+        for line in lines { wrapped += TextLayout.wrap(line, width: c.width - 6) }
+        let rows = max(1, c.height - 9)
+        let start = min(scroll, max(0, wrapped.count - rows))
+        for (offset, line) in wrapped.dropFirst(start).prefix(rows).enumerated() {
+            c.buffer.put(line, x: 4, y: 6 + offset)
+        }
+        if wrapped.count > rows {
+            c.centered("\(start + 1)–\(min(wrapped.count, start + rows)) / \(wrapped.count)", row: c.height - 3, style: .dim)
+        }
+        hint(&c, "insurance.hint")
     }
 
     private func drawGoodbye(_ c: inout Canvas) {

@@ -41,7 +41,7 @@ public struct OutboxPolicy: Sendable {
     public var printRecordCap = 20_000
     /// Ticket reports beyond this many queued are refused with `.full` (the ticket is then not printed).
     public var ticketCap = 20_000
-    /// Delivery requests beyond this many queued are refused with `.full`.
+    /// Delivery requests (and pension confirmations) beyond this many queued are refused with `.full`.
     public var deliveryCap = 20_000
     /// Undelivered items older than this become dead letters (reason kept).
     public var ttl: TimeInterval = 30 * 24 * 3600
@@ -69,7 +69,7 @@ public struct OutboxPolicy: Sendable {
         case .printRecords: return printRecordCap
         case .heartbeats: return 1
         case .tickets: return ticketCap
-        case .deliveries: return deliveryCap
+        case .deliveries, .pensionConfirmations: return deliveryCap
         }
     }
 

@@ -17,6 +17,8 @@ public enum SubmissionKind: String, Codable, Sendable, CaseIterable, Hashable {
     case tickets
     /// A document to be posted instead of printed (`DeliveryRequest`).
     case deliveries
+    /// A retiree's yearly entitlement confirmation (`PensionConfirmation`).
+    case pensionConfirmations = "pension-confirmations"
 }
 
 /// The applicant of an application: the card holder of the session, only what the registry needs.

@@ -108,7 +108,7 @@ struct DiagCommand: AsyncParsableCommand {
         has 5 seconds by default (--deadline): a hung device cannot hang diag.
 
         Checks: daemon, reader, printer.<role> (one per printer role in kiosk.yaml), registry, \
-        identity, keys, heartbeat, outbox, disk, config, verifier (the person–card \
+        identity, keys, heartbeat, outbox, disk, config, freshness, verifier (the person–card \
         verifier: probed through kioskd, or directly when kioskd is down).
 
         Exit codes: 0 all ok, 1 warnings, 2 failures. Colour only on a terminal, never with NO_COLOR set.

@@ -56,7 +56,7 @@ import Testing
         #expect(rows.first?.id == "daemon" && rows.first?.status == "fail")
         #expect(rows.first?.detail.contains("kioskd is not running") == true)
         #expect(rows.first?.action.contains("systemctl start kioskd") == true)
-        #expect(rows.map(\.id) == ["daemon", "reader", "printer.a4", "printer.receipt", "registry", "identity", "keys", "heartbeat", "outbox", "disk", "config", "freshness"])
+        #expect(rows.map(\.id) == ["daemon", "reader", "printer.a4", "printer.receipt", "registry", "identity", "keys", "heartbeat", "outbox", "disk", "config", "freshness", "verifier"])
         #expect(rows.allSatisfy { ["ok", "warn", "fail"].contains($0.status) })
         #expect(try row(rows, "outbox").status == "warn" && row(rows, "outbox").detail.contains("need kioskd"))
         #expect(try row(rows, "disk").status == "ok" && row(rows, "disk").detail.contains("free"))

@@ -155,4 +155,57 @@ import Testing
                                                                              "--config", bed.kioskd.configDirectory], timeout: 60)
         #expect(direct.status == 2 && direct.stdout.contains("not-installed") && direct.stdout.contains("No such file"), "\(direct.stdout) \(direct.stderr)")
     }
+
+    /// 生存认证: a retiree passes the face match with a blink and the year is confirmed once, with a
+    /// slip; someone who receives no pension is told so; offline it is queued and arrives later.
+    @Test func aRetireeConfirmsTheYearOnceAndSomeoneWithoutAPensionIsToldSo() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        try bed.place("resident-longterm", holder: "李*")
+        let ask = #"{"requestId":"pension-request-0001"}"#
+        var (code, body) = bed.citizen("POST", "/v1/pension-confirmations", ask)
+        #expect(code == 422 && body.contains("face.needed"), "the holder's presence is the face match: \(code) \(body)")
+        (code, body) = bed.citizen("GET", "/v1/insurance/mine")
+        #expect(code == 422 && body.contains("face.needed"), "the holder's own record, after the face match: \(code) \(body)")
+        (code, body) = bed.citizen("POST", "/v1/face-checks")
+        #expect(body.contains(#""outcome":"passed""#), "\(body)")
+        // The holder's record on screen: enrolments, payments, the account and the pension; the ID masked.
+        (code, body) = bed.citizen("GET", "/v1/insurance/mine")
+        #expect(code == 200 && body.contains(#""balance":"66600.00""#) && body.contains(#""monthlyAmount":"3268.40""#)
+                && body.contains("enrolments") && body.contains("payments"), "\(code) \(body)")
+        #expect(!body.contains("11010519491231002X") && body.contains("110105********002X"), "\(body)")
+        (code, body) = bed.citizen("POST", "/v1/pension-confirmations", ask)
+        #expect(code == 200 && body.contains(#""outcome":"confirmed""#) && body.contains(#""slipPrinted":true"#), "\(code) \(body)")
+        let again = bed.citizen("POST", "/v1/pension-confirmations", ask)
+        #expect(again.0 == 200 && again.1.contains(#""outcome":"confirmed""#) && again.1.contains("RZ-pension-request-0001"), "a retry answers the same: \(again.1)")
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
+        #expect(eventually(15) { ((try? bed.submissions("pension-confirmations").count) ?? 0) == 1 })
+        // The registry has it: asked again in another request, the year is confirmed already.
+        (code, body) = bed.citizen("POST", "/v1/pension-confirmations", #"{"requestId":"pension-request-0002"}"#)
+        #expect(code == 200 && body.contains(#""outcome":"alreadyConfirmed""#) && body.contains("confirmedOn"), "\(code) \(body)")
+        #expect(bed.cups.printed("receipt").count == 1)
+
+        // Someone who receives no pension.
+        try bed.reader.control("remove")
+        _ = eventually(10) { !bed.citizen("GET", "/v1/status").1.contains("maskedName") }
+        try bed.place()
+        _ = bed.citizen("POST", "/v1/face-checks")
+        (code, body) = bed.citizen("POST", "/v1/pension-confirmations", #"{"requestId":"pension-request-0003"}"#)
+        #expect(code == 422 && body.contains("pension.none"), "\(code) \(body)")
+        (code, body) = bed.citizen("POST", "/v1/pension-confirmations", #"{"requestId":"x"}"#)
+        #expect(code == 400, "a bad request id is refused: \(code) \(body)")
+    }
+
+    @Test func offlineThePensionConfirmationIsQueuedAndArrivesLater() throws {
+        let bed = try KioskStack(registryRunning: false)
+        defer { bed.stop() }
+        try bed.place("resident-longterm", holder: "李*")
+        _ = bed.citizen("POST", "/v1/face-checks")
+        let (code, body) = bed.citizen("POST", "/v1/pension-confirmations", #"{"requestId":"pension-request-0101"}"#)
+        #expect(code == 200 && body.contains(#""outcome":"queued""#) && body.contains("pension.queued"), "\(code) \(body)")
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
+        try bed.reader.control("remove")
+        try bed.registry.start()
+        #expect(eventually(40) { ((try? bed.submissions("pension-confirmations").count) ?? 0) == 1 })
+    }
 }

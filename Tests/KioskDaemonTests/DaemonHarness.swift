@@ -103,6 +103,8 @@ actor FakeGateway: RegistryGateway {
     func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async { figures[queue] = figure }
     var deliveryRequests: [DeliveryRequest] = []
     func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) { deliveryRequests.append(request) }
+    var pensionConfirmations: [PensionConfirmation] = []
+    func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) { pensionConfirmations.append(confirmation) }
 
     /// Applications submitted while unreachable stay undelivered.
     func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] {

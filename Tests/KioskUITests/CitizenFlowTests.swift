@@ -56,6 +56,24 @@ actor FakeCitizenService: CitizenService {
         facePassed = outcome.passed
         return outcome
     }
+    func myInsurance() async throws -> InsuranceRecordView {
+        if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
+        let payments = (1...30).map { n in
+            MonthlyPayment(month: String(format: "2026-%02d", (n - 1) % 12 + 1), type: n % 2 == 0 ? .pension : .medical, base: Money(fen: 800_000),
+                           employerAmount: Money(fen: 128_000), personalAmount: Money(fen: 64_000), employer: "演示市云端科技有限公司")
+        }
+        return InsuranceRecordView(
+            name: "张三", maskedIdNumber: "441900********1234", region: "演示市",
+            enrolments: [InsuranceEnrolment(type: .pension, startedOn: CalendarDate(year: 2008, month: 6, day: 1)!, monthsPaid: 210, status: "参保缴费")],
+            payments: payments, pension: nil, account: PensionAccount(balance: Money(fen: 13_440_000), asOf: CalendarDate(year: 2026, month: 11, day: 30)!))
+    }
+    var pensionRequests: [String] = []
+    func confirmPension(requestId: String) async throws -> PensionConfirmationView {
+        if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
+        pensionRequests.append(requestId)
+        return PensionConfirmationView(outcome: "confirmed", messageKey: "pension.confirmed", year: 2026, confirmationId: "RZ-" + requestId,
+                                       slipPrinted: true)
+    }
     func preview(_ request: DocumentRequest) async throws -> DocumentPreview {
         if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
         if let error = failures["preview"] { throw error }
@@ -358,6 +376,54 @@ actor FakeCitizenService: CitizenService {
         await third.handle(key: .character("3"))
         await third.handle(key: .escape)
         #expect(await third.screen == .menu)
+    }
+
+    @Test func thePensionConfirmationIsTheFaceCheckThenASlip() async throws {
+        let service = FakeCitizenService()
+        await service.needFace([FaceCheckView(outcome: "passed", messageKey: "face.passed", attemptsLeft: 2)])
+        let app = CitizenApp(service: service, config: try Self.interface())
+        await app.handle(event: .sessionStarted(Self.holder))
+        let items = try Self.interface().services
+        let pension = try #require(items.firstIndex { $0.action == "pension-confirmation" })
+        for _ in 0..<(items.count + 1 - pension) { await app.handle(key: .up) }   // from the top, up wraps to "finish", then back
+        var text = await screenText(app)
+        #expect(text.contains("> \(pension + 1). 养老保险待遇领取资格认证"), "\(text)")
+        await app.handle(key: .enter)
+        #expect(await app.screen == .faceCheck)
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("2026 年度养老保险待遇领取资格认证已完成"), "\(text)")
+        #expect(await service.pensionRequests.count == 1)
+        await app.handle(key: .enter)
+        #expect(await app.screen == .menu)
+    }
+
+    @Test func theHoldersOwnRecordIsShownInThreePartsAfterTheFaceCheck() async throws {
+        let service = FakeCitizenService()
+        await service.needFace([FaceCheckView(outcome: "passed", messageKey: "face.passed", attemptsLeft: 2)])
+        let app = CitizenApp(service: service, config: try Self.interface())
+        await app.handle(event: .sessionStarted(Self.holder))
+        let items = try Self.interface().services
+        let query = try #require(items.firstIndex { $0.action == "social-insurance-query" })
+        for _ in 0..<(items.count + 1 - query) { await app.handle(key: .up) }
+        await app.handle(key: .enter)
+        #expect(await app.screen == .faceCheck)
+        await app.handle(key: .enter)
+        #expect(await app.screen == .insurance)
+        var text = await screenText(app)
+        #expect(text.contains("社保查询 · 张三 441900********1234") && text.contains("基本养老保险  参保日期 2008-06-01  累计缴费 210 个月"), "\(text)")
+        await app.handle(key: .character("2"))
+        text = await screenText(app)
+        #expect(text.contains("缴费基数 8000.00") && text.contains("1–15 / 30"), "\(text)")
+        await app.handle(key: .pageDown)
+        #expect(await screenText(app).contains("11–25 / 30"))
+        await app.handle(key: .character("3"))
+        text = await screenText(app)
+        #expect(text.contains("个人账户累计储存额 134400.00 元（截至 2026-11-30）"), "\(text)")
+        await app.handle(key: .character("e"))
+        #expect(await screenText(app).contains("Personal pension account: 134400.00 yuan"))
+        await app.handle(key: .escape)
+        #expect(await app.screen == .menu)
     }
 
     @Test func aCheckInTooEarlySaysTheSlot() async throws {

@@ -245,6 +245,58 @@ import Testing
         #expect(try await store.deliveries(site: "hall-10", status: .posted).map(\.deliveryId) == ["delivery-0000001"])
     }
 
+    /// A retiree's yearly confirmation marks the year once, whichever kiosk sends it first;
+    /// someone who receives no pension is not marked; a resend is the same receipt.
+    static func exercisePension(_ store: any RegistryStore) async throws {
+        try await store.load(try RegistrySeed.load(Data(contentsOf: URL(fileURLWithPath: seedPath))))
+        let key = try #require(Data(base64Encoded: try KioskCredentials.generate(kioskId: "k").publicKeyBase64))
+        for id in ["DG-0020", "DG-0021"] { try await store.addPrincipal(id: id, publicKey: key, note: "", role: .kiosk, site: "hall-20") }
+        let retiree = Applicant(idNumber: "11010519491231002X", name: "李四")
+        let now = Date()
+        let year = CalendarDate.today(now: now).year
+        #expect(try await store.person(idNumber: retiree.idNumber)?.pension?.monthlyAmount == Money("3268.40"))
+        #expect(try await store.person(idNumber: retiree.idNumber)?.pensionConfirmed == nil)
+        let first = PensionConfirmation(confirmationId: "RZ-confirm-0001", applicant: retiree, year: year, confirmedAt: now.addingTimeInterval(-60), liveness: "blink")
+        var results = try await store.submit(kioskId: "DG-0020", [try item(.pensionConfirmations, key: "p1", first)], now: now)
+        let receipt = try #require(try results.first??.get())
+        #expect(receipt.registryNumber.hasPrefix("RZ-"))
+        let mark = try #require(try await store.person(idNumber: retiree.idNumber)?.pensionConfirmed)
+        #expect(mark == PensionConfirmationMark(year: year, confirmedOn: CalendarDate.today(now: now.addingTimeInterval(-60))))
+        // The same again (a resend) is the same receipt; another kiosk's later one changes nothing.
+        results = try await store.submit(kioskId: "DG-0020", [try item(.pensionConfirmations, key: "p1", first)], now: now.addingTimeInterval(5))
+        #expect(try results.first??.get() == receipt)
+        var second = first
+        second.confirmationId = "RZ-confirm-0002"
+        second.confirmedAt = now
+        results = try await store.submit(kioskId: "DG-0021", [try item(.pensionConfirmations, key: "p2", second)], now: now.addingTimeInterval(10))
+        #expect(results.first??.isSuccess == true)
+        #expect(try await store.person(idNumber: retiree.idNumber)?.pensionConfirmed == mark)
+        // Someone who receives no pension, a year that is not the confirmation's own, and bad bodies.
+        var working = first
+        working.confirmationId = "RZ-confirm-0003"
+        working.applicant = Applicant(idNumber: "441900199003181234", name: "张三")
+        var wrongYear = first
+        wrongYear.confirmationId = "RZ-confirm-0004"
+        wrongYear.applicant = Applicant(idNumber: "441900196203128717", name: "罗磊")
+        wrongYear.year = year + 1
+        var noBlink = first
+        noBlink.confirmationId = "RZ-confirm-0005"
+        noBlink.liveness = "none"
+        var badId = first
+        badId.confirmationId = "RZ-confirm-0006"
+        badId.applicant.idNumber = "110105194912310021"
+        results = try await store.submit(kioskId: "DG-0020", [try item(.pensionConfirmations, key: "p3", working), try item(.pensionConfirmations, key: "p4", wrongYear),
+                                                              try item(.pensionConfirmations, key: "p5", noBlink), try item(.pensionConfirmations, key: "p6", badId)], now: now)
+        #expect(results[0]?.isSuccess == true && results[1]?.isSuccess == true)
+        #expect(try await store.person(idNumber: "441900199003181234")?.pensionConfirmed == nil)
+        #expect(try await store.person(idNumber: "441900196203128717")?.pensionConfirmed == nil)
+        for (index, word) in [(2, "liveness"), (3, "idNumber")] {
+            if case .failure(let problem)?? = results[index] {
+                #expect(problem.code == "submission.invalid" && problem.detail.contains(word), "\(problem)")
+            } else { Issue.record("item \(index) was taken") }
+        }
+    }
+
     @Test func sqlite() async throws {
         let dir = try TemporaryDirectory(prefix: "store")
         defer { dir.remove() }
@@ -252,6 +304,7 @@ import Testing
         try await Self.exerciseHall(try SQLiteRegistryStore(path: dir.path + "/hall.sqlite"))
         try await Self.exerciseProgress(try SQLiteRegistryStore(path: dir.path + "/progress.sqlite"))
         try await Self.exerciseDeliveries(try SQLiteRegistryStore(path: dir.path + "/deliveries.sqlite"))
+        try await Self.exercisePension(try SQLiteRegistryStore(path: dir.path + "/pension.sqlite"))
     }
 
     @Test func postgres() async throws {
@@ -267,6 +320,7 @@ import Testing
         try await Self.exerciseHall(store)
         try await Self.exerciseProgress(store)
         try await Self.exerciseDeliveries(store)
+        try await Self.exercisePension(store)
     }
 }
 

@@ -39,8 +39,8 @@ public enum CitizenRoutes {
         public init(serviceCode: String, requestId: String) { self.serviceCode = serviceCode; self.requestId = requestId }
     }
 
-    /// A check-in asked for on the wire.
-    public struct CheckInAsk: Codable, Sendable {
+    /// A request that carries only its request id (a check-in, a pension confirmation).
+    public struct RequestIdAsk: Codable, Sendable {
         public var requestId: String
         public init(requestId: String) { self.requestId = requestId }
     }
@@ -176,11 +176,17 @@ public enum CitizenRoutes {
             return try await json { try await service.requestDelivery(ask.request, address: ask.address, requestId: ask.requestId) }
         }
         v1.post("check-ins") { request, context in
-            let ask = try await decode(CheckInAsk.self, request, context)
+            let ask = try await decode(RequestIdAsk.self, request, context)
             try checkRequestId(ask.requestId)
             return try await json { try await service.checkIn(requestId: ask.requestId) }
         }
         v1.post("face-checks") { _, _ in try await json { try await service.checkFace() } }
+        v1.get("insurance/mine") { _, _ in try await json { try await service.myInsurance() } }
+        v1.post("pension-confirmations") { request, context in
+            let ask = try await decode(RequestIdAsk.self, request, context)
+            try checkRequestId(ask.requestId)
+            return try await json { try await service.confirmPension(requestId: ask.requestId) }
+        }
         v1.post("session/end") { _, _ in
             await service.endSession()
             return Response(status: .noContent)

@@ -263,6 +263,10 @@ public final class RegistryBackedGateway: RegistryGateway {
         do { try outbox.enqueue(.deliveries, request, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
     }
 
+    public func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) {
+        do { try outbox.enqueue(.pensionConfirmations, confirmation, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+    }
+
     public func queueFigure(_ queue: String) async -> KnownQueueFigure? {
         (try? await outbox.database.read { db in
             try Row.fetchOne(db, sql: "SELECT waiting, day, offline_since FROM kiosk_queue_figure WHERE queue = ?", arguments: [queue]).map {

@@ -91,6 +91,8 @@ public protocol RegistryGateway: Sendable {
     func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission]
     /// Queues a request to post a document durably.
     func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError)
+    /// Queues a retiree's entitlement confirmation durably.
+    func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError)
     /// The last waiting figure the kiosk knew of `queue`, kept across restarts.
     func queueFigure(_ queue: String) async -> KnownQueueFigure?
     /// Keeps the waiting figure of `queue`.

@@ -22,6 +22,8 @@ public final class KioskCitizenService: CitizenService {
     private let ratedVisits = Locked<Set<String>>([])
     /// Deliveries asked for, by request id: a retry answers the same receipt.
     let deliveryReceipts = Locked<[String: ApplicationReceipt]>([:])
+    /// Pension confirmations, by request id: a retry answers the same outcome.
+    let pensionOutcomes = Locked<[String: PensionConfirmationView]>([:])
     /// Told of each print's role, outcome and duration (the metrics).
     let onPrinted: (@Sendable (String, String, Duration) -> Void)?
 
@@ -144,8 +146,14 @@ public final class KioskCitizenService: CitizenService {
 
     /// Refuses a document whose service needs a face match until the visit's person has matched the card.
     func requireFaceMatch(for kind: DocumentKind) async throws {
-        guard let action = Self.action(of: kind), config.services.needsFaceMatch(action), !(await sessions.facePassed) else { return }
-        throw CitizenAPIError(messageKey: "face.needed", detail: "\(kind.rawValue) is handed only to the card's holder: pass the face check first (POST /v1/face-checks)")
+        guard let action = Self.action(of: kind) else { return }
+        try await requireFaceMatch(for: action)
+    }
+
+    /// Refuses a service that needs a face match until the visit's person has matched the card.
+    func requireFaceMatch(for action: ServiceCatalogue.Action) async throws {
+        guard config.services.needsFaceMatch(action), !(await sessions.facePassed) else { return }
+        throw CitizenAPIError(messageKey: "face.needed", detail: "\(action.rawValue) is for the card's holder in person: pass the face check first (POST /v1/face-checks)")
     }
 
     // MARK: - Documents

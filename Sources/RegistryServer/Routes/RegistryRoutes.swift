@@ -408,6 +408,7 @@ public enum RegistryRoutes {
         var ticket: TicketReport?
         var application: ApplicationSubmission?
         var delivery: DeliveryRequest?
+        var pension: PensionConfirmation?
         do {
             switch kind {
             case .applications:
@@ -430,6 +431,11 @@ public enum RegistryRoutes {
                 problem = value.problem()
                 delivery = value
                 tracking = value.deliveryId
+            case .pensionConfirmations:
+                let value = try decoder.decode(PensionConfirmation.self, from: body)
+                problem = value.problem()
+                pension = value
+                tracking = value.confirmationId
             case .tickets:
                 let value = try decoder.decode(TicketReport.self, from: body)
                 problem = value.problem()
@@ -446,6 +452,7 @@ public enum RegistryRoutes {
             stored.ticket = ticket
             stored.application = application
             stored.delivery = delivery
+            stored.pension = pension
         }
         return stored
     }

@@ -57,6 +57,8 @@ public struct StoredSubmission: Sendable {
     public var application: ApplicationSubmission?
     /// For delivery requests: the request, kept for the hall staff.
     public var delivery: DeliveryRequest?
+    /// For pension confirmations: the confirmation, marked on the retiree's record.
+    public var pension: PensionConfirmation?
 
     public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
                 verification: VerificationRecord? = nil) {
@@ -78,6 +80,7 @@ public struct StoredSubmission: Sendable {
         case .ratings: return visitId.map { ("visit_id", $0) }
         case .tickets: return ticket.map { ("tracking_number", $0.ticketId) }
         case .deliveries: return delivery.map { ("tracking_number", $0.deliveryId) }
+        case .pensionConfirmations: return pension.map { ("tracking_number", $0.confirmationId) }
         case .printRecords, .heartbeats: return nil
         }
     }
@@ -214,6 +217,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             Self.registerHallMigration(&migrator)
             Self.registerProgressMigration(&migrator)
             Self.registerDeliveryMigration(&migrator)
+            Self.registerPensionMigration(&migrator)
             try migrator.migrate(queue)
         } catch {
             throw StoreError.database("\(path): \(error)")
@@ -245,10 +249,15 @@ public final class SQLiteRegistryStore: RegistryStore {
     }
 
     public func person(idNumber: String) async throws -> SocialInsuranceRecord? {
-        let text = try await queue.read { db in
-            try String.fetchOne(db, sql: "SELECT record FROM person WHERE id_number = ?", arguments: [idNumber])
+        let (text, mark) = try await queue.read { db in
+            (try String.fetchOne(db, sql: "SELECT record FROM person WHERE id_number = ?", arguments: [idNumber]),
+             try Self.pensionMark(idNumber: idNumber, db))
         }
-        return try text.map { try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, $0) }
+        return try text.map {
+            var record = try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, $0)
+            record.pensionConfirmed = mark
+            return record
+        }
     }
 
     public func load(_ seed: RegistrySeed) async throws {
@@ -312,6 +321,7 @@ public final class SQLiteRegistryStore: RegistryStore {
         case .heartbeats: return "XT"
         case .tickets: return "QH"
         case .deliveries: return "YJ"
+        case .pensionConfirmations: return "RZ"
         }
     }
 
@@ -361,6 +371,7 @@ public final class SQLiteRegistryStore: RegistryStore {
                     try Self.indexApplication(application, registryNumber: number, at: now.timeIntervalSince1970, db)
                 }
                 try Self.recordDelivery(item, kioskId: kioskId, registryNumber: number, at: now.timeIntervalSince1970, db)
+                try Self.recordPension(item, kioskId: kioskId, registryNumber: number, db)
                 try db.execute(sql: "INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [kioskId, item.idempotencyKey, item.kind.rawValue, item.bodyHash,
                                            try SQLiteRegistryStore.encode(receipt), now.timeIntervalSince1970])

@@ -1,0 +1,75 @@
+import Foundation
+import KioskAPI
+import KioskCore
+import Printing
+import Registry
+
+extension KioskCitizenService {
+    /// The card holder's own record on screen, after a face match; never cached, never logged.
+    public func myInsurance() async throws -> InsuranceRecordView {
+        try await notInMaintenance()
+        let identity = try await holder()
+        await sessions.touch()
+        try await requireFaceMatch(for: .socialInsuranceQuery)
+        let record: SocialInsuranceRecord
+        do { record = try await gateway.socialInsurance(idNumber: identity.idNumber) } catch {
+            if case .notFound = error { throw CitizenAPIError(messageKey: "insurance.none", detail: "the registry has no social-insurance record of this card holder") }
+            throw Self.citizenError(error)
+        }
+        return InsuranceRecordView(name: record.name, maskedIdNumber: identity.maskedIDNumber, region: record.region, enrolments: record.enrolments,
+                                   payments: Array(record.payments.sorted { $0.month > $1.month }.prefix(120)),
+                                   pension: record.pension, account: record.pensionAccount)
+    }
+
+    /// The retiree's yearly entitlement confirmation (养老保险待遇领取资格认证): the face match with a
+    /// blink stands for the holder's presence. Online, the registry's record says whether the
+    /// holder receives a pension and whether this year is confirmed already; offline, the
+    /// confirmation is queued and the slip says it takes effect when the network is back.
+    public func confirmPension(requestId: String) async throws -> PensionConfirmationView {
+        try await notInMaintenance()
+        let identity = try await holder()
+        await sessions.touch()
+        try await requireFaceMatch(for: .pensionConfirmation)
+        if let done = pensionOutcomes.withLock({ $0[requestId] }) { return done }
+        let year = CalendarDate.today().year
+        var online = true
+        do {
+            let record = try await gateway.socialInsurance(idNumber: identity.idNumber)
+            guard record.pension != nil else {
+                throw CitizenAPIError(messageKey: "pension.none", detail: "the registry has no pension paid to this card holder")
+            }
+            if let mark = record.pensionConfirmed, mark.year == year {
+                return PensionConfirmationView(outcome: "alreadyConfirmed", messageKey: "pension.already", year: year,
+                                               confirmedOn: mark.confirmedOn.description)
+            }
+        } catch let error as GatewayError {
+            switch error {
+            case .unreachable, .badAnswer: online = false
+            case .notFound: throw CitizenAPIError(messageKey: "pension.none", detail: "the registry has no social-insurance record of this card holder")
+            default: throw Self.citizenError(error)
+            }
+        }
+        let confirmationId = "RZ-" + requestId.prefix(40)
+        let confirmation = PensionConfirmation(confirmationId: String(confirmationId), applicant: Applicant(idNumber: identity.idNumber, name: identity.displayName),
+                                               year: year, confirmedAt: Date(), liveness: "blink")
+        if let problem = confirmation.problem() { throw CitizenAPIError(messageKey: "error.generic", detail: problem) }
+        do { try await gateway.confirmPension(confirmation) } catch { throw Self.citizenError(error) }
+        audit?.record(actor: "citizen", action: "submission.pension", subjectIdNumber: identity.idNumber, detail: "\(year) \(confirmation.confirmationId)")
+        logger.info("pension confirmation queued", metadata: ["online": "\(online)"])
+        var slipPrinted = false
+        if desk.roles["receipt"] != nil {
+            let slip = ReceiptSlip(service: "养老保险待遇领取资格认证（\(year) 年度）", time: Date(), kiosk: config.settings.kiosk.id,
+                                   trackingNumber: confirmation.confirmationId,
+                                   note: online ? "人证核验通过，本年度资格认证已完成" : "人证核验通过；网络恢复后自动上报社保经办机构，上报后生效")
+            do {
+                slipPrinted = await printOnReceipt(try desk.render(.receipt, slip), requestID: "pension-" + requestId).outcome.succeeded
+            } catch {
+                logger.error("pension slip not rendered", metadata: ["error": "\(error)"])
+            }
+        }
+        let view = PensionConfirmationView(outcome: online ? "confirmed" : "queued", messageKey: online ? "pension.confirmed" : "pension.queued",
+                                           year: year, confirmationId: confirmation.confirmationId, slipPrinted: slipPrinted)
+        pensionOutcomes.withLock { $0[requestId] = view }
+        return view
+    }
+}

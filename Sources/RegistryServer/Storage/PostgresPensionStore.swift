@@ -1,0 +1,41 @@
+import Foundation
+import KioskCore
+import Logging
+import PostgresNIO
+import Registry
+
+/// Pension confirmations on PostgreSQL: the same table and rules as on SQLite.
+extension PostgresRegistryStore {
+    static let pensionMigration: [PostgresQuery] = [
+        """
+        CREATE TABLE IF NOT EXISTS pension_confirmation (id_number TEXT NOT NULL, year INTEGER NOT NULL, confirmed_on TEXT NOT NULL,
+            kiosk_id TEXT NOT NULL, registry_number TEXT NOT NULL, PRIMARY KEY (id_number, year))
+        """,
+    ]
+
+    static func recordPension(_ item: StoredSubmission, kioskId: String, registryNumber: String,
+                              _ connection: PostgresConnection, _ logger: Logger) async throws {
+        guard let confirmation = item.pension, let mark = PensionRules.mark(confirmation, now: Date()) else { return }
+        let id = confirmation.applicant.idNumber.uppercased()
+        var text: String?
+        for try await value in try await connection.query("SELECT record FROM person WHERE id_number = \(id)", logger: logger).decode(String.self) {
+            text = value
+        }
+        guard let text, try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, text).pension != nil else { return }
+        let year = mark.year, day = mark.confirmedOn.description
+        try await connection.query("""
+            INSERT INTO pension_confirmation (id_number, year, confirmed_on, kiosk_id, registry_number)
+            VALUES (\(id), \(year), \(day), \(kioskId), \(registryNumber)) ON CONFLICT (id_number, year) DO NOTHING
+            """, logger: logger)
+    }
+
+    func pensionMark(idNumber: String) async throws -> PensionConfirmationMark? {
+        let id = idNumber.uppercased()
+        for try await (year, day) in try await client.query(
+            "SELECT year, confirmed_on FROM pension_confirmation WHERE id_number = \(id) ORDER BY year DESC LIMIT 1", logger: logger
+        ).decode((Int, String).self) {
+            return CalendarDate(day).map { PensionConfirmationMark(year: year, confirmedOn: $0) }
+        }
+        return nil
+    }
+}
