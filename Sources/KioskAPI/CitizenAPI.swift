@@ -409,6 +409,10 @@ public protocol CitizenService: Sendable {
     /// The card holder's own social-insurance record for the screen (参保、缴费、个人账户查询),
     /// after a face match.
     func myInsurance() async throws -> InsuranceRecordView
+    /// The card holder's social security card, masked, to confirm before reporting it lost (after a face match).
+    func mySecurityCard() async throws -> SecurityCardView
+    /// Reports the card holder's social security card lost; a receipt prints. Once per `requestId`.
+    func reportCardLoss(requestId: String) async throws -> CardLossView
     /// Confirms the card holder's pension entitlement for this year (生存认证) after a face match;
     /// queued durably, a slip printed. Once per `requestId`.
     func confirmPension(requestId: String) async throws -> PensionConfirmationView
@@ -440,6 +444,42 @@ public struct InsuranceRecordView: Codable, Sendable, Equatable {
         self.payments = payments
         self.pension = pension
         self.account = account
+    }
+}
+
+/// The holder's social security card as the screen shows it before a loss report.
+public struct SecurityCardView: Codable, Sendable, Equatable {
+    /// `A1*****78`.
+    public var maskedNumber: String
+    public var issuedOn: String
+    /// The day it was reported lost, if it was.
+    public var lostOn: String?
+
+    public init(maskedNumber: String, issuedOn: String, lostOn: String?) {
+        self.maskedNumber = maskedNumber
+        self.issuedOn = issuedOn
+        self.lostOn = lostOn
+    }
+}
+
+/// A loss report's outcome.
+public struct CardLossView: Codable, Sendable, Equatable {
+    /// `recorded` (the card stops now), `queued` (it stops when the registry has the report) or
+    /// `alreadyLost`.
+    public var outcome: String
+    public var messageKey: String
+    /// The registry's number, when recorded.
+    public var registryNumber: String?
+    /// The receipt's number.
+    public var reportId: String?
+    public var receiptPrinted: Bool
+
+    public init(outcome: String, messageKey: String, registryNumber: String? = nil, reportId: String? = nil, receiptPrinted: Bool = false) {
+        self.outcome = outcome
+        self.messageKey = messageKey
+        self.registryNumber = registryNumber
+        self.reportId = reportId
+        self.receiptPrinted = receiptPrinted
     }
 }
 

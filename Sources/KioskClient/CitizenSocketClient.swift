@@ -147,6 +147,15 @@ public final class CitizenSocketClient: CitizenService {
                               as: ApplicationReceipt.self, timeout: requestTimeout * 2)
     }
 
+    public func mySecurityCard() async throws -> SecurityCardView {
+        try await send(.GET, "/v1/security-card", body: Empty?.none, as: SecurityCardView.self)
+    }
+
+    public func reportCardLoss(requestId: String) async throws -> CardLossView {
+        struct Ask: Encodable { var requestId: String }
+        return try await send(.POST, "/v1/security-card/losses", body: Ask(requestId: requestId), as: CardLossView.self, timeout: requestTimeout * 4)
+    }
+
     public func myInsurance() async throws -> InsuranceRecordView {
         try await send(.GET, "/v1/insurance/mine", body: Empty?.none, as: InsuranceRecordView.self)
     }

@@ -22,11 +22,13 @@ public struct ServiceCatalogue: Codable, Sendable, Equatable {
         /// The card holder's own social-insurance record on screen: enrolments, payments, the
         /// personal pension account (参保、缴费、个人账户查询).
         case socialInsuranceQuery = "social-insurance-query"
+        /// Reporting the card holder's social security card lost (社会保障卡挂失).
+        case securityCardLoss = "security-card-loss"
 
         /// Printing a licence or a certificate hands a document to whoever holds the card; a
         /// pension confirmation is the holder's presence itself; the record query shows the
         /// holder's own data.
-        public var needsFaceMatchByDefault: Bool { [.businessLicence, .socialInsuranceCertificate, .pensionConfirmation, .socialInsuranceQuery].contains(self) }
+        public var needsFaceMatchByDefault: Bool { [.businessLicence, .socialInsuranceCertificate, .pensionConfirmation, .socialInsuranceQuery, .securityCardLoss].contains(self) }
     }
 
     /// Whether any service of `action` needs a face match (the action's default when none is listed).

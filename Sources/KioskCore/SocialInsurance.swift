@@ -130,6 +130,29 @@ public struct PensionEntitlement: Codable, Sendable, Hashable {
     }
 }
 
+/// The social security card (社会保障卡) and whether it was reported lost.
+public struct SecurityCard: Codable, Sendable, Hashable {
+    /// The card number as printed, 9 capitals and digits.
+    public var number: String
+    public var issuedOn: CalendarDate
+    /// The day it was reported lost (挂失), if it was; the registry fills it in when answering.
+    public var lostOn: CalendarDate?
+
+    public init(number: String, issuedOn: CalendarDate, lostOn: CalendarDate? = nil) {
+        self.number = number
+        self.issuedOn = issuedOn
+        self.lostOn = lostOn
+    }
+
+    /// Whether `text` is a card number: 9 capitals and digits.
+    public static func isNumber(_ text: String) -> Bool {
+        text.utf8.count == 9 && text.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) }
+    }
+
+    /// `A1*****78`: the first two and last two characters.
+    public var maskedNumber: String { String(number.prefix(2)) + String(repeating: "*", count: max(0, number.count - 4)) + String(number.suffix(2)) }
+}
+
 /// The personal pension account (个人账户): what it holds, as of a day.
 public struct PensionAccount: Codable, Sendable, Hashable {
     /// 个人账户累计储存额.
@@ -170,12 +193,14 @@ public struct SocialInsuranceRecord: Codable, Sendable, Hashable {
     public var pension: PensionEntitlement?
     /// The personal pension account, where the registry keeps one.
     public var pensionAccount: PensionAccount?
+    /// The social security card, if one was issued.
+    public var securityCard: SecurityCard?
     /// The latest entitlement confirmation on record (the registry fills it in when answering).
     public var pensionConfirmed: PensionConfirmationMark?
 
     public init(idNumber: String, name: String, region: String, enrolments: [InsuranceEnrolment],
                 payments: [MonthlyPayment], pension: PensionEntitlement? = nil, pensionAccount: PensionAccount? = nil,
-                pensionConfirmed: PensionConfirmationMark? = nil) {
+                pensionConfirmed: PensionConfirmationMark? = nil, securityCard: SecurityCard? = nil) {
         self.idNumber = idNumber
         self.name = name
         self.region = region
@@ -183,6 +208,7 @@ public struct SocialInsuranceRecord: Codable, Sendable, Hashable {
         self.payments = payments
         self.pension = pension
         self.pensionAccount = pensionAccount
+        self.securityCard = securityCard
         self.pensionConfirmed = pensionConfirmed
     }
 }

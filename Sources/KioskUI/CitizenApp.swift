@@ -29,6 +29,8 @@ public actor CitizenApp {
         case faceCheck
         /// The card holder's social-insurance record: enrolments, payments, the personal account.
         case insurance
+        /// Confirming a lost social security card (社会保障卡挂失).
+        case cardLoss
         case printing
         case printResult
         case applicationForm
@@ -74,7 +76,9 @@ public actor CitizenApp {
         case document(DocumentRequest)
         case pension
         case insurance
+        case cardLoss
     }
+    var securityCard: SecurityCardView?
     var insurance: InsuranceRecordView?
     /// The record's part shown: 0 enrolments, 1 payments, 2 the personal account.
     var insuranceTab = 0
@@ -195,6 +199,7 @@ public actor CitizenApp {
         case .preview: await previewKey(key)
         case .faceCheck: await faceCheckKey(key)
         case .insurance: await insuranceKey(key)
+        case .cardLoss: await cardLossKey(key)
         case .printResult:
             if key == .enter || key == .escape { startRating() }
         case .applicationForm: await formKey(key)
@@ -330,6 +335,9 @@ public actor CitizenApp {
         case "social-insurance-query":
             previewReturn = .menu
             await openInsurance()
+        case "security-card-loss":
+            previewReturn = .menu
+            await openCardLoss()
         case "pension-confirmation":
             previewReturn = .menu
             await confirmPension()
@@ -441,6 +449,7 @@ public actor CitizenApp {
                     case .document(let request): await self.openPreview(request)
                     case .pension: await self.confirmPension()
                     case .insurance: await self.openInsurance()
+                    case .cardLoss: await self.openCardLoss()
                     }
                 } else if result.outcome == "unavailable" {
                     self.show(message: "face.unavailable", returnTo: back)
@@ -489,6 +498,43 @@ public actor CitizenApp {
             } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
                 self.askFace(then: .insurance)
             }
+        }
+    }
+
+    /// The holder's card, masked, to confirm before it is reported lost.
+    private func openCardLoss() async {
+        await perform("loading", returnTo: .menu) {
+            do {
+                let card = try await self.service.mySecurityCard()
+                if card.lostOn != nil {
+                    self.show(message: "sscard.already", returnTo: .menu)
+                } else {
+                    self.securityCard = card
+                    self.go(.cardLoss)
+                }
+            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
+                self.askFace(then: .cardLoss)
+            } catch let error as CitizenAPIError where error.messageKey == "registry.unreachable" {
+                // Offline the card cannot be shown; the report still goes, for the holder's current card.
+                self.securityCard = nil
+                self.go(.cardLoss)
+            }
+        }
+    }
+
+    private func cardLossKey(_ key: Key) async {
+        switch key {
+        case .enter:
+            let requestId = UUID().uuidString
+            await perform("sscard.reporting", returnTo: .menu) {
+                let result = try await self.service.reportCardLoss(requestId: requestId)
+                self.securityCard = nil
+                self.show(message: result.messageKey, returnTo: .menu)
+            }
+        case .escape, .backspace:
+            securityCard = nil
+            go(.menu)
+        default: break
         }
     }
 
@@ -770,6 +816,7 @@ public actor CitizenApp {
         previewRequest = nil
         faceNext = nil
         insurance = nil
+        securityCard = nil
         faceResultKey = nil
         faceAttemptsLeft = nil
         printOutcome = nil

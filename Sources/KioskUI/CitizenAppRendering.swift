@@ -23,6 +23,7 @@ extension CitizenApp {
         case .preview: drawPreview(&canvas)
         case .faceCheck: drawFaceCheck(&canvas)
         case .insurance: drawInsurance(&canvas)
+        case .cardLoss: drawCardLoss(&canvas)
         case .printing: canvas.centered(t("print.progress"), row: canvas.height / 2, style: .title)
         case .printResult: drawPrintResult(&canvas)
         case .applicationForm: drawForm(&canvas)
@@ -406,6 +407,16 @@ extension CitizenApp {
             }
         }
         hint(&c, "face.hint")
+    }
+
+    private func drawCardLoss(_ c: inout Canvas) {
+        c.buffer.put(t("sscard.title"), x: 2, y: 3, style: .title)
+        if let card = securityCard {
+            c.paragraph(t("sscard.card").replacingOccurrences(of: "{number}", with: card.maskedNumber)
+                .replacingOccurrences(of: "{issued}", with: card.issuedOn), row: 6, style: .plain)
+        }
+        c.paragraph(t("sscard.warning"), row: 9, style: .warning)
+        hint(&c, "sscard.hint")
     }
 
     private func drawInsurance(_ c: inout Canvas) {

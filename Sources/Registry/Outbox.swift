@@ -69,7 +69,7 @@ public struct OutboxPolicy: Sendable {
         case .printRecords: return printRecordCap
         case .heartbeats: return 1
         case .tickets: return ticketCap
-        case .deliveries, .pensionConfirmations: return deliveryCap
+        case .deliveries, .pensionConfirmations, .cardLosses: return deliveryCap
         }
     }
 

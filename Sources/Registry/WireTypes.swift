@@ -19,6 +19,8 @@ public enum SubmissionKind: String, Codable, Sendable, CaseIterable, Hashable {
     case deliveries
     /// A retiree's yearly entitlement confirmation (`PensionConfirmation`).
     case pensionConfirmations = "pension-confirmations"
+    /// A lost social security card (`CardLossReport`).
+    case cardLosses = "card-losses"
 }
 
 /// The applicant of an application: the card holder of the session, only what the registry needs.

@@ -148,7 +148,7 @@ import Testing
         let diag = try ProcessRunner.run(BuiltProducts.path("kioskctl"), ["diag", "verifier", "--json", "--socket", bed.kioskd.technicianSocket,
                                                                            "--config", bed.kioskd.configDirectory], timeout: 60)
         #expect(diag.status == 2 && diag.stdout.contains("not-installed") && diag.stdout.contains("No such file")
-                && diag.stdout.contains("SC-LICENCE, SC-SOCIAL are refused"), "\(diag.stdout) \(diag.stderr)")
+                && diag.stdout.contains("SC-LICENCE, SC-SOCIAL, SC-PENSION") && diag.stdout.contains("are refused"), "\(diag.stdout) \(diag.stderr)")
         // kioskd down: diag probes the configured program itself.
         bed.kioskd.stop()
         let direct = try ProcessRunner.run(BuiltProducts.path("kioskctl"), ["diag", "verifier", "--json", "--socket", bed.kioskd.technicianSocket,
@@ -207,5 +207,43 @@ import Testing
         try bed.reader.control("remove")
         try bed.registry.start()
         #expect(eventually(40) { ((try? bed.submissions("pension-confirmations").count) ?? 0) == 1 })
+    }
+
+    /// 社会保障卡挂失: after the face match the holder sees the card masked and reports it; the
+    /// registry stops it at once, and a second report says so. Offline the report is queued for the
+    /// holder's current card and stops it when it arrives.
+    @Test func aLostSecurityCardIsStoppedAtOnceOrWhenTheRegistryIsBack() throws {
+        let bed = try KioskStack()
+        defer { bed.stop() }
+        try bed.place()
+        var (code, body) = bed.citizen("POST", "/v1/security-card/losses", #"{"requestId":"card-loss-0001"}"#)
+        #expect(code == 422 && body.contains("face.needed"), "\(code) \(body)")
+        _ = bed.citizen("POST", "/v1/face-checks")
+        (code, body) = bed.citizen("GET", "/v1/security-card")
+        #expect(code == 200 && body.contains(#""maskedNumber":"A0*****20""#) && !body.contains("A02139720") && !body.contains("lostOn"), "\(code) \(body)")
+        (code, body) = bed.citizen("POST", "/v1/security-card/losses", #"{"requestId":"card-loss-0001"}"#)
+        #expect(code == 200 && body.contains(#""outcome":"recorded""#) && body.contains(#""registryNumber":"GS-"#) && body.contains(#""receiptPrinted":true"#),
+                "\(code) \(body)")
+        #expect(try bed.submissions("card-losses").count == 1, "recorded at once, not after a relay round")
+        (code, body) = bed.citizen("GET", "/v1/security-card")
+        #expect(body.contains("lostOn"), "\(body)")
+        (code, body) = bed.citizen("POST", "/v1/security-card/losses", #"{"requestId":"card-loss-0002"}"#)
+        #expect(code == 200 && body.contains(#""outcome":"alreadyLost""#), "\(body)")
+        #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
+
+        // The registry goes away: the report is queued for the holder's current card.
+        bed.registry.stop()
+        try bed.reader.control("remove")
+        _ = eventually(10) { !bed.citizen("GET", "/v1/status").1.contains("maskedName") }
+        try bed.place("resident-longterm", holder: "李*")
+        _ = bed.citizen("POST", "/v1/face-checks")
+        (code, body) = bed.citizen("GET", "/v1/security-card")
+        #expect(code == 422 && body.contains("registry.unreachable"), "\(code) \(body)")
+        (code, body) = bed.citizen("POST", "/v1/security-card/losses", #"{"requestId":"card-loss-0003"}"#)
+        #expect(code == 200 && body.contains(#""outcome":"queued""#) && !body.contains("registryNumber"), "\(code) \(body)")
+        try bed.registry.start()
+        #expect(eventually(40) { ((try? bed.submissions("card-losses").count) ?? 0) == 2 })
+        try bed.reader.control("remove")
+        Self.expectNoPhotoWritten(bed)
     }
 }

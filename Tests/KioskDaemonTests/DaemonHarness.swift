@@ -103,6 +103,11 @@ actor FakeGateway: RegistryGateway {
     func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async { figures[queue] = figure }
     var deliveryRequests: [DeliveryRequest] = []
     func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) { deliveryRequests.append(request) }
+    var cardLosses: [CardLossReport] = []
+    func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String? {
+        cardLosses.append(report)
+        return reachable ? "GS-TEST-\(cardLosses.count)" : nil
+    }
     var pensionConfirmations: [PensionConfirmation] = []
     func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) { pensionConfirmations.append(confirmation) }
 

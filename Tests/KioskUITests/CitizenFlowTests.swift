@@ -67,6 +67,17 @@ actor FakeCitizenService: CitizenService {
             enrolments: [InsuranceEnrolment(type: .pension, startedOn: CalendarDate(year: 2008, month: 6, day: 1)!, monthsPaid: 210, status: "参保缴费")],
             payments: payments, pension: nil, account: PensionAccount(balance: Money(fen: 13_440_000), asOf: CalendarDate(year: 2026, month: 11, day: 30)!))
     }
+    var cardLossReports: [String] = []
+    func mySecurityCard() async throws -> SecurityCardView {
+        if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
+        return SecurityCardView(maskedNumber: "A0*****20", issuedOn: "2019-05-20", lostOn: cardLossReports.isEmpty ? nil : "2026-12-04")
+    }
+    func reportCardLoss(requestId: String) async throws -> CardLossView {
+        if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
+        cardLossReports.append(requestId)
+        return CardLossView(outcome: "recorded", messageKey: "sscard.recorded", registryNumber: "GS-20261204-00000001", reportId: "GS-" + requestId,
+                            receiptPrinted: true)
+    }
     var pensionRequests: [String] = []
     func confirmPension(requestId: String) async throws -> PensionConfirmationView {
         if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
@@ -424,6 +435,31 @@ actor FakeCitizenService: CitizenService {
         #expect(await screenText(app).contains("Personal pension account: 134400.00 yuan"))
         await app.handle(key: .escape)
         #expect(await app.screen == .menu)
+    }
+
+    @Test func aLostSecurityCardIsConfirmedMaskedThenReported() async throws {
+        let service = FakeCitizenService()
+        await service.needFace([FaceCheckView(outcome: "passed", messageKey: "face.passed", attemptsLeft: 2)])
+        let app = CitizenApp(service: service, config: try Self.interface())
+        await app.handle(event: .sessionStarted(Self.holder))
+        let items = try Self.interface().services
+        let loss = try #require(items.firstIndex { $0.action == "security-card-loss" })
+        for _ in 0..<(items.count + 1 - loss) { await app.handle(key: .up) }
+        await app.handle(key: .enter)
+        #expect(await app.screen == .faceCheck)
+        await app.handle(key: .enter)
+        var text = await screenText(app)
+        #expect(await app.screen == .cardLoss)
+        #expect(text.contains("您的社会保障卡：A0*****20（2019-05-20 发卡）") && text.contains("挂失后原卡立即停止使用"), "\(text)")
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(text.contains("社会保障卡已挂失，即时生效"), "\(text)")
+        #expect(await service.cardLossReports.count == 1)
+        // Chosen again in the same visit: already reported.
+        await app.handle(key: .enter)
+        for _ in 0..<(items.count + 1 - loss) { await app.handle(key: .up) }
+        await app.handle(key: .enter)
+        #expect(await screenText(app).contains("您的社会保障卡已挂失，无需重复办理"))
     }
 
     @Test func aCheckInTooEarlySaysTheSlot() async throws {

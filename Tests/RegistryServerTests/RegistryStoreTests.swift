@@ -295,6 +295,33 @@ import Testing
                 #expect(problem.code == "submission.invalid" && problem.detail.contains(word), "\(problem)")
             } else { Issue.record("item \(index) was taken") }
         }
+
+        // A lost social security card: the report naming another number stops nothing; the one
+        // naming the holder's card stops it, once; one sent offline (no number) stops the current card.
+        let card = try #require(try await store.person(idNumber: retiree.idNumber)?.securityCard)
+        #expect(card.lostOn == nil && SecurityCard.isNumber(card.number))
+        let wrong = CardLossReport(reportId: "GS-loss-00000001", applicant: retiree, cardNumber: "Z99999999", reportedAt: now)
+        var right = wrong
+        right.reportId = "GS-loss-00000002"
+        right.cardNumber = card.number
+        var offline = wrong
+        offline.reportId = "GS-loss-00000003"
+        offline.cardNumber = nil
+        offline.applicant = Applicant(idNumber: "441900196203128717", name: "罗磊")
+        var garbled = wrong
+        garbled.reportId = "GS-loss-00000004"
+        garbled.cardNumber = "a1"
+        results = try await store.submit(kioskId: "DG-0020", [try item(.cardLosses, key: "l1", wrong), try item(.cardLosses, key: "l2", right),
+                                                              try item(.cardLosses, key: "l3", offline), try item(.cardLosses, key: "l4", garbled)], now: now)
+        #expect(results[0]?.isSuccess == true && results[1]?.isSuccess == true && results[2]?.isSuccess == true)
+        #expect(try results[1]?.get().registryNumber.hasPrefix("GS-") == true)
+        if case .failure(let problem)?? = results[3] { #expect(problem.detail.contains("cardNumber")) } else { Issue.record("a garbled card number was taken") }
+        let lost = try #require(try await store.person(idNumber: retiree.idNumber)?.securityCard)
+        #expect(lost.number == card.number && lost.lostOn == CalendarDate.today(now: now))
+        #expect(try await store.person(idNumber: "441900196203128717")?.securityCard?.lostOn == CalendarDate.today(now: now))
+        #expect(try await store.person(idNumber: "441900199003181234")?.securityCard?.lostOn == nil)
+        results = try await store.submit(kioskId: "DG-0020", [try item(.cardLosses, key: "l2", right)], now: now.addingTimeInterval(30))
+        #expect(try results.first??.get().registryNumber.hasPrefix("GS-") == true, "a resend answers its receipt")
     }
 
     @Test func sqlite() async throws {

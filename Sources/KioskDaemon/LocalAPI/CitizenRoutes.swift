@@ -182,6 +182,12 @@ public enum CitizenRoutes {
         }
         v1.post("face-checks") { _, _ in try await json { try await service.checkFace() } }
         v1.get("insurance/mine") { _, _ in try await json { try await service.myInsurance() } }
+        v1.get("security-card") { _, _ in try await json { try await service.mySecurityCard() } }
+        v1.post("security-card/losses") { request, context in
+            let ask = try await decode(RequestIdAsk.self, request, context)
+            try checkRequestId(ask.requestId)
+            return try await json { try await service.reportCardLoss(requestId: ask.requestId) }
+        }
         v1.post("pension-confirmations") { request, context in
             let ask = try await decode(RequestIdAsk.self, request, context)
             try checkRequestId(ask.requestId)

@@ -263,6 +263,25 @@ public final class RegistryBackedGateway: RegistryGateway {
         do { try outbox.enqueue(.deliveries, request, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
     }
 
+    public func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String? {
+        // At once when the registry answers; the outbox when it does not. The body is the same
+        // either way, so a direct call that landed unseen makes the queued one a resend.
+        if !client.breaker.isOpen, let body = try? RegistryJSON.encoder().encode(report) {
+            do {
+                return try await timed { () throws(RegistryClientError) in
+                    try await client.submit(kind: .cardLosses, idempotencyKey: "loss-" + report.reportId, body: body)
+                }.registryNumber
+            } catch {
+                switch error {
+                case .refused, .invalidRequest: throw Self.gatewayError(error)
+                default: break
+                }
+            }
+        }
+        do { try outbox.enqueue(.cardLosses, report, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        return nil
+    }
+
     public func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) {
         do { try outbox.enqueue(.pensionConfirmations, confirmation, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
     }

@@ -91,6 +91,9 @@ public protocol RegistryGateway: Sendable {
     func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission]
     /// Queues a request to post a document durably.
     func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError)
+    /// Reports a lost social security card: recorded by the registry at once when it answers (its
+    /// number), else queued durably (nil) and delivered when it is back.
+    func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String?
     /// Queues a retiree's entitlement confirmation durably.
     func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError)
     /// The last waiting figure the kiosk knew of `queue`, kept across restarts.

@@ -73,3 +73,68 @@ extension KioskCitizenService {
         return view
     }
 }
+
+extension KioskCitizenService {
+    /// The holder's social security card from the registry's record, after a face match.
+    func securityCard() async throws -> (CardIdentity, SecurityCard) {
+        try await notInMaintenance()
+        let identity = try await holder()
+        await sessions.touch()
+        try await requireFaceMatch(for: .securityCardLoss)
+        let record: SocialInsuranceRecord
+        do { record = try await gateway.socialInsurance(idNumber: identity.idNumber) } catch {
+            if case .notFound = error { throw CitizenAPIError(messageKey: "sscard.none", detail: "the registry has no social-insurance record of this card holder") }
+            throw Self.citizenError(error)
+        }
+        guard let card = record.securityCard else {
+            throw CitizenAPIError(messageKey: "sscard.none", detail: "no social security card was issued to this card holder")
+        }
+        return (identity, card)
+    }
+
+    public func mySecurityCard() async throws -> SecurityCardView {
+        let (_, card) = try await securityCard()
+        return SecurityCardView(maskedNumber: card.maskedNumber, issuedOn: card.issuedOn.description, lostOn: card.lostOn?.description)
+    }
+
+    /// Reports the holder's social security card lost (社会保障卡挂失). The registry records the
+    /// report at once; while it is unreachable the outbox keeps it (for the holder's current card)
+    /// and the receipt says the card stops when the report arrives.
+    public func reportCardLoss(requestId: String) async throws -> CardLossView {
+        if let done = cardLossOutcomes.withLock({ $0[requestId] }) { return done }
+        let identity = try await holder()
+        var card: SecurityCard?
+        do {
+            card = try await securityCard().1
+        } catch let error as CitizenAPIError where error.messageKey == "registry.unreachable" {
+            card = nil   // offline: the report names no card and stops the holder's current one
+        }
+        if let card, card.lostOn != nil {
+            return CardLossView(outcome: "alreadyLost", messageKey: "sscard.already")
+        }
+        let report = CardLossReport(reportId: "GS-" + requestId.prefix(40), applicant: Applicant(idNumber: identity.idNumber, name: identity.displayName),
+                                    cardNumber: card?.number, reportedAt: Date())
+        if let problem = report.problem() { throw CitizenAPIError(messageKey: "error.generic", detail: problem) }
+        let number: String?
+        do { number = try await gateway.reportCardLoss(report) } catch { throw Self.citizenError(error) }
+        audit?.record(actor: "citizen", action: "submission.card-loss", subjectIdNumber: identity.idNumber,
+                      detail: "\(report.reportId) \(number ?? "queued")")
+        logger.info("card loss reported", metadata: ["recorded": "\(number != nil)"])
+        var receiptPrinted = false
+        if desk.roles["receipt"] != nil {
+            let named = card.map { "社会保障卡 \($0.maskedNumber)" } ?? "您名下的社会保障卡"
+            let note = number.map { "\(named) 已挂失，即时生效（中心编号 \($0)）；补卡请到社保窗口办理" }
+                ?? "\(named) 挂失已受理：网络恢复后自动上报，上报后生效；急需停用请拨打 12333"
+            let slip = ReceiptSlip(service: "社会保障卡挂失", time: Date(), kiosk: config.settings.kiosk.id, trackingNumber: report.reportId, note: note)
+            do {
+                receiptPrinted = await printOnReceipt(try desk.render(.receipt, slip), requestID: "card-loss-" + requestId).outcome.succeeded
+            } catch {
+                logger.error("card loss receipt not rendered", metadata: ["error": "\(error)"])
+            }
+        }
+        let view = CardLossView(outcome: number == nil ? "queued" : "recorded", messageKey: number == nil ? "sscard.queued" : "sscard.recorded",
+                                registryNumber: number, reportId: report.reportId, receiptPrinted: receiptPrinted)
+        cardLossOutcomes.withLock { $0[requestId] = view }
+        return view
+    }
+}

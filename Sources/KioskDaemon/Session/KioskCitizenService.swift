@@ -24,6 +24,8 @@ public final class KioskCitizenService: CitizenService {
     let deliveryReceipts = Locked<[String: ApplicationReceipt]>([:])
     /// Pension confirmations, by request id: a retry answers the same outcome.
     let pensionOutcomes = Locked<[String: PensionConfirmationView]>([:])
+    /// Card loss reports, by request id: a retry answers the same outcome.
+    let cardLossOutcomes = Locked<[String: CardLossView]>([:])
     /// Told of each print's role, outcome and duration (the metrics).
     let onPrinted: (@Sendable (String, String, Duration) -> Void)?
 

@@ -409,6 +409,7 @@ public enum RegistryRoutes {
         var application: ApplicationSubmission?
         var delivery: DeliveryRequest?
         var pension: PensionConfirmation?
+        var cardLoss: CardLossReport?
         do {
             switch kind {
             case .applications:
@@ -431,6 +432,11 @@ public enum RegistryRoutes {
                 problem = value.problem()
                 delivery = value
                 tracking = value.deliveryId
+            case .cardLosses:
+                let value = try decoder.decode(CardLossReport.self, from: body)
+                problem = value.problem()
+                cardLoss = value
+                tracking = value.reportId
             case .pensionConfirmations:
                 let value = try decoder.decode(PensionConfirmation.self, from: body)
                 problem = value.problem()
@@ -453,6 +459,7 @@ public enum RegistryRoutes {
             stored.application = application
             stored.delivery = delivery
             stored.pension = pension
+            stored.cardLoss = cardLoss
         }
         return stored
     }

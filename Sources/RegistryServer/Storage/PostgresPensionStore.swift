@@ -39,3 +39,39 @@ extension PostgresRegistryStore {
         return nil
     }
 }
+
+/// Lost social security cards on PostgreSQL.
+extension PostgresRegistryStore {
+    static let cardLossMigration: [PostgresQuery] = [
+        """
+        CREATE TABLE IF NOT EXISTS card_loss (id_number TEXT NOT NULL, card_number TEXT NOT NULL, lost_on TEXT NOT NULL,
+            registry_number TEXT NOT NULL, PRIMARY KEY (id_number, card_number))
+        """,
+    ]
+
+    static func recordCardLoss(_ item: StoredSubmission, registryNumber: String, now: Date,
+                               _ connection: PostgresConnection, _ logger: Logger) async throws {
+        guard let report = item.cardLoss else { return }
+        let id = report.applicant.idNumber.uppercased()
+        var text: String?
+        for try await value in try await connection.query("SELECT record FROM person WHERE id_number = \(id)", logger: logger).decode(String.self) {
+            text = value
+        }
+        guard let text, let card = PensionRules.card(report, of: try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, text)) else { return }
+        let day = CalendarDate.today(now: now).description
+        try await connection.query("""
+            INSERT INTO card_loss (id_number, card_number, lost_on, registry_number) VALUES (\(id), \(card), \(day), \(registryNumber))
+            ON CONFLICT (id_number, card_number) DO NOTHING
+            """, logger: logger)
+    }
+
+    func cardLoss(idNumber: String) async throws -> (cardNumber: String, on: CalendarDate)? {
+        let id = idNumber.uppercased()
+        for try await (card, day) in try await client.query(
+            "SELECT card_number, lost_on FROM card_loss WHERE id_number = \(id) ORDER BY lost_on DESC LIMIT 1", logger: logger
+        ).decode((String, String).self) {
+            return CalendarDate(day).map { (card, $0) }
+        }
+        return nil
+    }
+}

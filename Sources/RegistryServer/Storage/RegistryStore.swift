@@ -59,6 +59,8 @@ public struct StoredSubmission: Sendable {
     public var delivery: DeliveryRequest?
     /// For pension confirmations: the confirmation, marked on the retiree's record.
     public var pension: PensionConfirmation?
+    /// For card loss reports: the report, marked on the card.
+    public var cardLoss: CardLossReport?
 
     public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
                 verification: VerificationRecord? = nil) {
@@ -81,6 +83,7 @@ public struct StoredSubmission: Sendable {
         case .tickets: return ticket.map { ("tracking_number", $0.ticketId) }
         case .deliveries: return delivery.map { ("tracking_number", $0.deliveryId) }
         case .pensionConfirmations: return pension.map { ("tracking_number", $0.confirmationId) }
+        case .cardLosses: return cardLoss.map { ("tracking_number", $0.reportId) }
         case .printRecords, .heartbeats: return nil
         }
     }
@@ -218,6 +221,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             Self.registerProgressMigration(&migrator)
             Self.registerDeliveryMigration(&migrator)
             Self.registerPensionMigration(&migrator)
+            Self.registerCardLossMigration(&migrator)
             try migrator.migrate(queue)
         } catch {
             throw StoreError.database("\(path): \(error)")
@@ -249,13 +253,14 @@ public final class SQLiteRegistryStore: RegistryStore {
     }
 
     public func person(idNumber: String) async throws -> SocialInsuranceRecord? {
-        let (text, mark) = try await queue.read { db in
+        let (text, mark, lost) = try await queue.read { db in
             (try String.fetchOne(db, sql: "SELECT record FROM person WHERE id_number = ?", arguments: [idNumber]),
-             try Self.pensionMark(idNumber: idNumber, db))
+             try Self.pensionMark(idNumber: idNumber, db), try Self.cardLoss(idNumber: idNumber, db))
         }
         return try text.map {
             var record = try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, $0)
             record.pensionConfirmed = mark
+            PensionRules.markLost(&record, lost)
             return record
         }
     }
@@ -322,6 +327,7 @@ public final class SQLiteRegistryStore: RegistryStore {
         case .tickets: return "QH"
         case .deliveries: return "YJ"
         case .pensionConfirmations: return "RZ"
+        case .cardLosses: return "GS"
         }
     }
 
@@ -372,6 +378,7 @@ public final class SQLiteRegistryStore: RegistryStore {
                 }
                 try Self.recordDelivery(item, kioskId: kioskId, registryNumber: number, at: now.timeIntervalSince1970, db)
                 try Self.recordPension(item, kioskId: kioskId, registryNumber: number, db)
+                try Self.recordCardLoss(item, registryNumber: number, now: now, db)
                 try db.execute(sql: "INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [kioskId, item.idempotencyKey, item.kind.rawValue, item.bodyHash,
                                            try SQLiteRegistryStore.encode(receipt), now.timeIntervalSince1970])
