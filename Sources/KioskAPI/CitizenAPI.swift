@@ -406,6 +406,9 @@ public protocol CitizenService: Sendable {
     /// Asks for the card holder's document to be posted to `address` instead of printed here;
     /// queued durably, a receipt printed. Once per `requestId`.
     func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt
+    /// The registry's verdict on a proposed enterprise name (企业名称自主申报): conflicts with
+    /// registered names, forbidden words, a malformed name.
+    func checkName(_ proposedName: String) async throws -> NameCheckView
     /// The card holder's own social-insurance record for the screen (参保、缴费、个人账户查询),
     /// after a face match.
     func myInsurance() async throws -> InsuranceRecordView
@@ -444,6 +447,35 @@ public struct InsuranceRecordView: Codable, Sendable, Equatable {
         self.payments = payments
         self.pension = pension
         self.account = account
+    }
+}
+
+/// A proposed name's verdict, for the screen.
+public struct NameCheckView: Codable, Sendable, Equatable {
+    /// `available`, `conflict`, `forbidden`, `malformed`, or `unchecked` (the registry is unreachable).
+    public var verdict: String
+    /// The text key to show, e.g. `name.conflict`.
+    public var messageKey: String
+    /// The registered names it collides with.
+    public var conflicts: [String]
+    /// The forbidden words it uses, each with why.
+    public var forbiddenWords: [String]
+    public var detail: String?
+
+    public init(verdict: String, messageKey: String, conflicts: [String] = [], forbiddenWords: [String] = [], detail: String? = nil) {
+        self.verdict = verdict
+        self.messageKey = messageKey
+        self.conflicts = conflicts
+        self.forbiddenWords = forbiddenWords
+        self.detail = detail
+    }
+
+    /// Whether the citizen may go on with this name.
+    public var acceptable: Bool { verdict == "available" || verdict == "unchecked" }
+
+    /// The values of the message's placeholders.
+    public var values: [String: String] {
+        ["conflicts": conflicts.joined(separator: "、"), "words": forbiddenWords.joined(separator: "、"), "detail": detail ?? ""]
     }
 }
 

@@ -147,6 +147,11 @@ public final class CitizenSocketClient: CitizenService {
                               as: ApplicationReceipt.self, timeout: requestTimeout * 2)
     }
 
+    public func checkName(_ proposedName: String) async throws -> NameCheckView {
+        struct Ask: Encodable { var proposedName: String }
+        return try await send(.POST, "/v1/name-checks", body: Ask(proposedName: proposedName), as: NameCheckView.self)
+    }
+
     public func mySecurityCard() async throws -> SecurityCardView {
         try await send(.GET, "/v1/security-card", body: Empty?.none, as: SecurityCardView.self)
     }

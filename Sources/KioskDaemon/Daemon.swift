@@ -621,6 +621,7 @@ public struct UnavailableGateway: RegistryGateway {
     public func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] { [] }
     public func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) { throw .unreachable(reason) }
     public func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) { throw .unreachable(reason) }
+    public func checkName(_ proposedName: String) async throws(GatewayError) -> NameCheckResult { throw .unreachable(reason) }
     public func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String? { throw .unreachable(reason) }
     public func queueFigure(_ queue: String) async -> KnownQueueFigure? { nil }
     public func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async {}

@@ -613,7 +613,15 @@ public actor CitizenApp {
             if let field = editedField, !formFields[field].isEmpty { formFields[field].removeLast() }
         case .escape: go(formMode == .certificateDelivery ? .preview : .menu)
         case .enter:
-            if selection < submitIndex { selection += 1; return }
+            if selection < submitIndex {
+                // The proposed name is declared as it is entered: the registry's verdict at once.
+                if formMode == .application, editedField == 0, !formFields[0].trimmingCharacters(in: .whitespaces).isEmpty {
+                    await declareName()
+                    return
+                }
+                selection += 1
+                return
+            }
             if let missing = formIndices.firstIndex(where: { formFields[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
                 input = config.text(Self.formKeys[formIndices[missing]], language)
                 selection = missing
@@ -646,7 +654,25 @@ public actor CitizenApp {
                 self.receipt = try await self.service.submitApplication(form)
                 self.go(.applicationReceipt)
             }
+            if screen == .message, messageKey.hasPrefix("name.") { selection = 0 }   // back to the name
         default: break
+        }
+    }
+
+    /// Asks the registry about the proposed name; goes on to the next field only when it may be used.
+    private func declareName() async {
+        let name = formFields[0].trimmingCharacters(in: .whitespaces)
+        let field = selection
+        await perform("name.checking", returnTo: .applicationForm) {
+            let verdict = try await self.service.checkName(name)
+            if verdict.acceptable {
+                self.screen = .applicationForm
+                self.selection = field + 1
+            } else {
+                self.show(message: verdict.messageKey, returnTo: .applicationForm)
+                self.messageValues = verdict.values
+                self.selection = field
+            }
         }
     }
 

@@ -272,6 +272,12 @@ public final class RegistryClient: Sendable {
         return try await call(method: .POST, path: "/v1/print-authorizations", body: body, headers: [], retryable: true)
     }
 
+    /// The registry's verdict on a proposed enterprise name (企业名称自主申报).
+    public func checkName(_ proposedName: String) async throws(RegistryClientError) -> NameCheckResult {
+        let body = try encode(NameCheckRequest(proposedName: proposedName))
+        return try await call(method: .POST, path: "/v1/name-checks", body: body, headers: [], retryable: true)
+    }
+
     /// The registry's health and clock (unsigned); the clock is learnt for signing.
     public func health() async throws(RegistryClientError) -> HealthStatus {
         let sent = configuration.localClock()

@@ -259,7 +259,7 @@ extension HallScreenTests {
         tmux.waitFor("拟设企业名称")
         tmux.press("F2")
         tmux.waitFor("英文输入")
-        for field in ["Demo Post Ltd", "LLC", "100000", "Demo City", "Software"] {
+        for field in ["演示市邮驿商贸有限公司", "LLC", "100000", "Demo City", "Software"] {
             tmux.type(field)
             tmux.press("Enter")
         }

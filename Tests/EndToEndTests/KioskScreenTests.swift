@@ -114,12 +114,15 @@ import Testing
             screen = tmux.waitFor("1.东莞市")
             #expect(screen.contains("dong guan shi"), "\(screen)")
             tmux.type(" ")
-            tmux.type("ruanjiankaifa")
+            tmux.type("dongfang")
+            tmux.waitFor("1.东方")
+            tmux.type("1ruanjiankaifa")
             tmux.waitFor("1.软件开发")
             tmux.type("1youxiangongsi")
             tmux.waitFor("1.有限公司")
             tmux.type(" ")
-            screen = tmux.waitFor("东莞市软件开发有限公司")
+            screen = tmux.waitFor("东莞市东方软件开发有限公司")
+            // The name is declared on Enter: the registry finds no conflict, the next field follows.
             tmux.press("Enter")
             tmux.type("youxianzerengongsi ")
             tmux.press("Enter")
@@ -144,7 +147,7 @@ import Testing
             #expect(screen.contains("YT-demo-kiosk-01-"), "\(screen)")
             #expect(eventually(15) { ((try? bed.submissions("applications").count) ?? 0) == 1 })
             let body = try #require(try bed.submissions("applications").first?["body"] as String?)
-            #expect(body.contains("东莞市软件开发有限公司") && body.contains("软件开发") && body.contains("dongcheng 东莞市1号"), "\(body)")
+            #expect(body.contains("东莞市东方软件开发有限公司") && body.contains("软件开发") && body.contains("dongcheng 东莞市1号"), "\(body)")
             try bed.reader.control("remove")
         }
     }
@@ -178,7 +181,8 @@ import Testing
             tmux.waitFor("1.")
             choose(tmux, "4", guide: "Service guide")
             tmux.waitFor("Proposed")
-            for field in ["Demo Cloud Ltd", "LLC", "1,000,000 yuan", "1 Demo Road", "Software"] {
+            // Enterprise names are Chinese whatever the interface's language.
+            for field in ["演示市云帆科技有限公司", "LLC", "1,000,000 yuan", "1 Demo Road", "Software"] {
                 tmux.type(field)
                 tmux.press("Enter")
             }

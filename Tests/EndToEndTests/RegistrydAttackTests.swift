@@ -81,7 +81,8 @@ import Testing
         #expect(try RawHTTPConnection.request(port: bed.port, "GET", "/v1/enterprises/\(Self.uscc)")?.status == 200)
         for (method, target) in [("GET", "/v1/persons/\(Self.person)/social-insurance"), ("POST", "/v1/print-authorizations"),
                                  ("POST", "/v1/ratings"), ("POST", "/v1/submissions"), ("POST", "/v1/applications"),
-                                 ("GET", "/v1/config/announcements"), ("GET", "/v1/config/bundles/1"), ("POST", "/v1/config/reports")] {
+                                 ("GET", "/v1/config/announcements"), ("GET", "/v1/config/bundles/1"), ("POST", "/v1/config/reports"),
+                                 ("POST", "/v1/name-checks"), ("POST", "/v1/pension-confirmations"), ("POST", "/v1/card-losses")] {
             let answer = try RawHTTPConnection.request(port: bed.port, method, target, body: Data("{}".utf8))
             #expect(answer?.status == 401, "\(method) \(target): \(String(describing: answer))")
         }

@@ -103,6 +103,10 @@ actor FakeGateway: RegistryGateway {
     func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async { figures[queue] = figure }
     var deliveryRequests: [DeliveryRequest] = []
     func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) { deliveryRequests.append(request) }
+    func checkName(_ proposedName: String) async throws(GatewayError) -> NameCheckResult {
+        guard reachable else { throw .unreachable("test") }
+        return EnterpriseNames.check(proposedName, against: [])
+    }
     var cardLosses: [CardLossReport] = []
     func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String? {
         cardLosses.append(report)

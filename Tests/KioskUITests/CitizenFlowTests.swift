@@ -67,6 +67,15 @@ actor FakeCitizenService: CitizenService {
             enrolments: [InsuranceEnrolment(type: .pension, startedOn: CalendarDate(year: 2008, month: 6, day: 1)!, monthsPaid: 210, status: "参保缴费")],
             payments: payments, pension: nil, account: PensionAccount(balance: Money(fen: 13_440_000), asOf: CalendarDate(year: 2026, month: 11, day: 30)!))
     }
+    var namesChecked: [String] = []
+    func checkName(_ proposedName: String) async throws -> NameCheckView {
+        namesChecked.append(proposedName)
+        if proposedName.contains("云端科技") {
+            return NameCheckView(verdict: "conflict", messageKey: "name.conflict", conflicts: ["演示市云端科技有限公司"])
+        }
+        if proposedName.contains("中国") { return NameCheckView(verdict: "forbidden", messageKey: "name.forbidden", forbiddenWords: ["中国（须经国务院批准）"]) }
+        return NameCheckView(verdict: "available", messageKey: "name.available")
+    }
     var cardLossReports: [String] = []
     func mySecurityCard() async throws -> SecurityCardView {
         if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
@@ -630,6 +639,29 @@ actor FakeCitizenService: CitizenService {
         let text = await screenText(app)
         #expect(text.contains("YT-20261123-000001"))
         #expect(text.contains("网络恢复后将自动上报"))
+    }
+
+    @Test func aProposedNameIsDeclaredAsItIsEnteredAndAConflictSendsTheCitizenBack() async throws {
+        let (app, service) = try makeApp()
+        await app.handle(event: .sessionStarted(Self.holder))
+        await app.handle(key: .character("4"))
+        await type(app, "演示市云端科技股份有限公司")
+        await app.handle(key: .enter)
+        var text = await screenText(app)
+        #expect(text.contains("名称与已登记的「演示市云端科技有限公司」相同或近似"), "\(text)")
+        await app.handle(key: .enter)
+        #expect(await app.screen == .applicationForm)
+        for _ in 0..<"云端科技股份有限公司".count { await app.handle(key: .backspace) }
+        await type(app, "中国云端有限公司")
+        await app.handle(key: .enter)
+        #expect(await screenText(app).contains("中国（须经国务院批准）"))
+        await app.handle(key: .enter)
+        for _ in 0..<"中国云端有限公司".count { await app.handle(key: .backspace) }
+        await type(app, "云途科技有限公司")
+        await app.handle(key: .enter)
+        text = await screenText(app)
+        #expect(await app.screen == .applicationForm && !text.contains("相同或近似"), "\(text)")
+        #expect(await service.namesChecked == ["演示市云端科技股份有限公司", "演示市中国云端有限公司", "演示市云途科技有限公司"])
     }
 
     @Test func idleWarningAndMaintenance() async throws {

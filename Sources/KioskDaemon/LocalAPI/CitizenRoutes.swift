@@ -182,6 +182,13 @@ public enum CitizenRoutes {
         }
         v1.post("face-checks") { _, _ in try await json { try await service.checkFace() } }
         v1.get("insurance/mine") { _, _ in try await json { try await service.myInsurance() } }
+        v1.post("name-checks") { request, context in
+            let ask = try await decode(NameCheckRequest.self, request, context)
+            guard (1...60).contains(ask.proposedName.count) else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "proposedName must hold 1 to 60 characters")
+            }
+            return try await json { try await service.checkName(ask.proposedName) }
+        }
         v1.get("security-card") { _, _ in try await json { try await service.mySecurityCard() } }
         v1.post("security-card/losses") { request, context in
             let ask = try await decode(RequestIdAsk.self, request, context)

@@ -160,6 +160,12 @@ public final class RegistryBackedGateway: RegistryGateway {
         }
     }
 
+    public func checkName(_ proposedName: String) async throws(GatewayError) -> NameCheckResult {
+        do { return try await timed { () throws(RegistryClientError) in try await client.checkName(proposedName) } } catch {
+            throw Self.gatewayError(error)
+        }
+    }
+
     static func outboxError(_ error: OutboxError) -> GatewayError {
         if case .full = error { return .queueFull(error.description) }
         return .badAnswer(error.description)

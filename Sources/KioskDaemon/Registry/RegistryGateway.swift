@@ -66,6 +66,8 @@ public protocol RegistryGateway: Sendable {
     func socialInsurance(idNumber: String) async throws(GatewayError) -> SocialInsuranceRecord
     /// Whether the holder of `idNumber` may print `kind` for `uscc`.
     func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool
+    /// The registry's verdict on a proposed enterprise name.
+    func checkName(_ proposedName: String) async throws(GatewayError) -> NameCheckResult
     /// Queues an application durably; delivered when the registry is reachable.
     func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication
     /// Queues a rating durably.

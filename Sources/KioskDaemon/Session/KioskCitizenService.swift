@@ -274,10 +274,34 @@ public final class KioskCitizenService: CitizenService {
 
     // MARK: - Submissions
 
+    public func checkName(_ proposedName: String) async throws -> NameCheckView {
+        try await notInMaintenance()
+        await sessions.touch()
+        do {
+            return Self.view(try await gateway.checkName(proposedName))
+        } catch {
+            switch error {
+            case .unreachable, .badAnswer:
+                return NameCheckView(verdict: "unchecked", messageKey: "name.unchecked", detail: "the registry is unreachable: the name is checked when the application arrives")
+            default: throw Self.citizenError(error)
+            }
+        }
+    }
+
+    static func view(_ result: NameCheckResult) -> NameCheckView {
+        NameCheckView(verdict: result.verdict, messageKey: "name." + result.verdict, conflicts: result.conflicts.map(\.name),
+                      forbiddenWords: result.forbiddenWords, detail: result.detail)
+    }
+
     public func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt {
         try await notInMaintenance()
         let identity = try await holder()
         await sessions.touch()
+        // The name is declared here (自主申报): a name the registry refuses is not submitted.
+        let name = try await checkName(form.proposedName)
+        guard name.acceptable else {
+            throw CitizenAPIError(messageKey: name.messageKey, detail: name.detail, values: name.values)
+        }
         let settings = config.settings
         let draft = ApplicationDraft(applicant: Applicant(idNumber: identity.idNumber, name: identity.displayName),
                                      proposedName: form.proposedName, type: form.type, registeredCapital: form.registeredCapital,

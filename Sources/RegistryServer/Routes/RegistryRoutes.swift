@@ -327,6 +327,20 @@ public enum RegistryRoutes {
             }
             return try json(person)
         }
+        questions.post("name-checks") { request, context in
+            _ = try context.requireKiosk()
+            var request = request
+            let body = try await request.collectBody(upTo: context.maxUploadSize)
+            guard let ask = try? RegistryJSON.decoder().decode(NameCheckRequest.self, from: body), (1...60).contains(ask.proposedName.count) else {
+                throw Problem(status: .badRequest, code: "request.invalid", title: "Invalid request",
+                              detail: "expected {\"proposedName\": …} with 1 to 60 characters")
+            }
+            // Registered names sharing the 字号 are the candidates (identical ones share it too).
+            let parts = try? EnterpriseNames.parse(ask.proposedName).get()
+            let probe = parts?.core ?? ask.proposedName.trimmingCharacters(in: .whitespaces)
+            let listed = try await store.searchEnterprises(name: String(probe.prefix(50)), limit: 100)
+            return try json(EnterpriseNames.check(ask.proposedName, against: listed.map { ($0.enterprise.name, $0.enterprise.uscc) }))
+        }
         questions.post("print-authorizations") { request, context in
             _ = try context.requireKiosk()
             var request = request
