@@ -22,6 +22,11 @@ public struct RegistrySeed: Codable, Sendable {
     public var enterprises: [EnterpriseRecord]
     public var persons: [SocialInsuranceRecord]
 
+    public init(enterprises: [EnterpriseRecord], persons: [SocialInsuranceRecord]) {
+        self.enterprises = enterprises
+        self.persons = persons
+    }
+
     /// Parses and checks `data`; the first bad record is reported by index and field.
     public static func load(_ data: Data) throws(SeedError) -> RegistrySeed {
         let seed: RegistrySeed

@@ -140,8 +140,10 @@ struct Applications: AsyncParsableCommand {
             Examples:
               registryd applications show YT-demo-kiosk-01-20261203-000001 --db registry.sqlite
               registryd applications set-status SQ-20261203-00000042 --status more-materials --note "住所使用证明" --db registry.sqlite
+              registryd applications approve YT-demo-kiosk-01-20261203-000001 --region 441900 --db registry.sqlite
+              registryd applications refuse SQ-20261203-00000042 --note "名称与在先登记企业近似" --db registry.sqlite
             """,
-        subcommands: [Show.self, SetStatus.self])
+        subcommands: [Show.self, SetStatus.self, Approve.self, Refuse.self])
 
     static func progressStore(_ store: any RegistryStore) throws -> any ProgressStore {
         guard let progress = store as? any ProgressStore else { throw ValidationError("this store keeps no progress") }
@@ -196,6 +198,64 @@ struct Applications: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("registryd: \(problem.detail)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+extension Applications {
+    /// Approves an establishment application: a credit code, the licence record, the status.
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve an establishment application: allocate its unified social credit code and issue the licence record its legal representative prints at any kiosk.")
+        @Argument(help: "The tracking number (YT-…) or the registry's number (SQ-…).") var number: String
+        @Option(help: "The six-digit region code of the registration authority.") var region: String = "441900"
+        @Option(help: "The registration authority, printed on the licence.") var authority: String = "演示市市场监督管理局"
+        @Option(help: "Who approves (kept in the history).") var by: String = "console"
+        @Flag(help: "JSON output: the licence record.") var json = false
+        @OptionGroup var store: StoreOptions
+
+        func validate() throws {
+            guard ProgressNames.isNumber(number) else { throw ValidationError("'\(number.prefix(80))' is not an application number") }
+            guard region.count == 6, region.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw ValidationError("--region is six digits, e.g. 441900") }
+            guard (2...60).contains(authority.count) else { throw ValidationError("--authority has 2 to 60 characters") }
+        }
+
+        func run() async throws {
+            let (number, region, authority, by) = (self.number, self.region, self.authority, self.by)
+            let outcome = try await store.with { store in
+                try await LicenceIssuance.approve(number: number, region: region, authority: authority, by: by,
+                                                  store: store, progress: try Applications.progressStore(store))
+            }
+            switch outcome {
+            case .success(let record):
+                if json {
+                    print(String(decoding: try RegistryJSON.encoder().encode(record), as: UTF8.self))
+                } else {
+                    print("approved \(number): \(record.enterprise.name) \(record.enterprise.uscc); the legal representative prints the licence at any kiosk")
+                }
+            case .failure(let refusal):
+                FileHandle.standardError.write(Data("registryd: \(refusal.description)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    /// Refuses an establishment application, saying why.
+    struct Refuse: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refuse an establishment application; --note says why (the citizen sees it).")
+        @Argument(help: "The tracking number (YT-…) or the registry's number (SQ-…).") var number: String
+        @Option(help: "Why it is refused.") var note: String
+        @Option(help: "Who refuses (kept in the history).") var by: String = "console"
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            var command = SetStatus()
+            command.number = number
+            command.status = ApplicationStatus.refused.rawValue
+            command.note = note
+            command.by = by
+            command.store = store
+            try await command.run()
         }
     }
 }

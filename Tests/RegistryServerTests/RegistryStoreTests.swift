@@ -198,6 +198,23 @@ import Testing
         #expect(try await store.progress(idNumber: "11010519491231002X").isEmpty)
         #expect(try await store.progress(number: "YT-nothing-0001") == nil)
 
+        #expect(try await store.application(number: receipt.registryNumber) == application)
+        #expect(try await store.application(number: "YT-nothing-0001") == nil)
+
+        // Approval issues the licence: a valid code, the record with the applicant as legal representative.
+        var second = application
+        second.trackingNumber = "YT-DG-0009-20261203-000002"
+        second.proposedName = "东莞市核准测试科技有限公司"
+        _ = try await store.submit(kioskId: "DG-0009", [try item(.applications, key: "p2", second)], now: now)
+        let licence = try await LicenceIssuance.approve(number: second.trackingNumber, region: "441900", authority: "东莞市市场监督管理局", by: "officer-2",
+                                                        store: store, progress: store, now: now).get()
+        let issued = try CreditCode(licence.enterprise.uscc)
+        #expect(try await store.enterprise(uscc: issued.value)?.legalRepresentativeIdNumber == person)
+        #expect(try await store.progress(number: second.trackingNumber)?.status == .approved)
+        #expect(try await store.progress(number: second.trackingNumber)?.history.last?.note?.contains(issued.value) == true)
+        guard case .failure = try await LicenceIssuance.approve(number: second.trackingNumber, region: "441900", authority: "x", by: "o", store: store,
+                                                                progress: store) else { Issue.record("approved twice"); return }
+
         let more = StatusChange(status: .moreMaterials, note: "住所使用证明")
         let moved = try await store.setStatus(number: application.trackingNumber, more, by: "officer-1", key: "s1", now: now).get()
         #expect(moved.status == .moreMaterials && moved.history.last?.note == "住所使用证明" && moved.history.count == 2)

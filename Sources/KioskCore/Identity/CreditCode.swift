@@ -57,7 +57,7 @@ public struct CreditCode: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// The GB 11714 organisation code check over 8 characters (digits 0–9, letters A=10 … Z=35).
-    static func organisationCheck(_ body: [Character]) -> Character {
+    public static func organisationCheck(_ body: [Character]) -> Character {
         let weights = [3, 7, 9, 10, 5, 8, 4, 2]
         var sum = 0
         for (c, w) in zip(body, weights) {

@@ -61,6 +61,13 @@ extension PostgresRegistryStore: ProgressStore {
         return try await client.withConnection { try await Self.progress($0, number: number, logger) }
     }
 
+    public func application(number: String) async throws -> ApplicationSubmission? {
+        let body = try await strings("""
+            SELECT body FROM submission WHERE kind = 'applications' AND (registry_number = \(number) OR tracking_number = \(number)) LIMIT 1
+            """).first
+        return try body.map { try RegistryJSON.decoder().decode(ApplicationSubmission.self, from: Data($0.utf8)) }
+    }
+
     public func progress(idNumber: String) async throws -> [ApplicationProgress] {
         let logger = self.logger, person = idNumber.uppercased()
         return try await client.withConnection { connection in

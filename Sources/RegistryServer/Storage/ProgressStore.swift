@@ -9,6 +9,8 @@ import Registry
 public protocol ProgressStore: Sendable {
     /// The application with this tracking number or registry number, if any.
     func progress(number: String) async throws -> ApplicationProgress?
+    /// The application itself (as the kiosk sent it) with this tracking or registry number.
+    func application(number: String) async throws -> ApplicationSubmission?
     /// The applications of the person with `idNumber`, newest first (at most 20).
     func progress(idNumber: String) async throws -> [ApplicationProgress]
     /// Moves the application `number` (tracking or registry number) on. With an idempotency `key`,
@@ -68,6 +70,15 @@ extension SQLiteRegistryStore: ProgressStore {
     }
 
     /// Indexes a new application by its applicant, inside the submission's transaction.
+    public func application(number: String) async throws -> ApplicationSubmission? {
+        let body = try await queue.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT body FROM submission WHERE kind = 'applications' AND (registry_number = ? OR tracking_number = ?) LIMIT 1
+                """, arguments: [number, number])
+        }
+        return try body.map { try RegistryJSON.decoder().decode(ApplicationSubmission.self, from: Data($0.utf8)) }
+    }
+
     static func indexApplication(_ application: ApplicationSubmission, registryNumber: String, at: Double, _ db: Database) throws {
         try db.execute(sql: "INSERT OR IGNORE INTO application_person (registry_number, id_number, submitted_at) VALUES (?, ?, ?)",
                        arguments: [registryNumber, application.applicant.idNumber.uppercased(), at])
