@@ -205,6 +205,16 @@ else
   keys Enter Up Up Enter; sleep 0.5; keys Enter; shot "in the same visit the match holds: the holder's own social-insurance record" 2
   keys 3; shot "the personal account and the monthly pension"
   card remove
+  echo "-- the back office approves the application: a credit code and the licence record"
+  APPROVED="$("$BIN/registryd" applications approve "$TRACK" --db "$REGISTRY_DB")"
+  echo "   $APPROVED"
+  USCC="$(echo "$APPROVED" | grep -oE '91[0-9]{6}MA[0-9A-Z]{8}' | head -1)"
+  echo "-- its legal representative (张三) prints the licence at the kiosk, after the face match:"
+  sleep 1; card "place resident"; sleep 2
+  curl -s --unix-socket "$RUNTIME/citizen.sock" -X POST http://kioskd/v1/face-checks; echo
+  curl -s --unix-socket "$RUNTIME/citizen.sock" -X POST -H 'Content-Type: application/json' \
+    --data-binary "{\"request\":{\"kind\":\"business-licence\",\"uscc\":\"$USCC\"},\"requestId\":\"demo-new-licence-1\"}" http://kioskd/v1/prints; echo
+  sleep 3; card remove
   echo "-- what reached the A4 printer:"
-  pdftotext -layout "$(ls "$RUN"/cups/spool/a4/*.pdf | tail -1)" - | sed -n '1,10p'
+  pdftotext -layout "$(ls -t "$RUN"/cups/spool/a4/*.pdf | head -1)" - | sed -n '1,12p'
 fi
