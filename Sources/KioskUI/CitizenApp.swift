@@ -82,6 +82,8 @@ public actor CitizenApp {
     var insurance: InsuranceRecordView?
     /// The record's part shown: 0 enrolments, 1 payments, 2 the personal account.
     var insuranceTab = 0
+    /// The furthest the record's part scrolls, as last drawn (its lines less the rows that show).
+    var insuranceScrollLimit = 0
     var faceNext: FaceNext?
     /// The last check's outcome text and the checks left, shown on the check screen.
     var faceResultKey: String?
@@ -545,9 +547,9 @@ public actor CitizenApp {
             scroll = 0
         case .left: insuranceTab = (insuranceTab + 2) % 3; scroll = 0
         case .right, .tab: insuranceTab = (insuranceTab + 1) % 3; scroll = 0
-        case .down: scroll += 1
+        case .down: scroll = min(insuranceScrollLimit, scroll + 1)
         case .up: scroll = max(0, scroll - 1)
-        case .pageDown: scroll += 10
+        case .pageDown: scroll = min(insuranceScrollLimit, scroll + 10)
         case .pageUp: scroll = max(0, scroll - 10)
         case .escape, .backspace, .enter:
             insurance = nil

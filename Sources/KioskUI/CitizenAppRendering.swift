@@ -458,7 +458,8 @@ extension CitizenApp {
         var wrapped: [String] = []
         for line in lines { wrapped += TextLayout.wrap(line, width: c.width - 6) }
         let rows = max(1, c.height - 9)
-        let start = min(scroll, max(0, wrapped.count - rows))
+        insuranceScrollLimit = max(0, wrapped.count - rows)
+        let start = min(scroll, insuranceScrollLimit)
         for (offset, line) in wrapped.dropFirst(start).prefix(rows).enumerated() {
             c.buffer.put(line, x: 4, y: 6 + offset)
         }

@@ -437,6 +437,10 @@ actor FakeCitizenService: CitizenService {
         #expect(text.contains("缴费基数 8000.00") && text.contains("1–15 / 30"), "\(text)")
         await app.handle(key: .pageDown)
         #expect(await screenText(app).contains("11–25 / 30"))
+        for _ in 0..<3 { await app.handle(key: .pageDown) }
+        #expect(await screenText(app).contains("16–30 / 30"))
+        await app.handle(key: .up)   // at once, however far the citizen paged past the end
+        #expect(await screenText(app).contains("15–29 / 30"))
         await app.handle(key: .character("3"))
         text = await screenText(app)
         #expect(text.contains("个人账户累计储存额 134400.00 元（截至 2026-11-30）"), "\(text)")
