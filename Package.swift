@@ -75,7 +75,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "PersonVerification", dependencies: ["KioskCore"]),
+        .target(name: "PersonVerification", dependencies: ["KioskCore", "KioskAPI"]),
         .target(name: "KioskTerminal"),
         .target(name: "KioskAPI", dependencies: ["KioskCore"]),
         .target(name: "KioskUI", dependencies: ["KioskCore", "KioskAPI", "KioskTerminal"]),

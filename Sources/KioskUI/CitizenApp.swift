@@ -420,14 +420,8 @@ public actor CitizenApp {
     private func openPreview(_ request: DocumentRequest) async {
         guard holder != nil else { show(message: "card.needed", returnTo: previewReturn); return }
         let back = previewReturn
-        await perform("loading", returnTo: back) {
-            do {
-                self.previewDocument = try await self.service.preview(request)
-            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
-                // Only for the card's holder: kioskd wants the face check first.
-                self.askFace(then: .document(request))
-                return
-            }
+        await performNeedingFace("loading", returnTo: back, then: .document(request)) {
+            self.previewDocument = try await self.service.preview(request)
             self.previewRequest = request
             self.printRequestId = UUID().uuidString
             self.go(.preview)
@@ -468,6 +462,16 @@ public actor CitizenApp {
         }
     }
 
+    /// `perform`, except that when kioskd wants the face check first (the service is only for the
+    /// card's holder) the check is shown, `next` following when it passes.
+    private func performNeedingFace(_ busy: String, returnTo: Screen, then next: FaceNext, _ body: () async throws -> Void) async {
+        await perform(busy, returnTo: returnTo) {
+            do { try await body() } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
+                self.askFace(then: next)
+            }
+        }
+    }
+
     /// Shows the face check; `next` follows when it passes.
     private func askFace(then next: FaceNext) {
         faceNext = next
@@ -479,33 +483,25 @@ public actor CitizenApp {
     /// The pension entitlement confirmation: after the face check, kioskd records it and prints a slip.
     private func confirmPension() async {
         let requestId = UUID().uuidString
-        await perform("pension.confirming", returnTo: .menu) {
-            do {
-                let result = try await self.service.confirmPension(requestId: requestId)
-                self.show(message: result.messageKey, returnTo: .menu)
-                self.messageValues = ["year": String(result.year), "date": result.confirmedOn ?? ""]
-            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
-                self.askFace(then: .pension)
-            }
+        await performNeedingFace("pension.confirming", returnTo: .menu, then: .pension) {
+            let result = try await self.service.confirmPension(requestId: requestId)
+            self.show(message: result.messageKey, returnTo: .menu)
+            self.messageValues = ["year": String(result.year), "date": result.confirmedOn ?? ""]
         }
     }
 
     /// The card holder's record, after the face check.
     private func openInsurance() async {
-        await perform("loading", returnTo: .menu) {
-            do {
-                self.insurance = try await self.service.myInsurance()
-                self.insuranceTab = 0
-                self.go(.insurance)
-            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
-                self.askFace(then: .insurance)
-            }
+        await performNeedingFace("loading", returnTo: .menu, then: .insurance) {
+            self.insurance = try await self.service.myInsurance()
+            self.insuranceTab = 0
+            self.go(.insurance)
         }
     }
 
     /// The holder's card, masked, to confirm before it is reported lost.
     private func openCardLoss() async {
-        await perform("loading", returnTo: .menu) {
+        await performNeedingFace("loading", returnTo: .menu, then: .cardLoss) {
             do {
                 let card = try await self.service.mySecurityCard()
                 if card.lostOn != nil {
@@ -514,8 +510,6 @@ public actor CitizenApp {
                     self.securityCard = card
                     self.go(.cardLoss)
                 }
-            } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
-                self.askFace(then: .cardLoss)
             } catch let error as CitizenAPIError where error.messageKey == "registry.unreachable" {
                 // Offline the card cannot be shown; the report still goes, for the holder's current card.
                 self.securityCard = nil

@@ -1,4 +1,5 @@
 import Foundation
+import KioskAPI
 import KioskCore
 
 /// The outcome of one person–card check, as kioskd acts on it.
@@ -76,6 +77,21 @@ public struct CommandVerifier: FaceVerifier {
                 }
                 return .decided(answer)
             } catch { return .failed(error) }
+        }
+    }
+}
+
+extension VerifierFigures {
+    /// What a probe of the verifier named `verifier` says, for the technician.
+    public init(verifier: String?, probe: Result<VerifierIdentity, VerifierError>, servicesNeedingIt: [String]) {
+        switch probe {
+        case .success(let identity):
+            self.init(verifier: verifier, state: "ready", detail: identity.name + (identity.model.map { " (\($0))" } ?? ""),
+                      servicesNeedingIt: servicesNeedingIt)
+        case .failure(.notConfigured):
+            self.init(verifier: nil, state: "notConfigured", detail: VerifierError.notConfigured.description, servicesNeedingIt: servicesNeedingIt)
+        case .failure(let error):
+            self.init(verifier: verifier, state: "failed", detail: error.description, servicesNeedingIt: servicesNeedingIt)
         }
     }
 }

@@ -19,23 +19,16 @@ public struct VerifierCheck: DiagnosticCheck {
             return Self.result(figures)
         }
         guard let settings = context.settings?.verifier else {
-            return Self.result(VerifierFigures(verifier: nil, state: "notConfigured", detail: VerifierError.notConfigured.description,
-                                               servicesNeedingIt: needing))
+            return Self.result(VerifierFigures(verifier: nil, probe: .failure(.notConfigured), servicesNeedingIt: needing))
         }
-        let verifier: CommandVerifier
+        let probe: Result<VerifierIdentity, VerifierError>
         do {
-            verifier = CommandVerifier(command: try VerifierCommand(settings.command), timeout: settings.timeout,
-                                       probeTimeout: min(5, context.environment.checkDeadlineSeconds - 0.5))
+            probe = await CommandVerifier(command: try VerifierCommand(settings.command), timeout: settings.timeout,
+                                          probeTimeout: min(5, context.environment.checkDeadlineSeconds - 0.5)).probe()
         } catch {
-            return Self.result(VerifierFigures(verifier: settings.command.first, state: "failed", detail: error.description, servicesNeedingIt: needing))
+            probe = .failure(error)
         }
-        switch await verifier.probe() {
-        case .success(let identity):
-            return Self.result(VerifierFigures(verifier: settings.command[0], state: "ready",
-                                               detail: identity.name + (identity.model.map { " (\($0))" } ?? ""), servicesNeedingIt: needing))
-        case .failure(let error):
-            return Self.result(VerifierFigures(verifier: settings.command[0], state: "failed", detail: error.description, servicesNeedingIt: needing))
-        }
+        return Self.result(VerifierFigures(verifier: settings.command.first, probe: probe, servicesNeedingIt: needing))
     }
 
     static func result(_ figures: VerifierFigures) -> CheckResult {

@@ -46,6 +46,13 @@ public enum CitizenRoutes {
     }
 
     /// A request id: 8 to 64 of A-Z a-z 0-9 - (a UUID fits), as the registry takes ticket ids.
+    /// The checked request id of a request that carries only that.
+    static func requestId<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> String {
+        let ask = try await decode(RequestIdAsk.self, request, context)
+        try checkRequestId(ask.requestId)
+        return ask.requestId
+    }
+
     static func checkRequestId(_ id: String) throws {
         guard HallNames.isTicketId(id) else {
             throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 of A-Z a-z 0-9 -")
@@ -176,9 +183,8 @@ public enum CitizenRoutes {
             return try await json { try await service.requestDelivery(ask.request, address: ask.address, requestId: ask.requestId) }
         }
         v1.post("check-ins") { request, context in
-            let ask = try await decode(RequestIdAsk.self, request, context)
-            try checkRequestId(ask.requestId)
-            return try await json { try await service.checkIn(requestId: ask.requestId) }
+            let id = try await requestId(request, context)
+            return try await json { try await service.checkIn(requestId: id) }
         }
         v1.post("face-checks") { _, _ in try await json { try await service.checkFace() } }
         v1.get("insurance/mine") { _, _ in try await json { try await service.myInsurance() } }
@@ -191,14 +197,12 @@ public enum CitizenRoutes {
         }
         v1.get("security-card") { _, _ in try await json { try await service.mySecurityCard() } }
         v1.post("security-card/losses") { request, context in
-            let ask = try await decode(RequestIdAsk.self, request, context)
-            try checkRequestId(ask.requestId)
-            return try await json { try await service.reportCardLoss(requestId: ask.requestId) }
+            let id = try await requestId(request, context)
+            return try await json { try await service.reportCardLoss(requestId: id) }
         }
         v1.post("pension-confirmations") { request, context in
-            let ask = try await decode(RequestIdAsk.self, request, context)
-            try checkRequestId(ask.requestId)
-            return try await json { try await service.confirmPension(requestId: ask.requestId) }
+            let id = try await requestId(request, context)
+            return try await json { try await service.confirmPension(requestId: id) }
         }
         v1.post("session/end") { _, _ in
             await service.endSession()

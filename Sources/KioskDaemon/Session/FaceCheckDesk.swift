@@ -24,8 +24,6 @@ public actor FaceCheckDesk {
     private let audit: AuditLog?
     private let logger: Logger
     private var checking = false
-    /// Checks by outcome since kioskd started (`passed`, `noMatch`, …, `unavailable`).
-    public private(set) var counts: [String: Int] = [:]
 
     /// - Parameter fallback: the verifier used when the configuration names none (the demo's simulator).
     public init(settings: KioskSettings.VerifierSettings?, fallback: VerifierCommand?, sessions: SessionManager,
@@ -90,7 +88,6 @@ public actor FaceCheckDesk {
             key = "unavailable"
             logger.warning("face verifier failed", metadata: ["error": "\(error)"])
         }
-        counts[key, default: 0] += 1
         if key == "unavailable" {
             // Not the citizen's attempt: the verifier failed.
             audit?.record(actor: "kioskd", action: "person.check", subjectIdNumber: subject.card.identity.idNumber, detail: "not done: verifier failed")
@@ -124,16 +121,7 @@ public actor FaceCheckDesk {
         if case .failure(let problem)? = setup.decoder {
             return VerifierFigures(verifier: setup.name, state: "failed", detail: problem.description, servicesNeedingIt: servicesNeedingIt)
         }
-        switch await setup.verifier.probe() {
-        case .success(let identity):
-            return VerifierFigures(verifier: setup.name, state: "ready",
-                                   detail: identity.name + (identity.model.map { " (\($0))" } ?? ""), servicesNeedingIt: servicesNeedingIt)
-        case .failure(.notConfigured):
-            return VerifierFigures(verifier: nil, state: "notConfigured", detail: VerifierError.notConfigured.description,
-                                   servicesNeedingIt: servicesNeedingIt)
-        case .failure(let error):
-            return VerifierFigures(verifier: setup.name, state: "failed", detail: error.description, servicesNeedingIt: servicesNeedingIt)
-        }
+        return VerifierFigures(verifier: setup.name, probe: await setup.verifier.probe(), servicesNeedingIt: servicesNeedingIt)
     }
 }
 

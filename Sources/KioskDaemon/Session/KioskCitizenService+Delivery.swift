@@ -25,16 +25,10 @@ extension KioskCitizenService {
         audit?.record(actor: "citizen", action: "submission.delivery", subjectIdNumber: identity.idNumber, detail: "\(request.kind) \(requestId)")
         logger.info("delivery queued", metadata: ["kind": "\(request.kind)"])
         let posted = address.masked
-        var receiptPrinted = false
-        if desk.roles["receipt"] != nil {
-            let slip = ReceiptSlip(service: "社会保险参保证明 · 免费邮寄", time: Date(), kiosk: settings.kiosk.id, trackingNumber: requestId,
-                                   note: "邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)；由服务大厅打印后寄出")
-            do {
-                receiptPrinted = await printOnReceipt(try desk.render(.receipt, slip), requestID: "delivery-" + requestId).outcome.succeeded
-            } catch {
-                logger.error("delivery receipt not rendered", metadata: ["error": "\(error)"])
-            }
-        }
+        let receiptPrinted = await printReceipt(ReceiptSlip(service: "社会保险参保证明 · 免费邮寄", time: Date(), kiosk: settings.kiosk.id,
+                                                            trackingNumber: requestId,
+                                                            note: "邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)；由服务大厅打印后寄出"),
+                                                requestID: "delivery-" + requestId)
         let receipt = ApplicationReceipt(trackingNumber: requestId, registryNumber: nil, receiptPrinted: receiptPrinted, postedTo: posted)
         deliveryReceipts.withLock { $0[requestId] = receipt }
         return receipt

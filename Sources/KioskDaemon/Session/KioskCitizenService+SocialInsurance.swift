@@ -7,15 +7,8 @@ import Registry
 extension KioskCitizenService {
     /// The card holder's own record on screen, after a face match; never cached, never logged.
     public func myInsurance() async throws -> InsuranceRecordView {
-        try await notInMaintenance()
-        let identity = try await holder()
-        await sessions.touch()
-        try await requireFaceMatch(for: .socialInsuranceQuery)
-        let record: SocialInsuranceRecord
-        do { record = try await gateway.socialInsurance(idNumber: identity.idNumber) } catch {
-            if case .notFound = error { throw CitizenAPIError(messageKey: "insurance.none", detail: "the registry has no social-insurance record of this card holder") }
-            throw Self.citizenError(error)
-        }
+        let identity = try await holder(for: .socialInsuranceQuery)
+        let record = try await socialInsurance(of: identity, missing: "insurance.none")
         return InsuranceRecordView(name: record.name, maskedIdNumber: identity.maskedIDNumber, region: record.region, enrolments: record.enrolments,
                                    payments: Array(record.payments.sorted { $0.month > $1.month }.prefix(120)),
                                    pension: record.pension, account: record.pensionAccount)
@@ -26,10 +19,7 @@ extension KioskCitizenService {
     /// holder receives a pension and whether this year is confirmed already; offline, the
     /// confirmation is queued and the slip says it takes effect when the network is back.
     public func confirmPension(requestId: String) async throws -> PensionConfirmationView {
-        try await notInMaintenance()
-        let identity = try await holder()
-        await sessions.touch()
-        try await requireFaceMatch(for: .pensionConfirmation)
+        let identity = try await holder(for: .pensionConfirmation)
         if let done = pensionOutcomes.withLock({ $0[requestId] }) { return done }
         let year = CalendarDate.today().year
         var online = true
@@ -56,17 +46,10 @@ extension KioskCitizenService {
         do { try await gateway.confirmPension(confirmation) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.pension", subjectIdNumber: identity.idNumber, detail: "\(year) \(confirmation.confirmationId)")
         logger.info("pension confirmation queued", metadata: ["online": "\(online)"])
-        var slipPrinted = false
-        if desk.roles["receipt"] != nil {
-            let slip = ReceiptSlip(service: "养老保险待遇领取资格认证（\(year) 年度）", time: Date(), kiosk: config.settings.kiosk.id,
-                                   trackingNumber: confirmation.confirmationId,
-                                   note: online ? "人证核验通过，本年度资格认证已完成" : "人证核验通过；网络恢复后自动上报社保经办机构，上报后生效")
-            do {
-                slipPrinted = await printOnReceipt(try desk.render(.receipt, slip), requestID: "pension-" + requestId).outcome.succeeded
-            } catch {
-                logger.error("pension slip not rendered", metadata: ["error": "\(error)"])
-            }
-        }
+        let slipPrinted = await printReceipt(ReceiptSlip(service: "养老保险待遇领取资格认证（\(year) 年度）", time: Date(), kiosk: config.settings.kiosk.id,
+                                                         trackingNumber: confirmation.confirmationId,
+                                                         note: online ? "人证核验通过，本年度资格认证已完成" : "人证核验通过；网络恢复后自动上报社保经办机构，上报后生效"),
+                                             requestID: "pension-" + requestId)
         let view = PensionConfirmationView(outcome: online ? "confirmed" : "queued", messageKey: online ? "pension.confirmed" : "pension.queued",
                                            year: year, confirmationId: confirmation.confirmationId, slipPrinted: slipPrinted)
         pensionOutcomes.withLock { $0[requestId] = view }
@@ -75,17 +58,19 @@ extension KioskCitizenService {
 }
 
 extension KioskCitizenService {
-    /// The holder's social security card from the registry's record, after a face match.
-    func securityCard() async throws -> (CardIdentity, SecurityCard) {
-        try await notInMaintenance()
-        let identity = try await holder()
-        await sessions.touch()
-        try await requireFaceMatch(for: .securityCardLoss)
-        let record: SocialInsuranceRecord
-        do { record = try await gateway.socialInsurance(idNumber: identity.idNumber) } catch {
-            if case .notFound = error { throw CitizenAPIError(messageKey: "sscard.none", detail: "the registry has no social-insurance record of this card holder") }
+    /// The holder's record at the registry, read now (never cached); `missing` is the text key
+    /// when the registry has none.
+    func socialInsurance(of identity: CardIdentity, missing: String) async throws -> SocialInsuranceRecord {
+        do { return try await gateway.socialInsurance(idNumber: identity.idNumber) } catch {
+            if case .notFound = error { throw CitizenAPIError(messageKey: missing, detail: "the registry has no social-insurance record of this card holder") }
             throw Self.citizenError(error)
         }
+    }
+
+    /// The holder's social security card from the registry's record, after a face match.
+    func securityCard() async throws -> (CardIdentity, SecurityCard) {
+        let identity = try await holder(for: .securityCardLoss)
+        let record = try await socialInsurance(of: identity, missing: "sscard.none")
         guard let card = record.securityCard else {
             throw CitizenAPIError(messageKey: "sscard.none", detail: "no social security card was issued to this card holder")
         }
@@ -120,18 +105,12 @@ extension KioskCitizenService {
         audit?.record(actor: "citizen", action: "submission.card-loss", subjectIdNumber: identity.idNumber,
                       detail: "\(report.reportId) \(number ?? "queued")")
         logger.info("card loss reported", metadata: ["recorded": "\(number != nil)"])
-        var receiptPrinted = false
-        if desk.roles["receipt"] != nil {
-            let named = card.map { "社会保障卡 \($0.maskedNumber)" } ?? "您名下的社会保障卡"
-            let note = number.map { "\(named) 已挂失，即时生效（中心编号 \($0)）；补卡请到社保窗口办理" }
-                ?? "\(named) 挂失已受理：网络恢复后自动上报，上报后生效；急需停用请拨打 12333"
-            let slip = ReceiptSlip(service: "社会保障卡挂失", time: Date(), kiosk: config.settings.kiosk.id, trackingNumber: report.reportId, note: note)
-            do {
-                receiptPrinted = await printOnReceipt(try desk.render(.receipt, slip), requestID: "card-loss-" + requestId).outcome.succeeded
-            } catch {
-                logger.error("card loss receipt not rendered", metadata: ["error": "\(error)"])
-            }
-        }
+        let named = card.map { "社会保障卡 \($0.maskedNumber)" } ?? "您名下的社会保障卡"
+        let note = number.map { "\(named) 已挂失，即时生效（中心编号 \($0)）；补卡请到社保窗口办理" }
+            ?? "\(named) 挂失已受理：网络恢复后自动上报，上报后生效；急需停用请拨打 12333"
+        let receiptPrinted = await printReceipt(ReceiptSlip(service: "社会保障卡挂失", time: Date(), kiosk: config.settings.kiosk.id,
+                                                            trackingNumber: report.reportId, note: note),
+                                                requestID: "card-loss-" + requestId)
         let view = CardLossView(outcome: number == nil ? "queued" : "recorded", messageKey: number == nil ? "sscard.queued" : "sscard.recorded",
                                 registryNumber: number, reportId: report.reportId, receiptPrinted: receiptPrinted)
         cardLossOutcomes.withLock { $0[requestId] = view }

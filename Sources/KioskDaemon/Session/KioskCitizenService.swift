@@ -272,11 +272,42 @@ public final class KioskCitizenService: CitizenService {
         return (state, printed.outcome)
     }
 
+    /// Prints a submission's receipt slip when the kiosk has a receipt printer; answers whether
+    /// it printed. A slip that cannot be rendered or printed is logged (its service, never its note).
+    func printReceipt(_ slip: ReceiptSlip, requestID: String) async -> Bool {
+        guard desk.roles["receipt"] != nil else { return false }
+        let document: RenderedDocument
+        do { document = try desk.render(.receipt, slip) } catch {
+            logger.error("receipt not rendered", metadata: ["service": "\(slip.service)", "error": "\(error)"])
+            return false
+        }
+        let printed = await printOnReceipt(document, requestID: requestID)
+        if !printed.outcome.succeeded {
+            logger.warning("receipt not printed", metadata: ["service": "\(slip.service)", "outcome": "\(printed.outcome)"])
+        }
+        return printed.outcome.succeeded
+    }
+
+    /// The session's card holder for `action`, once the kiosk is in service and the visit's face
+    /// match holds where the service needs one.
+    func holder(for action: ServiceCatalogue.Action) async throws -> CardIdentity {
+        try await notInMaintenance()
+        let identity = try await holder()
+        await sessions.touch()
+        try await requireFaceMatch(for: action)
+        return identity
+    }
+
     // MARK: - Submissions
 
     public func checkName(_ proposedName: String) async throws -> NameCheckView {
         try await notInMaintenance()
         await sessions.touch()
+        return try await nameVerdict(proposedName)
+    }
+
+    /// The registry's verdict on `proposedName`; `unchecked` while it cannot be asked.
+    func nameVerdict(_ proposedName: String) async throws -> NameCheckView {
         do {
             return Self.view(try await gateway.checkName(proposedName))
         } catch {
@@ -298,7 +329,7 @@ public final class KioskCitizenService: CitizenService {
         let identity = try await holder()
         await sessions.touch()
         // The name is declared here (自主申报): a name the registry refuses is not submitted.
-        let name = try await checkName(form.proposedName)
+        let name = try await nameVerdict(form.proposedName)
         guard name.acceptable else {
             throw CitizenAPIError(messageKey: name.messageKey, detail: name.detail, values: name.values)
         }
@@ -310,20 +341,11 @@ public final class KioskCitizenService: CitizenService {
         do { queued = try await gateway.submitApplication(draft) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.application", subjectIdNumber: identity.idNumber,
                       detail: "tracking \(queued.trackingNumber)")
-        var receiptPrinted = false
-        if desk.roles["receipt"] != nil {
-            var note = queued.registryNumber == nil ? "网络恢复后将自动上报中心，编号不变" : "中心受理号 \(queued.registryNumber ?? "")"
-            if let posted = form.delivery?.masked { note += "；结果免费邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)" }
-            let slip = ReceiptSlip(service: "企业设立登记预申请", time: Date(), kiosk: settings.kiosk.id,
-                                   trackingNumber: queued.trackingNumber, note: note)
-            do {
-                let printed = await printOnReceipt(try desk.render(.receipt, slip), requestID: "receipt-" + queued.trackingNumber)
-                receiptPrinted = printed.outcome.succeeded
-                if !receiptPrinted { logger.warning("receipt not printed", metadata: ["outcome": "\(printed.outcome)"]) }
-            } catch {
-                logger.error("receipt not rendered", metadata: ["error": "\(error)"])
-            }
-        }
+        var note = queued.registryNumber == nil ? "网络恢复后将自动上报中心，编号不变" : "中心受理号 \(queued.registryNumber ?? "")"
+        if let posted = form.delivery?.masked { note += "；结果免费邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)" }
+        let receiptPrinted = await printReceipt(ReceiptSlip(service: "企业设立登记预申请", time: Date(), kiosk: settings.kiosk.id,
+                                                            trackingNumber: queued.trackingNumber, note: note),
+                                                requestID: "receipt-" + queued.trackingNumber)
         return ApplicationReceipt(trackingNumber: queued.trackingNumber, registryNumber: queued.registryNumber,
                                   receiptPrinted: receiptPrinted, postedTo: form.delivery?.masked)
     }

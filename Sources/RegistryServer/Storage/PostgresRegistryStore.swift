@@ -93,7 +93,7 @@ public final class PostgresRegistryStore: RegistryStore {
         guard let text = try await strings("SELECT record FROM person WHERE id_number = \(idNumber)").first else { return nil }
         var record = try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, text)
         record.pensionConfirmed = try await pensionMark(idNumber: idNumber)
-        PensionRules.markLost(&record, try await cardLoss(idNumber: idNumber))
+        SocialInsuranceRules.markLost(&record, try await cardLoss(idNumber: idNumber))
         return record
     }
 

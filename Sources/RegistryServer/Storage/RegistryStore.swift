@@ -260,7 +260,7 @@ public final class SQLiteRegistryStore: RegistryStore {
         return try text.map {
             var record = try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, $0)
             record.pensionConfirmed = mark
-            PensionRules.markLost(&record, lost)
+            SocialInsuranceRules.markLost(&record, lost)
             return record
         }
     }

@@ -6,7 +6,7 @@ import Registry
 /// Retirees' yearly entitlement confirmations (生存认证): one mark per person and year, the first
 /// confirmation standing; a confirmation of someone who receives no pension marks nothing. Lost
 /// social security cards (挂失): the first report of the person's current card stands.
-enum PensionRules {
+enum SocialInsuranceRules {
     /// The mark a confirmation sets, if it is for its own year and not from the future.
     static func mark(_ confirmation: PensionConfirmation, now: Date) -> PensionConfirmationMark? {
         let day = CalendarDate.today(now: min(confirmation.confirmedAt, now))
@@ -39,13 +39,17 @@ extension SQLiteRegistryStore {
 
     /// Marks a new pension confirmation inside its submission's transaction.
     static func recordPension(_ item: StoredSubmission, kioskId: String, registryNumber: String, _ db: Database) throws {
-        guard let confirmation = item.pension, let mark = PensionRules.mark(confirmation, now: Date()) else { return }
+        guard let confirmation = item.pension, let mark = SocialInsuranceRules.mark(confirmation, now: Date()) else { return }
         let id = confirmation.applicant.idNumber.uppercased()
-        guard let text = try String.fetchOne(db, sql: "SELECT record FROM person WHERE id_number = ?", arguments: [id]),
-              try decode(SocialInsuranceRecord.self, text).pension != nil else { return }
+        guard try personRecord(id, db)?.pension != nil else { return }
         try db.execute(sql: """
             INSERT OR IGNORE INTO pension_confirmation (id_number, year, confirmed_on, kiosk_id, registry_number) VALUES (?, ?, ?, ?, ?)
             """, arguments: [id, mark.year, mark.confirmedOn.description, kioskId, registryNumber])
+    }
+
+    /// The stored record of the person with ID number `id` (upper case), inside a transaction.
+    static func personRecord(_ id: String, _ db: Database) throws -> SocialInsuranceRecord? {
+        try String.fetchOne(db, sql: "SELECT record FROM person WHERE id_number = ?", arguments: [id]).map { try decode(SocialInsuranceRecord.self, $0) }
     }
 
     /// The person's latest confirmation.
@@ -71,8 +75,7 @@ extension SQLiteRegistryStore {
     static func recordCardLoss(_ item: StoredSubmission, registryNumber: String, now: Date, _ db: Database) throws {
         guard let report = item.cardLoss else { return }
         let id = report.applicant.idNumber.uppercased()
-        guard let text = try String.fetchOne(db, sql: "SELECT record FROM person WHERE id_number = ?", arguments: [id]),
-              let card = PensionRules.card(report, of: try decode(SocialInsuranceRecord.self, text)) else { return }
+        guard let record = try personRecord(id, db), let card = SocialInsuranceRules.card(report, of: record) else { return }
         try db.execute(sql: "INSERT OR IGNORE INTO card_loss (id_number, card_number, lost_on, registry_number) VALUES (?, ?, ?, ?)",
                        arguments: [id, card, CalendarDate.today(now: now).description, registryNumber])
     }

@@ -15,18 +15,23 @@ extension PostgresRegistryStore {
 
     static func recordPension(_ item: StoredSubmission, kioskId: String, registryNumber: String,
                               _ connection: PostgresConnection, _ logger: Logger) async throws {
-        guard let confirmation = item.pension, let mark = PensionRules.mark(confirmation, now: Date()) else { return }
+        guard let confirmation = item.pension, let mark = SocialInsuranceRules.mark(confirmation, now: Date()) else { return }
         let id = confirmation.applicant.idNumber.uppercased()
-        var text: String?
-        for try await value in try await connection.query("SELECT record FROM person WHERE id_number = \(id)", logger: logger).decode(String.self) {
-            text = value
-        }
-        guard let text, try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, text).pension != nil else { return }
+        guard try await personRecord(id, connection, logger)?.pension != nil else { return }
         let year = mark.year, day = mark.confirmedOn.description
         try await connection.query("""
             INSERT INTO pension_confirmation (id_number, year, confirmed_on, kiosk_id, registry_number)
             VALUES (\(id), \(year), \(day), \(kioskId), \(registryNumber)) ON CONFLICT (id_number, year) DO NOTHING
             """, logger: logger)
+    }
+
+    /// The stored record of the person with ID number `id` (upper case), inside a transaction.
+    static func personRecord(_ id: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> SocialInsuranceRecord? {
+        var text: String?
+        for try await value in try await connection.query("SELECT record FROM person WHERE id_number = \(id)", logger: logger).decode(String.self) {
+            text = value
+        }
+        return try text.map { try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, $0) }
     }
 
     func pensionMark(idNumber: String) async throws -> PensionConfirmationMark? {
@@ -53,11 +58,7 @@ extension PostgresRegistryStore {
                                _ connection: PostgresConnection, _ logger: Logger) async throws {
         guard let report = item.cardLoss else { return }
         let id = report.applicant.idNumber.uppercased()
-        var text: String?
-        for try await value in try await connection.query("SELECT record FROM person WHERE id_number = \(id)", logger: logger).decode(String.self) {
-            text = value
-        }
-        guard let text, let card = PensionRules.card(report, of: try SQLiteRegistryStore.decode(SocialInsuranceRecord.self, text)) else { return }
+        guard let record = try await personRecord(id, connection, logger), let card = SocialInsuranceRules.card(report, of: record) else { return }
         let day = CalendarDate.today(now: now).description
         try await connection.query("""
             INSERT INTO card_loss (id_number, card_number, lost_on, registry_number) VALUES (\(id), \(card), \(day), \(registryNumber))
