@@ -200,10 +200,13 @@ else
   keys 5; sleep 0.5; keys Enter; shot "progress: the card holder's applications" 2
   keys Enter; shot "where it stands, and what to bring"
   card remove; sleep 1; card "place resident-longterm"; sleep 2
-  keys Up Up Up; shot "a retiree (李四) chooses the yearly pension entitlement confirmation"
+  # From the top, Up wraps to 结束办理 and walks back: 社会保障卡挂失, 社保查询, 养老保险资格认证.
+  keys Up Up Up Up; shot "a retiree (李四) chooses the yearly pension entitlement confirmation"
   keys Enter; sleep 0.5; keys Enter; sleep 0.5; keys Enter; shot "its guide, then the face match with a blink: confirmed, a slip printed" 3
-  keys Enter Up Up Enter; sleep 0.5; keys Enter; shot "in the same visit the match holds: the holder's own social-insurance record" 2
+  keys Enter Up Up Up Enter; sleep 0.5; keys Enter; shot "in the same visit the match holds: the holder's own social-insurance record" 2
   keys 3; shot "the personal account and the monthly pension"
+  keys Escape Up Up Enter; sleep 0.5; keys Enter; shot "reporting the social security card lost: the card, masked, and what it does (Esc: nothing reported)" 2
+  keys Escape
   card remove
   echo "-- the back office approves the application: a credit code and the licence record"
   APPROVED="$("$BIN/registryd" applications approve "$TRACK" --db "$REGISTRY_DB")"
