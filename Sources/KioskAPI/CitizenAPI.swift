@@ -273,9 +273,12 @@ public struct ApplicationForm: Codable, Sendable, Equatable {
     public var businessScope: String
     /// Where the result is posted (免费邮递); nil: collected at the hall.
     public var delivery: DeliveryAddress?
+    /// The natural persons named, the card holder among them; nil: the holder alone, in every role.
+    public var parties: [PartyEntry]?
     public init(proposedName: String, type: String, registeredCapital: String, address: String, businessScope: String,
-                delivery: DeliveryAddress? = nil) {
+                delivery: DeliveryAddress? = nil, parties: [PartyEntry]? = nil) {
         self.delivery = delivery
+        self.parties = parties
         self.proposedName = proposedName
         self.type = type
         self.registeredCapital = registeredCapital
@@ -328,9 +331,15 @@ public struct ProgressView: Codable, Sendable, Equatable {
     public var delivered: Bool
     /// Oldest first.
     public var history: [ProgressStepView]
+    /// The named parties and whether each has confirmed; nil for an application of one person.
+    public var parties: [PartyStandingView]?
+    /// The end of the parties' window, `yyyy-MM-dd HH:mm`.
+    public var confirmBy: String?
 
     public init(trackingNumber: String, proposedName: String, submittedAt: String, statusKey: String, note: String?, delivered: Bool,
-                history: [ProgressStepView]) {
+                history: [ProgressStepView], parties: [PartyStandingView]? = nil, confirmBy: String? = nil) {
+        self.parties = parties
+        self.confirmBy = confirmBy
         self.trackingNumber = trackingNumber
         self.proposedName = proposedName
         self.submittedAt = submittedAt
@@ -419,6 +428,11 @@ public protocol CitizenService: Sendable {
     /// Confirms the card holder's pension entitlement for this year (生存认证) after a face match;
     /// queued durably, a slip printed. Once per `requestId`.
     func confirmPension(requestId: String) async throws -> PensionConfirmationView
+    /// The establishment applications naming the card holder as a party, for their confirmation.
+    func myOpenings() async throws -> OpeningListView
+    /// Confirms the application `trackingNumber` as the card holder (a named party), after a face
+    /// match when the catalogue asks for one; durable offline, a slip printed. Once per `requestId`.
+    func confirmOpening(trackingNumber: String, requestId: String) async throws -> OpeningConfirmationView
     /// Checks that the person at the camera is the card's holder (人证核验), for services that
     /// need it; a passed check holds for the rest of the visit.
     func checkFace() async throws -> FaceCheckView

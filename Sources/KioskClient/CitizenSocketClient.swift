@@ -152,6 +152,16 @@ public final class CitizenSocketClient: CitizenService {
         return try await send(.POST, "/v1/name-checks", body: Ask(proposedName: proposedName), as: NameCheckView.self)
     }
 
+    public func myOpenings() async throws -> OpeningListView {
+        try await send(.GET, "/v1/openings", body: Empty?.none, as: OpeningListView.self, timeout: requestTimeout * 2)
+    }
+
+    public func confirmOpening(trackingNumber: String, requestId: String) async throws -> OpeningConfirmationView {
+        struct Ask: Encodable { var trackingNumber: String; var requestId: String }
+        return try await send(.POST, "/v1/openings/confirmations", body: Ask(trackingNumber: trackingNumber, requestId: requestId),
+                              as: OpeningConfirmationView.self, timeout: requestTimeout * 4)
+    }
+
     public func mySecurityCard() async throws -> SecurityCardView {
         try await send(.GET, "/v1/security-card", body: Empty?.none, as: SecurityCardView.self)
     }

@@ -24,11 +24,15 @@ public struct ServiceCatalogue: Codable, Sendable, Equatable {
         case socialInsuranceQuery = "social-insurance-query"
         /// Reporting the card holder's social security card lost (社会保障卡挂失).
         case securityCardLoss = "security-card-loss"
+        /// A party named in an establishment application confirms it with their own card (企业开办当事人确认).
+        case openingConfirmation = "opening-confirmation"
 
         /// Printing a licence or a certificate hands a document to whoever holds the card; a
         /// pension confirmation is the holder's presence itself; the record query shows the
-        /// holder's own data.
-        public var needsFaceMatchByDefault: Bool { [.businessLicence, .socialInsuranceCertificate, .pensionConfirmation, .socialInsuranceQuery, .securityCardLoss].contains(self) }
+        /// holder's own data; a party's confirmation binds them to an enterprise.
+        public var needsFaceMatchByDefault: Bool {
+            [.businessLicence, .socialInsuranceCertificate, .pensionConfirmation, .socialInsuranceQuery, .securityCardLoss, .openingConfirmation].contains(self)
+        }
     }
 
     /// Whether any service of `action` needs a face match (the action's default when none is listed).

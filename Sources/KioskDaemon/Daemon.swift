@@ -623,6 +623,9 @@ public struct UnavailableGateway: RegistryGateway {
     public func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) { throw .unreachable(reason) }
     public func checkName(_ proposedName: String) async throws(GatewayError) -> NameCheckResult { throw .unreachable(reason) }
     public func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String? { throw .unreachable(reason) }
+    public func openings(idNumber: String) async throws(GatewayError) -> [OpeningInvitation] { throw .unreachable(reason) }
+    public func confirmParty(_ confirmation: PartyConfirmation) async throws(GatewayError) -> String? { throw .unreachable(reason) }
+    public func queuedConfirmations(idNumber: String) async -> Set<String> { [] }
     public func queueFigure(_ queue: String) async -> KnownQueueFigure? { nil }
     public func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async {}
 }

@@ -31,6 +31,8 @@ public actor CitizenApp {
         case insurance
         /// Confirming a lost social security card (社会保障卡挂失).
         case cardLoss
+        /// The establishment applications naming the holder, to confirm (企业开办当事人确认).
+        case openings
         case printing
         case printResult
         case applicationForm
@@ -45,7 +47,7 @@ public actor CitizenApp {
 
     let service: any CitizenService
     public private(set) var config: InterfaceConfiguration
-    public private(set) var screen: Screen = .idle
+    public internal(set) var screen: Screen = .idle
     public private(set) var language: String
     var holder: CardHolderView?
     var status = KioskStatusView(maintenance: false, readerPresent: true)
@@ -77,6 +79,7 @@ public actor CitizenApp {
         case pension
         case insurance
         case cardLoss
+        case openings
     }
     var securityCard: SecurityCardView?
     var insurance: InsuranceRecordView?
@@ -91,9 +94,23 @@ public actor CitizenApp {
     var printOutcome: PrintOutcomeView?
     var printRequestId = ""
     var serviceCode: String?
-    var formFields = Array(repeating: "", count: 8)
-    /// What the form is for: an application, or posting a certificate.
-    enum FormMode: Sendable { case application, certificateDelivery }
+    var formFields = Array(repeating: "", count: CitizenApp.formKeys.count)
+    /// What the form is for: an application, posting a certificate, or one party of the application.
+    enum FormMode: Sendable { case application, certificateDelivery, party }
+    /// A natural person the application names, as the form holds them.
+    struct PartyDraft: Sendable, Equatable {
+        /// nil: the card holder.
+        var idNumber: String?
+        var name: String
+        var roles: [String]
+        var shareBasisPoints: Int?
+    }
+    /// The application's parties, the holder first.
+    var parties: [PartyDraft] = []
+    /// The party the party form edits; nil: a new one.
+    var editingParty: Int?
+    /// The applications naming the holder, for their confirmation.
+    var openings: OpeningListView?
     var formMode = FormMode.application
     /// The application's result is posted (免费邮递) instead of collected at the hall; F3 switches.
     var postResult = false
@@ -202,6 +219,7 @@ public actor CitizenApp {
         case .faceCheck: await faceCheckKey(key)
         case .insurance: await insuranceKey(key)
         case .cardLoss: await cardLossKey(key)
+        case .openings: await openingsKey(key)
         case .printResult:
             if key == .enter || key == .escape { startRating() }
         case .applicationForm: await formKey(key)
@@ -221,7 +239,9 @@ public actor CitizenApp {
     var acceptsText: Bool { screen == .queryInput || screen == .applicationForm || screen == .progressInput }
 
     /// Whether letters may compose Chinese here (a tracking number is typed as it is).
-    var usesInputMethod: Bool { acceptsText && screen != .progressInput }
+    var usesInputMethod: Bool {
+        acceptsText && screen != .progressInput && !(screen == .applicationForm && editedField.map(Self.plainFields.contains) == true)
+    }
 
     /// What the citizen is composing in a text field, if anything.
     var composition: Composition? { usesInputMethod && chineseInput ? inputMethod?.composition : nil }
@@ -309,10 +329,14 @@ public actor CitizenApp {
             previewReturn = .menu
             await openPreview(DocumentRequest(kind: "social-insurance-certificate"))
         case "establishment-application":
-            formFields = Array(repeating: "", count: 8)
+            formFields = Array(repeating: "", count: Self.formKeys.count)
             formMode = .application
             postResult = false
+            parties = [Self.holderAlone]
             go(.applicationForm)
+        case "opening-confirmation":
+            previewReturn = .menu
+            await openOpenings()
         case "counter-ticket":
             let requestId = UUID().uuidString
             await perform("ticket.printing", returnTo: .menu) {
@@ -446,6 +470,7 @@ public actor CitizenApp {
                     case .pension: await self.confirmPension()
                     case .insurance: await self.openInsurance()
                     case .cardLoss: await self.openCardLoss()
+                    case .openings: await self.openOpenings()
                     }
                 } else if result.outcome == "unavailable" {
                     self.show(message: "face.unavailable", returnTo: back)
@@ -464,7 +489,7 @@ public actor CitizenApp {
 
     /// `perform`, except that when kioskd wants the face check first (the service is only for the
     /// card's holder) the check is shown, `next` following when it passes.
-    private func performNeedingFace(_ busy: String, returnTo: Screen, then next: FaceNext, _ body: () async throws -> Void) async {
+    func performNeedingFace(_ busy: String, returnTo: Screen, then next: FaceNext, _ body: () async throws -> Void) async {
         await perform(busy, returnTo: returnTo) {
             do { try await body() } catch let error as CitizenAPIError where error.messageKey == "face.needed" {
                 self.askFace(then: next)
@@ -473,7 +498,7 @@ public actor CitizenApp {
     }
 
     /// Shows the face check; `next` follows when it passes.
-    private func askFace(then next: FaceNext) {
+    func askFace(then next: FaceNext) {
         faceNext = next
         faceResultKey = nil
         faceAttemptsLeft = nil
@@ -559,7 +584,7 @@ public actor CitizenApp {
         case .left, .pageUp, .up: scroll = max(0, scroll - 1)
         case .escape, .backspace: screen = previewReturn; scroll = 0
         case .character(let c) where "mM".contains(c) && previewRequest?.kind == "social-insurance-certificate":
-            formFields = Array(repeating: "", count: 8)
+            formFields = Array(repeating: "", count: Self.formKeys.count)
             formMode = .certificateDelivery
             go(.applicationForm)
         case .enter:
@@ -580,7 +605,12 @@ public actor CitizenApp {
     }
 
     static let formKeys = ["apply.name", "apply.type", "apply.capital", "apply.address", "apply.scope",
-                           "delivery.label.recipient", "delivery.label.mobile", "delivery.label.address"]
+                           "delivery.label.recipient", "delivery.label.mobile", "delivery.label.address",
+                           "party.idNumber", "party.name", "party.roles", "party.share"]
+    /// The party form's fields' indices in `formFields`.
+    static let partyFields = [8, 9, 10, 11]
+    /// Fields typed as they are, never through the input method.
+    static let plainFields: Set<Int> = [8, 10, 11]
     /// The delivery fields' indices in `formFields`.
     static let deliveryFields = [5, 6, 7]
 
@@ -589,6 +619,7 @@ public actor CitizenApp {
         switch formMode {
         case .certificateDelivery: return Self.deliveryFields
         case .application: return postResult ? Array(0...7) : Array(0...4)
+        case .party: return editingParty.map { parties.indices.contains($0) && parties[$0].idNumber == nil } == true ? [10, 11] : Self.partyFields
         }
     }
 
@@ -596,26 +627,47 @@ public actor CitizenApp {
     var editedField: Int? { formIndices.indices.contains(selection) ? formIndices[selection] : nil }
 
     private func formKey(_ key: Key) async {
-        let submitIndex = formIndices.count
+        let submitIndex = formSubmitIndex
         switch key {
         case .up: selection = max(0, selection - 1)
         case .down, .tab: selection = min(submitIndex, selection + 1)
         case .function(3) where formMode == .application:
+            // Posting opens the address fields (selected); collecting closes them (to submit).
             postResult.toggle()
-            selection = min(selection, formIndices.count)
+            if selection >= 5 { selection = postResult ? 5 : formSubmitIndex }
+        case .function(4) where formMode == .application:
+            openParty(nil)
+        case .delete where formMode == .application:
+            removeSelectedParty()
         case .character(let c):
-            if let field = editedField, formFields[field].count < 200 { formFields[field].append(c) }
+            if let field = editedField, formFields[field].count < 200, Self.accepts(c, field: field, in: formFields[field]) {
+                formFields[field].append(field == 8 ? Character(c.uppercased()) : c)
+            }
         case .backspace:
             if let field = editedField, !formFields[field].isEmpty { formFields[field].removeLast() }
-        case .escape: go(formMode == .certificateDelivery ? .preview : .menu)
+        case .escape:
+            switch formMode {
+            case .certificateDelivery: go(.preview)
+            case .application: go(.menu)
+            case .party: closePartyForm()
+            }
         case .enter:
+            if formMode == .party, selection == submitIndex {
+                saveParty()
+                return
+            }
+            if formMode == .application, let row = partyRow {
+                openParty(row < parties.count ? row : nil)
+                return
+            }
             if selection < submitIndex {
                 // The proposed name is declared as it is entered: the registry's verdict at once.
                 if formMode == .application, editedField == 0, !formFields[0].trimmingCharacters(in: .whitespaces).isEmpty {
                     await declareName()
                     return
                 }
-                selection += 1
+                // From the last field to the submit row; the party rows are reached with ↑↓.
+                selection = selection + 1 == formIndices.count ? submitIndex : selection + 1
                 return
             }
             if let missing = formIndices.firstIndex(where: { formFields[$0].trimmingCharacters(in: .whitespaces).isEmpty }) {
@@ -644,8 +696,14 @@ public actor CitizenApp {
                 }
                 return
             }
+            if let (problem, values) = partiesProblem() {
+                selection = formIndices.count
+                show(message: problem, returnTo: .applicationForm)
+                messageValues = values
+                return
+            }
             let form = ApplicationForm(proposedName: formFields[0], type: formFields[1], registeredCapital: formFields[2],
-                                       address: formFields[3], businessScope: formFields[4], delivery: delivery)
+                                       address: formFields[3], businessScope: formFields[4], delivery: delivery, parties: partyEntries)
             await perform("loading", returnTo: .applicationForm) {
                 self.receipt = try await self.service.submitApplication(form)
                 self.go(.applicationReceipt)
@@ -800,14 +858,14 @@ public actor CitizenApp {
 
     // MARK: Helpers
 
-    private func go(_ next: Screen) {
+    func go(_ next: Screen) {
         inputMethod?.reset()
         screen = next
         selection = 0
         scroll = 0
     }
 
-    private func show(message key: String, returnTo: Screen) {
+    func show(message key: String, returnTo: Screen) {
         messageKey = key
         messageValues = [:]
         messageReturn = returnTo
@@ -815,7 +873,7 @@ public actor CitizenApp {
     }
 
     /// Runs a service call behind a busy screen; a failure shows its message and returns.
-    private func perform(_ busy: String, returnTo: Screen, _ body: () async throws -> Void) async {
+    func perform(_ busy: String, returnTo: Screen, _ body: () async throws -> Void) async {
         busyKey = busy
         screen = .busy
         do {
@@ -847,7 +905,9 @@ public actor CitizenApp {
         progressItems = []
         progressShown = nil
         messageValues = [:]
-        formFields = Array(repeating: "", count: 8)
+        formFields = Array(repeating: "", count: Self.formKeys.count)
+        parties = []
+        openings = nil
         input = ""
         searchResult = EnterpriseSearchResult(results: [])
         serviceCode = nil

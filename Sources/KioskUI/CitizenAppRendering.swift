@@ -24,9 +24,10 @@ extension CitizenApp {
         case .faceCheck: drawFaceCheck(&canvas)
         case .insurance: drawInsurance(&canvas)
         case .cardLoss: drawCardLoss(&canvas)
+        case .openings: drawOpenings(&canvas)
         case .printing: canvas.centered(t("print.progress"), row: canvas.height / 2, style: .title)
         case .printResult: drawPrintResult(&canvas)
-        case .applicationForm: drawForm(&canvas)
+        case .applicationForm: if formMode == .party { drawPartyForm(&canvas) } else { drawForm(&canvas) }
         case .applicationReceipt: drawReceipt(&canvas)
         case .rating: drawRating(&canvas)
         case .ratingReason: drawReasons(&canvas)
@@ -62,13 +63,13 @@ extension CitizenApp {
         }
     }
 
-    private func hint(_ c: inout Canvas, _ key: String) {
+    func hint(_ c: inout Canvas, _ key: String) {
         c.buffer.put(" " + TextLayout.truncate(t(key), width: c.width - 2), x: 0, y: c.height - 1, style: Style.dim)
     }
 
     /// On text screens with an input method: the input mode (F2 switches) and what is being
     /// composed, with its numbered candidates, just above the hint.
-    private func drawInputMethod(_ c: inout Canvas) {
+    func drawInputMethod(_ c: inout Canvas) {
         guard inputMethod != nil else { return }
         let mode = t(chineseInput ? "ime.chinese" : "ime.latin")
         guard let composition else {
@@ -212,6 +213,14 @@ extension CitizenApp {
                               key == "progress.status" ? .title : .plain))
             }
         }
+        if let parties = p.parties {
+            lines.append(("", .plain))
+            lines.append((t("progress.parties") + (p.confirmBy.map { "（\(t("opening.until")) \($0)）" } ?? ""), .title))
+            for party in parties {
+                lines.append(("  \(party.maskedName)  \(describe(roles: party.roles, share: party.shareBasisPoints))  "
+                              + t(party.confirmed ? "opening.partyConfirmed" : "opening.partyWaiting"), party.confirmed ? .plain : .warning))
+            }
+        }
         lines.append(("", .plain))
         lines.append((t("progress.history"), .title))
         for step in p.history {
@@ -340,7 +349,7 @@ extension CitizenApp {
         let indices = formIndices
         let labelWidth = indices.map { DisplayWidth.of(t(Self.formKeys[$0])) }.max() ?? 10
         var row = 5
-        let gap = indices.count > 5 ? 0 : 1
+        let gap = indices.count + partyRows > 5 ? 0 : 1
         for (position, field) in indices.enumerated() {
             let editing = selection == position
             let value = shownValue(field, editing: editing) + (editing ? "_" : "")
@@ -357,8 +366,9 @@ extension CitizenApp {
             c.buffer.put(TextLayout.truncate(t("delivery.choice").replacingOccurrences(of: "{way}", with: way), width: c.width - 4),
                          x: 2, y: min(row, c.height - 5), style: Style.dim)
             row += 1
+            row = drawPartyRows(&c, from: row)
         }
-        c.item(t("apply.submit"), row: min(row, c.height - 4), selected: selection == indices.count)
+        c.item(t("apply.submit"), row: min(row, c.height - 4), selected: selection == formSubmitIndex)
         drawInputMethod(&c)
         hint(&c, "apply.hint")
     }

@@ -69,7 +69,7 @@ public struct OutboxPolicy: Sendable {
         case .printRecords: return printRecordCap
         case .heartbeats: return 1
         case .tickets: return ticketCap
-        case .deliveries, .pensionConfirmations, .cardLosses: return deliveryCap
+        case .deliveries, .pensionConfirmations, .cardLosses, .partyConfirmations: return deliveryCap
         }
     }
 
@@ -107,10 +107,13 @@ public struct ApplicationDraft: Sendable, Hashable {
     public var submittedAt: Date
     /// Where the result is posted; nil: collected at the hall.
     public var delivery: DeliveryAddress?
+    /// The natural persons named; nil: the applicant alone.
+    public var parties: [ApplicationParty]?
 
     public init(applicant: Applicant, proposedName: String, type: String, registeredCapital: String, address: String,
-                businessScope: String, submittedAt: Date = Date(), delivery: DeliveryAddress? = nil) {
+                businessScope: String, submittedAt: Date = Date(), delivery: DeliveryAddress? = nil, parties: [ApplicationParty]? = nil) {
         self.delivery = delivery
+        self.parties = parties
         self.applicant = applicant
         self.proposedName = proposedName
         self.type = type
@@ -390,7 +393,7 @@ public final class Outbox: Sendable {
             let submission = ApplicationSubmission(
                 trackingNumber: tracking, applicant: draft.applicant, proposedName: draft.proposedName, type: draft.type,
                 registeredCapital: draft.registeredCapital, address: draft.address, businessScope: draft.businessScope,
-                submittedAt: draft.submittedAt, delivery: draft.delivery)
+                submittedAt: draft.submittedAt, delivery: draft.delivery, parties: draft.parties)
             return try self.encoder.encode(submission)
         }
     }
@@ -537,29 +540,33 @@ public final class Outbox: Sendable {
         } catch { throw .database("\(error)") }
     }
 
-    /// The applications still queued (not yet delivered) with tracking number `trackingNumber`, or
-    /// of the person with `idNumber`, read from their sealed payloads into memory only.
+    /// The applications still queued here (not yet delivered), decrypted in memory: by tracking
+    /// number, or those naming the person with `idNumber` as applicant or party.
     public func queuedApplications(trackingNumber: String? = nil, idNumber: String? = nil) throws(OutboxError) -> [ApplicationSubmission] {
+        let wanted = idNumber?.uppercased()
+        return try queued(.applications, as: ApplicationSubmission.self, trackingNumber: trackingNumber).filter { application in
+            wanted.map { id in OpeningRules.parties(of: application).contains { $0.idNumber.uppercased() == id } } ?? true
+        }
+    }
+
+    /// The items of `stream` still queued here (not yet delivered), decrypted in memory, oldest
+    /// first (at most 1,000); with `trackingNumber`, only that one.
+    public func queued<T: Decodable>(_ stream: SubmissionKind, as type: T.Type, trackingNumber: String? = nil) throws(OutboxError) -> [T] {
         let payloads: [Data]
         do {
             payloads = try database.read { db in
                 if let trackingNumber {
                     return try Data.fetchAll(db, sql: "SELECT payload FROM outbox_item WHERE stream = ? AND tracking_number = ?",
-                                             arguments: [SubmissionKind.applications.rawValue, trackingNumber])
+                                             arguments: [stream.rawValue, trackingNumber])
                 }
                 return try Data.fetchAll(db, sql: "SELECT payload FROM outbox_item WHERE stream = ? ORDER BY id LIMIT 1000",
-                                         arguments: [SubmissionKind.applications.rawValue])
+                                         arguments: [stream.rawValue])
             }
         } catch { throw .database("\(error)") }
-        let wanted = idNumber?.uppercased()
-        var found: [ApplicationSubmission] = []
-        for payload in payloads {
-            guard let clear = try? unseal(payload),
-                  let application = try? RegistryJSON.decoder().decode(ApplicationSubmission.self, from: clear) else { continue }
-            if let wanted, application.applicant.idNumber.uppercased() != wanted { continue }
-            found.append(application)
+        return payloads.compactMap { payload in
+            guard let clear = try? unseal(payload) else { return nil }
+            return try? RegistryJSON.decoder().decode(T.self, from: clear)
         }
-        return found
     }
 
     /// One item (queued or dead letter) with its payload as JSON text, the applicant's ID number
@@ -590,6 +597,14 @@ public final class Outbox: Sendable {
             applicant["idNumber"] = IDNumber.mask(applicant["idNumber"] as? String ?? "")
             applicant["name"] = CardIdentity.maskName(applicant["name"] as? String ?? "")
             object["applicant"] = applicant
+            if let parties = object["parties"] as? [[String: Any]] {
+                object["parties"] = parties.map { party -> [String: Any] in
+                    var party = party
+                    party["idNumber"] = IDNumber.mask(party["idNumber"] as? String ?? "")
+                    party["name"] = CardIdentity.maskName(party["name"] as? String ?? "")
+                    return party
+                }
+            }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
                 text = String(decoding: data, as: UTF8.self)
             }

@@ -40,9 +40,12 @@ public struct ApplicationProgress: Codable, Sendable, Hashable {
     public var status: ApplicationStatus
     /// Oldest first; the first is `received`.
     public var history: [StatusEntry]
+    /// Every named party's confirmation (nil from a registry that does not keep them).
+    public var opening: OpeningState?
 
     public init(trackingNumber: String, registryNumber: String, proposedName: String, submittedAt: Date, status: ApplicationStatus,
-                history: [StatusEntry]) {
+                history: [StatusEntry], opening: OpeningState? = nil) {
+        self.opening = opening
         self.trackingNumber = trackingNumber
         self.registryNumber = registryNumber
         self.proposedName = proposedName

@@ -352,6 +352,13 @@ public final class RegistryClient: Sendable {
         return list.applications
     }
 
+    /// The establishment applications naming the person with `idNumber` as a party, newest first.
+    public func openings(idNumber: String) async throws(RegistryClientError) -> [OpeningInvitation] {
+        let list: OpeningList = try await call(method: .POST, path: "/v1/openings/mine",
+                                               body: try encode(ProgressQuery(idNumber: idNumber)), headers: [], retryable: true)
+        return list.openings
+    }
+
     /// The back office moves an application on; retried with the same key, one step.
     public func setStatus(number: String, _ change: StatusChange, idempotencyKey: String) async throws(RegistryClientError) -> ApplicationProgress {
         try await call(method: .POST, path: "/v1/applications/\(try pathSegment(number))/status", body: try encode(change),

@@ -21,6 +21,8 @@ public enum SubmissionKind: String, Codable, Sendable, CaseIterable, Hashable {
     case pensionConfirmations = "pension-confirmations"
     /// A lost social security card (`CardLossReport`).
     case cardLosses = "card-losses"
+    /// A named party's confirmation of an establishment application (`PartyConfirmation`).
+    case partyConfirmations = "party-confirmations"
 }
 
 /// The applicant of an application: the card holder of the session, only what the registry needs.
@@ -47,10 +49,15 @@ public struct ApplicationSubmission: Codable, Sendable, Hashable {
     public var submittedAt: Date
     /// Where the result is posted; nil: collected at the hall.
     public var delivery: DeliveryAddress?
+    /// The natural persons named (investors, legal representative, supervisor, contact), the
+    /// applicant among them; nil: the applicant alone, in every role.
+    public var parties: [ApplicationParty]?
 
     public init(trackingNumber: String, applicant: Applicant, proposedName: String, type: String,
-                registeredCapital: String, address: String, businessScope: String, submittedAt: Date, delivery: DeliveryAddress? = nil) {
+                registeredCapital: String, address: String, businessScope: String, submittedAt: Date, delivery: DeliveryAddress? = nil,
+                parties: [ApplicationParty]? = nil) {
         self.delivery = delivery
+        self.parties = parties
         self.trackingNumber = trackingNumber
         self.applicant = applicant
         self.proposedName = proposedName
@@ -66,6 +73,7 @@ public struct ApplicationSubmission: Codable, Sendable, Hashable {
         if trackingNumber.isEmpty || trackingNumber.count > 64 { return "trackingNumber must hold 1 to 64 characters" }
         if (try? IDNumber(applicant.idNumber)) == nil { return "applicant.idNumber is not a valid ID number" }
         if let (field, why) = delivery?.problem() { return "delivery.\(field): \(why)" }
+        if let parties, let problem = OpeningRules.problem(parties, applicant: applicant) { return problem }
         for (field, value, limit) in [("applicant.name", applicant.name, 64), ("proposedName", proposedName, 100),
                                       ("type", type, 64), ("registeredCapital", registeredCapital, 64),
                                       ("address", address, 200), ("businessScope", businessScope, 2000)] {

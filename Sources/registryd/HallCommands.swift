@@ -154,6 +154,14 @@ struct Applications: AsyncParsableCommand {
         var lines = ["\(p.trackingNumber)\t\(p.registryNumber)\t\(p.proposedName)\t\(p.status.rawValue)"]
         let format = ISO8601DateFormatter()
         for step in p.history { lines.append("  \(format.string(from: step.at))\t\(step.status.rawValue)\(step.note.map { "\t\($0)" } ?? "")") }
+        if let opening = p.opening {
+            lines.append("  parties: \(opening.stage.rawValue), \(opening.confirmedCount) of \(opening.parties.count) confirmed, window until \(format.string(from: opening.confirmBy))")
+            for party in opening.parties {
+                let share = party.shareBasisPoints.map { " " + Shares.percent($0) } ?? ""
+                lines.append("    \(party.maskedName)\t\(party.roles.map(\.rawValue).joined(separator: ","))\(share)\t"
+                             + (party.confirmedAt.map { "confirmed " + format.string(from: $0) } ?? "not confirmed"))
+            }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -166,7 +174,10 @@ struct Applications: AsyncParsableCommand {
         func run() async throws {
             let number = self.number
             guard ProgressNames.isNumber(number) else { throw ValidationError("'\(number.prefix(80))' is not an application number") }
-            guard let progress = try await store.with({ try await Applications.progressStore($0).progress(number: number) }) else {
+            guard let progress = try await store.with({ store in
+                guard let openings = Openings(store) else { return try await Applications.progressStore(store).progress(number: number) }
+                return try await openings.state(number: number)?.0
+            }) else {
                 FileHandle.standardError.write(Data("registryd: no application \(number)\n".utf8))
                 throw ExitCode(1)
             }
@@ -192,7 +203,12 @@ struct Applications: AsyncParsableCommand {
             let change = StatusChange(status: status, note: note)
             if let problem = change.problem() { throw ValidationError(problem) }
             let (number, by) = (self.number, self.by)
-            switch try await store.with({ try await Applications.progressStore($0).setStatus(number: number, change, by: by, key: nil, now: Date()) }) {
+            let outcome = try await store.with { store -> Result<ApplicationProgress, Problem> in
+                // Approval needs every party's confirmation.
+                if change.status == .approved, let problem = try await Openings(store)?.approvalProblem(number: number) { return .failure(problem) }
+                return try await Applications.progressStore(store).setStatus(number: number, change, by: by, key: nil, now: Date())
+            }
+            switch outcome {
             case .success(let progress): print(Applications.describe(progress))
             case .failure(let problem):
                 FileHandle.standardError.write(Data("registryd: \(problem.detail)\n".utf8))

@@ -97,6 +97,8 @@ struct Serve: AsyncParsableCommand {
     var demo = false
     @Option(help: "Days idempotency keys are remembered (at least 7).")
     var idempotencyDays: Int = 8
+    @Option(help: "How long the parties named in an establishment application have to confirm it, from its arrival: 7d, 72h, 30m or 90s (10s to 30d).")
+    var confirmationWindow: String = "7d"
     @Option(help: "Most connections open at once; more wait in the listen backlog.")
     var maxConnections: Int = 4096
     @Option(help: "Seconds a connection may take to send a request's head (from connecting, or after the previous answer); then it is closed.")
@@ -114,12 +116,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Serve Prometheus metrics (requests by route and status, durations) on 127.0.0.1 at this port.")
     var metricsPort: Int?
 
+    /// `7d`, `72h`, `30m`, `90s` in seconds.
+    static func duration(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let value = Int(text.dropLast()), value > 0, value < 1_000_000 else { return nil }
+        switch unit {
+        case "d": return TimeInterval(value) * 86_400
+        case "h": return TimeInterval(value) * 3600
+        case "m": return TimeInterval(value) * 60
+        case "s": return TimeInterval(value)
+        default: return nil
+        }
+    }
+
     func validate() throws {
         let parts = listen.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
             throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8480")
         }
         guard idempotencyDays >= 7 else { throw ValidationError("--idempotency-days must be at least 7") }
+        guard let window = Self.duration(confirmationWindow), (10...30 * 86_400).contains(window) else {
+            throw ValidationError("--confirmation-window is a number and a unit (d, h, m or s) from 10s to 30d, e.g. 7d, not '\(confirmationWindow.prefix(20))'")
+        }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 1000000") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("give --tls-certificate and --tls-key together")
@@ -152,6 +169,7 @@ struct Serve: AsyncParsableCommand {
         var options = RegistryOptions()
         options.publicReads = publicReads
         options.idempotencyRetention = TimeInterval(idempotencyDays) * 24 * 3600
+        options.confirmationWindow = Self.duration(confirmationWindow) ?? Openings.defaultWindow
         options.statementValidity = TimeInterval(statementHours) * 3600
         options.acceptDemoKeys = demo
         if let timestampKey {

@@ -19,15 +19,16 @@ final class KioskStack {
 
     /// `timestampKey`: registryd's timestamp key file (the demo one by default); `kioskYAML` edits
     /// the kiosk's configuration (`VERIFIER_SCENE` in it stands for the scene file `camera(_:)` writes).
+    /// `registryArguments` go to `registryd serve` (e.g. a short `--confirmation-window`).
     init(registryRunning: Bool = true, configFiles: [String: Data] = [:], timestampKey: String? = RegistrydProcess.demoTimestampKey,
-         kioskYAML: @escaping (String) -> String = { $0 }) throws {
+         registryArguments: [String] = [], kioskYAML: @escaping (String) -> String = { $0 }) throws {
         directory = try TemporaryDirectory(prefix: "stack")
         reader = try EmulatedUSBReader()
         cups = try CupsTestBed()
         let credentials = try KioskCredentials.generate(kioskId: Self.kioskId)
         registry = try RegistrydProcess(database: directory.path + "/registry.sqlite",
                                         seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
-                                        kiosks: [(Self.kioskId, credentials.publicKeyBase64)], timestampKey: timestampKey,
+                                        kiosks: [(Self.kioskId, credentials.publicKeyBase64)], extraArguments: registryArguments, timestampKey: timestampKey,
                                         start: registryRunning, site: Self.site)
         try credentials.write(to: directory.path + "/kiosk.key")
         environment = reader.environment.merging(cups.environment) { $1 }

@@ -86,7 +86,7 @@ import TestSupport
 
     @Test func licenceAndCertificateNeedAFaceMatchUnlessTheCatalogueSaysOtherwise() throws {
         let config = try KioskConfiguration.load(from: Self.embedded)
-        #expect(config.services.items.filter(\.needsFaceMatch).map(\.code) == ["SC-LICENCE", "SC-SOCIAL", "SC-PENSION", "SC-SI-QUERY", "SC-SSCARD-LOSS"])
+        #expect(config.services.items.filter(\.needsFaceMatch).map(\.code) == ["SC-LICENCE", "SC-SOCIAL", "SC-PENSION", "SC-SI-QUERY", "SC-SSCARD-LOSS", "SC-ESTAB-CONFIRM"])
         #expect(config.services.needsFaceMatch(.socialInsuranceCertificate) && !config.services.needsFaceMatch(.archiveQuery))
         let (dir, url) = try mutated("services.yaml") {
             $0.replacingOccurrences(of: "    action: social-insurance-certificate\n", with: "    action: social-insurance-certificate\n    requiresFaceMatch: false\n")

@@ -112,6 +112,19 @@ actor FakeGateway: RegistryGateway {
         cardLosses.append(report)
         return reachable ? "GS-TEST-\(cardLosses.count)" : nil
     }
+    var partyConfirmations: [PartyConfirmation] = []
+    var invitations: [OpeningInvitation] = []
+    func openings(idNumber: String) async throws(GatewayError) -> [OpeningInvitation] {
+        guard reachable else { throw .unreachable("test: offline") }
+        return invitations
+    }
+    func confirmParty(_ confirmation: PartyConfirmation) async throws(GatewayError) -> String? {
+        partyConfirmations.append(confirmation)
+        return reachable ? "QR-TEST-\(partyConfirmations.count)" : nil
+    }
+    func queuedConfirmations(idNumber: String) async -> Set<String> {
+        reachable ? [] : Set(partyConfirmations.filter { $0.applicant.idNumber == idNumber }.map(\.trackingNumber))
+    }
     var pensionConfirmations: [PensionConfirmation] = []
     func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) { pensionConfirmations.append(confirmation) }
 

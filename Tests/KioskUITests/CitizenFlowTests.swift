@@ -87,6 +87,23 @@ actor FakeCitizenService: CitizenService {
         return CardLossView(outcome: "recorded", messageKey: "sscard.recorded", registryNumber: "GS-20261204-00000001", reportId: "GS-" + requestId,
                             receiptPrinted: true)
     }
+    var openingConfirmations: [String] = []
+    func myOpenings() async throws -> OpeningListView {
+        OpeningListView(openings: [OpeningView(trackingNumber: "YT-T-20261204-000001", proposedName: "东莞市测试科技有限公司", type: "有限责任公司",
+                                               registeredCapital: "100万元", applicantMaskedName: "张*", roles: ["investor", "supervisor"],
+                                               shareBasisPoints: 4000, stage: "awaiting-confirmations", confirmBy: "2026-12-11 10:00",
+                                               parties: [PartyStandingView(maskedName: "张*", roles: ["investor", "legal-representative", "contact"],
+                                                                           shareBasisPoints: 6000, confirmed: true),
+                                                         PartyStandingView(maskedName: "李*", roles: ["investor", "supervisor"], shareBasisPoints: 4000,
+                                                                           confirmed: !openingConfirmations.isEmpty)],
+                                               confirmedByMe: !openingConfirmations.isEmpty)], offline: false)
+    }
+    func confirmOpening(trackingNumber: String, requestId: String) async throws -> OpeningConfirmationView {
+        if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
+        openingConfirmations.append(requestId)
+        return OpeningConfirmationView(outcome: "confirmed", messageKey: "opening.confirmed", trackingNumber: trackingNumber, confirmedCount: 2,
+                                       partyCount: 2, stage: "complete", slipPrinted: true)
+    }
     var pensionRequests: [String] = []
     func confirmPension(requestId: String) async throws -> PensionConfirmationView {
         if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
@@ -629,7 +646,7 @@ actor FakeCitizenService: CitizenService {
         await type(app, "演示新材料有限公司")
         await app.handle(key: .enter)
         await type(app, "有限责任公司")
-        for _ in 0..<4 { await app.handle(key: .down) }
+        for _ in 0..<10 { await app.handle(key: .down) }   // past the fields and the parties, to submit
         await app.handle(key: .enter)
         #expect(await screenText(app).contains("请填写：注册资本"))
         await app.handle(key: .enter)

@@ -349,6 +349,7 @@ import Testing
         try await Self.exerciseProgress(try SQLiteRegistryStore(path: dir.path + "/progress.sqlite"))
         try await Self.exerciseDeliveries(try SQLiteRegistryStore(path: dir.path + "/deliveries.sqlite"))
         try await Self.exercisePension(try SQLiteRegistryStore(path: dir.path + "/pension.sqlite"))
+        try await Self.exerciseOpening(try SQLiteRegistryStore(path: dir.path + "/opening.sqlite"))
     }
 
     @Test func postgres() async throws {
@@ -365,6 +366,7 @@ import Testing
         try await Self.exerciseProgress(store)
         try await Self.exerciseDeliveries(store)
         try await Self.exercisePension(store)
+        try await Self.exerciseOpening(store)
     }
 }
 

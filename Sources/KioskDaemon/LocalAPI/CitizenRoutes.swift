@@ -17,6 +17,7 @@ import NIOCore
 /// (`{"requestId"}`), `POST /v1/guides/print` (`{"serviceCode", "requestId"}`), `POST /v1/progress`
 /// (`{"trackingNumber"}`), `GET /v1/progress/mine`, `POST /v1/progress/print` (`{"trackingNumber",
 /// "requestId"}`), `POST /v1/deliveries` (`{"request", "address": {"recipient", "mobile", "address"},
+/// "requestId"}`), `GET /v1/openings`, `POST /v1/openings/confirmations` (`{"trackingNumber",
 /// "requestId"}`), `POST /v1/session/end`.
 public enum CitizenRoutes {
     /// Largest request body accepted on the citizen socket.
@@ -139,6 +140,9 @@ public enum CitizenRoutes {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "field \(name) must hold 1 to 500 characters")
             }
             if let delivery = form.delivery { try checkDelivery(delivery) }
+            if let parties = form.parties, parties.isEmpty || parties.count > 50 {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "parties name 1 to 50 persons, or are left out for the holder alone")
+            }
             return try await json { try await service.submitApplication(form) }
         }
         v1.post("ratings") { request, context in
@@ -199,6 +203,13 @@ public enum CitizenRoutes {
         v1.post("security-card/losses") { request, context in
             let id = try await requestId(request, context)
             return try await json { try await service.reportCardLoss(requestId: id) }
+        }
+        v1.get("openings") { _, _ in try await json { try await service.myOpenings() } }
+        v1.post("openings/confirmations") { request, context in
+            let ask = try await decode(ProgressPrintAsk.self, request, context)
+            try checkTrackingNumber(ask.trackingNumber)
+            try checkRequestId(ask.requestId)
+            return try await json { try await service.confirmOpening(trackingNumber: ask.trackingNumber, requestId: ask.requestId) }
         }
         v1.post("pension-confirmations") { request, context in
             let id = try await requestId(request, context)

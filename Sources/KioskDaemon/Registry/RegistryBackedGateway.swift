@@ -270,12 +270,20 @@ public final class RegistryBackedGateway: RegistryGateway {
     }
 
     public func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String? {
-        // At once when the registry answers; the outbox when it does not. The body is the same
-        // either way, so a direct call that landed unseen makes the queued one a resend.
-        if !client.breaker.isOpen, let body = try? RegistryJSON.encoder().encode(report) {
+        try await submitNowOrQueue(.cardLosses, report, key: "loss-" + report.reportId)
+    }
+
+    public func confirmParty(_ confirmation: PartyConfirmation) async throws(GatewayError) -> String? {
+        try await submitNowOrQueue(.partyConfirmations, confirmation, key: "party-" + confirmation.confirmationId)
+    }
+
+    /// At once when the registry answers (its number); the outbox when it does not (nil). The
+    /// body is the same either way, so a direct call that landed unseen makes the queued one a resend.
+    func submitNowOrQueue(_ kind: SubmissionKind, _ item: some Encodable & Sendable, key: String) async throws(GatewayError) -> String? {
+        if !client.breaker.isOpen, let body = try? RegistryJSON.encoder().encode(item) {
             do {
                 return try await timed { () throws(RegistryClientError) in
-                    try await client.submit(kind: .cardLosses, idempotencyKey: "loss-" + report.reportId, body: body)
+                    try await client.submit(kind: kind, idempotencyKey: key, body: body)
                 }.registryNumber
             } catch {
                 switch error {
@@ -284,8 +292,20 @@ public final class RegistryBackedGateway: RegistryGateway {
                 }
             }
         }
-        do { try outbox.enqueue(.cardLosses, report, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        do { try outbox.enqueue(kind, item, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
         return nil
+    }
+
+    public func queuedConfirmations(idNumber: String) async -> Set<String> {
+        let id = idNumber.uppercased()
+        let queued = (try? outbox.queued(.partyConfirmations, as: PartyConfirmation.self)) ?? []
+        return Set(queued.filter { $0.applicant.idNumber.uppercased() == id }.map(\.trackingNumber))
+    }
+
+    public func openings(idNumber: String) async throws(GatewayError) -> [OpeningInvitation] {
+        do { return try await timed { () throws(RegistryClientError) in try await client.openings(idNumber: idNumber) } } catch {
+            throw Self.gatewayError(error)
+        }
     }
 
     public func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) {

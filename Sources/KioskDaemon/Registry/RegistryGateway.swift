@@ -96,6 +96,12 @@ public protocol RegistryGateway: Sendable {
     /// Reports a lost social security card: recorded by the registry at once when it answers (its
     /// number), else queued durably (nil) and delivered when it is back.
     func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String?
+    /// The establishment applications naming the person as a party (read now, never cached).
+    func openings(idNumber: String) async throws(GatewayError) -> [OpeningInvitation]
+    /// A party's confirmation: the registry's number when it took it at once, nil when queued.
+    func confirmParty(_ confirmation: PartyConfirmation) async throws(GatewayError) -> String?
+    /// The party confirmations of the person with `idNumber` still queued here: their applications' tracking numbers.
+    func queuedConfirmations(idNumber: String) async -> Set<String>
     /// Queues a retiree's entitlement confirmation durably.
     func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError)
     /// The last waiting figure the kiosk knew of `queue`, kept across restarts.

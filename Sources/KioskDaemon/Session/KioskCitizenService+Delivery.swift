@@ -12,7 +12,7 @@ extension KioskCitizenService {
         let identity = try await holder()
         await sessions.touch()
         if let kind = DocumentKind(rawValue: request.kind) { try await requireFaceMatch(for: kind) }
-        if let done = deliveryReceipts.withLock({ $0[requestId] }) { return done }
+        if let done = deliveryReceipts[requestId] { return done }
         if let (field, why) = address.problem() {
             throw CitizenAPIError(messageKey: "delivery." + field, detail: why)
         }
@@ -30,7 +30,7 @@ extension KioskCitizenService {
                                                             note: "邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)；由服务大厅打印后寄出"),
                                                 requestID: "delivery-" + requestId)
         let receipt = ApplicationReceipt(trackingNumber: requestId, registryNumber: nil, receiptPrinted: receiptPrinted, postedTo: posted)
-        deliveryReceipts.withLock { $0[requestId] = receipt }
+        deliveryReceipts.remember(receipt, for: requestId)
         return receipt
     }
 }

@@ -14,9 +14,13 @@ extension KioskCitizenService {
     }
 
     static func view(_ p: ApplicationProgress) -> ProgressView {
-        ProgressView(trackingNumber: p.trackingNumber, proposedName: p.proposedName, submittedAt: clock(p.submittedAt),
-                     statusKey: "progress." + p.status.rawValue, note: p.history.last?.note, delivered: true,
-                     history: p.history.map { ProgressStepView(statusKey: "progress." + $0.status.rawValue, note: $0.note, at: clock($0.at)) })
+        // Received but not every party has confirmed: that is where it stands.
+        let opening = p.opening.flatMap { $0.parties.count > 1 ? $0 : nil }
+        let waiting = p.status == .received ? opening.flatMap { $0.stage == .complete ? nil : "progress." + $0.stage.rawValue } : nil
+        return ProgressView(trackingNumber: p.trackingNumber, proposedName: p.proposedName, submittedAt: clock(p.submittedAt),
+                            statusKey: waiting ?? "progress." + p.status.rawValue, note: p.history.last?.note, delivered: true,
+                            history: p.history.map { ProgressStepView(statusKey: "progress." + $0.status.rawValue, note: $0.note, at: clock($0.at)) },
+                            parties: opening?.parties.map(view), confirmBy: opening.map { clock($0.confirmBy) })
     }
 
     static func view(undelivered a: ApplicationSubmission) -> ProgressView {

@@ -20,7 +20,7 @@ extension KioskCitizenService {
     /// confirmation is queued and the slip says it takes effect when the network is back.
     public func confirmPension(requestId: String) async throws -> PensionConfirmationView {
         let identity = try await holder(for: .pensionConfirmation)
-        if let done = pensionOutcomes.withLock({ $0[requestId] }) { return done }
+        if let done = pensionOutcomes[requestId] { return done }
         let year = CalendarDate.today().year
         var online = true
         do {
@@ -52,7 +52,7 @@ extension KioskCitizenService {
                                              requestID: "pension-" + requestId)
         let view = PensionConfirmationView(outcome: online ? "confirmed" : "queued", messageKey: online ? "pension.confirmed" : "pension.queued",
                                            year: year, confirmationId: confirmation.confirmationId, slipPrinted: slipPrinted)
-        pensionOutcomes.withLock { $0[requestId] = view }
+        pensionOutcomes.remember(view, for: requestId)
         return view
     }
 }
@@ -86,7 +86,7 @@ extension KioskCitizenService {
     /// report at once; while it is unreachable the outbox keeps it (for the holder's current card)
     /// and the receipt says the card stops when the report arrives.
     public func reportCardLoss(requestId: String) async throws -> CardLossView {
-        if let done = cardLossOutcomes.withLock({ $0[requestId] }) { return done }
+        if let done = cardLossOutcomes[requestId] { return done }
         let identity = try await holder()
         var card: SecurityCard?
         do {
@@ -113,7 +113,7 @@ extension KioskCitizenService {
                                                 requestID: "card-loss-" + requestId)
         let view = CardLossView(outcome: number == nil ? "queued" : "recorded", messageKey: number == nil ? "sscard.queued" : "sscard.recorded",
                                 registryNumber: number, reportId: report.reportId, receiptPrinted: receiptPrinted)
-        cardLossOutcomes.withLock { $0[requestId] = view }
+        cardLossOutcomes.remember(view, for: requestId)
         return view
     }
 }

@@ -21,11 +21,13 @@ public final class KioskCitizenService: CitizenService {
     let logger: Logger
     private let ratedVisits = Locked<Set<String>>([])
     /// Deliveries asked for, by request id: a retry answers the same receipt.
-    let deliveryReceipts = Locked<[String: ApplicationReceipt]>([:])
+    let deliveryReceipts = RecentAnswers<ApplicationReceipt>()
     /// Pension confirmations, by request id: a retry answers the same outcome.
-    let pensionOutcomes = Locked<[String: PensionConfirmationView]>([:])
+    let pensionOutcomes = RecentAnswers<PensionConfirmationView>()
     /// Card loss reports, by request id: a retry answers the same outcome.
-    let cardLossOutcomes = Locked<[String: CardLossView]>([:])
+    let cardLossOutcomes = RecentAnswers<CardLossView>()
+    /// Party confirmations, by request id: a retry answers the same outcome.
+    let openingOutcomes = RecentAnswers<OpeningConfirmationView>()
     /// Told of each print's role, outcome and duration (the metrics).
     let onPrinted: (@Sendable (String, String, Duration) -> Void)?
 
@@ -334,15 +336,19 @@ public final class KioskCitizenService: CitizenService {
             throw CitizenAPIError(messageKey: name.messageKey, detail: name.detail, values: name.values)
         }
         let settings = config.settings
+        let parties = try Self.parties(form.parties, holder: identity)
         let draft = ApplicationDraft(applicant: Applicant(idNumber: identity.idNumber, name: identity.displayName),
                                      proposedName: form.proposedName, type: form.type, registeredCapital: form.registeredCapital,
-                                     address: form.address, businessScope: form.businessScope, delivery: form.delivery)
+                                     address: form.address, businessScope: form.businessScope, delivery: form.delivery, parties: parties)
         let queued: QueuedApplication
         do { queued = try await gateway.submitApplication(draft) } catch { throw Self.citizenError(error) }
         audit?.record(actor: "citizen", action: "submission.application", subjectIdNumber: identity.idNumber,
                       detail: "tracking \(queued.trackingNumber)")
         var note = queued.registryNumber == nil ? "网络恢复后将自动上报中心，编号不变" : "中心受理号 \(queued.registryNumber ?? "")"
         if let posted = form.delivery?.masked { note += "；结果免费邮寄至 \(posted.recipient) \(posted.mobile) \(posted.address)" }
+        if let others = parties.map({ $0.count - 1 }), others > 0 {
+            note += "；其余 \(others) 位当事人须凭本人身份证到任一自助机确认（企业开办当事人确认），逾期未确认申请失效"
+        }
         let receiptPrinted = await printReceipt(ReceiptSlip(service: "企业设立登记预申请", time: Date(), kiosk: settings.kiosk.id,
                                                             trackingNumber: queued.trackingNumber, note: note),
                                                 requestID: "receipt-" + queued.trackingNumber)

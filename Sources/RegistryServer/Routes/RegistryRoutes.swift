@@ -91,6 +91,8 @@ public struct RegistryOptions: Sendable {
     /// Progress look-ups per kiosk: a burst, then this many a second (tracking numbers are guessable).
     public var progressBurst = 30
     public var progressPerSecond = 1.0
+    /// How long the parties named in an establishment application have to confirm it, from its arrival.
+    public var confirmationWindow: TimeInterval = Openings.defaultWindow
     public init() {}
 }
 
@@ -277,8 +279,8 @@ public enum RegistryRoutes {
         if let deliveries = store as? any DeliveryStore {
             DeliveryRoutes.add(questions: questions, reads: reads, store: deliveries)
         }
-        if let progress = store as? any ProgressStore {
-            ProgressRoutes.add(questions: questions, reads: reads, store: progress,
+        if let progress = store as? any ProgressStore, let parties = store as? any OpeningStore {
+            ProgressRoutes.add(questions: questions, reads: reads, openings: Openings(progress: progress, store: parties),
                                limiter: RateLimiter(burst: options.progressBurst, perSecond: options.progressPerSecond))
         }
         if let hall = store as? any HallStore {
@@ -367,7 +369,7 @@ public enum RegistryRoutes {
                 let key = try idempotencyKey(in: request, per: "one per item")
                 var request = request
                 let body = try await request.collectBody(upTo: context.maxUploadSize)
-                let item = try prepare(kind: kind, key: key, body: Data(buffer: body))
+                let item = try prepare(kind: kind, key: key, body: Data(buffer: body), window: options.confirmationWindow)
                 await housekeeping.tick()
                 guard let result = try await store.submit(kioskId: kiosk, [item], now: Date()).first ?? nil else {
                     throw Problem(status: .internalServerError, code: "submission.not-recorded", title: "Not recorded", detail: "try again")
@@ -392,7 +394,7 @@ public enum RegistryRoutes {
             }
             var prepared: [StoredSubmission] = []
             for item in batch.items {
-                prepared.append(try prepare(kind: item.kind, key: item.idempotencyKey, body: item.body))
+                prepared.append(try prepare(kind: item.kind, key: item.idempotencyKey, body: item.body, window: options.confirmationWindow))
             }
             await housekeeping.tick()
             let results = try await store.submit(kioskId: kiosk, prepared, now: Date())
@@ -406,8 +408,9 @@ public enum RegistryRoutes {
         }
     }
 
-    /// Checks an item's key and body; a bad body becomes the item's problem (422).
-    public static func prepare(kind: SubmissionKind, key: String, body: Data) throws -> StoredSubmission {
+    /// Checks an item's key and body; a bad body becomes the item's problem (422). An application's
+    /// parties have `window` from its arrival to confirm it.
+    public static func prepare(kind: SubmissionKind, key: String, body: Data, window: TimeInterval = Openings.defaultWindow) throws -> StoredSubmission {
         guard (1...128).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw Problem(status: .badRequest, code: "idempotency.key-invalid", title: "Invalid Idempotency-Key",
                           detail: "an idempotency key is 1 to 128 printable ASCII characters")
@@ -424,6 +427,7 @@ public enum RegistryRoutes {
         var delivery: DeliveryRequest?
         var pension: PensionConfirmation?
         var cardLoss: CardLossReport?
+        var partyConfirmation: PartyConfirmation?
         do {
             switch kind {
             case .applications:
@@ -451,6 +455,11 @@ public enum RegistryRoutes {
                 problem = value.problem()
                 cardLoss = value
                 tracking = value.reportId
+            case .partyConfirmations:
+                let value = try decoder.decode(PartyConfirmation.self, from: body)
+                problem = value.problem()
+                partyConfirmation = value
+                tracking = value.confirmationId
             case .pensionConfirmations:
                 let value = try decoder.decode(PensionConfirmation.self, from: body)
                 problem = value.problem()
@@ -474,6 +483,8 @@ public enum RegistryRoutes {
             stored.delivery = delivery
             stored.pension = pension
             stored.cardLoss = cardLoss
+            stored.partyConfirmation = partyConfirmation
+            stored.confirmationWindow = window
         }
         return stored
     }

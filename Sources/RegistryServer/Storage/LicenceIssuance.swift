@@ -30,8 +30,8 @@ public enum LicenceIssuance {
     }
 
     /// Approves application `number`: allocates its code, stores its licence record and closes it
-    /// as approved (the note names the code). Refused when there is no such application or it is
-    /// closed already.
+    /// as approved (the note names the code). Refused when there is no such application, it is
+    /// closed already, or a named party has not confirmed it.
     public static func approve(number: String, region: String, authority: String, by: String, store: any RegistryStore,
                                progress: any ProgressStore, now: Date = Date()) async throws -> Result<EnterpriseRecord, Refusal> {
         guard let current = try await progress.progress(number: number), let application = try await progress.application(number: number) else {
@@ -39,6 +39,9 @@ public enum LicenceIssuance {
         }
         guard current.status != .approved, current.status != .refused else {
             return .failure(Refusal(description: "application \(current.registryNumber) is \(current.status.rawValue) already"))
+        }
+        if let openings = Openings(store), let problem = try await openings.approvalProblem(number: number, now: now) {
+            return .failure(Refusal(description: problem.detail))
         }
         let code: CreditCode
         do { code = try Self.code(registryNumber: current.registryNumber, region: region) } catch { return .failure(error) }
@@ -53,11 +56,14 @@ public enum LicenceIssuance {
 
     /// The licence record of `application`, established `on` that day.
     public static func record(_ application: ApplicationSubmission, code: CreditCode, authority: String, on day: CalendarDate) -> EnterpriseRecord {
+        let parties = OpeningRules.parties(of: application)
+        let representative = parties.first { $0.roles.contains(.legalRepresentative) }
+            ?? ApplicationParty(idNumber: application.applicant.idNumber, name: application.applicant.name, roles: [.legalRepresentative])
         let enterprise = Enterprise(uscc: code.value, name: application.proposedName, type: application.type,
-                                    legalRepresentative: application.applicant.name, registeredCapital: application.registeredCapital,
+                                    legalRepresentative: representative.name, registeredCapital: application.registeredCapital,
                                     establishedOn: day, termFrom: day, termUntil: nil, address: application.address,
                                     businessScope: application.businessScope, authority: authority, issuedOn: day)
-        return EnterpriseRecord(enterprise: enterprise, legalRepresentativeIdNumber: application.applicant.idNumber.uppercased(), status: "存续",
+        return EnterpriseRecord(enterprise: enterprise, legalRepresentativeIdNumber: representative.idNumber.uppercased(), status: "存续",
                                 archive: [ArchiveEvent(kind: .establishment, date: day, authority: authority, summary: "设立登记（\(application.trackingNumber)）")])
     }
 }

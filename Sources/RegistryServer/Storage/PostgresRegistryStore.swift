@@ -66,6 +66,7 @@ public final class PostgresRegistryStore: RegistryStore {
             "CREATE INDEX IF NOT EXISTS document_key_id ON document_key(key_id)",
             "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
         ] + Self.hallMigration + Self.progressMigration + Self.deliveryMigration + Self.pensionMigration + Self.cardLossMigration
+            + Self.openingMigration
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
             try await connection.query("SELECT pg_advisory_xact_lock(7461)", logger: logger)
@@ -223,6 +224,8 @@ public final class PostgresRegistryStore: RegistryStore {
                 try await Self.recordDelivery(item, kioskId: kioskId, registryNumber: number, at: at, connection, logger)
                 try await Self.recordPension(item, kioskId: kioskId, registryNumber: number, connection, logger)
                 try await Self.recordCardLoss(item, registryNumber: number, now: now, connection, logger)
+                try await Self.indexParties(item, registryNumber: number, now: now, connection, logger)
+                try await Self.recordConfirmation(item, kioskId: kioskId, registryNumber: number, now: now, connection, logger)
                 let receiptText = try SQLiteRegistryStore.encode(receipt)
                 try await connection.query("""
                     INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)

@@ -61,6 +61,10 @@ public struct StoredSubmission: Sendable {
     public var pension: PensionConfirmation?
     /// For card loss reports: the report, marked on the card.
     public var cardLoss: CardLossReport?
+    /// For party confirmations: the confirmation, kept by its application's tracking number.
+    public var partyConfirmation: PartyConfirmation?
+    /// For applications: how long the parties have to confirm, from arrival.
+    public var confirmationWindow: TimeInterval = Openings.defaultWindow
 
     public init(kind: SubmissionKind, idempotencyKey: String, body: Data, invalid: Problem?, visitId: String?, trackingNumber: String?,
                 verification: VerificationRecord? = nil) {
@@ -84,6 +88,7 @@ public struct StoredSubmission: Sendable {
         case .deliveries: return delivery.map { ("tracking_number", $0.deliveryId) }
         case .pensionConfirmations: return pension.map { ("tracking_number", $0.confirmationId) }
         case .cardLosses: return cardLoss.map { ("tracking_number", $0.reportId) }
+        case .partyConfirmations: return partyConfirmation.map { ("tracking_number", $0.confirmationId) }
         case .printRecords, .heartbeats: return nil
         }
     }
@@ -222,6 +227,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             Self.registerDeliveryMigration(&migrator)
             Self.registerPensionMigration(&migrator)
             Self.registerCardLossMigration(&migrator)
+            Self.registerOpeningMigration(&migrator)
             try migrator.migrate(queue)
         } catch {
             throw StoreError.database("\(path): \(error)")
@@ -328,6 +334,7 @@ public final class SQLiteRegistryStore: RegistryStore {
         case .deliveries: return "YJ"
         case .pensionConfirmations: return "RZ"
         case .cardLosses: return "GS"
+        case .partyConfirmations: return "QR"
         }
     }
 
@@ -379,6 +386,8 @@ public final class SQLiteRegistryStore: RegistryStore {
                 try Self.recordDelivery(item, kioskId: kioskId, registryNumber: number, at: now.timeIntervalSince1970, db)
                 try Self.recordPension(item, kioskId: kioskId, registryNumber: number, db)
                 try Self.recordCardLoss(item, registryNumber: number, now: now, db)
+                try Self.indexParties(item, registryNumber: number, now: now, db)
+                try Self.recordConfirmation(item, kioskId: kioskId, registryNumber: number, now: now, db)
                 try db.execute(sql: "INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [kioskId, item.idempotencyKey, item.kind.rawValue, item.bodyHash,
                                            try SQLiteRegistryStore.encode(receipt), now.timeIntervalSince1970])
