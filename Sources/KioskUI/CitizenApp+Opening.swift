@@ -96,7 +96,10 @@ extension CitizenApp {
             share = points
         }
         let draft = PartyDraft(idNumber: isHolder ? nil : id.uppercased(), name: isHolder ? "" : name, roles: roles, shareBasisPoints: share)
-        if let index = editingParty, parties.indices.contains(index) { parties[index] = draft } else { parties.append(draft) }
+        if let index = editingParty, parties.indices.contains(index) { parties[index] = draft } else {
+            parties.append(draft)
+            editingParty = parties.count - 1
+        }
         closePartyForm()
     }
 
@@ -153,7 +156,7 @@ extension CitizenApp {
             if opening.stage == "lapsed" { show(message: "opening.lapsed", returnTo: .openings); return }
             let requestId = UUID().uuidString
             let index = selection
-            await perform("opening.confirming", returnTo: .openings) {
+            await performNeedingFace("opening.confirming", returnTo: .openings, then: .openings) {
                 let result = try await self.service.confirmOpening(trackingNumber: opening.trackingNumber, requestId: requestId)
                 self.openings = (try? await self.service.myOpenings()) ?? self.openings
                 self.show(message: result.messageKey, returnTo: .openings)

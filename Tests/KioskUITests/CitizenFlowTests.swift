@@ -89,7 +89,8 @@ actor FakeCitizenService: CitizenService {
     }
     var openingConfirmations: [String] = []
     func myOpenings() async throws -> OpeningListView {
-        OpeningListView(openings: [OpeningView(trackingNumber: "YT-T-20261204-000001", proposedName: "东莞市测试科技有限公司", type: "有限责任公司",
+        if faceNeeded, !facePassed { throw CitizenAPIError(messageKey: "face.needed") }
+        return OpeningListView(openings: [OpeningView(trackingNumber: "YT-T-20261204-000001", proposedName: "东莞市测试科技有限公司", type: "有限责任公司",
                                                registeredCapital: "100万元", applicantMaskedName: "张*", roles: ["investor", "supervisor"],
                                                shareBasisPoints: 4000, stage: "awaiting-confirmations", confirmBy: "2026-12-11 10:00",
                                                parties: [PartyStandingView(maskedName: "张*", roles: ["investor", "legal-representative", "contact"],
