@@ -158,7 +158,12 @@ extension CitizenApp {
             let index = selection
             await performNeedingFace("opening.confirming", returnTo: .openings, then: .openings) {
                 let result = try await self.service.confirmOpening(trackingNumber: opening.trackingNumber, requestId: requestId)
-                self.openings = (try? await self.service.myOpenings()) ?? self.openings
+                // Where it stands now; offline the list keeps what was shown, this one marked confirmed.
+                if let fresh = try? await self.service.myOpenings(), !fresh.offline {
+                    self.openings = fresh
+                } else if self.openings?.openings.indices.contains(index) == true {
+                    self.openings?.openings[index].confirmedByMe = true
+                }
                 self.show(message: result.messageKey, returnTo: .openings)
                 self.messageValues = ["n": result.confirmedCount.map(String.init) ?? "", "m": result.partyCount.map(String.init) ?? "",
                                       "name": opening.proposedName]
