@@ -190,9 +190,9 @@ else
   keys Enter; shot "posted instead of printed: the receipt says where (masked)" 3
   sleep 2; echo "-- the hall staff's list of what to post:"
   "$BIN/registryd" deliveries list --site demo-hall --db "$REGISTRY_DB" | sed 's/^/   /'
-  echo "-- an establishment application from this card holder (through the citizen socket), moved on by the back office:"
+  echo "-- an establishment application from this card holder naming a second investor, 李四 (through the citizen socket), moved on by the back office:"
   TRACK="$(curl -s --unix-socket "$RUNTIME/citizen.sock" -X POST -H 'Content-Type: application/json' \
-    --data-binary '{"proposedName":"演示市进度有限公司","type":"有限责任公司","registeredCapital":"人民币壹拾万元","address":"演示市","businessScope":"软件开发"}' \
+    --data-binary '{"proposedName":"演示市进度有限公司","type":"有限责任公司","registeredCapital":"人民币壹拾万元","address":"演示市","businessScope":"软件开发","parties":[{"roles":["investor","legal-representative","contact"],"shareBasisPoints":6000},{"idNumber":"11010519491231002X","name":"李四","roles":["investor","supervisor"],"shareBasisPoints":4000}]}' \
     http://kioskd/v1/applications | sed -n 's/.*"trackingNumber":"\([^"]*\)".*/\1/p')"
   sleep 2
   "$BIN/registryd" applications set-status "$TRACK" --status more-materials --note "住所使用证明" --db "$REGISTRY_DB" | sed 's/^/   /'
@@ -200,14 +200,17 @@ else
   keys 5; sleep 0.5; keys Enter; shot "progress: the card holder's applications" 2
   keys Enter; shot "where it stands, and what to bring"
   card remove; sleep 1; card "place resident-longterm"; sleep 2
-  # From the top, Up wraps to 结束办理 and walks back: 社会保障卡挂失, 社保查询, 养老保险资格认证.
-  keys Up Up Up Up; shot "a retiree (李四) chooses the yearly pension entitlement confirmation"
+  # From the top, Up wraps to 结束办理 and walks back: 企业开办当事人确认, 社会保障卡挂失, 社保查询, 养老保险资格认证.
+  keys Up Up Up Up Up; shot "a retiree (李四) chooses the yearly pension entitlement confirmation"
   keys Enter; sleep 0.5; keys Enter; sleep 0.5; keys Enter; shot "its guide, then the face match with a blink: confirmed, a slip printed" 3
-  keys Enter Up Up Up Enter; sleep 0.5; keys Enter; shot "in the same visit the match holds: the holder's own social-insurance record" 2
+  keys Enter Up Up Up Up Enter; sleep 0.5; keys Enter; shot "in the same visit the match holds: the holder's own social-insurance record" 2
   keys 3; shot "the personal account and the monthly pension"
-  keys Escape Up Up Enter; sleep 0.5; keys Enter; shot "reporting the social security card lost: the card, masked, and what it does (Esc: nothing reported)" 2
-  keys Escape
+  keys Escape Up Up Up Enter; sleep 0.5; keys Enter; shot "reporting the social security card lost: the card, masked, and what it does (Esc: nothing reported)" 2
+  keys Escape Up Up Enter; sleep 0.5; keys Enter; shot "李四 is named in 张三's application: her role, her share, who has confirmed" 2
+  keys Enter; shot "she confirms in person: every party has, a slip printed" 3
+  keys Enter Escape
   card remove
+  "$BIN/registryd" applications show "$TRACK" --db "$REGISTRY_DB" | sed 's/^/   /'
   echo "-- the back office approves the application: a credit code and the licence record"
   APPROVED="$("$BIN/registryd" applications approve "$TRACK" --db "$REGISTRY_DB")"
   echo "   $APPROVED"

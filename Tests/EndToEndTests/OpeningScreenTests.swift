@@ -99,7 +99,11 @@ import Testing
         let uscc = try #require(approved.range(of: #"9144190[0-9A-Z]{11}"#, options: .regularExpression).map { String(approved[$0]) })
         _ = eventually(100) { ((try? OpeningEndToEndTests.registryd(bed, ["applications", "show", lapsing]))?.stdout ?? "").contains("lapsed") }
         let refused = try OpeningEndToEndTests.registryd(bed, ["applications", "approve", lapsing])
-        #expect(refused.status == 1 && refused.stderr.contains("1 of 2 parties confirmed"), "\(refused.stderr)")
+        #expect(refused.status == 1 && refused.stderr.contains("1 of 2 parties confirmed") && refused.stderr.contains("applies again"), "\(refused.stderr)")
+        let setStatus = try OpeningEndToEndTests.registryd(bed, ["applications", "set-status", lapsing, "--status", "approved"])
+        #expect(setStatus.status == 1, "approval by status alone waits for the parties too: \(setStatus.stderr)")
+        let (_, progress) = bed.citizen("POST", "/v1/progress", #"{"trackingNumber":"\#(lapsing)"}"#)
+        #expect(progress.contains("progress.lapsed"), "\(progress)")
         // She comes back: one complete, one lapsed.
         try bed.reader.control("place resident-longterm")
         tmux.waitFor("您好，李*")
@@ -111,6 +115,11 @@ import Testing
         screen = tmux.waitFor("已失效", seconds: 20)
         #expect(screen.contains("演示市云途科技有限公司  申请人 张*  已全部确认 2/2") && screen.contains("演示市云帆科技有限公司  申请人 张*  已失效 1/2"),
                 "\(screen)")
+        tmux.press("Down", "Enter")
+        screen = tmux.waitFor("确认期限已过")
+        #expect(screen.contains("申请已失效"), "a late confirmation is refused: \(screen)")
+        let (code, late) = bed.citizen("POST", "/v1/openings/confirmations", #"{"trackingNumber":"\#(lapsing)","requestId":"late-confirm-0001"}"#)
+        #expect(code == 422 && late.contains("opening.lapsed"), "\(code) \(late)")
         try bed.reader.control("remove")
         tmux.waitFor("请将身份证放在读卡区")
 
