@@ -34,6 +34,9 @@ public struct DaemonOptions: Sendable {
     /// they protect, so one copy of the state directory is not enough to read it. Nil: the
     /// state directory's sibling `<state>-keys` (`/var/lib/yitiji-keys`), mode 0700.
     public var keysDirectory: URL?
+    /// The site's own directory (`/etc/yitiji`) that `configDirectory` was laid from over the
+    /// packaged defaults, read again on SIGHUP; nil: `configDirectory` itself.
+    public var siteDirectory: URL?
 
     /// The keys directory in use.
     public var effectiveKeysDirectory: URL {
@@ -450,6 +453,7 @@ public final class Kioskd: TechnicianService {
             StatusLineService(notifier: notifier) { [weak self] in await self?.statusLine() ?? "stopping" },
         ]
         if let configFeed { services.append(ConfigAgentService(agent: configAgent, feed: configFeed)) }
+        services.append(SiteReloadService { [weak self] in _ = await self?.reloadSite() })
         if let backedGateway {
             services.append(backedGateway.relay)
             services.append(HeartbeatService(daemon: self, gateway: backedGateway))

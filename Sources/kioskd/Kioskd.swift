@@ -96,6 +96,7 @@ struct KioskdCommand: AsyncParsableCommand {
                                     technicianGroup: technicianGroup, metricsPort: metricsPort,
                                     simulatorControl: simulatorControl)
         options.allowDemoKeys = demo
+        options.siteDirectory = siteDirectory
         options.keysDirectory = keys.map { URL(fileURLWithPath: $0) }
         let daemon: Kioskd
         do { daemon = try Kioskd(options: options) } catch {
