@@ -130,7 +130,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "kioskctl", dependencies: [
-            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskDaemon", "KioskClient", "KioskAPI", "Diagnostics",
+            "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig", "KioskClient", "KioskAPI", "Diagnostics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "registryd", dependencies: [

@@ -221,3 +221,36 @@ public struct VerifierFigures: Sendable, Equatable, Codable {
         self.servicesNeedingIt = servicesNeedingIt
     }
 }
+
+/// One line of the audit log.
+public struct AuditEntry: Codable, Sendable, Equatable {
+    /// ISO 8601 time.
+    public var time: String
+    /// `citizen`, `technician`, `central` or `kioskd`.
+    public var actor: String
+    /// The account behind a technician operation, as the kernel reported it for the
+    /// connection, e.g. `alice (uid 1000)`.
+    public var by: String?
+    /// What happened, e.g. `session.start`, `print`, `queue.purge`, `config.apply`.
+    public var action: String
+    /// Keyed hash of the card holder's ID number, when a card holder is involved.
+    public var subject: String?
+    /// Non-personal detail, e.g. `business-licence completed job a4-12`.
+    public var detail: String
+
+    public init(time: String, actor: String, by: String?, action: String, subject: String?, detail: String) {
+        self.time = time
+        self.actor = actor
+        self.by = by
+        self.action = action
+        self.subject = subject
+        self.detail = detail
+    }
+}
+
+/// A technician's retry or purge of an outbox item: who and why, both recorded.
+public struct QueueOperationRequest: Codable, Sendable, Equatable {
+    public var who: String
+    public var why: String
+    public init(who: String, why: String) { self.who = who; self.why = why }
+}

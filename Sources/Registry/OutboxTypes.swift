@@ -138,3 +138,11 @@ public struct OutboxItemSummary: Sendable, Equatable, Codable {
     /// Why it became a dead letter.
     public var deadReason: String?
 }
+
+/// One outbox item with its payload (the applicant and the parties masked), as the technician
+/// socket shows it.
+public struct QueueItemDetail: Codable, Sendable, Equatable {
+    public var item: OutboxItemSummary
+    public var payload: String
+    public init(item: OutboxItemSummary, payload: String) { self.item = item; self.payload = payload }
+}

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KioskDaemon
+import KioskAPI
 import Registry
 
 struct QueueCommand: AsyncParsableCommand {

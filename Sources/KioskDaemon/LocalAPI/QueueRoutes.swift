@@ -3,20 +3,6 @@ import Hummingbird
 import KioskAPI
 import Registry
 
-/// A technician's retry or purge of an outbox item: who and why, both recorded.
-public struct QueueOperationRequest: Codable, Sendable, Equatable {
-    public var who: String
-    public var why: String
-    public init(who: String, why: String) { self.who = who; self.why = why }
-}
-
-/// One outbox item with its payload (the applicant masked).
-public struct QueueItemDetail: Codable, Sendable, Equatable {
-    public var item: OutboxItemSummary
-    public var payload: String
-    public init(item: OutboxItemSummary, payload: String) { self.item = item; self.payload = payload }
-}
-
 /// The outbox on the technician socket: `GET /v1/queue` (figures per stream),
 /// `GET /v1/queue/items?dead=true&stream=&limit=`, `GET /v1/queue/items/{id}`,
 /// `POST /v1/queue/items/{id}/retry` and `POST /v1/queue/items/{id}/purge` (`{"who","why"}`, audited).

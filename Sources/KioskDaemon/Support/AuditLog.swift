@@ -1,28 +1,15 @@
 import Crypto
-import KioskCore
 import Foundation
+import KioskAPI
+import KioskCore
 
 /// An append-only record of who did what and when: session start and end, prints, submissions,
 /// technician operations, configuration changes. One JSON object a line in `audit.log` under the
 /// state directory. Personal fields never appear in clear: `subject` is a keyed hash (HMAC-SHA256
 /// with a per-kiosk secret), so two entries of the same card holder can be linked, but not read.
 public final class AuditLog: Sendable {
-    /// One line of the audit log.
-    public struct Entry: Codable, Sendable, Equatable {
-        /// ISO 8601 time.
-        public var time: String
-        /// `citizen`, `technician`, `central` or `kioskd`.
-        public var actor: String
-        /// The account behind a technician operation, as the kernel reported it for the
-        /// connection, e.g. `alice (uid 1000)`.
-        public var by: String?
-        /// What happened, e.g. `session.start`, `print`, `queue.purge`, `config.apply`.
-        public var action: String
-        /// Keyed hash of the card holder's ID number, when a card holder is involved.
-        public var subject: String?
-        /// Non-personal detail, e.g. `business-licence completed job a4-12`.
-        public var detail: String
-    }
+    /// One line of the audit log, as the technician socket lists it.
+    public typealias Entry = AuditEntry
 
     /// The log file.
     public let url: URL
