@@ -40,6 +40,64 @@ public enum KioskEvent: Codable, Sendable, Equatable {
     case configurationChanged
 }
 
+/// On the wire an event is one object whose `type` names it, with its values beside it:
+/// `{"type":"sessionStarted","holder":{…}}`, `{"type":"readerPresent","present":false}`,
+/// `{"type":"cardRemoved"}`. An unknown `type` is a decoding error the client skips.
+extension KioskEvent {
+    enum CodingKeys: String, CodingKey { case type, holder, reason, secondsLeft, present, state, on }
+
+    /// The `type` of each event.
+    public var type: String {
+        switch self {
+        case .cardReading: return "cardReading"
+        case .sessionStarted: return "sessionStarted"
+        case .cardUnreadable: return "cardUnreadable"
+        case .cardRemoved: return "cardRemoved"
+        case .sessionWarning: return "sessionWarning"
+        case .sessionEnded: return "sessionEnded"
+        case .readerPresent: return "readerPresent"
+        case .printProgress: return "printProgress"
+        case .maintenance: return "maintenance"
+        case .configurationChanged: return "configurationChanged"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try c.decode(String.self, forKey: .type)
+        switch type {
+        case "cardReading": self = .cardReading
+        case "sessionStarted": self = .sessionStarted(try c.decode(CardHolderView.self, forKey: .holder))
+        case "cardUnreadable": self = .cardUnreadable(reason: try c.decode(String.self, forKey: .reason))
+        case "cardRemoved": self = .cardRemoved
+        case "sessionWarning": self = .sessionWarning(secondsLeft: try c.decode(Int.self, forKey: .secondsLeft))
+        case "sessionEnded": self = .sessionEnded(reason: try c.decode(String.self, forKey: .reason))
+        case "readerPresent": self = .readerPresent(try c.decode(Bool.self, forKey: .present))
+        case "printProgress": self = .printProgress(state: try c.decode(String.self, forKey: .state))
+        case "maintenance": self = .maintenance(on: try c.decode(Bool.self, forKey: .on), reason: try c.decodeIfPresent(String.self, forKey: .reason))
+        case "configurationChanged": self = .configurationChanged
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown event type '\(type.prefix(40))'")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        switch self {
+        case .cardReading, .cardRemoved, .configurationChanged: break
+        case .sessionStarted(let holder): try c.encode(holder, forKey: .holder)
+        case .cardUnreadable(let reason), .sessionEnded(let reason): try c.encode(reason, forKey: .reason)
+        case .sessionWarning(let secondsLeft): try c.encode(secondsLeft, forKey: .secondsLeft)
+        case .readerPresent(let present): try c.encode(present, forKey: .present)
+        case .printProgress(let state): try c.encode(state, forKey: .state)
+        case .maintenance(let on, let reason):
+            try c.encode(on, forKey: .on)
+            try c.encodeIfPresent(reason, forKey: .reason)
+        }
+    }
+}
+
 /// One service item as the citizen's menu shows it.
 public struct ServiceItemView: Codable, Sendable, Equatable {
     public var code: String
