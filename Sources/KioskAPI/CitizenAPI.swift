@@ -441,7 +441,7 @@ public struct CitizenAPIError: Error, Codable, Sendable, Equatable, CustomString
 
 /// The operations of kioskd's citizen socket. The `kiosk` program is written against this
 /// protocol; its production implementation talks to kioskd over the Unix socket.
-public protocol CitizenService: Sendable {
+public protocol CitizenOperations: Sendable {
     /// Menu, texts and the evaluation form.
     func interfaceConfiguration() async throws -> InterfaceConfiguration
     /// What works right now, and the current session.

@@ -5,8 +5,8 @@ import KioskCore
 import NIOCore
 import NIOHTTP1
 
-/// `CitizenService` over kioskd's citizen Unix socket: what the `kiosk` program uses.
-public final class CitizenSocketClient: CitizenService {
+/// `CitizenOperations` over kioskd's citizen Unix socket: what the `kiosk` program uses.
+public final class CitizenSocketClient: CitizenOperations {
     /// Path of the citizen socket, e.g. `/run/yitiji/citizen.sock`.
     public let socketPath: String
     let client: HTTPClient

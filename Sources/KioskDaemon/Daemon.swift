@@ -10,7 +10,7 @@ import Printing
 import Registry
 import ServiceLifecycle
 /// kioskd: every part is a service in one group; SIGTERM shuts them down in reverse order.
-public final class Kioskd: TechnicianService {
+public final class Kioskd: TechnicianOperations {
     public let options: DaemonOptions
     let currentConfiguration: Locked<KioskConfiguration>
     /// The configuration in use (it changes when a bundle is applied).
@@ -26,7 +26,7 @@ public final class Kioskd: TechnicianService {
     public let state: KioskState
     public let sessions: SessionManager
     public let audit: AuditLog
-    public let citizen: KioskCitizenService
+    public let citizen: CitizenDesk
     /// Person–card checks for the citizen's visit.
     public let faces: FaceCheckDesk
     let logger: Logger
@@ -34,7 +34,7 @@ public final class Kioskd: TechnicianService {
     /// The running service group, so that `shutdown()` can stop it gracefully, and whether a
     /// shutdown was asked for before the group ran.
     let runningGroup = Locked<(group: ServiceGroup?, stopRequested: Bool)>((nil, false))
-    let readerService: ReaderService
+    let readerPoller: ReaderPoller
     /// Base64 of the document-signing key's public half, registered at the registry.
     let documentKeyPublic: String
     let notifier = SystemdNotifier()
@@ -51,7 +51,7 @@ public final class Kioskd: TechnicianService {
     ///     through the technician socket.
     ///   - registryProbe: checks the registry a new configuration names (nil: healthy); part of the
     ///     health check after a bundle is applied.
-    public init(options: DaemonOptions, gateway: (any RegistryGateway)? = nil, readerOpener: ReaderService.Opener? = nil,
+    public init(options: DaemonOptions, gateway: (any RegistryGateway)? = nil, readerOpener: ReaderPoller.Opener? = nil,
                 configFeed: (any ConfigFeed)? = nil, registryProbe: (@Sendable (KioskConfiguration) async -> String?)? = nil,
                 logger: Logger = Logger(label: "kioskd")) throws {
         self.options = options
@@ -98,11 +98,11 @@ public final class Kioskd: TechnicianService {
             renderer = try DocumentRenderer(signingKey: signingKey.key, provider: settings.kiosk.provider,
                                             templatesDirectory: directory.appendingPathComponent("templates").path)
         } catch { throw DaemonError.configuration("documents: \(error)") }
-        let printService = (try? CupsClient(server: options.cupsServer)).map {
-            PrintService(ledger: PrintLedger(path: options.stateDirectory.appendingPathComponent("print-ledger.json").path),
+        let ledgerPrinter = (try? CupsClient(server: options.cupsServer)).map {
+            LedgerPrinter(ledger: PrintLedger(path: options.stateDirectory.appendingPathComponent("print-ledger.json").path),
                          runner: PrintJobRunner(client: $0))
         }
-        let desk = DocumentDesk(renderer: renderer, printService: printService, printers: settings.printers, logger: logger)
+        let desk = DocumentDesk(renderer: renderer, ledgerPrinter: ledgerPrinter, printers: settings.printers, logger: logger)
         let registry: any RegistryGateway
         if let gateway {
             registry = gateway
@@ -124,7 +124,7 @@ public final class Kioskd: TechnicianService {
             logger.notice("demo: person–card checks use the verifier simulator", metadata: ["command": "\(simulator.arguments.joined(separator: " "))"])
         }
         faces = FaceCheckDesk(settings: settings.verifier, fallback: simulator, sessions: sessions, audit: audit, logger: logger)
-        citizen = KioskCitizenService(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk, faces: faces,
+        citizen = CitizenDesk(sessions: sessions, state: state, hub: hub, gateway: registry, desk: desk, faces: faces,
                                       configuration: configuration, audit: audit, logger: logger,
                                       onPrinted: { metrics.print(role: $0, outcome: $1, took: $2) })
 
@@ -134,10 +134,10 @@ public final class Kioskd: TechnicianService {
         timing.pollIntervalMilliseconds = settings.reader.pollIntervalMilliseconds
         let select = settings.reader.select, device = settings.reader.device
         if let readerOpener {
-            readerService = ReaderService(timing: timing, opener: readerOpener)
+            readerPoller = ReaderPoller(timing: timing, opener: readerOpener)
         } else if let control = options.simulatorControl {
             let simulator = ReaderSimulator()
-            readerService = ReaderService(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
+            readerPoller = ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
                 let transport = SimulatedTransport(simulator: simulator)
                 return transport
             }
@@ -145,7 +145,7 @@ public final class Kioskd: TechnicianService {
         } else {
             let database: ReaderModelDatabase
             do { database = try ReaderModelDatabase.loadDefault() } catch { throw DaemonError.configuration("reader models: \(error)") }
-            readerService = ReaderService(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
+            readerPoller = ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
                 let context: USBContext
                 do { context = try USBContext() } catch { throw .noReader("libusb: \(error)") }
                 return try ReaderDiscovery.openSelected(selection: select, device: device, database: database, context: context).0
@@ -208,12 +208,12 @@ public final class Kioskd: TechnicianService {
             await self?.apply(configuration)
         })
         var services: [any Service] = [
-            ReaderLinkService(reader: readerService, sessions: sessions, state: state, hub: hub, logger: logger),
+            ReaderLinkService(reader: readerPoller, sessions: sessions, state: state, hub: hub, logger: logger),
             PrinterWatchService(roles: { [currentConfiguration] in currentConfiguration.withLock { $0.settings.printers.mapValues(\.queue) } },
                                 cupsServer: options.cupsServer, state: state, logger: logger, cycles: printerCycles),
             SessionTimerService(sessions: sessions),
-            WatchdogService(notifier: notifier, logger: logger) { [readerService, printerCycles] in
-                ["reader": readerService.cycles, "printers": printerCycles.withLock { $0 }]
+            WatchdogService(notifier: notifier, logger: logger) { [readerPoller, printerCycles] in
+                ["reader": readerPoller.cycles, "printers": printerCycles.withLock { $0 }]
             },
             StatusLineService(notifier: notifier) { [weak self] in await self?.statusLine() ?? "stopping" },
         ]

@@ -45,7 +45,7 @@ public actor CitizenApp {
         case busy
     }
 
-    let service: any CitizenService
+    let service: any CitizenOperations
     public private(set) var config: InterfaceConfiguration
     public internal(set) var screen: Screen = .idle
     public private(set) var language: String
@@ -122,7 +122,7 @@ public actor CitizenApp {
     var chineseInput = true
 
     /// - Parameter inputMethod: composes Chinese in text fields; nil: letters go in as typed.
-    public init(service: any CitizenService, config: InterfaceConfiguration, inputMethod: (any InputMethod)? = nil) {
+    public init(service: any CitizenOperations, config: InterfaceConfiguration, inputMethod: (any InputMethod)? = nil) {
         self.service = service
         self.config = config
         self.inputMethod = inputMethod

@@ -6,7 +6,7 @@ import KioskTerminal
 /// Runs the citizen's interface on a terminal: keys in, kiosk events in, the screen redrawn
 /// (only what changed) as the state or the terminal's size changes.
 public final class TerminalRunner: @unchecked Sendable {
-    let service: any CitizenService
+    let service: any CitizenOperations
     let terminal: Terminal
     /// When true, Ctrl-C leaves the interface (for demos); a kiosk ignores it.
     let allowQuit: Bool
@@ -17,7 +17,7 @@ public final class TerminalRunner: @unchecked Sendable {
     let inputMethod: (any InputMethod)?
     private let quitRequested = Locked(false)
 
-    public init(service: any CitizenService, terminal: Terminal, allowQuit: Bool, cardControl: String? = nil,
+    public init(service: any CitizenOperations, terminal: Terminal, allowQuit: Bool, cardControl: String? = nil,
                 inputMethod: (any InputMethod)? = nil) {
         self.service = service
         self.terminal = terminal

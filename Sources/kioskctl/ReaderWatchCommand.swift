@@ -25,7 +25,7 @@ struct ReaderWatchCommand: AsyncParsableCommand {
         let device = selection.device
         var timing = ReaderTiming()
         timing.pollIntervalMilliseconds = 200
-        let service = ReaderService(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
+        let service = ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
             let context: USBContext
             do { context = try USBContext() } catch { throw .noReader("\(error)") }
             return try ReaderDiscovery.openSelected(selection: select, device: device, database: database, context: context).0

@@ -114,7 +114,7 @@ import Testing
             BuiltProducts.repositoryPath("Tests/Fixtures/documents/receipt.json"), "-o", renderPath], timeout: 60)
         #expect(r.status == 0)
         let document = try Data(contentsOf: URL(fileURLWithPath: renderPath))
-        let service = PrintService(ledger: PrintLedger(path: path), runner: PrintJobRunner(client: try CupsClient(server: server)))
+        let service = LedgerPrinter(ledger: PrintLedger(path: path), runner: PrintJobRunner(client: try CupsClient(server: server)))
         let first = await service.print(requestID: "req-1", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
                                         options: PrintOptions(), timeoutSeconds: 30)
         #expect(first.succeeded)
@@ -145,7 +145,7 @@ import Testing
         let reopened = PrintLedger(path: path)
         #expect(await reopened.entry("req-1")?.state == .completed)
         #expect(await reopened.uncertain().map(\.requestID) == ["req-2"])
-        let retried = await PrintService(ledger: reopened, runner: PrintJobRunner(client: try CupsClient(server: server)))
+        let retried = await LedgerPrinter(ledger: reopened, runner: PrintJobRunner(client: try CupsClient(server: server)))
             .print(requestID: "req-2", kind: "receipt", queue: "receipt", pdf: document, title: "receipt",
                    options: PrintOptions(), timeoutSeconds: 3)
         guard case .uncertain = retried else { Issue.record("an uncertain print was retried: \(retried)"); return }
@@ -177,7 +177,7 @@ import Testing
         #expect(bed.cupsSpool().isEmpty, "\(bed.cupsSpool())")
 
         // The kiosk's print service: completed, and failed at the printer, both purged.
-        let service = PrintService(ledger: PrintLedger(path: dir.path + "/ledger.json"), runner: runner)
+        let service = LedgerPrinter(ledger: PrintLedger(path: dir.path + "/ledger.json"), runner: runner)
         let done = await service.print(requestID: "req-purge-1", kind: "social-insurance-certificate", queue: "a4", pdf: document,
                                        title: "social insurance", options: PrintOptions(), timeoutSeconds: 30)
         #expect(done.succeeded)

@@ -120,7 +120,7 @@ import Testing
         let plugged = PlugState()
         var timing = ReaderTiming()
         timing.pollIntervalMilliseconds = 20
-        let service = ReaderService(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
+        let service = ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
             guard plugged.isPlugged else { throw .noReader("unplugged") }
             let transport = SimulatedTransport(simulator: simulator)
             plugged.current = transport

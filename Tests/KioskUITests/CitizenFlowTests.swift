@@ -8,7 +8,7 @@ import TestSupport
 @testable import KioskUI
 
 /// An in-process stand-in for kioskd's citizen socket, for testing the interface layer alone.
-actor FakeCitizenService: CitizenService {
+actor FakeCitizenService: CitizenOperations {
     var failures: [String: CitizenAPIError] = [:]
     var ratings: [RatingSubmission] = []
     var prints: [(DocumentRequest, String)] = []

@@ -120,7 +120,7 @@ public final class CardPresenceMachine {
 
 /// Runs a reader on a thread of its own: opens it (again and again if it goes away), polls for
 /// cards and publishes `ReaderEvent`s. Plugging the reader back in needs no restart.
-public final class ReaderService: @unchecked Sendable {
+public final class ReaderPoller: @unchecked Sendable {
     public typealias Opener = @Sendable () throws(ReaderError) -> any ReaderTransport
 
     private let opener: Opener

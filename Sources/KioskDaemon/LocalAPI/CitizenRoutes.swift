@@ -5,7 +5,7 @@ import KioskCore
 import Registry
 import NIOCore
 
-/// The citizen socket's HTTP routes over any `CitizenService`. The same routes serve the daemon's
+/// The citizen socket's HTTP routes over any `CitizenOperations`. The same routes serve the daemon's
 /// real service on `/run/yitiji/citizen.sock` and an in-process service in tests.
 ///
 /// Routes (JSON bodies; errors are `{"messageKey": ..., "detail": ...}` with a 4xx/5xx status):
@@ -94,7 +94,7 @@ public enum CitizenRoutes {
     }
 
     /// Adds every citizen route to `router`.
-    public static func add<Context: RequestContext>(to router: Router<Context>, service: any CitizenService) {
+    public static func add<Context: RequestContext>(to router: Router<Context>, service: any CitizenOperations) {
         let v1 = router.group("v1")
         v1.get("interface") { _, _ in try await json { try await service.interfaceConfiguration() } }
         v1.get("status") { _, _ in try await json { try await service.status() } }

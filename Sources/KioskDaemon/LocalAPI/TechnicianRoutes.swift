@@ -4,7 +4,7 @@ import KioskAPI
 import NIOCore
 
 /// The technician's operations, served only on the technician socket.
-public protocol TechnicianService: Sendable {
+public protocol TechnicianOperations: Sendable {
     func status() async -> TechnicianStatus
     /// Switches maintenance mode for the account `by`; switching it on ends a citizen session.
     func setMaintenance(_ request: MaintenanceRequest, by account: String) async throws
@@ -35,7 +35,7 @@ public protocol TechnicianService: Sendable {
 public enum TechnicianRoutes {
     /// Adds the technician routes to `router`. Operations that change something are audited
     /// under the account the kernel reports for the connection.
-    public static func add<Context: PeerAwareRequestContext>(to router: Router<Context>, service: any TechnicianService) {
+    public static func add<Context: PeerAwareRequestContext>(to router: Router<Context>, service: any TechnicianOperations) {
         let v1 = router.group("v1")
         v1.get("status") { _, _ in try CitizenRoutes.encoded(await service.status()) }
         v1.post("maintenance") { request, context in

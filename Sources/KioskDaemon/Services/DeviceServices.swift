@@ -8,13 +8,13 @@ import ServiceLifecycle
 
 /// The ID-card reader as a service: reader events start and end sessions.
 public struct ReaderLinkService: Service {
-    let reader: ReaderService
+    let reader: ReaderPoller
     let sessions: SessionManager
     let state: KioskState
     let hub: EventHub
     let logger: Logger
 
-    public init(reader: ReaderService, sessions: SessionManager, state: KioskState, hub: EventHub, logger: Logger) {
+    public init(reader: ReaderPoller, sessions: SessionManager, state: KioskState, hub: EventHub, logger: Logger) {
         self.reader = reader
         self.sessions = sessions
         self.state = state

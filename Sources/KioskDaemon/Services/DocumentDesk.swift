@@ -15,16 +15,16 @@ public final class DocumentDesk: Sendable {
     }
 
     let renderer: DocumentRenderer
-    let printService: PrintService?
+    let ledgerPrinter: LedgerPrinter?
     let printers: Locked<[String: KioskSettings.PrinterSettings]>
     let logger: Logger
 
     /// - Parameters:
-    ///   - printService: nil when no CUPS server can be reached; prints then fail with a clear reason.
-    public init(renderer: DocumentRenderer, printService: PrintService?, printers: [String: KioskSettings.PrinterSettings],
+    ///   - ledgerPrinter: nil when no CUPS server can be reached; prints then fail with a clear reason.
+    public init(renderer: DocumentRenderer, ledgerPrinter: LedgerPrinter?, printers: [String: KioskSettings.PrinterSettings],
                 logger: Logger) {
         self.renderer = renderer
-        self.printService = printService
+        self.ledgerPrinter = ledgerPrinter
         self.printers = Locked(printers)
         self.logger = logger
     }
@@ -50,14 +50,14 @@ public final class DocumentDesk: Sendable {
                                             detail: "no printer role '\(role)' in the configuration"),
                            document: document, queue: "")
         }
-        guard let printService else {
+        guard let ledgerPrinter else {
             return Printed(outcome: .failed(jobID: nil, citizenMessage: "打印机暂时无法使用，请联系工作人员",
                                             detail: "no CUPS server reachable"),
                            document: document, queue: settings.queue)
         }
         let options = PrintOptions(media: settings.media.isEmpty ? nil : settings.media, sides: settings.sides,
                                    copies: settings.copies, quality: settings.quality)
-        let outcome = await printService.print(requestID: requestID, kind: document.kind.rawValue, queue: settings.queue,
+        let outcome = await ledgerPrinter.print(requestID: requestID, kind: document.kind.rawValue, queue: settings.queue,
                                                pdf: document.pdf, title: document.kind.rawValue, options: options,
                                                timeoutSeconds: settings.jobTimeoutSeconds)
         return Printed(outcome: outcome, document: document, queue: settings.queue)

@@ -101,7 +101,7 @@ public actor PrintLedger {
 
 /// Prints with the ledger: one job per request id, outcomes recorded, uncertain prints kept, and
 /// each job purged from cupsd's spool once its outcome is recorded.
-public struct PrintService: Sendable {
+public struct LedgerPrinter: Sendable {
     public let ledger: PrintLedger
     public let runner: PrintJobRunner
 
@@ -130,11 +130,11 @@ public struct PrintService: Sendable {
             // job): wait for that caller's outcome rather than make or follow a second job. Entries
             // left in flight by a stopped kiosk became uncertain when the ledger was opened.
             let deadline = Date().addingTimeInterval(timeoutSeconds + 5)
-            while PrintService.outcome(of: existing) == nil, Date() < deadline {
+            while LedgerPrinter.outcome(of: existing) == nil, Date() < deadline {
                 try? await Task.sleep(for: .milliseconds(50))
                 existing = await ledger.entry(requestID) ?? existing
             }
-            if let outcome = PrintService.outcome(of: existing) { return outcome }
+            if let outcome = LedgerPrinter.outcome(of: existing) { return outcome }
             return .uncertain(jobID: existing.jobID ?? 0, detail: "the same request is still being printed (job \(existing.jobID ?? 0))")
         }
         let jobID: Int

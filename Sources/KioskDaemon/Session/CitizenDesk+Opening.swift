@@ -6,7 +6,7 @@ import Registry
 
 /// The whole enterprise opening at the kiosk: the parties an application names, and each party's
 /// own confirmation with their card (and face, when the catalogue asks).
-extension KioskCitizenService {
+extension CitizenDesk {
     /// The form's parties as the registry takes them: the holder's entry (no ID number) gets the card's.
     static func parties(_ entries: [PartyEntry]?, holder identity: CardIdentity) throws -> [ApplicationParty]? {
         guard let entries else { return nil }

@@ -5,7 +5,7 @@ import KioskCore
 import Printing
 import Registry
 
-extension KioskCitizenService {
+extension CitizenDesk {
     static func clock(_ date: Date) -> String {
         let f = DateFormatter()
         f.timeZone = TimeZone(identifier: "Asia/Shanghai")

@@ -9,7 +9,7 @@ import Registry
 
 /// kioskd's citizen operations: the session's card holder, registry queries through the gateway,
 /// documents rendered and printed here, writes queued durably. What the citizen socket serves.
-public final class KioskCitizenService: CitizenService {
+public final class CitizenDesk: CitizenOperations {
     let sessions: SessionManager
     let state: KioskState
     let hub: EventHub

@@ -4,7 +4,7 @@ import KioskCore
 import Printing
 import Registry
 
-extension KioskCitizenService {
+extension CitizenDesk {
     /// Queues the card holder's certificate to be posted instead of printed here, and prints a
     /// receipt naming where it goes (masked). The address is never logged.
     public func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt {

@@ -4,7 +4,7 @@ import KioskCore
 import Printing
 import Registry
 
-extension KioskCitizenService {
+extension CitizenDesk {
     /// The card holder's own record on screen, after a face match; never cached, never logged.
     public func myInsurance() async throws -> InsuranceRecordView {
         let identity = try await holder(for: .socialInsuranceQuery)
@@ -57,7 +57,7 @@ extension KioskCitizenService {
     }
 }
 
-extension KioskCitizenService {
+extension CitizenDesk {
     /// The holder's record at the registry, read now (never cached); `missing` is the text key
     /// when the registry has none.
     func socialInsurance(of identity: CardIdentity, missing: String) async throws -> SocialInsuranceRecord {

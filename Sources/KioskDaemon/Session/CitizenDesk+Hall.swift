@@ -18,7 +18,7 @@ public struct KnownQueueFigure: Sendable, Equatable, Codable {
     }
 }
 
-extension KioskCitizenService {
+extension CitizenDesk {
     static func text(_ t: ServiceCatalogue.LocalizedText) -> LocalizedTextView { LocalizedTextView(zh: t.zh, en: t.en) }
 
     /// The guide of `item` as the citizen's screen shows it.
