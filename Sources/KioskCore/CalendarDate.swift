@@ -89,9 +89,15 @@ public struct CalendarDate: Hashable, Comparable, Sendable, Codable, CustomStrin
     }
 }
 
+extension TimeZone {
+    /// China Standard Time (Beijing, UTC+8, no daylight saving): the kiosks' and registry's days,
+    /// receipts' clocks and tracking numbers' dates.
+    public static let kiosk = TimeZone(identifier: "Asia/Shanghai") ?? TimeZone(secondsFromGMT: 8 * 3600) ?? .current
+}
+
 extension CalendarDate {
     /// Today's date in the given time zone (China Standard Time by default).
-    public static func today(in timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current,
+    public static func today(in timeZone: TimeZone = .kiosk,
                              now: Date = Date()) -> CalendarDate {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone

@@ -59,7 +59,7 @@ public final class Outbox: Sendable {
     /// Opens (creating if needed) the outbox at `path`, with the payload key in `keyFile`
     /// (created with mode 0600 if missing; refused if others may read it).
     public init(path: String, keyFile: String, kioskId: String, policy: OutboxPolicy = OutboxPolicy(),
-                timeZone: TimeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current) throws(OutboxError) {
+                timeZone: TimeZone = .kiosk) throws(OutboxError) {
         guard KioskSignature.isValidKioskId(kioskId) else { throw .invalidArgument("kiosk ID '\(kioskId.prefix(70))' is not valid") }
         self.kioskId = kioskId
         self.policy = policy

@@ -40,7 +40,7 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
         output.apply()
         let verifier = DocumentVerifier.load(directory: keys ?? options.configDirectory.appendingPathComponent("keys").path)
         let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
+        formatter.timeZone = .kiosk
         func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
         func fieldLines(_ fields: CanonicalFields) -> [String] { fields.fields.filter { $0.count == 2 }.map { "  \($0[0]): \($0[1])" } }
         func object(_ fields: CanonicalFields) -> [String: String] {

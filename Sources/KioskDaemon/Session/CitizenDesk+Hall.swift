@@ -130,7 +130,7 @@ extension CitizenDesk {
         guard let facts else { return nil }
         let parser = ISO8601DateFormatter()
         let clock = DateFormatter()
-        clock.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        clock.timeZone = .kiosk
         clock.dateFormat = "HH:mm"
         var values: [String: String] = [:]
         for (key, name) in [("startsAt", "start"), ("endsAt", "end")] {

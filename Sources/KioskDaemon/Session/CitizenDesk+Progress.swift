@@ -8,7 +8,7 @@ import Registry
 extension CitizenDesk {
     static func clock(_ date: Date) -> String {
         let f = DateFormatter()
-        f.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        f.timeZone = .kiosk
         f.dateFormat = "yyyy-MM-dd HH:mm"
         return f.string(from: date)
     }

@@ -512,7 +512,7 @@ extension DocumentRenderer {
     static func minuteFormatter() -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "zh_CN")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.timeZone = .kiosk
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
         return formatter
     }
