@@ -1,7 +1,8 @@
 import Foundation
 
-/// A value behind a lock, for state shared across threads that no actor owns.
-public final class Locked<Value>: @unchecked Sendable {
+/// A value behind a lock, for state shared across threads that no actor owns. Sendable when its
+/// value is: the lock makes access exclusive, not a non-Sendable value safe to share.
+public final class Locked<Value> {
     private var value: Value
     private let lock = NSLock()
 
@@ -14,3 +15,5 @@ public final class Locked<Value>: @unchecked Sendable {
         return try body(&value)
     }
 }
+
+extension Locked: @unchecked Sendable where Value: Sendable {}

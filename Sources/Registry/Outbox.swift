@@ -93,25 +93,21 @@ public final class Outbox: Sendable {
 
     /// The local day (`YYYYMMDD`) of a time, worked out with the calendar once a day and kept
     /// until midnight: calendar arithmetic in a named time zone is costly next to an insert.
-    final class DayStamp: @unchecked Sendable {
-        private let lock = NSLock()
-        private var text = ""
-        private var validFrom = Date.distantFuture
-        private var validUntil = Date.distantPast
+    final class DayStamp: Sendable {
+        private let cached = Locked((text: "", validFrom: Date.distantFuture, validUntil: Date.distantPast))
 
         func day(of date: Date, in timeZone: TimeZone) -> String {
-            lock.lock()
-            defer { lock.unlock() }
-            if date >= validFrom, date < validUntil { return text }
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = timeZone
-            let c = calendar.dateComponents([.year, .month, .day], from: date)
-            let start = calendar.startOfDay(for: date)
-            validFrom = start
-            validUntil = calendar.date(byAdding: .day, value: 1, to: start) ?? date
-            func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
-            text = pad(c.year ?? 0, 4) + pad(c.month ?? 0, 2) + pad(c.day ?? 0, 2)
-            return text
+            cached.withLock { cached in
+                if date >= cached.validFrom, date < cached.validUntil { return cached.text }
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = timeZone
+                let c = calendar.dateComponents([.year, .month, .day], from: date)
+                let start = calendar.startOfDay(for: date)
+                func pad(_ n: Int, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
+                cached = (pad(c.year ?? 0, 4) + pad(c.month ?? 0, 2) + pad(c.day ?? 0, 2), start,
+                          calendar.date(byAdding: .day, value: 1, to: start) ?? date)
+                return cached.text
+            }
         }
     }
 
@@ -318,22 +314,19 @@ public final class Outbox: Sendable {
 }
 
 /// Item counts per stream.
-final class Depths: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts: [SubmissionKind: Int] = [:]
-    func value(_ stream: SubmissionKind) -> Int { lock.withLock { counts[stream] ?? 0 } }
-    func set(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream] = n } }
-    func set(_ all: [(SubmissionKind, Int)]) { lock.withLock { for (stream, n) in all { counts[stream] = n } } }
-    func add(_ stream: SubmissionKind, _ n: Int) { lock.withLock { counts[stream, default: 0] += n } }
+final class Depths: Sendable {
+    private let counts = Locked<[SubmissionKind: Int]>([:])
+    func value(_ stream: SubmissionKind) -> Int { counts.withLock { $0[stream] ?? 0 } }
+    func set(_ stream: SubmissionKind, _ n: Int) { counts.withLock { $0[stream] = n } }
+    func set(_ all: [(SubmissionKind, Int)]) { counts.withLock { for (stream, n) in all { $0[stream] = n } } }
+    func add(_ stream: SubmissionKind, _ n: Int) { counts.withLock { $0[stream, default: 0] += n } }
 }
 
 /// Actions run after each enqueue.
-final class Wakers: @unchecked Sendable {
-    private let lock = NSLock()
-    private var actions: [@Sendable () -> Void] = []
-    func add(_ action: @escaping @Sendable () -> Void) { lock.lock(); actions.append(action); lock.unlock() }
+final class Wakers: Sendable {
+    private let actions = Locked<[@Sendable () -> Void]>([])
+    func add(_ action: @escaping @Sendable () -> Void) { actions.withLock { $0.append(action) } }
     func fire() {
-        lock.lock(); let list = actions; lock.unlock()
-        for action in list { action() }
+        for action in actions.withLock({ $0 }) { action() }
     }
 }

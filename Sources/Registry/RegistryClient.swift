@@ -154,10 +154,9 @@ public final class RegistryEndpoint: @unchecked Sendable {
 
 /// A circuit breaker: after `threshold` consecutive failures it refuses calls for `cooldown`,
 /// then lets one trial call through; success closes it, failure opens it again.
-public final class CircuitBreaker: @unchecked Sendable {
-    enum State { case closed(failures: Int), open(until: ContinuousClock.Instant), trial }
-    private let lock = NSLock()
-    private var state = State.closed(failures: 0)
+public final class CircuitBreaker: Sendable {
+    enum State: Sendable { case closed(failures: Int), open(until: ContinuousClock.Instant), trial }
+    private let state = Locked(State.closed(failures: 0))
     let threshold: Int
     let cooldown: Duration
 
@@ -169,28 +168,30 @@ public final class CircuitBreaker: @unchecked Sendable {
 
     /// Throws `circuitOpen` when calls are suspended; otherwise the call may go ahead.
     func admit() throws(RegistryClientError) {
-        lock.lock(); defer { lock.unlock() }
-        switch state {
-        case .closed: return
-        case .trial: throw .circuitOpen(retryAfterSeconds: 1)
-        case .open(let until):
-            let now = ContinuousClock.now
-            if now >= until { state = .trial; return }
-            let left = (until - now).components.seconds
-            throw .circuitOpen(retryAfterSeconds: Int(max(1, left)))
+        let refusal: Int? = state.withLock { state in
+            switch state {
+            case .closed: return nil
+            case .trial: return 1
+            case .open(let until):
+                let now = ContinuousClock.now
+                if now >= until { state = .trial; return nil }
+                return Int(max(1, (until - now).components.seconds))
+            }
         }
+        if let refusal { throw .circuitOpen(retryAfterSeconds: refusal) }
     }
 
     func succeeded() {
-        lock.lock(); defer { lock.unlock() }
-        state = .closed(failures: 0)
+        state.withLock { $0 = .closed(failures: 0) }
     }
 
     func failed() {
-        lock.lock(); defer { lock.unlock() }
-        switch state {
-        case .closed(let n) where n + 1 < threshold: state = .closed(failures: n + 1)
-        default: state = .open(until: .now + cooldown)
+        let threshold = self.threshold, cooldown = self.cooldown
+        state.withLock { state in
+            switch state {
+            case .closed(let n) where n + 1 < threshold: state = .closed(failures: n + 1)
+            default: state = .open(until: .now + cooldown)
+            }
         }
     }
 
@@ -199,9 +200,10 @@ public final class CircuitBreaker: @unchecked Sendable {
 
     /// True while calls fail fast.
     public var isOpen: Bool {
-        lock.lock(); defer { lock.unlock() }
-        if case .open(let until) = state { return ContinuousClock.now < until }
-        return false
+        state.withLock { state in
+            if case .open(let until) = state { return ContinuousClock.now < until }
+            return false
+        }
     }
 }
 
