@@ -17,9 +17,7 @@ import Testing
 
     /// Picks menu item `digit`: its guide comes first, Enter starts the service.
     func choose(_ tmux: TmuxScreen, _ digit: String, guide: String) {
-        tmux.press(digit)
-        tmux.waitFor(guide)
-        tmux.press("Enter")
+        tmux.choose([digit], guide: guide)
     }
 
     @Test func idleScreenInBothLanguagesAndACardSessionThatLeavesNothingOnScreen() throws {

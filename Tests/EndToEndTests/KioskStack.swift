@@ -63,6 +63,18 @@ final class KioskStack {
         _ = eventually(10) { self.citizen("GET", "/v1/status").1.contains(holder) }
     }
 
+    /// Places a card with the interface in `tmux` and waits for its greeting.
+    func arrive(_ tmux: TmuxScreen, card: String = "resident", greeting: String = "您好，张*") throws {
+        try reader.control("place " + card)
+        tmux.waitFor(greeting)
+    }
+
+    /// Takes the card away and waits for the idle screen.
+    func leave(_ tmux: TmuxScreen) throws {
+        try reader.control("remove")
+        tmux.waitFor("请将身份证放在读卡区")
+    }
+
     func citizen(_ method: String, _ path: String, _ body: String? = nil) -> (Int, String) {
         kioskd.curl(kioskd.citizenSocket, method, path, body: body)
     }

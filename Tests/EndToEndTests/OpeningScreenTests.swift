@@ -8,6 +8,14 @@ import Testing
 /// office approves; another application she never confirms lapses; the legal representative
 /// prints the licence.
 @Suite(.serialized) struct OpeningScreenTests {
+    /// 李四 at the kiosk, past the face check, on her list of applications to confirm.
+    static func confirmations(_ bed: KioskStack, _ tmux: TmuxScreen) throws {
+        try bed.arrive(tmux, card: "resident-longterm", greeting: "您好，李*")
+        tmux.choose(["Up", "Up", "Enter"])
+        tmux.waitFor("人证核验")
+        tmux.press("Enter")
+    }
+
     @Test func theWholeOpeningWithTwoCardHolders() throws {
         let bed = try KioskStack(registryArguments: ["--confirmation-window", "90s"])
         defer { bed.stop() }
@@ -20,11 +28,8 @@ import Testing
         let tmux = try bed.screen()
         defer { tmux.stop() }
         tmux.waitFor("请将身份证放在读卡区")
-        try bed.reader.control("place resident")
-        tmux.waitFor("您好，张*")
-        tmux.press("4")
-        tmux.waitFor("办事指南")
-        tmux.press("Enter")
+        try bed.arrive(tmux)
+        tmux.choose(["4"])
         tmux.waitFor("拟设企业名称")
         // The name is declared as it is entered: a registered name's twin is refused.
         tmux.type("演示市云端科技股份有限公司")
@@ -66,17 +71,10 @@ import Testing
         screen = tmux.waitFor("受理编号", seconds: 20)
         let tracking = try #require(OpeningEndToEndTests.tracking(screen), "\(screen)")
         #expect(screen.contains("中心受理号"), "\(screen)")
-        try bed.reader.control("remove")
-        tmux.waitFor("请将身份证放在读卡区")
+        try bed.leave(tmux)
 
         // 李四 places her card and chooses the confirmation (the last item: Up wraps to 结束办理, then Up).
-        try bed.reader.control("place resident-longterm")
-        tmux.waitFor("您好，李*")
-        tmux.press("Up", "Up", "Enter")
-        tmux.waitFor("办事指南")
-        tmux.press("Enter")
-        tmux.waitFor("人证核验")
-        tmux.press("Enter")
+        try Self.confirmations(bed, tmux)
         screen = tmux.waitFor("企业开办当事人确认", seconds: 20)
         #expect(screen.contains("1. 演示市云途科技有限公司  申请人 张*  待确认 1/2") && screen.contains("演示市云帆科技有限公司")
                 && screen.contains("您的身份: 投资人 40% · 监事") && screen.contains("确认截止"), "\(screen)")
@@ -87,8 +85,7 @@ import Testing
         #expect(screen.contains("网络恢复后自动上报"), "\(screen)")
         tmux.press("Enter")
         tmux.waitFor("您已确认过该申请")
-        try bed.reader.control("remove")
-        tmux.waitFor("请将身份证放在读卡区")
+        try bed.leave(tmux)
         try bed.registry.start(seedAgain: false)
         #expect(eventually(30) { ((try? bed.submissions("party-confirmations").count) ?? 0) == 1 })
 
@@ -105,13 +102,7 @@ import Testing
         let (_, progress) = bed.citizen("POST", "/v1/progress", #"{"trackingNumber":"\#(lapsing)"}"#)
         #expect(progress.contains("progress.lapsed"), "\(progress)")
         // She comes back: one complete, one lapsed.
-        try bed.reader.control("place resident-longterm")
-        tmux.waitFor("您好，李*")
-        tmux.press("Up", "Up", "Enter")
-        tmux.waitFor("办事指南")
-        tmux.press("Enter")
-        tmux.waitFor("人证核验")
-        tmux.press("Enter")
+        try Self.confirmations(bed, tmux)
         screen = tmux.waitFor("已失效", seconds: 20)
         #expect(screen.contains("演示市云途科技有限公司  申请人 张*  已全部确认 2/2") && screen.contains("演示市云帆科技有限公司  申请人 张*  已失效 1/2"),
                 "\(screen)")
@@ -120,15 +111,11 @@ import Testing
         #expect(screen.contains("申请已失效"), "a late confirmation is refused: \(screen)")
         let (code, late) = bed.citizen("POST", "/v1/openings/confirmations", #"{"trackingNumber":"\#(lapsing)","requestId":"late-confirm-0001"}"#)
         #expect(code == 422 && late.contains("opening.lapsed"), "\(code) \(late)")
-        try bed.reader.control("remove")
-        tmux.waitFor("请将身份证放在读卡区")
+        try bed.leave(tmux)
 
         // The legal representative prints the licence.
-        try bed.reader.control("place resident")
-        tmux.waitFor("您好，张*")
-        tmux.press("1")
-        tmux.waitFor("办事指南")
-        tmux.press("Enter")
+        try bed.arrive(tmux)
+        tmux.choose(["1"])
         tmux.waitFor("请输入统一社会信用代码或企业名称")
         tmux.type(uscc)
         tmux.press("Enter")

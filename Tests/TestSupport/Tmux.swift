@@ -52,6 +52,14 @@ public final class TmuxScreen: @unchecked Sendable {
         return screen
     }
 
+    /// Picks a menu item with `keys` (its digit, or arrows then Enter): its guide comes first,
+    /// Enter starts the service.
+    public func choose(_ keys: [String], guide: String = "办事指南") {
+        for key in keys { press(key) }
+        waitFor(guide)
+        press("Enter")
+    }
+
     /// Changes the terminal's size.
     public func resize(width: Int, height: Int) {
         _ = try? ProcessRunner.runScript("/usr/bin/tmux", ["-L", socket, "resize-window", "-t", session, "-x", String(width),
