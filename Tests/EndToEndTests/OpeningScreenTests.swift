@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func theWholeOpeningWithTwoCardHolders() throws {
-        let bed = try KioskStack(registryArguments: ["--confirmation-window", "90s"])
+        let bed = try KioskStack(registryArguments: ["--confirmation-window", "60s"])
         defer { bed.stop() }
         // An application 李四 will never confirm, submitted first.
         try bed.place()
