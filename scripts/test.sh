@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The OpenAPI documents' checker (scripts/check-openapi.py) needs openapi-spec-validator, from PyPI.
+if ! python3 -c 'import openapi_spec_validator, yaml' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator pyyaml
+fi
 swift build --build-tests
 # One test at a time: the end-to-end tests start real daemons and test beds (cupsd, umockdev,
 # registryd, PostgreSQL, tmux) and several tests check deadlines; side by side on a small
