@@ -196,14 +196,14 @@ public final class CitizenSocketClient: CitizenOperations {
         let socketPath = self.socketPath
         return AsyncStream { continuation in
             let task = Task {
-                var backoff = 0.2
+                var backoff = Backoff(base: .milliseconds(200), cap: .seconds(5))
                 while !Task.isCancelled {
                     do {
                         guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/v1/events") else { break }
                         if let problem = SocketProbe.problem(socketPath) { throw CitizenAPIError(messageKey: "error.generic", detail: problem) }
                         let request = HTTPClientRequest(url: url.absoluteString)
                         let response = try await client.execute(request, timeout: .hours(24))
-                        backoff = 0.2
+                        backoff.reset()
                         var pending = Data()
                         for try await buffer in response.body {
                             pending.append(contentsOf: buffer.readableBytesView)
@@ -219,8 +219,7 @@ public final class CitizenSocketClient: CitizenOperations {
                     } catch {
                         if Task.isCancelled { break }
                     }
-                    try? await Task.sleep(for: .seconds(backoff))
-                    backoff = min(backoff * 2, 5)
+                    try? await Task.sleep(for: backoff.next())
                 }
                 continuation.finish()
             }

@@ -45,15 +45,12 @@ public struct OutboxPolicy: Sendable {
 
     /// The wait before attempt `attempts + 1`: uniformly random in 0…min(cap, base·2^(attempts−1)).
     public func backoff(afterAttempts attempts: Int) -> Duration {
-        let ceiling = Self.ceiling(afterAttempts: attempts, base: backoffBase, cap: backoffCap)
-        return .nanoseconds(Int64.random(in: 0...max(0, ceiling.nanoseconds)))
+        Backoff.jittered(afterFailures: attempts, base: backoffBase, cap: backoffCap)
     }
 
     /// The largest wait `backoff(afterAttempts:)` may answer.
     public static func ceiling(afterAttempts attempts: Int, base: Duration, cap: Duration) -> Duration {
-        let shift = min(max(attempts - 1, 0), 30)
-        let value = base * (1 << shift)
-        return min(value, cap)
+        Backoff.ceiling(afterFailures: attempts, base: base, cap: cap)
     }
 }
 

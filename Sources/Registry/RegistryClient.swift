@@ -501,8 +501,8 @@ public final class RegistryClient: Sendable {
             }
             guard retry, retryable, attempt < configuration.maxAttempts, !Task.isCancelled else { throw failure }
             // Full jitter: a random wait up to base·2^(attempt-1), within the deadline.
-            let cap = configuration.retryBaseDelay * (1 << min(attempt - 1, 10))
-            let wait = Duration.nanoseconds(Int64.random(in: 0...max(1, cap.nanoseconds)))
+            let base = configuration.retryBaseDelay
+            let wait = Backoff.jittered(afterFailures: attempt, base: base, cap: base * 1024)
             guard clock.now + wait < deadline else { throw failure }
             do { try await Task.sleep(for: wait) } catch { throw failure }
         }
@@ -615,9 +615,3 @@ public enum RegistryTransport: Equatable, Sendable {
     }
 }
 
-extension Duration {
-    var nanoseconds: Int64 {
-        let (s, atto) = components
-        return s * 1_000_000_000 + atto / 1_000_000_000
-    }
-}

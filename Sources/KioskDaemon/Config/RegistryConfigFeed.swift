@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KioskCore
 import KioskConfig
 import Logging
 import Registry
@@ -33,11 +34,11 @@ public struct RegistryConfigFeed: ConfigFeed {
         return AsyncStream { continuation in
             let task = Task {
                 var etag: String?
-                var backoff = 1.0
+                var backoff = Backoff(base: .seconds(1), cap: .seconds(30))
                 while !Task.isCancelled {
                     do {
                         let answer = try await client.configAnnouncements(site: site, etag: etag, wait: etag == nil ? 0 : wait)
-                        backoff = 1
+                        backoff.reset()
                         etag = answer.etag
                         // Every answer goes on, unchanged bundles too: it carries a fresh statement,
                         // and a bundle whose download failed is tried again.
@@ -47,8 +48,7 @@ public struct RegistryConfigFeed: ConfigFeed {
                         etag = nil  // the next poll answers at once: with a fresh statement, and whatever was missed
 
                         logger.debug("configuration feed: \(error)")
-                        try? await Task.sleep(for: .seconds(backoff))
-                        backoff = min(backoff * 2, 30)
+                        try? await Task.sleep(for: backoff.next())
                     }
                 }
                 continuation.finish()

@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 import Logging
 import Registry
 import ServiceLifecycle
@@ -14,7 +15,7 @@ struct DocumentKeyService: Service {
     var interval: Duration = .seconds(3600)
 
     func run() async throws {
-        var backoff = 5
+        var backoff = Backoff(base: .seconds(5), cap: .seconds(300))
         var registeredOnce = false
         var lastProblem: String?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -27,7 +28,7 @@ struct DocumentKeyService: Service {
                     registeredOnce = true
                 }
                 lastProblem = nil
-                backoff = 5
+                backoff.reset()
                 wait = interval
             } catch {
                 let problem = "\(error)"
@@ -42,8 +43,7 @@ struct DocumentKeyService: Service {
                     lastProblem = problem
                 }
                 if case .refused = error { wait = interval } else {
-                    wait = .seconds(backoff)
-                    backoff = min(backoff * 2, 300)
+                    wait = backoff.next()
                 }
             }
             guard await sleepUnlessStopping(wait) else { return }
