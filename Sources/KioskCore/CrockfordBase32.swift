@@ -45,6 +45,8 @@ public enum CrockfordBase32 {
 
 /// Why a text is not Crockford base32.
 public enum CrockfordBase32Error: Error, Sendable, Equatable {
+    /// A character outside the alphabet (I, L and O are read as 1, 1 and 0; hyphens and spaces are skipped).
     case notACodeCharacter(Character)
+    /// More than 4,096 bytes decoded.
     case tooLong
 }

@@ -126,7 +126,9 @@ public struct KioskCredentials: Sendable {
 
 /// A bad kiosk ID or key.
 public enum KioskKeyError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A kiosk ID outside 1 to 64 of A-Z a-z 0-9 . _ -.
     case invalidKioskId(String)
+    /// The key file or base64 key is not a raw 32-byte Ed25519 key; says why.
     case invalidKey(String)
 
     public var description: String {

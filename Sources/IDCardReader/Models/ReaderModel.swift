@@ -61,8 +61,11 @@ public struct ReaderModel: Sendable, Codable, Equatable {
 
 /// What is wrong with the model database.
 public enum ReaderModelError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The database file (path) could not be read or parsed (why).
     case unreadable(String, String)
+    /// A model (its name) lacks a required field.
     case missingField(String, String)
+    /// A model's field holds a value that cannot be used (model, field, value).
     case badValue(String, String, String)
 
     public var description: String {

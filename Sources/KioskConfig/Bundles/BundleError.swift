@@ -3,20 +3,34 @@ import Foundation
 /// Why a configuration bundle or trusted root was rejected. The running configuration is never
 /// touched when any of these is thrown.
 public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Not a bundle envelope, or its manifest does not decode; says what.
     case malformed(String)
+    /// Larger than a bundle may be.
     case tooLarge(bytes: Int, limit: Int)
+    /// Signed by a key the trusted root does not name for the role.
     case unknownKey(keyid: String, role: String)
+    /// A signature that does not verify: the bundle was altered or signed with another key.
     case badSignature(keyid: String)
+    /// Fewer valid signatures than the role's threshold.
     case thresholdNotMet(role: String, valid: Int, needed: Int)
+    /// Its expiry has passed.
     case expired(expires: String)
+    /// Not newer than the highest version of its layer ever trusted here.
     case rollback(version: Int, current: Int, layer: String)
+    /// Meant for another kiosk or site.
     case wrongTarget(target: String, kiosk: String, site: String)
+    /// A file a bundle may not carry (a path outside the configuration, a key).
     case fileNotAllowed(path: String, why: String)
+    /// A file whose content does not match the manifest's SHA-256.
     case hashMismatch(path: String)
+    /// The configuration the bundle would make does not load.
     case invalidConfiguration(ConfigurationError)
+    /// A new trusted root that cannot be accepted (not signed by the old and new root keys, not the next version, not in a fleet bundle).
     case rootUpdate(String)
     /// A feed statement that says nothing about the feed's freshness.
     case freshness(String)
+    /// A rollback asked for while the embedded default configuration is in use.
+    case nothingToRollBack
 
     public var description: String {
         switch self {
@@ -33,6 +47,7 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidConfiguration(error): return "the resulting configuration is invalid: \(error)"
         case let .rootUpdate(why): return "trusted root update refused: \(why)"
         case let .freshness(why): return "feed statement refused: \(why)"
+        case .nothingToRollBack: return "nothing to roll back: the embedded default configuration is in use"
         }
     }
 }

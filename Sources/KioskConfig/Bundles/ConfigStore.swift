@@ -274,7 +274,7 @@ public actor ConfigStore {
     @discardableResult
     public func rollback(reason: String) throws(BundleError) -> ConfigHistoryEntry {
         guard let current = currentGeneration() else {
-            throw .rootUpdate("nothing to roll back: the embedded default configuration is in use")
+            throw .nothingToRollBack
         }
         let earlier = generationNumbers().filter { $0 < current.generation }.max()
         do {

@@ -1,10 +1,16 @@
 /// Why a Unified Social Credit Code was refused.
 public enum CreditCodeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Nothing was given.
     case empty
+    /// Not 18 characters.
     case wrongLength(Int)
+    /// A character GB 32100 does not use (I, O, S, V, Z), at a 1-based position; lower case is read as upper.
     case invalidCharacter(Character, position: Int)
+    /// The six-character region code is not six digits.
     case regionNotDigits(String)
+    /// The organisation code's GB 11714 check character is wrong.
     case organisationCodeCheckMismatch(expected: Character, found: Character)
+    /// The last (GB 32100 check) character is wrong: a typo somewhere.
     case checkCharacterMismatch(expected: Character, found: Character)
 
     public var description: String {

@@ -14,13 +14,21 @@ public enum IDNumberKind: String, Sendable, Codable {
 
 /// Why an identity number was refused.
 public enum IDNumberError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Nothing was given.
     case empty
+    /// Not 18 characters.
     case wrongLength(Int)
+    /// Not a digit (or X last), at a 1-based position.
     case invalidCharacter(Character, position: Int)
+    /// The first six digits name no region.
     case unknownRegion(String)
+    /// The birth date is not a date (e.g. 19900231).
     case impossibleBirthDate(String)
+    /// Born after today.
     case birthDateInFuture(CalendarDate)
+    /// Born before 1900.
     case birthDateTooEarly(CalendarDate)
+    /// The last (GB 11643 check) character is wrong: a typo somewhere.
     case checkCharacterMismatch(expected: Character, found: Character)
 
     public var description: String {

@@ -96,6 +96,7 @@ extension DocumentDesk {
 
 /// Why a document could not be made.
 public enum DocumentDeskError: Error, Sendable, CustomStringConvertible {
+    /// The template and data did not make a document (a missing glyph, a field too long); says why.
     case render(String)
     public var description: String {
         switch self { case .render(let d): return "document could not be rendered: \(d)" }

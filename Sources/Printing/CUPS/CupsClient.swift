@@ -3,9 +3,13 @@ import Foundation
 
 /// Why a CUPS operation failed.
 public enum PrintingError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// cupsd does not answer at the address.
     case serverUnreachable(String)
+    /// cupsd has no printer queue of that name.
     case noSuchQueue(String)
+    /// cupsd refused the operation (which operation, and the IPP status message).
     case refused(String, String)
+    /// Any other IPP failure, with its message.
     case ipp(String)
 
     public var description: String {

@@ -4,11 +4,17 @@ import KioskCore
 
 /// Why a verification code or document did not verify.
 public enum VerificationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Not a verification code: wrong characters, length or version; says which.
     case malformedCode(String)
+    /// Signed by a key (its ID) that is not known.
     case unknownKey(String)
+    /// The signature does not verify: the code was altered or forged.
     case badSignature
+    /// The document's fields are not those the code was made for.
     case fieldsAltered
+    /// The file is not a document this kiosk prints; says why.
     case notADocument(String)
+    /// The signing key file (path) cannot be used (why).
     case keyFile(String, String)
 
     public var description: String {

@@ -29,6 +29,7 @@ public struct KioskConfigState: Codable, Sendable, Equatable {
 
 /// Why a bundle cannot be published.
 public enum PublishError: Error, Sendable, CustomStringConvertible {
+    /// The bundle, its target or its stage cannot be published; says why.
     case invalid(String)
     public var description: String {
         switch self { case .invalid(let why): return why }

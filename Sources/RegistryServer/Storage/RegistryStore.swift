@@ -6,7 +6,9 @@ import Registry
 
 /// Why the store failed.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
+    /// The database could not be opened, migrated or written; says which and why.
     case database(String)
+    /// A seed file that does not load: nothing of it was stored.
     case seed(SeedError)
     /// A kiosk could not be registered or found.
     case kiosk(String)
