@@ -111,12 +111,30 @@ USB_SPEED_FULL = 2
 
 PREAMBLES = (b'\xAA\xAA\xAA\x96\x69', b'\xAA\xAA\xAA\x69\x96')  # SAM_V; vendor MCU family
 
-MODELS = {
-    '0400:c35a': {'file': 'reader-0400-c35a.umockdev', 'mode': 'split',
-                  'header_ep': 0x81, 'body_ep': 0x85},
-    '0316:5020': {'file': 'reader-0316-5020.umockdev', 'mode': 'stream',
-                  'in_ep': 0x82, 'chunk': 64},
-}
+def load_models():
+    """The USB models of drivers/readers/models.json that have a recorded device here: their
+    endpoints and chunk size as kioskd reads them, so the emulator never disagrees with it."""
+    import json
+    path = os.environ.get('YITIJI_READER_MODELS') or os.path.join(HERE, '..', '..', 'drivers', 'readers', 'models.json')
+    with open(path, encoding='utf-8') as f:
+        entries = json.load(f)['models']
+    models = {}
+    for m in entries:
+        key = '%s:%s' % (m['vendorId'].lower(), m['productId'].lower())
+        recording = 'reader-%s-%s.umockdev' % (m['vendorId'].lower(), m['productId'].lower())
+        if not os.path.exists(os.path.join(HERE, recording)):
+            continue
+        endpoints = m.get('endpoints', {})
+        if m.get('transport') == 'usb-split-bulk':
+            models[key] = {'file': recording, 'mode': 'split',
+                           'header_ep': int(endpoints['headerIn'], 16), 'body_ep': int(endpoints['bodyIn'], 16)}
+        elif m.get('transport') == 'usb-chunked':
+            models[key] = {'file': recording, 'mode': 'stream',
+                           'in_ep': int(endpoints['in'], 16), 'chunk': int(m.get('chunkSize', 64))}
+    return models
+
+
+MODELS = load_models()
 
 VERBOSE = False
 
