@@ -28,8 +28,8 @@ public enum KioskEvent: Codable, Sendable, Equatable {
     case cardRemoved
     /// The session will end in `secondsLeft` unless the citizen does something.
     case sessionWarning(secondsLeft: Int)
-    /// The session ended (`timeout`, `finished`, `cardRemoved`).
-    case sessionEnded(reason: String)
+    /// The session ended, and why.
+    case sessionEnded(reason: SessionEndReason)
     /// The reader is connected (true) or missing (false).
     case readerPresent(Bool)
     /// A print job moved on: `queued`, `printing`, `completed`, `failed`, `uncertain`.
@@ -38,6 +38,22 @@ public enum KioskEvent: Codable, Sendable, Equatable {
     case maintenance(on: Bool, reason: String?)
     /// A new configuration is in use: reload menus and texts.
     case configurationChanged
+}
+
+/// Why a session ended; its card data is wiped in every case.
+public enum SessionEndReason: String, Sendable, Codable, CaseIterable {
+    /// The card was taken off the reader.
+    case cardRemoved
+    /// The citizen chose 结束办理 (or the interface ended the visit).
+    case finished
+    /// Nobody touched the kiosk for the idle timeout.
+    case timeout
+    /// A technician switched maintenance mode on.
+    case maintenance
+    /// kioskd is stopping.
+    case shutdown
+    /// Another card was read: the old session gave way to the new one.
+    case replaced
 }
 
 /// On the wire an event is one object whose `type` names it, with its values beside it:
@@ -71,7 +87,7 @@ extension KioskEvent {
         case "cardUnreadable": self = .cardUnreadable(reason: try c.decode(String.self, forKey: .reason))
         case "cardRemoved": self = .cardRemoved
         case "sessionWarning": self = .sessionWarning(secondsLeft: try c.decode(Int.self, forKey: .secondsLeft))
-        case "sessionEnded": self = .sessionEnded(reason: try c.decode(String.self, forKey: .reason))
+        case "sessionEnded": self = .sessionEnded(reason: try c.decode(SessionEndReason.self, forKey: .reason))
         case "readerPresent": self = .readerPresent(try c.decode(Bool.self, forKey: .present))
         case "printProgress": self = .printProgress(state: try c.decode(String.self, forKey: .state))
         case "maintenance": self = .maintenance(on: try c.decode(Bool.self, forKey: .on), reason: try c.decodeIfPresent(String.self, forKey: .reason))
@@ -87,7 +103,8 @@ extension KioskEvent {
         switch self {
         case .cardReading, .cardRemoved, .configurationChanged: break
         case .sessionStarted(let holder): try c.encode(holder, forKey: .holder)
-        case .cardUnreadable(let reason), .sessionEnded(let reason): try c.encode(reason, forKey: .reason)
+        case .cardUnreadable(let reason): try c.encode(reason, forKey: .reason)
+        case .sessionEnded(let reason): try c.encode(reason, forKey: .reason)
         case .sessionWarning(let secondsLeft): try c.encode(secondsLeft, forKey: .secondsLeft)
         case .readerPresent(let present): try c.encode(present, forKey: .present)
         case .printProgress(let state): try c.encode(state, forKey: .state)

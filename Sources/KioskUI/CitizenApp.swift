@@ -159,7 +159,7 @@ public actor CitizenApp {
         case .cardRemoved:
             endSessionLocally(notice: "card.removed")
         case let .sessionEnded(reason):
-            endSessionLocally(notice: reason == "timeout" ? "session.goodbye" : (reason == "cardRemoved" ? "card.removed" : nil))
+            endSessionLocally(notice: [.timeout: "session.goodbye", .cardRemoved: "card.removed"][reason])
         case let .sessionWarning(secondsLeft):
             warningSeconds = secondsLeft
         case let .readerPresent(present):

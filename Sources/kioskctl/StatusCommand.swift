@@ -117,7 +117,7 @@ struct EventsCommand: AsyncParsableCommand {
         switch event {
         case .cardUnreadable(let reason): return reason
         case .sessionWarning(let seconds): return "\(seconds) s left"
-        case .sessionEnded(let reason): return reason
+        case .sessionEnded(let reason): return reason.rawValue
         case .printProgress(let state): return state
         case .maintenance(_, let reason): return reason ?? ""
         default: return ""

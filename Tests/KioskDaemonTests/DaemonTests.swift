@@ -29,7 +29,7 @@ import Yams
         #expect(await harness.daemon.sessions.identity == nil)
         #expect(try await harness.client.status().session == nil)
         while let event = await iterator.next() {
-            if case .sessionEnded(let reason) = event { #expect(reason == "cardRemoved"); break }
+            if case .sessionEnded(let reason) = event { #expect(reason == .cardRemoved); break }
         }
         let audit = harness.daemon.audit.recent()
         #expect(audit.map(\.action).contains("session.start"))
@@ -42,13 +42,13 @@ import Yams
         var iterator = harness.client.events().makeAsyncIterator()
         try await Task.sleep(for: .milliseconds(200))
         try await harness.placeCard()
-        var warned = false, ended: String?
+        var warned = false, ended: SessionEndReason?
         while let event = await iterator.next() {
             if case .sessionWarning = event { warned = true }
             if case .sessionEnded(let reason) = event { ended = reason; break }
         }
         #expect(warned)
-        #expect(ended == "timeout")
+        #expect(ended == .timeout)
         #expect(await harness.daemon.sessions.identity == nil)
         await harness.stop()
     }

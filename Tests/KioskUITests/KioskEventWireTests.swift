@@ -6,7 +6,7 @@ import Testing
 @Suite struct KioskEventWireTests {
     static let all: [KioskEvent] = [
         .cardReading, .sessionStarted(CardHolderView(cardType: "resident", maskedName: "张*", maskedIdNumber: "441900********1234")),
-        .cardUnreadable(reason: "card.unreadable"), .cardRemoved, .sessionWarning(secondsLeft: 15), .sessionEnded(reason: "timeout"),
+        .cardUnreadable(reason: "card.unreadable"), .cardRemoved, .sessionWarning(secondsLeft: 15), .sessionEnded(reason: .timeout),
         .readerPresent(false), .printProgress(state: "printing"), .maintenance(on: true, reason: "更换打印纸"), .maintenance(on: false, reason: nil),
         .configurationChanged,
     ]
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func unknownOrIncompleteEventsAreErrors() {
-        for bad in [#"{"type":"launchMissiles"}"#, #"{"type":"sessionStarted"}"#, #"{"readerPresent":{"_0":true}}"#, #"{"type":7}"#, "[]"] {
+        for bad in [#"{"type":"launchMissiles"}"#, #"{"type":"sessionEnded","reason":"bored"}"#, #"{"type":"sessionStarted"}"#, #"{"readerPresent":{"_0":true}}"#, #"{"type":7}"#, "[]"] {
             #expect(throws: DecodingError.self, "\(bad)") { try JSONDecoder().decode(KioskEvent.self, from: Data(bad.utf8)) }
         }
     }

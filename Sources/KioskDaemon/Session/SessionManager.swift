@@ -3,11 +3,6 @@ import IDCardReader
 import KioskAPI
 import KioskCore
 
-/// Why a session ended.
-public enum SessionEndReason: String, Sendable, Codable {
-    case cardRemoved, finished, timeout, maintenance, shutdown, replaced
-}
-
 /// One citizen at a time: a card read starts a session that holds the identity; removing the
 /// card, finishing, or the idle timeout ends it and drops the identity from memory.
 public actor SessionManager {
@@ -126,7 +121,7 @@ public actor SessionManager {
                       subjectIdNumber: session.card.identity.idNumber,
                       detail: "\(reason.rawValue) after \(Int(now().timeIntervalSince(session.startedAt))) s")
         if reason == .cardRemoved { hub.publish(.cardRemoved) }
-        hub.publish(.sessionEnded(reason: reason.rawValue))
+        hub.publish(.sessionEnded(reason: reason))
         let waiters = idleWaiters
         idleWaiters = []
         for waiter in waiters { waiter.resume() }
