@@ -29,7 +29,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let entries = await daemon.get("/v1/audit?limit=\(limit)", as: [AuditEntry].self).filter { actor == nil || $0.actor == actor }
+        let entries = try await daemon.get("/v1/audit?limit=\(limit)", as: [AuditEntry].self).filter { actor == nil || $0.actor == actor }
         if json { return printJSON(entries) }
         if entries.isEmpty { print("no entries") }
         for e in entries {

@@ -40,14 +40,15 @@ enum CardOutput {
             .joined(separator: "\n")
     }
 
-    /// Prints `message` on stderr and exits with `code`.
-    static func fail(_ message: String, code: Int32) -> Never {
+    /// Prints `message` on stderr (or as the JSON answer) and answers the exit with `code`, for
+    /// the command to throw: `throw CardOutput.fail("…", code: 2)`.
+    static func fail(_ message: String, code: Int32) -> ExitCode {
         if jsonMode.withLock({ $0 }) {
             print(line(["ok": false, "exitCode": Int(code), "error": message] as [String: any Sendable]))
         } else {
             FileHandle.standardError.write(Data("\(message)\n".utf8))
         }
-        Foundation.exit(code)
+        return ExitCode(code)
     }
 
     /// Whether the running command answers in JSON (`--json`): its result and its failures.

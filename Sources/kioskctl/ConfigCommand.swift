@@ -13,27 +13,27 @@ struct DaemonSocketOptions: ParsableArguments {
     var client: TechnicianClient { TechnicianClient(socketPath: socket) }
 
     /// Sends a request to kioskd; a refusal or a missing kioskd ends the command with its reason.
-    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, accepting: Set<Int> = []) async -> Data {
+    func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, accepting: Set<Int> = []) async throws -> Data {
         do { return try await client.send(method, path, body: body, timeoutSeconds: 15) } catch {
             if case let .status(code, text) = error {
                 if accepting.contains(code) { return Data(text.utf8) }
                 let detail = (try? JSONDecoder().decode(CitizenAPIError.self, from: Data(text.utf8)))?.detail ?? text
-                CardOutput.fail("kioskd refused (\(code)): \(detail)", code: 2)
+                throw CardOutput.fail("kioskd refused (\(code)): \(detail)", code: 2)
             }
-            CardOutput.fail(error.description + (error.meansNotRunning ? "; start it: systemctl start kioskd" : ""), code: 2)
+            throw CardOutput.fail(error.description + (error.meansNotRunning ? "; start it: systemctl start kioskd" : ""), code: 2)
         }
     }
 
     /// GETs `path` and decodes the answer (dates in ISO 8601).
-    func get<T: Decodable>(_ path: String, as type: T.Type) async -> T {
-        decode(T.self, await send(.GET, path), path)
+    func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        try decode(T.self, await send(.GET, path), path)
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ data: Data, _ path: String) -> T {
+    func decode<T: Decodable>(_ type: T.Type, _ data: Data, _ path: String) throws -> T {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do { return try decoder.decode(T.self, from: data) } catch {
-            CardOutput.fail("unexpected answer from kioskd for \(path): \(error)", code: 2)
+            throw CardOutput.fail("unexpected answer from kioskd for \(path): \(error)", code: 2)
         }
     }
 }
@@ -70,7 +70,7 @@ struct ConfigShowCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let view = await daemon.get("/v1/config", as: ConfigurationView.self)
+        let view = try await daemon.get("/v1/config", as: ConfigurationView.self)
         if json { return printJSON(view) }
         print("kiosk       \(view.kioskId) (site \(view.site))")
         print("directory   \(view.directory)")
@@ -91,7 +91,7 @@ struct ConfigDiffCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let diffs = await daemon.get("/v1/config/diff", as: [ConfigFileDiff].self)
+        let diffs = try await daemon.get("/v1/config/diff", as: [ConfigFileDiff].self)
         if json { return printJSON(diffs) }
         if diffs.isEmpty { print("no differences: the embedded default (or an unchanged generation) is in use") }
         for diff in diffs {
@@ -107,7 +107,7 @@ struct ConfigHistoryCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let view = await daemon.get("/v1/config", as: ConfigurationView.self)
+        let view = try await daemon.get("/v1/config", as: ConfigurationView.self)
         if json { return printJSON(view.history) }
         if view.history.isEmpty { print("no configuration events yet") }
         for e in view.history {
@@ -128,7 +128,7 @@ struct ConfigRollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         let body = try JSONEncoder().encode(RollbackRequest(reason: reason))
-        let view = daemon.decode(ConfigurationView.self, await daemon.send(.POST, "/v1/config/rollback", body: body), "/v1/config/rollback")
+        let view = try daemon.decode(ConfigurationView.self, try await daemon.send(.POST, "/v1/config/rollback", body: body), "/v1/config/rollback")
         print("rolled back: generation \(view.generation.map(String.init) ?? "embedded default") is in use")
     }
 }
@@ -140,13 +140,13 @@ struct ConfigApplyCommand: AsyncParsableCommand {
     @Argument(help: "The signed bundle (JSON envelope).") var bundle: String
 
     func run() async throws {
-        guard let data = FileManager.default.contents(atPath: bundle) else { CardOutput.fail("cannot read \(bundle)", code: 2) }
-        let event = daemon.decode(ConfigurationView.Event.self, await daemon.send(.POST, "/v1/config/bundles", body: data, accepting: [422]),
+        guard let data = FileManager.default.contents(atPath: bundle) else { throw CardOutput.fail("cannot read \(bundle)", code: 2) }
+        let event = try daemon.decode(ConfigurationView.Event.self, try await daemon.send(.POST, "/v1/config/bundles", body: data, accepting: [422]),
                                   "/v1/config/bundles")
         if event.result == "committed" {
             print("applied: \(event.target ?? "") v\(event.version ?? 0), generation \(event.generation)")
         } else {
-            CardOutput.fail("\(event.result): \(event.reason ?? "")", code: 1)
+            throw CardOutput.fail("\(event.result): \(event.reason ?? "")", code: 1)
         }
     }
 }
@@ -173,7 +173,7 @@ struct ConfigValidateCommand: ParsableCommand {
                 + "\(loaded.services.items.count) service(s), printer roles \(s.printers.keys.sorted().joined(separator: ", ")), "
                 + "evaluation form v\(loaded.evaluation.version)")
         } catch {
-            CardOutput.fail("invalid: \(error)", code: 1)
+            throw CardOutput.fail("invalid: \(error)", code: 1)
         }
     }
 }

@@ -48,16 +48,16 @@ struct DocumentPrintCommand: ParsableCommand {
         if let role {
             let found: KioskSettings.PrinterSettings?
             do { found = try KioskConfiguration.load(from: options.configDirectory).settings.printers[role] } catch {
-                CardOutput.fail("configuration: \(error)", code: 2)
+                throw CardOutput.fail("configuration: \(error)", code: 2)
             }
-            guard let settings = found else { CardOutput.fail("the configuration has no printer role '\(role)'", code: 2) }
+            guard let settings = found else { throw CardOutput.fail("the configuration has no printer role '\(role)'", code: 2) }
             if printer == nil { queue = settings.queue }
             printOptions = PrintOptions(media: media ?? (settings.media.isEmpty ? nil : settings.media), sides: settings.sides,
                                         copies: settings.copies, quality: settings.quality)
             if timeout == 60 { deadline = settings.jobTimeoutSeconds }
         }
         let client: CupsClient
-        do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 1) }
+        do { client = try CupsClient() } catch { throw CardOutput.fail(error.description, code: 1) }
         let printer = queue
         var runner = PrintJobRunner(client: client)
         // Progress on standard error while it waits; the outcome alone on standard output.
@@ -69,9 +69,9 @@ struct DocumentPrintCommand: ParsableCommand {
             CardOutput.report("printed: job \(printer)-\(id) completed (\(document.pageCount) page(s))",
                               fields: ["job": "\(printer)-\(id)", "pages": document.pageCount, "code": document.code.description])
         case let .failed(id, citizen, detail):
-            CardOutput.fail("not printed\(id.map { ": job \(printer)-\($0)" } ?? ""): \(detail)\n\(citizen)", code: 1)
+            throw CardOutput.fail("not printed\(id.map { ": job \(printer)-\($0)" } ?? ""): \(detail)\n\(citizen)", code: 1)
         case let .uncertain(id, detail):
-            CardOutput.fail("outcome uncertain: job \(printer)-\(id): \(detail)\ncheck the printer before printing again", code: 3)
+            throw CardOutput.fail("outcome uncertain: job \(printer)-\(id): \(detail)\ncheck the printer before printing again", code: 3)
         }
     }
 }

@@ -26,12 +26,12 @@ struct DocumentOptions: ParsableArguments {
     /// Parses `--kind`, reads `--input` and renders it; bad input exits 2 naming what is wrong.
     func render(kind name: String, input: String) throws -> RenderedDocument {
         guard let kind = DocumentKind(rawValue: name) else {
-            CardOutput.fail("--kind must be one of \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(name)'", code: 2)
+            throw CardOutput.fail("--kind must be one of \(DocumentKind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(name)'", code: 2)
         }
-        guard let json = FileManager.default.contents(atPath: input) else { CardOutput.fail("cannot read \(input)", code: 2) }
+        guard let json = FileManager.default.contents(atPath: input) else { throw CardOutput.fail("cannot read \(input)", code: 2) }
         let renderer = try renderer()
         do { return try renderer.render(kind: kind, json: json) } catch {
-            CardOutput.fail("\(input): \(error.description)", code: 2)
+            throw CardOutput.fail("\(input): \(error.description)", code: 2)
         }
     }
 
@@ -46,7 +46,7 @@ struct DocumentOptions: ParsableArguments {
         }
         // A development build signs with the demonstration key; an installed one has none.
         guard let demo = DataLocation.url(.demoDocumentKey)?.path, FileManager.default.fileExists(atPath: demo) else {
-            CardOutput.fail("no document signing key: give --signing-key, set YITIJI_DOCUMENT_KEY, or run kioskd --enrol", code: 2)
+            throw CardOutput.fail("no document signing key: give --signing-key, set YITIJI_DOCUMENT_KEY, or run kioskd --enrol", code: 2)
         }
         FileHandle.standardError.write(Data("note: signing with the demo key (no kiosk signing key is installed)\n".utf8))
         return try DocumentSigningKey.load(path: demo)
@@ -77,7 +77,7 @@ struct DocumentRenderCommand: ParsableCommand {
         jsonOutput.apply()
         let document = try options.render(kind: kind, input: input)
         do { try document.pdf.write(to: URL(fileURLWithPath: output)) } catch {
-            CardOutput.fail("cannot write \(output): \(error.localizedDescription)", code: 1)
+            throw CardOutput.fail("cannot write \(output): \(error.localizedDescription)", code: 1)
         }
         CardOutput.report("\(output): \(document.kind.rawValue), \(document.pageCount) page(s), \(document.pdf.count) bytes, code \(document.code)",
                           fields: ["path": output, "kind": document.kind.rawValue, "pages": document.pageCount, "bytes": document.pdf.count,

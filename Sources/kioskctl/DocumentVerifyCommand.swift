@@ -57,14 +57,14 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
             } else {
                 code = try VerificationCode(text: codeOrFile)
             }
-        } catch { CardOutput.fail("not genuine: \(error)", code: 1) }
+        } catch { throw CardOutput.fail("not genuine: \(error)", code: 1) }
 
         guard let registry else {
             guard let carried else {
                 let known = verifier.knows(code) ? "a configured key" : "an unknown key"
-                CardOutput.fail("cannot tell offline: a code printed \(formatter.string(from: code.printedAt)) by \(known) (\(hex(code.keyID))); its signature covers the document's fields, which the code does not hold: use --registry to see what was printed", code: 2)
+                throw CardOutput.fail("cannot tell offline: a code printed \(formatter.string(from: code.printedAt)) by \(known) (\(hex(code.keyID))); its signature covers the document's fields, which the code does not hold: use --registry to see what was printed", code: 2)
             }
-            do { try verifier.verify(code: code, fields: carried) } catch { CardOutput.fail("not genuine: \(error)", code: 1) }
+            do { try verifier.verify(code: code, fields: carried) } catch { throw CardOutput.fail("not genuine: \(error)", code: 1) }
             CardOutput.report((["genuine: \(carried.kind), printed \(formatter.string(from: code.printedAt)), key \(hex(code.keyID))"] + fieldLines(carried))
                 .joined(separator: "\n"), fields: ["verdict": "genuine", "kind": carried.kind, "printedAt": formatter.string(from: code.printedAt),
                                                     "keyId": hex(code.keyID), "fields": object(carried)])
@@ -79,24 +79,24 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
             answer = try await RegistryClient(configuration: configuration).verification(code: code.description)
         } catch {
             if case .refused(let problem)? = error as? RegistryClientError, problem.code == "verification.not-found" {
-                CardOutput.fail("not genuine: no kiosk reported a document with this code", code: 1)
+                throw CardOutput.fail("not genuine: no kiosk reported a document with this code", code: 1)
             }
-            CardOutput.fail("cannot tell: \(error)", code: 2)
+            throw CardOutput.fail("cannot tell: \(error)", code: 2)
         }
         let printed = CanonicalFields(kind: answer.record.kind, fields: answer.record.fields.map { ($0.first ?? "", $0.count > 1 ? $0[1] : "") })
         // The keys the reporting kiosk registered count beside the configured ones.
         let registered = (answer.documentKeys ?? []).filter { $0.kioskId == answer.kioskId }.compactMap { Data(base64Encoded: $0.publicKey) }
         let checker = verifier.adding(publicKeys: registered)
         guard checker.knows(code) else {
-            CardOutput.fail("not genuine: signed with key \(hex(code.keyID)), which kiosk \(answer.kioskId) has not registered at the registry and no configured key matches", code: 1)
+            throw CardOutput.fail("not genuine: signed with key \(hex(code.keyID)), which kiosk \(answer.kioskId) has not registered at the registry and no configured key matches", code: 1)
         }
         do { try checker.verify(code: code, fields: printed) } catch {
-            CardOutput.fail("not genuine: the registry's record of this code does not verify: \(error)", code: 1)
+            throw CardOutput.fail("not genuine: the registry's record of this code does not verify: \(error)", code: 1)
         }
         if let carried {
             let changed = carried.differences(from: printed)
             if !changed.isEmpty {
-                CardOutput.fail("not genuine: the document does not match what was printed under its code; changed: \(changed.joined(separator: ", "))", code: 1)
+                throw CardOutput.fail("not genuine: the document does not match what was printed under its code; changed: \(changed.joined(separator: ", "))", code: 1)
             }
         }
         CardOutput.report((["genuine: \(printed.kind), printed \(formatter.string(from: code.printedAt)) by kiosk \(answer.kioskId), key \(hex(code.keyID))",

@@ -48,12 +48,12 @@ struct MaintenanceCommand: AsyncParsableCommand {
                                             timeoutSeconds: location.deadline)
         } catch {
             if error.meansNotRunning {
-                CardOutput.fail("kioskd is not running: maintenance mode is kioskd's; start it first (systemctl start kioskd), then run this again (\(error))", code: 2)
+                throw CardOutput.fail("kioskd is not running: maintenance mode is kioskd's; start it first (systemctl start kioskd), then run this again (\(error))", code: 2)
             }
             if case .status(let code, _) = error {
-                CardOutput.fail("kioskd refused: \(error)" + (code == 404 ? " (this kioskd has no maintenance mode: update it)" : ""), code: 1)
+                throw CardOutput.fail("kioskd refused: \(error)" + (code == 404 ? " (this kioskd has no maintenance mode: update it)" : ""), code: 1)
             }
-            CardOutput.fail("\(error)", code: 2)
+            throw CardOutput.fail("\(error)", code: 2)
         }
         CardOutput.report("maintenance mode \(mode.rawValue): \(reason)", fields: ["maintenance": mode.rawValue, "reason": reason])
     }

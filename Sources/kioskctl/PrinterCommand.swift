@@ -15,7 +15,7 @@ struct PrinterListCommand: ParsableCommand {
 
     func run() throws {
         let client: CupsClient
-        do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 2) }
+        do { client = try CupsClient() } catch { throw CardOutput.fail(error.description, code: 2) }
         let queues = client.queues()
         if queues.isEmpty { print("no printer queues on \(client.server)") }
         for q in queues { print(q) }
@@ -35,11 +35,11 @@ struct PrinterStatusCommand: ParsableCommand {
 
     func run() throws {
         let client: CupsClient
-        do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 2) }
+        do { client = try CupsClient() } catch { throw CardOutput.fail(error.description, code: 2) }
         let names = queues.isEmpty ? client.queues() : queues
         var statuses: [PrinterStatus] = []
         for name in names {
-            do { statuses.append(try client.status(queue: name)) } catch { CardOutput.fail(error.description, code: 2) }
+            do { statuses.append(try client.status(queue: name)) } catch { throw CardOutput.fail(error.description, code: 2) }
         }
         if json {
             let encoder = JSONEncoder()
@@ -71,11 +71,11 @@ struct PrinterTestPageCommand: ParsableCommand {
     func run() throws {
         let pdf = try options.renderer().testPage(queue: queue)
         let client: CupsClient
-        do { client = try CupsClient() } catch { CardOutput.fail(error.description, code: 2) }
+        do { client = try CupsClient() } catch { throw CardOutput.fail(error.description, code: 2) }
         switch PrintJobRunner(client: client).print(queue: queue, pdf: pdf, title: "test page", options: PrintOptions(), timeoutSeconds: timeout) {
         case .completed(let id): print("test page printed: job \(queue)-\(id) completed")
-        case let .failed(_, citizen, detail): CardOutput.fail("test page not printed: \(detail) (\(citizen))", code: 1)
-        case let .uncertain(id, detail): CardOutput.fail("test page outcome uncertain: job \(queue)-\(id): \(detail)", code: 3)
+        case let .failed(_, citizen, detail): throw CardOutput.fail("test page not printed: \(detail) (\(citizen))", code: 1)
+        case let .uncertain(id, detail): throw CardOutput.fail("test page outcome uncertain: job \(queue)-\(id): \(detail)", code: 3)
         }
     }
 }

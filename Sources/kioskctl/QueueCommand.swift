@@ -25,8 +25,8 @@ struct QueueCommand: AsyncParsableCommand {
                       QueuePurgeCommand.self])
 }
 
-func fetch<T: Decodable>(_ daemon: DaemonSocketOptions, _ path: String, as type: T.Type) async -> T {
-    await daemon.get(path, as: T.self)
+func fetch<T: Decodable>(_ daemon: DaemonSocketOptions, _ path: String, as type: T.Type) async throws -> T {
+    try await daemon.get(path, as: T.self)
 }
 
 func age(_ seconds: Double?) -> String {
@@ -43,7 +43,7 @@ struct QueueStatusCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let status = await fetch(daemon, "/v1/queue", as: OutboxStatus.self)
+        let status = try await fetch(daemon, "/v1/queue", as: OutboxStatus.self)
         if json { return printJSON(status) }
         print("STREAM          WAITING  OLDEST    DEAD  LAST ERROR")
         for s in status.streams {
@@ -72,7 +72,7 @@ struct QueueListCommand: AsyncParsableCommand {
         var path = "/v1/queue/items?limit=\(limit)"
         if dead { path += "&dead=true" }
         if let stream { path += "&stream=\(stream)" }
-        let items = await fetch(daemon, path, as: [OutboxItemSummary].self)
+        let items = try await fetch(daemon, path, as: [OutboxItemSummary].self)
         if json { return printJSON(items) }
         if items.isEmpty { print(dead ? "no dead letters" : "nothing waiting") }
         for i in items {
@@ -89,7 +89,7 @@ struct QueueShowCommand: AsyncParsableCommand {
     @Flag(help: "JSON instead of text.") var json = false
 
     func run() async throws {
-        let detail = await fetch(daemon, "/v1/queue/items/\(id)", as: QueueItemDetail.self)
+        let detail = try await fetch(daemon, "/v1/queue/items/\(id)", as: QueueItemDetail.self)
         if json { return printJSON(detail) }
         let i = detail.item
         print("item        \(i.id) (\(i.dead ? "dead letter" : "waiting"))")
@@ -118,7 +118,7 @@ struct QueueRetryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let body = try JSONEncoder().encode(QueueOperationRequest(who: technicianName(), why: reason))
-        _ = await daemon.send(.POST, "/v1/queue/items/\(id)/retry", body: body)
+        _ = try await daemon.send(.POST, "/v1/queue/items/\(id)/retry", body: body)
         print("item \(id) is queued again")
     }
 }
@@ -132,10 +132,10 @@ struct QueuePurgeCommand: AsyncParsableCommand {
     @Flag(help: "Do not ask (for scripts).") var yes = false
 
     func run() async throws {
-        let detail = await fetch(daemon, "/v1/queue/items/\(id)", as: QueueItemDetail.self)
+        let detail = try await fetch(daemon, "/v1/queue/items/\(id)", as: QueueItemDetail.self)
         if !yes {
             guard isatty(STDIN_FILENO) == 1 else {
-                CardOutput.fail("purge asks for confirmation: run it on a terminal, or add --yes", code: 2)
+                throw CardOutput.fail("purge asks for confirmation: run it on a terminal, or add --yes", code: 2)
             }
             let what = "\(detail.item.stream.rawValue) \(detail.item.trackingNumber ?? "")"
             FileHandle.standardError.write(Data("Purge item \(id) (\(what))? It will never reach the registry. [y/N] ".utf8))
@@ -145,7 +145,7 @@ struct QueuePurgeCommand: AsyncParsableCommand {
             }
         }
         let body = try JSONEncoder().encode(QueueOperationRequest(who: technicianName(), why: reason))
-        _ = await daemon.send(.POST, "/v1/queue/items/\(id)/purge", body: body)
+        _ = try await daemon.send(.POST, "/v1/queue/items/\(id)/purge", body: body)
         print("item \(id) purged (recorded in the audit log)")
     }
 }

@@ -20,7 +20,7 @@ struct ReaderDecodeCommand: ParsableCommand {
             let card = try FrameTranscript.decodeCard(hex: input)
             print(try CardOutput.json(card))
         } catch let failure as FrameTranscript.Failure {
-            CardOutput.fail(failure.description, code: 2)
+            throw CardOutput.fail(failure.description, code: 2)
         }
     }
 }

@@ -29,21 +29,21 @@ struct ReaderReadCommand: ParsableCommand {
     func run() throws {
         let database = try selection.database()
         let context: USBContext
-        do { context = try USBContext() } catch { CardOutput.fail("\(error)", code: 2) }
+        do { context = try USBContext() } catch { throw CardOutput.fail("\(error)", code: 2) }
         let transport: any ReaderTransport
         let found: FoundReader
         do {
             (transport, found) = try ReaderDiscovery.openSelected(
                 selection: selection.device != nil ? "serial" : selection.select, device: selection.device,
                 database: database, context: context)
-        } catch { CardOutput.fail(error.description, code: 2) }
+        } catch { throw CardOutput.fail(error.description, code: 2) }
         defer { transport.close() }
         if !json { FileHandle.standardError.write(Data("reader: \(found)\nplace the card on the reader…\n".utf8)) }
         let reader = SAMReader(transport: transport, timing: found.model.timing)
         let machine = CardPresenceMachine(reader: reader)
         let card: CardRead
         do { card = try machine.waitForCard(timeoutMilliseconds: Int(timeout * 1000)) } catch {
-            CardOutput.fail(error.description, code: error.isDisconnect ? 2 : 1)
+            throw CardOutput.fail(error.description, code: error.isDisconnect ? 2 : 1)
         }
         defer { card.wipe() }
         print(json ? try CardOutput.json(card.identity) : CardOutput.human(card.identity, show: show))

@@ -26,11 +26,11 @@ struct StatusCommand: AsyncParsableCommand {
         let client = TechnicianClient(socketPath: environment.technicianSocket)
         let data: Data
         do { data = try await client.send(.GET, "/v1/status", timeoutSeconds: location.deadline) } catch {
-            if error.meansNotRunning { CardOutput.fail("kioskd is not running (\(error)); start it: systemctl start kioskd", code: 3) }
-            CardOutput.fail("\(error)", code: 2)
+            if error.meansNotRunning { throw CardOutput.fail("kioskd is not running (\(error)); start it: systemctl start kioskd", code: 3) }
+            throw CardOutput.fail("\(error)", code: 2)
         }
         guard let status = try? JSONDecoder().decode(TechnicianStatus.self, from: data) else {
-            CardOutput.fail("kioskd's status could not be read: it may be another version than kioskctl", code: 2)
+            throw CardOutput.fail("kioskd's status could not be read: it may be another version than kioskctl", code: 2)
         }
         if json {
             print(String(decoding: data, as: UTF8.self))
@@ -76,7 +76,7 @@ struct EventsCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = location.environment(verbose: false)
         if let problem = TechnicianClient(socketPath: environment.technicianSocket).probe(), problem.meansNotRunning {
-            CardOutput.fail("kioskd is not running (\(problem)); start it: systemctl start kioskd", code: 3)
+            throw CardOutput.fail("kioskd is not running (\(problem)); start it: systemctl start kioskd", code: 3)
         }
         let client = CitizenSocketClient(socketPath: environment.technicianSocket)
         let formatter = ISO8601DateFormatter()

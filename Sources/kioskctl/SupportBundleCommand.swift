@@ -53,7 +53,7 @@ struct SupportBundleCommand: AsyncParsableCommand {
             CardOutput.report("support bundle written: \(url.path) (\(files.count) files; diag exit \(report.exitCode))",
                               fields: ["path": url.path, "files": files.count, "diagExitCode": Int(report.exitCode)])
         } catch {
-            CardOutput.fail("support bundle not written: \(error)", code: 2)
+            throw CardOutput.fail("support bundle not written: \(error)", code: 2)
         }
     }
 }

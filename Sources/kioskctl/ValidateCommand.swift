@@ -24,12 +24,13 @@ struct ValidationLine: Encodable {
     let normalized: String
     let reason: String
 
-    func emit() -> Never {
+    /// Prints the line; an invalid value ends the command with exit code 1.
+    func emit() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let line = (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         print(line)
-        Foundation.exit(valid ? 0 : 1)
+        if !valid { throw ExitCode(1) }
     }
 }
 
@@ -43,6 +44,7 @@ struct ValidateIDNumber: ParsableCommand {
     @OptionGroup var output: JSONOption
 
     func run() throws {
+        let line: ValidationLine
         do {
             let number = try IDNumber(value)
             var reason: String
@@ -56,11 +58,12 @@ struct ValidateIDNumber: ParsableCommand {
             reason += ", born \(number.birthDate)"
             if let sex = number.sex { reason += ", \(sex.rawValue)" }
             if number.wasConverted { reason += "; converted from the legacy 15-digit form" }
-            ValidationLine(valid: true, normalized: number.value, reason: reason).emit()
+            line = ValidationLine(valid: true, normalized: number.value, reason: reason)
         } catch {
-            ValidationLine(valid: false, normalized: value.trimmingCharacters(in: .whitespaces).uppercased(),
-                           reason: error.description).emit()
+            line = ValidationLine(valid: false, normalized: value.trimmingCharacters(in: .whitespaces).uppercased(),
+                                  reason: error.description)
         }
+        try line.emit()
     }
 }
 
@@ -74,13 +77,15 @@ struct ValidateUSCC: ParsableCommand {
     @OptionGroup var output: JSONOption
 
     func run() throws {
+        let line: ValidationLine
         do {
             let code = try CreditCode(value)
-            ValidationLine(valid: true, normalized: code.value,
-                           reason: "valid credit code; organisation code \(code.value.dropFirst(8).prefix(8))-\(code.value.dropFirst(16).prefix(1))").emit()
+            line = ValidationLine(valid: true, normalized: code.value,
+                                  reason: "valid credit code; organisation code \(code.value.dropFirst(8).prefix(8))-\(code.value.dropFirst(16).prefix(1))")
         } catch {
-            ValidationLine(valid: false, normalized: value.trimmingCharacters(in: .whitespaces).uppercased(),
-                           reason: error.description).emit()
+            line = ValidationLine(valid: false, normalized: value.trimmingCharacters(in: .whitespaces).uppercased(),
+                                  reason: error.description)
         }
+        try line.emit()
     }
 }
