@@ -205,8 +205,8 @@ struct Applications: AsyncParsableCommand {
             let (number, by) = (self.number, self.by)
             let outcome = try await store.with { store -> Result<ApplicationProgress, Problem> in
                 // Approval needs every party's confirmation.
-                if change.status == .approved, let problem = try await Openings(store)?.approvalProblem(number: number) { return .failure(problem) }
-                return try await Applications.progressStore(store).setStatus(number: number, change, by: by, key: nil, now: Date())
+                guard let openings = Openings(store) else { throw ValidationError("this store keeps no progress") }
+                return try await openings.setStatus(number: number, change, by: by, key: nil)
             }
             switch outcome {
             case .success(let progress): print(Applications.describe(progress))

@@ -116,10 +116,29 @@ import Testing
         #expect(code == 200 && body.contains(#""outcome":"queued""#) && body.contains("opening.queued"), "\(code) \(body)")
         (code, body) = bed.citizen("GET", "/v1/openings")
         #expect(code == 200 && body.contains(#""offline":true"#), "offline, only what waits here is listed: \(code) \(body)")
+        // An application made here while the registry is down: listed from the outbox, confirmed into it.
+        try Self.leave(bed)
+        try bed.place()
+        (code, body) = bed.citizen("POST", "/v1/applications", Self.application("演示市云帆科技有限公司", zhangShare: 5000, liShare: 5000))
+        let waiting = try #require(Self.tracking(body), "\(code) \(body)")
+        try Self.leave(bed)
+        try bed.place("resident-longterm", holder: "李*")
+        _ = bed.citizen("POST", "/v1/face-checks")
+        (code, body) = bed.citizen("GET", "/v1/openings")
+        #expect(body.contains(waiting) && body.contains(#""stage":"undelivered""#) && body.contains(#""confirmedByMe":false"#)
+                && body.contains(#""confirmed":true"#) && body.contains(#""confirmed":false"#) && !body.contains("confirmBy"),
+                "the applicant confirmed by submitting, she not yet, no window until the registry has it: \(body)")
+        (code, body) = bed.citizen("POST", "/v1/openings/confirmations", #"{"trackingNumber":"\#(waiting)","requestId":"offline-confirm-02"}"#)
+        #expect(code == 200 && body.contains(#""outcome":"queued""#), "\(code) \(body)")
+        (code, body) = bed.citizen("GET", "/v1/openings")
+        #expect(body.contains(#""confirmedByMe":true"#), "\(body)")
         try bed.registry.start(seedAgain: false)
-        #expect(eventually(30) { ((try? bed.submissions("party-confirmations").count) ?? 0) == 1 }, "delivered when the registry is back")
-        let show = try Self.registryd(bed, ["applications", "show", tracking])
-        #expect(show.stdout.contains("complete, 2 of 2 confirmed"), "\(show.stdout)")
+        #expect(eventually(30) { ((try? bed.submissions("party-confirmations").count) ?? 0) == 2 }, "delivered when the registry is back")
+        #expect(eventually(30) { ((try? bed.submissions("applications").count) ?? 0) == 2 })
+        for number in [tracking, waiting] {
+            let show = try Self.registryd(bed, ["applications", "show", number])
+            #expect(show.stdout.contains("complete, 2 of 2 confirmed"), "\(show.stdout)")
+        }
         (code, body) = bed.citizen("GET", "/v1/openings")
         #expect(body.contains(#""confirmedByMe":true"#) && body.contains(#""stage":"complete""#), "\(body)")
     }

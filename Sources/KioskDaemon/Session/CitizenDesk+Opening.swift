@@ -44,21 +44,17 @@ extension CitizenDesk {
                            confirmedByMe: queuedByMe || invitation.confirmedAt != nil)
     }
 
-    /// An application still in this kiosk's outbox, as the party `idNumber` sees it.
+    /// An application still in this kiosk's outbox, as the party `idNumber` sees it: the same
+    /// rules as the registry's (the applicant confirmed by submitting, the holder by a
+    /// confirmation queued here), with no window until the registry has it.
     static func view(undelivered application: ApplicationSubmission, idNumber: String, queued: Set<String>) -> OpeningView? {
-        let id = idNumber.uppercased(), applicant = application.applicant.idNumber.uppercased()
-        let parties = OpeningRules.parties(of: application)
-        guard let me = parties.first(where: { $0.idNumber.uppercased() == id }) else { return nil }
-        let standing = parties.map { party in
-            let mine = party.idNumber.uppercased()
-            return PartyStandingView(maskedName: CardIdentity.maskName(party.name), roles: party.roles.map(\.rawValue),
-                                     shareBasisPoints: party.shareBasisPoints,
-                                     confirmed: mine == applicant || (mine == id && queued.contains(application.trackingNumber)))
-        }
-        return OpeningView(trackingNumber: application.trackingNumber, proposedName: application.proposedName, type: application.type,
-                           registeredCapital: application.registeredCapital, applicantMaskedName: CardIdentity.maskName(application.applicant.name),
-                           roles: me.roles.map(\.rawValue), shareBasisPoints: me.shareBasisPoints, stage: "undelivered", confirmBy: nil,
-                           parties: standing, confirmedByMe: id == applicant || queued.contains(application.trackingNumber))
+        let mine = queued.contains(application.trackingNumber) ? [idNumber.uppercased(): application.submittedAt] : [:]
+        let state = OpeningState.of(application, confirmBy: .distantFuture, confirmations: mine, now: Date())
+        guard let invitation = OpeningInvitation.of(application, idNumber: idNumber, state: state) else { return nil }
+        var view = Self.view(invitation, queuedByMe: false)
+        view.stage = "undelivered"
+        view.confirmBy = nil
+        return view
     }
 
     /// The applications naming the holder: the registry's, and those still in this kiosk's

@@ -41,8 +41,7 @@ enum ProgressRoutes {
                                                    expected: "{\"status\": \"under-review\"|\"more-materials\"|\"approved\"|\"refused\", \"note\"}")
             if let problem = change.problem() { throw HallRoutes.invalid("status.invalid", problem) }
             // Approval needs every party's confirmation; the licence itself comes with `registryd applications approve`.
-            if change.status == .approved, let problem = try await openings.approvalProblem(number: number) { throw problem }
-            switch try await store.setStatus(number: number, change, by: officer, key: key, now: Date()) {
+            switch try await openings.setStatus(number: number, change, by: officer, key: key) {
             case .success(let progress): return try RegistryRoutes.json(progress)
             case .failure(let problem): throw problem
             }

@@ -65,6 +65,14 @@ public struct Openings: Sendable {
         return out
     }
 
+    /// Moves application `number` on (`ProgressStore.setStatus`); approval waits for every
+    /// party's confirmation.
+    public func setStatus(number: String, _ change: StatusChange, by: String, key: String?,
+                          now: Date = Date()) async throws -> Result<ApplicationProgress, Problem> {
+        if change.status == .approved, let problem = try await approvalProblem(number: number, now: now) { return .failure(problem) }
+        return try await progress.setStatus(number: number, change, by: by, key: key, now: now)
+    }
+
     /// Why application `number` may not be approved now, or nil.
     public func approvalProblem(number: String, now: Date = Date()) async throws -> Problem? {
         guard let (found, _, state) = try await state(number: number, now: now) else { return ProgressRules.notFound(number) }
