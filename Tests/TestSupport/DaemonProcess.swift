@@ -28,17 +28,39 @@ public final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Sends `signal` and waits up to `seconds` for it to end; SIGKILL after that. Returns the
-    /// raw wait status.
+    /// raw wait status. A program that ignores a graceful signal (SIGTERM, SIGINT) is hung: every
+    /// thread's stack and the end of its log go to standard error first, to say where.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32 {
         if isRunning { kill(pid, signal) }
         let deadline = Date().addingTimeInterval(seconds)
         while isRunning, Date() < deadline { usleep(10_000) }
         if isRunning {
+            if signal == SIGTERM || signal == SIGINT {
+                FileHandle.standardError.write(Data(hangReport(reason: "did not end \(seconds) s after signal \(signal)").utf8))
+            }
             kill(pid, SIGKILL)
             while isRunning { usleep(10_000) }
         }
         return lock.withLock { exitStatus ?? -1 }
+    }
+
+    /// Every thread's stack (gdb, when installed) and the last lines of the log, for a test that
+    /// found the program no longer answering.
+    public func hangReport(reason: String) -> String {
+        var report = "=== \(logPath): pid \(pid) \(reason)\n"
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb"), isRunning,
+           let stacks = try? ProcessRunner.run("/usr/bin/gdb", ["-batch", "-nx", "-p", "\(pid)", "-ex", "thread apply all bt 40"], timeout: 60) {
+            report += stacks.stdout.split(separator: "\n").filter { $0.hasPrefix("#") || $0.hasPrefix("Thread") }.joined(separator: "\n") + "\n"
+        } else {
+            for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+                let name = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)) ?? "?"
+                let wchan = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/wchan", encoding: .utf8)) ?? "?"
+                report += "thread \(task) \(name.trimmingCharacters(in: .whitespacesAndNewlines)) waits in \(wchan)\n"
+            }
+        }
+        report += "--- last of its log:\n" + log.suffix(6000) + "\n===\n"
+        return report
     }
 
     /// What it logged so far.

@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 
 /// The real `kioskd` binary on sockets in a temporary directory, with a copy of the embedded
 /// configuration (edited by `adjust`) and the demo document-signing key.
@@ -10,6 +11,7 @@ public final class KioskdTestBed: @unchecked Sendable {
     public var runtimeDirectory: String { directory.path + "/run" }
     public var citizenSocket: String { runtimeDirectory + "/citizen.sock" }
     public var technicianSocket: String { runtimeDirectory + "/technician.sock" }
+    private let reportedHang = Locked(false)
     /// What `kioskd --enrol` printed, when the test bed enrolled a real (non-demo) kiosk.
     public private(set) var enrolment: String?
 
@@ -79,7 +81,12 @@ public final class KioskdTestBed: @unchecked Sendable {
         arguments.append("http://kioskd" + path)
         let result = try? ProcessRunner.run("/usr/bin/curl", arguments, timeout: 30)
         let parts = (result?.stdout ?? "").split(separator: "\n", omittingEmptySubsequences: false)
-        return (Int(parts.last ?? "") ?? 0, parts.dropLast().joined(separator: "\n"))
+        let answer = (Int(parts.last ?? "") ?? 0, parts.dropLast().joined(separator: "\n"))
+        if answer.0 == 0, result?.status == 28, process.isRunning, !reportedHang.withLock({ seen in let was = seen; seen = true; return was }) {
+            // Running, yet silent for the whole timeout: say where it stands, once.
+            FileHandle.standardError.write(Data(process.hangReport(reason: "did not answer \(method) \(path) within 20 s").utf8))
+        }
+        return answer
     }
 
     /// Stops kioskd with SIGTERM (graceful) and returns its wait status.
@@ -89,3 +96,4 @@ public final class KioskdTestBed: @unchecked Sendable {
     /// Removes its files.
     public func remove() { directory.remove() }
 }
+
