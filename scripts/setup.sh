@@ -20,8 +20,10 @@ PACKAGES=(
   librime-dev rime-data-luna-pinyin libopencc-data
   # the citizen's screen as installed (cage, foot), and its headless test: screenshots read back by OCR
   cage foot xwayland grim tesseract-ocr tesseract-ocr-chi-sim
-  # the Debian packages and their checks
-  debhelper lintian fakeroot dpkg-dev
+  # the Debian packages and their checks, and a Debian machine booted with systemd to run the units in
+  debhelper lintian fakeroot dpkg-dev debootstrap systemd-container
+  # a daemon under test that stops answering has its threads' stacks printed (gdb attaches)
+  gdb
 )
 
 missing=()

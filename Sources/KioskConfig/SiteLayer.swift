@@ -28,7 +28,7 @@ public enum SiteLayer {
         do {
             try fm.createDirectory(at: workDirectory, withIntermediateDirectories: true)
             try? fm.removeItem(at: staging)
-            try fm.copyItem(at: defaults, to: staging)
+            try FileTree.copy(defaults, to: staging)
             if let walker = fm.enumerator(atPath: directory.path) {
                 for case let path as String in walker {
                     var isDirectory: ObjCBool = false
@@ -39,7 +39,7 @@ public enum SiteLayer {
                         try fm.createDirectory(at: destination, withIntermediateDirectories: true)
                     } else {
                         try? fm.removeItem(at: destination)
-                        try fm.copyItem(at: source, to: destination)
+                        try FileTree.copy(source, to: destination)
                     }
                 }
             }
@@ -47,7 +47,8 @@ public enum SiteLayer {
             try fm.moveItem(at: staging, to: target)
         } catch {
             try? fm.removeItem(at: staging)
-            throw MergeError(description: "cannot lay \(directory.path) over \(defaults.path) in \(workDirectory.path): \(error.localizedDescription)")
+            let why = (error as? FileTreeError)?.description ?? error.localizedDescription
+            throw MergeError(description: "cannot lay \(directory.path) over \(defaults.path) in \(workDirectory.path): \(why)")
         }
         return target
     }

@@ -183,7 +183,7 @@ public actor ConfigStore {
         let staging = root.appendingPathComponent("generations/\(number).staging")
         try? fileManager.removeItem(at: staging)
         do {
-            try fileManager.copyItem(at: baseDirectory, to: staging)
+            try FileTree.copy(baseDirectory, to: staging)
             // Layers of the current generation, then the new bundle, in fleet → site → kiosk order.
             var layers: [BundleTarget: SignedEnvelope] = [:]
             if let current = currentGeneration() {
@@ -234,6 +234,9 @@ public actor ConfigStore {
         } catch let error as BundleError {
             try? fileManager.removeItem(at: staging)
             throw error
+        } catch let error as FileTreeError {
+            try? fileManager.removeItem(at: staging)
+            throw .malformed("could not stage the bundle: \(error)")
         } catch {
             try? fileManager.removeItem(at: staging)
             throw .malformed("could not stage the bundle: \(error.localizedDescription)")
