@@ -19,7 +19,8 @@ PACKAGES=(
   # the citizen's pinyin input: librime with the luna-pinyin schema (simplified through OpenCC)
   librime-dev rime-data-luna-pinyin libopencc-data
   # the citizen's screen as installed (cage, foot), and its headless test: screenshots read back by OCR
-  cage foot xwayland grim tesseract-ocr tesseract-ocr-chi-sim
+  # and searched for a reference rendering (HarfBuzz's hb-view, numpy)
+  cage foot xwayland grim tesseract-ocr tesseract-ocr-chi-sim python3-numpy
   # the Debian packages and their checks, and a Debian machine booted with systemd to run the units in
   debhelper lintian fakeroot dpkg-dev debootstrap systemd-container
   # a daemon under test that stops answering has its threads' stacks printed (gdb attaches)
