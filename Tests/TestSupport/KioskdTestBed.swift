@@ -96,4 +96,3 @@ public final class KioskdTestBed: @unchecked Sendable {
     /// Removes its files.
     public func remove() { directory.remove() }
 }
-
