@@ -87,7 +87,7 @@ fi
 
 # What the citizen's screen runs on: cage (a kiosk Wayland compositor) and foot (a terminal that
 # draws Chinese), the CJK fonts, and the RIME data of the pinyin input.
-RUNTIME=(cage foot xwayland fonts-noto-cjk librime1 rime-data-luna-pinyin libopencc-data)
+RUNTIME=(cage foot xwayland fonts-noto-cjk librime1 rime-data-luna-pinyin rime-prelude rime-essay libopencc-data)
 missing=()
 for p in "${RUNTIME[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

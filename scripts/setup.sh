@@ -17,7 +17,7 @@ PACKAGES=(
   # keys sealed as systemd credentials (systemd-creds)
   systemd
   # the citizen's pinyin input: librime with the luna-pinyin schema (simplified through OpenCC)
-  librime-dev rime-data-luna-pinyin libopencc-data
+  librime-dev rime-data-luna-pinyin rime-prelude rime-essay libopencc-data
   # the citizen's screen as installed (cage, foot), and its headless test: screenshots read back by OCR
   # and searched for a reference rendering (HarfBuzz's hb-view, numpy)
   cage foot xwayland grim tesseract-ocr tesseract-ocr-chi-sim python3-numpy

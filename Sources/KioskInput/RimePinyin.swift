@@ -12,7 +12,7 @@ public enum PinyinInputError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .dataMissing(path): return "no RIME data at \(path): apt-get install rime-data-luna-pinyin libopencc-data"
+        case let .dataMissing(path): return "no RIME data at \(path): apt-get install rime-data-luna-pinyin rime-prelude rime-essay libopencc-data"
         case let .engine(why): return "the RIME engine did not start: \(why)"
         }
     }
@@ -35,10 +35,14 @@ final class RimeEngine: @unchecked Sendable {
     static func shared(sharedData: String, userData: String) throws(PinyinInputError) -> RimeEngine {
         lock.lock()
         defer { lock.unlock() }
-        if let started { return started }
-        guard FileManager.default.fileExists(atPath: sharedData + "/" + RimePinyin.schema + ".schema.yaml") else {
-            throw .dataMissing(sharedData)
+        // Without the prelude's default.yaml the engine builds nothing and falls back to the schema's
+        // defaults, user dictionary included: what a citizen typed would be learnt on disk. Without
+        // the essay, sentences come out as rare characters.
+        for file in [RimePinyin.schema + ".schema.yaml", "default.yaml", "essay.txt"]
+        where !FileManager.default.fileExists(atPath: sharedData + "/" + file) {
+            throw .dataMissing(sharedData + "/" + file)
         }
+        if let started { return started }
         do {
             try FileManager.default.createDirectory(atPath: userData, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             // Nothing a citizen types is learnt or kept: no user dictionary.

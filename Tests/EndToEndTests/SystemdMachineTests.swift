@@ -11,7 +11,7 @@ struct SystemdMachineTests {
     /// and the input method's data, none of which the units under test use (the CJK fonts are lent
     /// by the host). Any other unmet dependency is a package that does not install.
     static let notOnTheMachine: Set<String> = [
-        "cups", "cage", "foot", "xwayland", "fonts-noto-cjk", "librime1", "rime-data-luna-pinyin", "libopencc-data"]
+        "cups", "cage", "foot", "xwayland", "fonts-noto-cjk", "librime1", "rime-data-luna-pinyin", "rime-prelude", "rime-essay", "libopencc-data"]
 
     @Test func theUnitsRunUnderSystemdAsInstalled() throws {
         let dir = try TemporaryDirectory(prefix: "units")

@@ -72,4 +72,22 @@ import Testing
             #expect(data.range(of: Data("东莞市".utf8)) == nil && data.range(of: Data("dongguanshi".utf8)) == nil, "\(file)")
         }
     }
+
+    @Test func dataWithoutThePreludeOrTheEssayIsRefused() throws {
+        // Without default.yaml librime would fall back to the schema's defaults and keep a user
+        // dictionary of what was typed; the input method does not start on such data.
+        let shared = NSTemporaryDirectory() + "yitiji-rime-partial-\(getpid())"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: shared) }
+        let schema = "/\(RimePinyin.schema).schema.yaml"
+        try FileManager.default.copyItem(atPath: RimePinyin.defaultSharedData + schema, toPath: shared + schema)
+        #expect(throws: PinyinInputError.dataMissing(shared + "/default.yaml")) {
+            _ = try RimePinyin(sharedDataDirectory: shared, userDataDirectory: Self.userData)
+        }
+        try FileManager.default.copyItem(atPath: RimePinyin.defaultSharedData + "/default.yaml", toPath: shared + "/default.yaml")
+        #expect(throws: PinyinInputError.dataMissing(shared + "/essay.txt")) {
+            _ = try RimePinyin(sharedDataDirectory: shared, userDataDirectory: Self.userData)
+        }
+        #expect(PinyinInputError.dataMissing(shared).description.contains("rime-prelude rime-essay"))
+    }
 }
