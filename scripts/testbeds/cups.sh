@@ -539,7 +539,8 @@ EOF
       cupsd -t -c "$DIR/cupsd.conf" -s "$DIR/cups-files.conf" >&4 2>&1 || true
       exit 1
     fi
-    lpc lpstat -r
+    # lpstat -r exits 0 either way: its words tell whether the scheduler answers.
+    LC_ALL=C lpc lpstat -r 2>/dev/null | grep -qx "scheduler is running"
   }
   poll "$TIMEOUT" cupsd cupsd_ready || exit 1
   for q in "${QUEUES[@]}"; do wait_printer "$q" || exit 1; done
