@@ -101,32 +101,47 @@ def ink_box(image):
     return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
-def best_match(screen, template):
-    """Highest |normalised cross-correlation| of template over screen, and where."""
-    h, w = template.shape
-    H, W = screen.shape
-    if h > H or w > W:
-        return 0.0, 0, 0
-    t = template - template.mean()
-    norm_t = np.sqrt((t * t).sum())
-    if norm_t == 0:
-        return 0.0, 0, 0
-    shape = (H + h, W + w)
-    spectrum = np.fft.rfft2(screen, shape) * np.conj(np.fft.rfft2(t, shape))
-    correlation = np.fft.irfft2(spectrum, shape)[:H - h + 1, :W - w + 1]
-    integral = np.pad(screen, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    integral2 = np.pad(screen * screen, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+class Screen:
+    """A screenshot prepared once for many templates: its spectrum (padded for templates up to
+    PAD pixels a side) and its integral images."""
 
-    def window(s):
-        return s[h:, w:] - s[:-h, w:] - s[h:, :-w] + s[:-h, :-w]
+    PAD = 64
 
-    n = h * w
-    sums, sums2 = window(integral), window(integral2)
-    variance = np.maximum(sums2 - sums * sums / n, 0)
-    denominator = np.sqrt(variance) * norm_t
-    ncc = np.where(denominator > 1e-6 * n, correlation / np.maximum(denominator, 1e-9), 0)
-    index = np.unravel_index(np.argmax(np.abs(ncc)), ncc.shape)
-    return float(abs(ncc[index])), int(index[1]), int(index[0])
+    def __init__(self, pixels):
+        self.pixels = pixels
+        H, W = pixels.shape
+        self.shape = (H + self.PAD, W + self.PAD)
+        self.spectrum = np.fft.rfft2(pixels, self.shape)
+        self.integral = np.pad(pixels, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+        self.integral2 = np.pad(pixels * pixels, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+
+    def best_match(self, template):
+        """Highest |normalised cross-correlation| of template over the screen, and where."""
+        h, w = template.shape
+        H, W = self.pixels.shape
+        if h > H or w > W:
+            return 0.0, 0, 0
+        t = template - template.mean()
+        norm_t = np.sqrt((t * t).sum())
+        if norm_t == 0:
+            return 0.0, 0, 0
+        if h <= self.PAD and w <= self.PAD:
+            shape, spectrum = self.shape, self.spectrum
+        else:
+            shape = (H + h, W + w)
+            spectrum = np.fft.rfft2(self.pixels, shape)
+        correlation = np.fft.irfft2(spectrum * np.conj(np.fft.rfft2(t, shape)), shape)[:H - h + 1, :W - w + 1]
+
+        def window(s):
+            return s[h:, w:] - s[:-h, w:] - s[h:, :-w] + s[:-h, :-w]
+
+        n = h * w
+        sums, sums2 = window(self.integral), window(self.integral2)
+        variance = np.maximum(sums2 - sums * sums / n, 0)
+        denominator = np.sqrt(variance) * norm_t
+        ncc = np.where(denominator > 1e-6 * n, correlation / np.maximum(denominator, 1e-9), 0)
+        index = np.unravel_index(np.argmax(np.abs(ncc)), ncc.shape)
+        return float(abs(ncc[index])), int(index[1]), int(index[0])
 
 
 def main():
@@ -135,7 +150,7 @@ def main():
         return 2
     screen_path, text, font, face = sys.argv[1:]
     try:
-        screen = read_ppm(screen_path)
+        screen = Screen(read_ppm(screen_path))
     except (OSError, ValueError, IndexError) as error:
         print(f"glyph-match: cannot read the screenshot: {error}", file=sys.stderr)
         return 2
@@ -153,7 +168,7 @@ def main():
                 template = ink_box(read_png(out))
                 if template is None:
                     continue
-                score, x, y = best_match(screen, template)
+                score, x, y = screen.best_match(template)
                 if score > best[0]:
                     best = (score, size, x, y)
             found.append((character,) + best)
