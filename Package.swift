@@ -169,7 +169,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
-        .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer", "Registry", "TestSupport"]),
+        .testTarget(name: "RegistryServerTests", dependencies: [
+            "RegistryServer", "Registry", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "PersonVerificationTests", dependencies: ["PersonVerification", "KioskCore", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
         .testTarget(name: "KioskInputTests", dependencies: ["KioskInput", "KioskUI", "KioskTerminal"]),

@@ -173,3 +173,23 @@ func runAsync(_ body: @escaping @Sendable () async throws -> Void) throws {
     semaphore.wait()
     if let failure { throw failure }
 }
+
+/// Signed requests made ahead for a load generator that cannot sign (wrk): a fresh kiosk key,
+/// its public half in `$BENCH_SIGN_OUT/kiosk.pub` ("ID BASE64"), and `$BENCH_SIGN_COUNT` lines of
+/// "timestamp nonce signature" for `GET $BENCH_SIGN_PATH`, each nonce once, in `signed.txt`.
+func signReads() throws {
+    let environment = ProcessInfo.processInfo.environment
+    guard let out = environment["BENCH_SIGN_OUT"], let path = environment["BENCH_SIGN_PATH"],
+          let count = Int(environment["BENCH_SIGN_COUNT"] ?? ""), count > 0 else {
+        throw BenchError("sign-reads needs BENCH_SIGN_OUT (a folder), BENCH_SIGN_PATH (/v1/...) and BENCH_SIGN_COUNT (> 0)")
+    }
+    let credentials = try KioskCredentials.generate(kioskId: "BENCH-SIGNED")
+    try "\(credentials.kioskId) \(credentials.publicKeyBase64)\n".write(toFile: out + "/kiosk.pub", atomically: true, encoding: .utf8)
+    var text = ""
+    text.reserveCapacity(count * 160)
+    for _ in 0..<count {
+        let headers = Dictionary(uniqueKeysWithValues: credentials.headers(method: "GET", pathAndQuery: path, body: Data()))
+        text += "\(headers[KioskSignature.timestampHeader] ?? "") \(headers[KioskSignature.nonceHeader] ?? "") \(headers[KioskSignature.signatureHeader] ?? "")\n"
+    }
+    try text.write(toFile: out + "/signed.txt", atomically: true, encoding: .utf8)
+}

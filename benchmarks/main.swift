@@ -1,6 +1,7 @@
 // yitiji-bench: prints the figures behind Yitiji's speed targets.
 // Usage: swift run -c release yitiji-bench [NAME ...]   (no name: all without a test bed)
 //        yitiji-bench outbox-enqueue relay-drain registry-reads   (the last two start registryd, built alongside)
+//        yitiji-bench sign-reads   (signed requests made ahead for wrk; see scripts/bench-registry.sh)
 //        yitiji-bench usb-read  (run under the emulated reader's environment; see the README)
 import Foundation
 import Crypto
@@ -220,10 +221,11 @@ let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
     ("outbox-enqueue", outboxEnqueueBenchmark),
     ("relay-drain", { try runAsync(relayDrainBenchmark) }),
     ("registry-reads", { try runAsync(signedReadBenchmark) }),
+    ("sign-reads", signReads),
     ("config-fanout", { try runAsync { try await configFanoutBenchmark(kiosks: Int(ProcessInfo.processInfo.environment["BENCH_KIOSKS"] ?? "") ?? 100) } }),
 ]
 let wanted = Set(arguments)
-let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout"]
+let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout", "sign-reads"]
 for bench in benchmarks + registryBenchmarks where wanted.isEmpty ? !needsTestBed.contains(bench.name) : wanted.contains(bench.name) {
     do { try bench.run() } catch { print("\(bench.name): failed: \(error)") }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KioskCore
 
 /// The request-signing scheme between kiosks and registryd, shared by client and server.
 ///
@@ -36,7 +37,7 @@ public enum KioskSignature {
     /// The bytes that are signed.
     public static func message(method: String, pathAndQuery: String, timestamp: String, nonce: String, kioskId: String,
                                idempotencyKey: String?, body: some DataProtocol) -> Data {
-        let hash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let hash = SHA256.hash(data: body).hexString
         return Data("YITIJI-KIOSK-SIG-V2\n\(method.uppercased())\n\(pathAndQuery)\n\(timestamp)\n\(nonce)\n\(kioskId)\n\(idempotencyKey ?? "")\n\(hash)".utf8)
     }
 
@@ -234,10 +235,16 @@ public struct SignedRequestHeaders: Sendable, Equatable {
 
     /// Verifies the signature over the request with the kiosk's raw Ed25519 public key.
     public func verify(method: String, pathAndQuery: String, body: some DataProtocol, publicKey raw: Data) throws(SignatureFailure) {
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { throw .unknownKiosk(kioskId) }
+        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else { throw .unknownKiosk(kioskId) }
+        guard isValid(method: method, pathAndQuery: pathAndQuery, body: body, publicKey: raw) else { throw .badSignature }
+    }
+
+    /// Whether the signature verifies with `raw` (false for a key that is not 32 Ed25519 bytes).
+    public func isValid(method: String, pathAndQuery: String, body: some DataProtocol, publicKey raw: Data) -> Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
         let message = KioskSignature.message(method: method, pathAndQuery: pathAndQuery, timestamp: timestamp, nonce: nonce,
                                              kioskId: kioskId, idempotencyKey: idempotencyKey, body: body)
-        guard key.isValidSignature(signature, for: message) else { throw .badSignature }
+        return key.isValidSignature(signature, for: message)
     }
 }
 

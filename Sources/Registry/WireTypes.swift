@@ -190,7 +190,7 @@ public struct VerificationRecord: Codable, Sendable, Hashable {
         var text = code.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.uppercased().hasPrefix("YTJ2:") { text = String(text.dropFirst(5)) }
         guard text.utf8.count <= 200, case .success(let bytes) = CrockfordBase32.decode(text), bytes.count == codeBytes else { return nil }
-        return bytes.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return bytes.prefix(16).hexString
     }
 
     /// Why it is malformed, or nil.
@@ -242,7 +242,7 @@ public struct RegisteredDocumentKey: Codable, Sendable, Hashable {
 
     /// The key id of a raw Ed25519 public key, in hex.
     public static func keyId(of rawPublicKey: Data) -> String {
-        SHA256.hash(data: rawPublicKey).prefix(4).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: rawPublicKey).prefix(4).hexString
     }
 
     /// Whether `text` is a key id: 8 lower-case hex digits.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KioskCore
 import Printing
 import Registry
 
@@ -41,7 +42,7 @@ struct DocumentVerifyCommand: AsyncParsableCommand {
         let verifier = DocumentVerifier.load(directory: keys ?? options.configDirectory.appendingPathComponent("keys").path)
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = .kiosk
-        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+        func hex(_ bytes: [UInt8]) -> String { bytes.hexString }
         func fieldLines(_ fields: CanonicalFields) -> [String] { fields.fields.filter { $0.count == 2 }.map { "  \($0[0]): \($0[1])" } }
         func object(_ fields: CanonicalFields) -> [String: String] {
             Dictionary(fields.fields.filter { $0.count == 2 }.map { ($0[0], $0[1]) }, uniquingKeysWith: { a, _ in a })

@@ -99,6 +99,8 @@ struct Serve: AsyncParsableCommand {
     var idempotencyDays: Int = 8
     @Option(help: "How long the parties named in an establishment application have to confirm it, from its arrival: 7d, 72h, 30m or 90s (10s to 30d).")
     var confirmationWindow: String = "7d"
+    @Option(help: "Seconds a signer's key and role are remembered between database reads (0 to 300). A kiosk removed or re-keyed with `registryd kiosk` is then treated as such only within this time; 0, the default, reads on every request and a removal holds at once.")
+    var keyMemorySeconds: Int = 0
     @Option(help: "Most connections open at once; more wait in the listen backlog.")
     var maxConnections: Int = 4096
     @Option(help: "Seconds a connection may take to send a request's head (from connecting, or after the previous answer); then it is closed.")
@@ -141,6 +143,7 @@ struct Serve: AsyncParsableCommand {
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw ValidationError("give --tls-certificate and --tls-key together")
         }
+        guard (0...300).contains(keyMemorySeconds) else { throw ValidationError("--key-memory-seconds must be 0 to 300") }
         guard (1...24 * 30).contains(statementHours) else { throw ValidationError("--statement-hours must be 1 to 720") }
         if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 1 to 65535") }
         guard (1...3600).contains(headerTimeout), (1...3600).contains(bodyTimeout) else {
@@ -172,6 +175,7 @@ struct Serve: AsyncParsableCommand {
         options.confirmationWindow = Self.duration(confirmationWindow) ?? Openings.defaultWindow
         options.statementValidity = TimeInterval(statementHours) * 3600
         options.acceptDemoKeys = demo
+        options.keyMemory = TimeInterval(keyMemorySeconds)
         if let timestampKey {
             do { options.timestampKey = try BundleSigning.loadPrivateKey(path: timestampKey) } catch {
                 FileHandle.standardError.write(Data("registryd: --timestamp-key: \(error); give the private key whose public half the fleet root names as timestamp key\n".utf8))

@@ -45,6 +45,26 @@ import Testing
         #expect(await guardian.count == 1)
     }
 
+    @Test func noncesFromClocksAheadAndBehindAreForgottenEachInItsTime() async throws {
+        let guardian = ReplayGuard()
+        let ahead = try KioskCredentials.generate(kioskId: "ahead"), behind = try KioskCredentials.generate(kioskId: "behind")
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let early = KioskSignature.makeNonce(), late = KioskSignature.makeNonce()
+        // A kiosk 200 s ahead, then others on time, in arrival order (the ahead one expires last).
+        try await guardian.admit(try Self.signed(ahead, nonce: late, at: now.addingTimeInterval(200)), now: now)
+        try await guardian.admit(try Self.signed(behind, nonce: early, at: now.addingTimeInterval(-100)), now: now)
+        for i in 1...50 { try await guardian.admit(try Self.signed(behind, at: now.addingTimeInterval(Double(i))), now: now.addingTimeInterval(Double(i))) }
+        #expect(await guardian.count == 52)
+        // 302 s on: the ones on time up to then are forgotten; the one ahead is still refused.
+        let later = now.addingTimeInterval(302)
+        await #expect(throws: SignatureFailure.replayed) {
+            try await guardian.admit(try Self.signed(ahead, nonce: late, at: now.addingTimeInterval(200)), now: later)
+        }
+        #expect(await guardian.count == 51)
+        try await guardian.admit(try Self.signed(behind, at: now.addingTimeInterval(900)), now: now.addingTimeInterval(900))
+        #expect(await guardian.count == 1)
+    }
+
     @Test func aFullGuardRefusesInsteadOfGrowing() async throws {
         let guardian = ReplayGuard(capacity: 3)
         let a = try KioskCredentials.generate(kioskId: "a")

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KioskCore
 
 /// Who a configuration layer is for. Layers apply in order fleet → site → kiosk, each file of a
 /// later layer replacing the same file of an earlier one.
@@ -64,7 +65,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
 
         public init(contents: Data) {
             self.contents = contents.base64EncodedString()
-            self.sha256 = SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
+            self.sha256 = SHA256.hash(data: contents).hexString
         }
     }
 

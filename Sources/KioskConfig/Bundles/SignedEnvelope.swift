@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KioskCore
 
 /// A signed document in the DSSE envelope format: the payload's exact bytes travel base64-encoded
 /// beside the signatures, so nothing has to be re-serialised to be verified.
@@ -104,6 +105,6 @@ public struct SignedEnvelope: Codable, Sendable, Equatable {
 public enum KeyID {
     /// The key id of an Ed25519 public key.
     public static func of(_ key: Curve25519.Signing.PublicKey) -> String {
-        SHA256.hash(data: key.rawRepresentation).prefix(16).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: key.rawRepresentation).prefix(16).hexString
     }
 }

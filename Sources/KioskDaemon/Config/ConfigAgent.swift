@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KioskCore
 import KioskConfig
 import Logging
 import Registry
@@ -137,7 +138,7 @@ public actor ConfigAgent {
             logger.warning("bundle download failed; will retry", metadata: ["target": "\(announcement.target)", "error": "\(error)"])
             return nil
         }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: data).hexString
         guard data.count == announcement.size, digest == announcement.sha256.lowercased() else {
             return await reject(target, announcement.version,
                                 "download is \(data.count) of \(announcement.size) bytes or its SHA-256 differs: truncated or altered", feed)

@@ -251,7 +251,7 @@ public final class CitizenDesk: CitizenOperations {
         // What the document says travels with its code, so a verifier can later see what was printed.
         let verification = printed.outcome.succeeded
             ? VerificationRecord(code: document.code.description, kind: document.fields.kind, fields: document.fields.fields,
-                                 sha256: document.fields.sha256.map { String(format: "%02x", $0) }.joined())
+                                 sha256: document.fields.sha256.hexString)
             : nil
         let record = PrintRecord(visitId: await sessions.sessionID ?? "none", documentKind: document.kind.rawValue, uscc: request.uscc,
                                  verificationCode: printed.outcome.succeeded ? document.code.description : nil, outcome: state,

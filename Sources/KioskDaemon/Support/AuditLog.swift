@@ -50,7 +50,7 @@ public final class AuditLog: Sendable {
     /// The keyed hash of a personal value (e.g. an ID number): 16 hex digits.
     public func pseudonym(_ value: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: key)
-        return Data(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return Data(mac).prefix(8).hexString
     }
 
     /// Appends one entry. `subjectIdNumber` is hashed before it is written.

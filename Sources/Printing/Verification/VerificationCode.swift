@@ -210,7 +210,7 @@ public struct DocumentVerifier: Sendable {
     @discardableResult
     public func verify(code: VerificationCode, fields: CanonicalFields) throws(VerificationError) -> VerificationCode {
         guard let key = keys[code.keyID] else {
-            throw .unknownKey(code.keyID.map { String(format: "%02x", $0) }.joined())
+            throw .unknownKey(code.keyID.hexString)
         }
         let sha256 = fields.sha256
         guard Array(sha256.prefix(8)) == code.digest else { throw .fieldsAltered }

@@ -67,7 +67,7 @@ extension ConfigBundleStore {
         let list = newest.values.sorted { ($0.target, $0.version) < ($1.target, $1.version) }
             .map { ConfigAnnouncement(target: $0.target, version: $0.version, id: String($0.id), sha256: $0.sha256, size: $0.size) }
         let etag = SHA256.hash(data: Data(list.map { "\($0.target)=\($0.version)/\($0.sha256)" }.joined(separator: ",").utf8))
-            .prefix(8).map { String(format: "%02x", $0) }.joined()
+            .prefix(8).hexString
         return ConfigAnnouncements(etag: etag, bundles: list)
     }
 }
@@ -112,7 +112,7 @@ extension SQLiteRegistryStore: ConfigBundleStore {
 
     public func publish(envelope: Data, target: String, version: Int, stagePercent: Int, note: String, at: Date) async throws -> PublishedBundle {
         try migrateConfig()
-        let digest = SHA256.hash(data: envelope).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: envelope).hexString
         return try await queue.write { db in
             let newest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM config_bundle WHERE target = ?", arguments: [target]) ?? 0
             guard version > newest else {
@@ -271,7 +271,7 @@ extension PostgresRegistryStore: ConfigBundleStore {
 
     public func publish(envelope: Data, target: String, version: Int, stagePercent: Int, note: String, at: Date) async throws -> PublishedBundle {
         try await migrateConfig()
-        let digest = SHA256.hash(data: envelope).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: envelope).hexString
         let text = envelope.base64EncodedString(), size = envelope.count, time = at.timeIntervalSince1970
         let logger = self.logger
         return try await client.withTransaction(logger: logger) { connection in

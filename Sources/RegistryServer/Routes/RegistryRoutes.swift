@@ -76,6 +76,10 @@ public struct RegistryOptions: Sendable {
     public var maxBatchItems = 1000
     /// Most nonces remembered against replays.
     public var replayCapacity = 1_000_000
+    /// Seconds a signer's key and role are remembered between store reads: a kiosk removed,
+    /// re-keyed or given another role is treated as such within this time. 0 (the default) reads
+    /// the store on every request, so a removal holds at once.
+    public var keyMemory: TimeInterval = 0
     /// Verification look-ups per client address: a burst, then this many a second.
     public var verificationBurst = 20
     public var verificationsPerSecond = 2.0
@@ -103,14 +107,14 @@ public struct RegistryOptions: Sendable {
 /// (the `--public-reads` enterprise routes); a request with some of them is still checked.
 public struct KioskAuthenticationMiddleware: RouterMiddleware {
     public typealias Context = RegistryRequestContext
-    let store: any RegistryStore
+    let principals: PrincipalDirectory
     let replays: ReplayGuard
     let bodyLimit: Int
     let allowAnonymous: Bool
 
-    /// Guards routes whose bodies hold at most `bodyLimit` bytes.
-    public init(store: any RegistryStore, replays: ReplayGuard, bodyLimit: Int, allowAnonymous: Bool = false) {
-        self.store = store
+    /// Guards routes whose bodies hold at most `bodyLimit` bytes; signers' keys come from `principals`.
+    init(principals: PrincipalDirectory, replays: ReplayGuard, bodyLimit: Int, allowAnonymous: Bool = false) {
+        self.principals = principals
         self.replays = replays
         self.bodyLimit = bodyLimit
         self.allowAnonymous = allowAnonymous
@@ -131,8 +135,10 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
         }
         do {
             let signed = try SignedRequestHeaders(values: values)
-            guard let principal = try await store.principal(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
-            let key = principal.publicKey
+            guard let found = try await principals.principal(id: signed.kioskId) else {
+                throw SignatureFailure.unknownKiosk(signed.kioskId)
+            }
+            var principal = found.principal
             try signed.checkClock(now: Date())
             if let length = input.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
                 throw Self.tooLarge(bodyLimit)
@@ -142,7 +148,15 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
             do { body = try await request.collectBody(upTo: bodyLimit) } catch {
                 throw Self.tooLarge(bodyLimit)
             }
-            try signed.verify(method: request.method.rawValue, pathAndQuery: request.uri.string, body: body.readableBytesView, publicKey: key)
+            let target = request.uri.string
+            if !signed.isValid(method: request.method.rawValue, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey) {
+                // A remembered key may have been replaced a moment ago: check against the store's before refusing.
+                if found.remembered {
+                    guard let current = try await principals.fresh(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
+                    principal = current
+                }
+                try signed.verify(method: request.method.rawValue, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
+            }
             try await replays.admit(signed)
             context.kioskId = signed.kioskId
             context.role = principal.role
@@ -202,8 +216,9 @@ public enum RegistryRoutes {
         router.add(middleware: CanonicalPathMiddleware())
         let housekeeping = Housekeeping(store: store, retention: options.idempotencyRetention)
         let replays = ReplayGuard(capacity: options.replayCapacity)
+        let principals = PrincipalDirectory(store: store, lifetime: options.keyMemory)
         func signed(_ limit: Int, allowAnonymous: Bool = false) -> RouterGroup<RegistryRequestContext> {
-            router.group("v1").add(middleware: KioskAuthenticationMiddleware(store: store, replays: replays, bodyLimit: limit,
+            router.group("v1").add(middleware: KioskAuthenticationMiddleware(principals: principals, replays: replays, bodyLimit: limit,
                                                                              allowAnonymous: allowAnonymous))
         }
         router.group("v1").get("health") { _, _ in
@@ -292,17 +307,23 @@ public enum RegistryRoutes {
         @Sendable func reader(_ context: RegistryRequestContext) throws {
             if !anonymousReads { _ = try context.requireKiosk() }
         }
-        publicReads.get("enterprises/:uscc") { _, context in
+        // A lookup answers from the stored record's text; the encoded answer is kept while that text is unchanged.
+        let answers = RecordAnswers()
+        @Sendable func enterpriseAnswer(_ context: RegistryRequestContext, kind: String,
+                                        _ make: @escaping @Sendable (EnterpriseRecord) -> any Encodable) async throws -> Response {
             try reader(context)
             let code = try uscc(context.parameters.get("uscc") ?? "")
-            guard let record = try await store.enterprise(uscc: code) else { throw notFound(code) }
-            return try json(record.enterprise)
+            guard let text = try await store.enterpriseRecordText(uscc: code) else { throw notFound(code) }
+            let body = try answers.answer(key: kind + code, source: text) { text in
+                ByteBuffer(bytes: try RegistryJSON.encoder().encode(make(try SQLiteRegistryStore.decode(EnterpriseRecord.self, text))))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+        }
+        publicReads.get("enterprises/:uscc") { _, context in
+            try await enterpriseAnswer(context, kind: "enterprise:") { $0.enterprise }
         }
         publicReads.get("enterprises/:uscc/archive") { _, context in
-            try reader(context)
-            let code = try uscc(context.parameters.get("uscc") ?? "")
-            guard let record = try await store.enterprise(uscc: code) else { throw notFound(code) }
-            return try json(PublicArchive(record))
+            try await enterpriseAnswer(context, kind: "archive:") { PublicArchive($0) }
         }
         publicReads.get("enterprises") { request, context in
             try reader(context)

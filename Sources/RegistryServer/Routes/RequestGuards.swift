@@ -80,9 +80,13 @@ public struct CanonicalPathMiddleware<Context: RequestContext>: RouterMiddleware
 /// `capacity` nonces are held, new requests are refused with 503 until old ones expire.
 public actor ReplayGuard {
     struct Key: Hashable { let kiosk: String; let nonce: String }
+    /// Each nonce with the second from which it may be forgotten.
     private var seen: [Key: Int64] = [:]
-    private var expiries: [(Int64, Key)] = []
-    private var head = 0
+    /// The nonces by that second: expiry walks the seconds passed, whatever order timestamps came in
+    /// (kiosks' clocks differ by seconds; nothing is ever sorted).
+    private var bySecond: [Int64: [Key]] = [:]
+    /// Every second before this one has been expired.
+    private var sweptTo: Int64?
     /// Most nonces held at once.
     public let capacity: Int
 
@@ -106,24 +110,22 @@ public actor ReplayGuard {
         // Acceptable until its timestamp leaves the skew window on the far side.
         let until = max(signed.seconds, nowSeconds) + Int64(KioskSignature.allowedSkew) + 1
         seen[key] = until
-        expiries.append((until, key))
-        if expiries.count > 1, expiries[expiries.count - 2].0 > until {
-            expiries.sort { $0.0 < $1.0 }  // rare: timestamps arrive roughly in order
-            expiries.removeFirst(head)
-            head = 0
-        }
+        bySecond[until, default: []].append(key)
     }
 
     private func expire(before now: Int64) {
-        while head < expiries.count, expiries[head].0 < now {
-            let (until, key) = expiries[head]
-            if seen[key] == until { seen[key] = nil }
-            head += 1
+        guard let from = sweptTo else {
+            sweptTo = now
+            return
         }
-        if head > 4096, head * 2 > expiries.count {
-            expiries.removeFirst(head)
-            head = 0
+        guard now > from else { return }
+        // After a long quiet spell, visit the seconds that hold nonces rather than every second passed.
+        let seconds: [Int64] = now - from <= Int64(bySecond.count) ? Array(from..<now) : bySecond.keys.filter { $0 < now }
+        for second in seconds {
+            guard let keys = bySecond.removeValue(forKey: second) else { continue }
+            for key in keys where seen[key] == second { seen[key] = nil }
         }
+        sweptTo = now
     }
 }
 

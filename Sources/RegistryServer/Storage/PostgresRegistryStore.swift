@@ -80,8 +80,8 @@ public final class PostgresRegistryStore: RegistryStore {
         return out
     }
 
-    public func enterprise(uscc: String) async throws -> EnterpriseRecord? {
-        try await strings("SELECT record FROM enterprise WHERE uscc = \(uscc)").first.map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
+    public func enterpriseRecordText(uscc: String) async throws -> String? {
+        try await strings("SELECT record FROM enterprise WHERE uscc = \(uscc)").first
     }
 
     public func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing] {

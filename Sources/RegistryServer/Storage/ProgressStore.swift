@@ -38,7 +38,7 @@ enum ProgressRules {
 
     static func hash(_ change: StatusChange, number: String) -> String {
         let text = number + "\n" + change.status.rawValue + "\n" + (change.note ?? "")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(text.utf8)).hexString
     }
 
     static func progress(registryNumber: String, tracking: String, body: String, receivedAt: Double,

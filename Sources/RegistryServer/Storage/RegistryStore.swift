@@ -74,7 +74,7 @@ public struct StoredSubmission: Sendable {
         self.kind = kind
         self.idempotencyKey = idempotencyKey
         self.body = body
-        bodyHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        bodyHash = SHA256.hash(data: body).hexString
         self.invalid = invalid
         self.visitId = visitId
         self.trackingNumber = trackingNumber
@@ -115,7 +115,8 @@ public struct StoredSubmission: Sendable {
 
 /// What registryd keeps, behind one protocol (SQLite here; PostgreSQL for a fleet).
 public protocol RegistryStore: Sendable {
-    func enterprise(uscc: String) async throws -> EnterpriseRecord?
+    /// The enterprise record as stored (its JSON text), for answers built once per stored version.
+    func enterpriseRecordText(uscc: String) async throws -> String?
     func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing]
     func person(idNumber: String) async throws -> SocialInsuranceRecord?
     /// Loads a seed in one transaction: all of it or nothing.
@@ -146,6 +147,11 @@ public protocol RegistryStore: Sendable {
 }
 
 extension RegistryStore {
+    /// The enterprise registered under `uscc`, decoded, if there is one.
+    public func enterprise(uscc: String) async throws -> EnterpriseRecord? {
+        try await enterpriseRecordText(uscc: uscc).map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
+    }
+
     /// Registers (or re-keys) a kiosk without a site.
     public func addKiosk(id: String, publicKey: Data, note: String) async throws {
         try await addPrincipal(id: id, publicKey: publicKey, note: note, role: .kiosk, site: nil)
@@ -244,11 +250,11 @@ public final class SQLiteRegistryStore: RegistryStore {
         try RegistryJSON.decoder().decode(type, from: Data(text.utf8))
     }
 
-    public func enterprise(uscc: String) async throws -> EnterpriseRecord? {
-        let text = try await queue.read { db in
-            try String.fetchOne(db, sql: "SELECT record FROM enterprise WHERE uscc = ?", arguments: [uscc])
+    /// One statement is its own transaction: the read needs no BEGIN and COMMIT around it.
+    public func enterpriseRecordText(uscc: String) async throws -> String? {
+        try await queue.unsafeRead { db in
+            try String.fetchOne(try db.cachedStatement(sql: "SELECT record FROM enterprise WHERE uscc = ?"), arguments: [uscc])
         }
-        return try text.map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
     }
 
     public func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing] {
@@ -290,9 +296,10 @@ public final class SQLiteRegistryStore: RegistryStore {
         try await queue.read { db in try Data.fetchOne(db, sql: "SELECT public_key FROM kiosk WHERE id = ?", arguments: [id]) }
     }
 
+    /// Read on every signed request: one statement, its own transaction, prepared once per connection.
     public func principal(id: String) async throws -> Principal? {
-        try await queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT public_key, role, site FROM kiosk WHERE id = ?", arguments: [id]).map {
+        try await queue.unsafeRead { db in
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT public_key, role, site FROM kiosk WHERE id = ?"), arguments: [id]).map {
                 Principal(publicKey: $0["public_key"], role: PrincipalRole(rawValue: $0["role"]) ?? .kiosk, site: $0["site"])
             }
         }

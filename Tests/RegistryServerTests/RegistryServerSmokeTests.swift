@@ -1,6 +1,0 @@
-import Testing
-@testable import RegistryServer
-
-@Test func RegistryServerModuleLinks() {
-    #expect(Bool(true))
-}
