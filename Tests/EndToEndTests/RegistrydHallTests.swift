@@ -79,9 +79,15 @@ import Testing
         #expect(try await counter.callNext(site: "hall-1", queue: "A", counter: 3, idempotencyKey: "press-2").ticketId == called.ticketId)
 
         // The booking system stores an appointment; the card holder checks in at the kiosk.
+        // A slot open now and within today's Beijing day, whatever the hour the test runs at.
         let now = Date()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .kiosk
+        let today = calendar.startOfDay(for: now)
+        let tomorrow = try #require(calendar.date(byAdding: .day, value: 1, to: today))
         let appointment = Appointment(id: "booking-00000001", site: "hall-1", serviceCode: "SC-FUND", queue: "B", idNumber: "441900199003181234",
-                                      name: "张三", startsAt: now.addingTimeInterval(600), endsAt: now.addingTimeInterval(2400))
+                                      name: "张三", startsAt: max(now.addingTimeInterval(-60), today),
+                                      endsAt: min(now.addingTimeInterval(2400), tomorrow.addingTimeInterval(-1)))
         _ = try await bed.client(bed.booking).storeAppointment(appointment)
         let checked = try await kiosk.checkIn(site: "hall-1", CheckInRequest(idNumber: "441900199003181234", ticketId: "t-00000002"))
         #expect(checked.priority && checked.number == "B001" && checked.serviceCode == "SC-FUND")
