@@ -119,7 +119,10 @@ echo; echo "== the hall: counter 1 registered with its own key; an appointment b
 "$BIN/registryd" config keygen -o "$RUN/counter-1.key" >/dev/null
 "$BIN/registryd" kiosk add demo-hall-counter-1 --role counter --site demo-hall --public-key "$(cat "$RUN/counter-1.pub")" \
   --note "counter 1" --db "$REGISTRY_DB" | sed 's/^/   /'
-NOW_START="$(date -u -d '-5 minutes' +%Y-%m-%dT%H:%M:%SZ)"; NOW_END="$(date -u -d '+25 minutes' +%Y-%m-%dT%H:%M:%SZ)"
+# Open from 5 minutes ago to 25 minutes on, kept within today's Beijing day (a slot lies within one day).
+now_s="$(date +%s)"; day_start="$(TZ=Asia/Shanghai date -d 'today 00:00' +%s)"; day_end=$(( day_start + 86399 ))
+start_s=$(( now_s - 300 < day_start ? day_start : now_s - 300 )); end_s=$(( now_s + 1500 > day_end ? day_end : now_s + 1500 ))
+NOW_START="$(date -u -d "@$start_s" +%Y-%m-%dT%H:%M:%SZ)"; NOW_END="$(date -u -d "@$end_s" +%Y-%m-%dT%H:%M:%SZ)"
 cat >"$RUN/appointments.json" <<JSON
 [{"id": "booking-demo-0001", "site": "demo-hall", "serviceCode": "SC-FUND", "queue": "B",
   "idNumber": "441900199003181234", "name": "张三", "startsAt": "$NOW_START", "endsAt": "$NOW_END"}]

@@ -294,6 +294,11 @@ enum HallDayTime {
 
     static func hour(_ date: Date) -> Int { calendar.component(.hour, from: date) }
 
+    /// `date` less `seconds`, but no earlier than the start of its day.
+    static func startOfDay(_ date: Date, within seconds: TimeInterval) -> Date {
+        max(date.addingTimeInterval(-seconds), calendar.startOfDay(for: date))
+    }
+
     /// `date` plus `seconds`, but no later than the last second of its day.
     static func endOfDay(_ date: Date, within seconds: TimeInterval) -> Date {
         let next = calendar.startOfDay(for: date).addingTimeInterval(86_400 - 1)

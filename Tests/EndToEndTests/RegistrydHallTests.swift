@@ -81,13 +81,8 @@ import Testing
         // The booking system stores an appointment; the card holder checks in at the kiosk.
         // A slot open now and within today's Beijing day, whatever the hour the test runs at.
         let now = Date()
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .kiosk
-        let today = calendar.startOfDay(for: now)
-        let tomorrow = try #require(calendar.date(byAdding: .day, value: 1, to: today))
         let appointment = Appointment(id: "booking-00000001", site: "hall-1", serviceCode: "SC-FUND", queue: "B", idNumber: "441900199003181234",
-                                      name: "张三", startsAt: max(now.addingTimeInterval(-60), today),
-                                      endsAt: min(now.addingTimeInterval(2400), tomorrow.addingTimeInterval(-1)))
+                                      name: "张三", startsAt: HallDayTime.startOfDay(now, within: 60), endsAt: HallDayTime.endOfDay(now, within: 2400))
         _ = try await bed.client(bed.booking).storeAppointment(appointment)
         let checked = try await kiosk.checkIn(site: "hall-1", CheckInRequest(idNumber: "441900199003181234", ticketId: "t-00000002"))
         #expect(checked.priority && checked.number == "B001" && checked.serviceCode == "SC-FUND")

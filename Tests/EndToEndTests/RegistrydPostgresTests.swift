@@ -63,8 +63,8 @@ import Testing
             ticketId: ticket.ticketId, site: "pg-hall", queue: "A", number: ticket.number, serviceCode: "SC-ESTATE", issuedAt: ticket.issuedAt, offline: false)))
         let now = Date()
         _ = try await client(booking).storeAppointment(Appointment(id: "pg-booking-0001", site: "pg-hall", serviceCode: "SC-FUND", queue: "A",
-                                                                   idNumber: "441900199003181234", name: "张三", startsAt: now.addingTimeInterval(-60),
-                                                                   endsAt: now.addingTimeInterval(600)))
+                                                                   idNumber: "441900199003181234", name: "张三", startsAt: HallDayTime.startOfDay(now, within: 60),
+                                                                   endsAt: HallDayTime.endOfDay(now, within: 600)))
         let priority = try await client(kiosk).checkIn(site: "pg-hall", CheckInRequest(idNumber: "441900199003181234", ticketId: "pg-ticket-0002"))
         _ = try await client(kiosk).submit(kind: .tickets, idempotencyKey: "pg-r2", body: try encoder.encode(TicketReport(
             ticketId: priority.ticketId, site: "pg-hall", queue: "A", number: priority.number, serviceCode: "SC-FUND", issuedAt: priority.issuedAt, offline: false)))

@@ -104,7 +104,11 @@ import Testing
         try await store.addPrincipal(id: "HALL-K2", publicKey: try key(), note: "", role: .kiosk, site: "hall-2")
         await #expect(throws: StoreError.self) { try await store.addPrincipal(id: "W1", publicKey: try key(), note: "", role: .counter, site: nil) }
         #expect(try await store.principal(id: "HALL-K1") == Principal(publicKey: try #require(try await store.kioskKey(id: "HALL-K1")), role: .kiosk, site: "hall-1"))
-        let now = Date()
+        // Noon of today in Beijing: the appointments below span an hour, which must not cross the
+        // hall's midnight whatever the hour the test runs at.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = .kiosk
+        let now = calendar.startOfDay(for: Date()).addingTimeInterval(12 * 3600)
         func reserve(_ id: String, _ queue: String = "A", kiosk: String = "HALL-K1", site: String = "hall-1") async throws -> Result<HallTicket, Problem> {
             try await store.reserveTicket(TicketRequest(ticketId: id, queue: queue, serviceCode: "SC-ESTATE"), site: site, kioskId: kiosk, now: now)
         }
