@@ -235,16 +235,10 @@ public struct SignedRequestHeaders: Sendable, Equatable {
 
     /// Verifies the signature over the request with the kiosk's raw Ed25519 public key.
     public func verify(method: String, pathAndQuery: String, body: some DataProtocol, publicKey raw: Data) throws(SignatureFailure) {
-        guard (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else { throw .unknownKiosk(kioskId) }
-        guard isValid(method: method, pathAndQuery: pathAndQuery, body: body, publicKey: raw) else { throw .badSignature }
-    }
-
-    /// Whether the signature verifies with `raw` (false for a key that is not 32 Ed25519 bytes).
-    public func isValid(method: String, pathAndQuery: String, body: some DataProtocol, publicKey raw: Data) -> Bool {
-        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { throw .unknownKiosk(kioskId) }
         let message = KioskSignature.message(method: method, pathAndQuery: pathAndQuery, timestamp: timestamp, nonce: nonce,
                                              kioskId: kioskId, idempotencyKey: idempotencyKey, body: body)
-        return key.isValidSignature(signature, for: message)
+        guard key.isValidSignature(signature, for: message) else { throw .badSignature }
     }
 }
 

@@ -148,14 +148,15 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
             do { body = try await request.collectBody(upTo: bodyLimit) } catch {
                 throw Self.tooLarge(bodyLimit)
             }
-            let target = request.uri.string
-            if !signed.isValid(method: request.method.rawValue, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey) {
+            let (method, target) = (request.method.rawValue, request.uri.string)
+            do {
+                try signed.verify(method: method, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
+            } catch {
                 // A remembered key may have been replaced a moment ago: check against the store's before refusing.
-                if found.remembered {
-                    guard let current = try await principals.fresh(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
-                    principal = current
-                }
-                try signed.verify(method: request.method.rawValue, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
+                guard found.remembered else { throw error }
+                guard let current = try await principals.fresh(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
+                principal = current
+                try signed.verify(method: method, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
             }
             try await replays.admit(signed)
             context.kioskId = signed.kioskId
