@@ -47,10 +47,10 @@ final class PrincipalDirectory: Sendable {
                 return
             }
             if entries.count >= capacity, entries[id] == nil {
-                // Drop what has expired; if nothing has, one entry at random.
+                // Drop what has expired; if nothing has, any one entry (the first in hash order).
                 let lifetime = lifetimeNanoseconds
                 entries = entries.filter { now &- $0.value.readAt < lifetime }
-                if entries.count >= capacity, let victim = entries.keys.randomElement() { entries[victim] = nil }
+                if entries.count >= capacity, !entries.isEmpty { entries.remove(at: entries.startIndex) }
             }
             entries[id] = Entry(principal: principal, readAt: now)
         }

@@ -26,9 +26,8 @@ final class RecordAnswers: Sendable {
         if let entry = entries.withLock({ $0[key] }), Self.same(entry.source, source) { return entry.answer }
         let answer = try build(source)
         entries.withLock { entries in
-            if entries.count >= capacity, entries[key] == nil, let victim = entries.keys.randomElement() {
-                entries[victim] = nil
-            }
+            // The first in hash order: any entry, found in constant time (randomElement walks the keys).
+            if entries.count >= capacity, entries[key] == nil, !entries.isEmpty { entries.remove(at: entries.startIndex) }
             entries[key] = Entry(source: source, answer: answer)
         }
         return answer
