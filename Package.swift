@@ -170,7 +170,7 @@ let package = Package(
         ]),
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: [
-            "RegistryServer", "Registry", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "RegistryServer", "Registry", "KioskConfig", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "PersonVerificationTests", dependencies: ["PersonVerification", "KioskCore", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),

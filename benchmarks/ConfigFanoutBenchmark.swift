@@ -73,3 +73,38 @@ func configFanoutBenchmark(kiosks: Int) async throws {
               + samples.map { String(format: "%.2f s", $0) }.joined(separator: ", "))
     }
 }
+
+/// One real kiosk's apply alone: verify the signed bundle against the trusted root, stage it,
+/// swap `current`, health-check and load it, and report to a live registryd; 20 versions in turn.
+func configApplyBenchmark() async throws {
+    let rootKey = Curve25519.Signing.PrivateKey(), publisher = Curve25519.Signing.PrivateKey()
+    let root = BundleSigning.rootMetadata(version: 1, expires: "2099-01-01T00:00:00Z", rootKeys: [rootKey.publicKey], rootThreshold: 1,
+                                          publisherKeys: [publisher.publicKey], publisherThreshold: 1)
+    let signedRoot = try BundleSigning.signRoot(root, by: [rootKey])
+    let credentials = try KioskCredentials.generate(kioskId: "bench-apply")
+    let registry = try BenchRegistry(credentials: credentials)
+    defer { registry.stop() }
+    let client = RegistryClient(configuration: RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials))
+    try await registry.waitUntilUp(client)
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    let base = URL(fileURLWithPath: repository + "/kiosk-config")
+    let configStore = try ConfigStore(stateDirectory: URL(fileURLWithPath: registry.dir + "/kiosk"), baseDirectory: base)
+    try await configStore.installRoot(signedRoot)
+    let agent = ConfigAgent(store: configStore, kioskId: credentials.kioskId, site: "bench-site",
+                            sessions: SessionManager(hub: EventHub(), audit: nil, idleTimeout: 60, warningLead: 10), audit: nil, logger: logger)
+    let feed = RegistryConfigFeed(base: client, site: "bench-site", logger: logger, httpClient: RegistryClient.sharedHTTPClient)
+    let texts = try String(contentsOf: base.appendingPathComponent("texts.yaml"), encoding: .utf8)
+    var samples: [Double] = []
+    for version in 1...20 {
+        let envelope = try BundleSigning.signBundle(
+            version: version, expires: "2099-01-01T00:00:00Z", target: BundleTarget(scope: .fleet),
+            files: ["texts.yaml": Data(texts.replacingOccurrences(of: "请将身份证放在读卡区", with: "请放置身份证 v\(version)").utf8)], by: [publisher])
+        let start = ContinuousClock.now
+        let entry = await agent.consider(envelope: envelope, feed: feed)
+        samples.append((ContinuousClock.now - start).seconds)
+        guard entry.result == .committed else { throw BenchError("v\(version) was not committed: \(entry.reason ?? "")") }
+    }
+    report("one kiosk's apply (verify, stage, swap, health check, load, report to registryd; \(texts.utf8.count / 1024) KiB texts.yaml)",
+           samples, unit: "ms")
+}

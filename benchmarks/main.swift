@@ -2,6 +2,7 @@
 // Usage: swift run -c release yitiji-bench [NAME ...]   (no name: all without a test bed)
 //        yitiji-bench outbox-enqueue relay-drain registry-reads   (the last two start registryd, built alongside)
 //        yitiji-bench sign-reads   (signed requests made ahead for wrk; see scripts/bench-registry.sh)
+//        yitiji-bench fleet --kiosks N --keys FILE --registry URL…   (a simulated fleet; see scripts/bench-fleet.sh)
 //        yitiji-bench usb-read  (run under the emulated reader's environment; see the README)
 import Foundation
 import Crypto
@@ -189,6 +190,23 @@ func printLatencyBenchmark() throws {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+// The fleet simulator takes options of its own.
+switch arguments.first {
+case "fleet", "fleet-shard", "fleet-keys":
+    do {
+        let rest = Array(arguments.dropFirst())
+        switch arguments.first {
+        case "fleet": try fleet(rest)
+        case "fleet-shard": try fleetShard(rest)
+        default: try fleetKeys(rest)
+        }
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("\(arguments.first ?? ""): \(error)\n".utf8))
+        exit(1)
+    }
+default: break
+}
 let benchmarks: [(name: String, run: () throws -> Void)] = [
     ("decode", decodeReadResponse),
     ("licence", licenceBenchmark),
@@ -222,10 +240,11 @@ let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
     ("relay-drain", { try runAsync(relayDrainBenchmark) }),
     ("registry-reads", { try runAsync(signedReadBenchmark) }),
     ("sign-reads", signReads),
+    ("config-apply", { try runAsync(configApplyBenchmark) }),
     ("config-fanout", { try runAsync { try await configFanoutBenchmark(kiosks: Int(ProcessInfo.processInfo.environment["BENCH_KIOSKS"] ?? "") ?? 100) } }),
 ]
 let wanted = Set(arguments)
-let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout", "sign-reads"]
+let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout", "config-apply", "sign-reads"]
 for bench in benchmarks + registryBenchmarks where wanted.isEmpty ? !needsTestBed.contains(bench.name) : wanted.contains(bench.name) {
     do { try bench.run() } catch { print("\(bench.name): failed: \(error)") }
 }

@@ -14,3 +14,8 @@ swift build --build-tests
 # registryd, PostgreSQL, tmux) and several tests check deadlines; side by side on a small
 # machine they would measure each other instead of the code.
 swift test --skip-build --no-parallel "$@"
+# A simulated fleet of 200 kiosks against two registryd replicas sharing PostgreSQL, as a smoke
+# run of the fleet benchmark: every request answered, every kiosk told of a published bundle.
+if [ $# -eq 0 ]; then
+  BENCH_CONFIGURATION=debug bash scripts/bench-fleet.sh 200 20 2 postgres
+fi

@@ -24,6 +24,7 @@ struct Registryd: AsyncParsableCommand {
               registryd --db /var/lib/registryd/registry.sqlite --listen 127.0.0.1:8480 --seed demo-seed.json
               registryd kiosk add KIOSK-0001 --public-key BASE64 --db /var/lib/registryd/registry.sqlite
               registryd kiosk add HALL1-W03 --role counter --site hall-1 --public-key BASE64 --db /var/lib/registryd/registry.sqlite
+              registryd kiosk import hall-2-kiosks.txt --db /var/lib/registryd/registry.sqlite
               registryd kiosk list --db /var/lib/registryd/registry.sqlite
               registryd hall call --site hall-1 --queue A --counter 3 --db /var/lib/registryd/registry.sqlite
               registryd appointments import today.json --db /var/lib/registryd/registry.sqlite
@@ -224,7 +225,7 @@ struct Serve: AsyncParsableCommand {
 /// Registers and lists kiosks.
 struct Kiosk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Register, list and remove kiosks, hall counters and the booking system.",
-                                                    subcommands: [Add.self, List.self, Remove.self])
+                                                    subcommands: [Add.self, Import.self, List.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -277,6 +278,56 @@ struct Kiosk: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
             print(outcome)
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a roll-out's kiosks from a list, all in one transaction.",
+            discussion: """
+                The list has one line per kiosk: ID PUBLIC-KEY [SITE] (the key base64 of its raw 32-byte Ed25519 public key);
+                blank lines and lines starting with # are skipped. All of it is registered or none of it: a bad line, an ID
+                listed twice or a kiosk registered with another key (without --replace) stops it. A known kiosk keeps its site
+                and note unless the list or --note gives others.
+                  registryd kiosk import hall-1-kiosks.txt --db /var/lib/registryd/registry.sqlite
+                """)
+        @Argument(help: "The list file ('-' reads standard input).")
+        var file: String
+        @Option(help: "What every listed key may do: kiosk or counter.")
+        var role: String = "kiosk"
+        @Option(help: "A note for every listed kiosk, e.g. the roll-out's name.")
+        var note: String = ""
+        @Flag(help: "Replace the keys of kiosks registered with other ones (the holders of the old keys are locked out).")
+        var replace = false
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard let role = PrincipalRole(rawValue: role), [.kiosk, .counter].contains(role) else {
+                throw ValidationError("--role must be kiosk or counter, not '\(role.prefix(20))'")
+            }
+            let data: Data
+            do {
+                data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+            }
+            let replace = self.replace
+            let entries: [NewPrincipal]
+            do { entries = try PrincipalImport.parse(data, role: role, note: note) } catch { throw ValidationError("\(file): \(error)") }
+            let plan: PrincipalImport.Plan
+            do {
+                plan = try await store.with { store -> PrincipalImport.Plan in
+                    let registered = Dictionary(try await store.kiosks().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                    let (plan, writes) = try PrincipalImport.plan(entries, registered: registered, replace: replace)
+                    if !writes.isEmpty { try await store.addPrincipals(writes) }
+                    return plan
+                }
+            } catch let error as PrincipalImport.Failure {
+                throw ValidationError("\(file): \(error)")
+            } catch let error as StoreError {
+                throw ValidationError(error.description)
+            }
+            print("imported \(entries.count) \(role.rawValue)(s): \(plan.new) new, \(plan.rekeyed) re-keyed, \(plan.updated) updated, \(plan.unchanged) unchanged")
         }
     }
 

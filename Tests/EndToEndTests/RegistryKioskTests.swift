@@ -175,4 +175,37 @@ import Testing
         #expect(try ProcessRunner.run(registryd, ["kiosk", "remove", "DG-0002", "--yes", "--db", db]).status == 0)
         #expect(try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout.isEmpty)
     }
+
+    @Test func aRollOutsKeyListIsImportedWholeOrNotAtAll() throws {
+        let dir = try TemporaryDirectory(prefix: "registry-import")
+        defer { dir.remove() }
+        let db = dir.path + "/r.sqlite"
+        let registryd = BuiltProducts.path("registryd")
+        let keys = try (1...3).map { try KioskCredentials.generate(kioskId: "HALL2-0\($0)") }
+        let list = "# hall 2, roll-out 1\n" + keys.map { "\($0.kioskId) \($0.publicKeyBase64) hall-2" }.joined(separator: "\n") + "\n"
+        try list.write(toFile: dir.path + "/hall-2.txt", atomically: true, encoding: .utf8)
+        let first = try ProcessRunner.run(registryd, ["kiosk", "import", dir.path + "/hall-2.txt", "--note", "roll-out 1", "--db", db])
+        #expect(first.status == 0 && first.stdout.contains("imported 3 kiosk(s): 3 new, 0 re-keyed, 0 updated, 0 unchanged"), "\(first.stderr)")
+        let listed = try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout
+        #expect(keys.allSatisfy { listed.contains("\($0.kioskId)\tkiosk\thall-2\t\($0.publicKeyBase64)") && listed.contains("roll-out 1") }, "\(listed)")
+        // Again from standard input: nothing changes.
+        let again = try ProcessRunner.run(registryd, ["kiosk", "import", "-", "--db", db], stdin: Data(list.utf8))
+        #expect(again.stdout.contains("3 unchanged"), "\(again.stderr)")
+        // One bad line, or one kiosk that would get another key, and nothing of the list is registered.
+        let newcomer = try KioskCredentials.generate(kioskId: "HALL2-04")
+        let rekeyed = try KioskCredentials.generate(kioskId: "HALL2-01")
+        for (text, says) in [("\(newcomer.kioskId) \(newcomer.publicKeyBase64)\nHALL2-05 AAAA\n", "line 2: the public key must be base64 of 32"),
+                             ("\(newcomer.kioskId) \(newcomer.publicKeyBase64)\n\(rekeyed.kioskId) \(rekeyed.publicKeyBase64)\n", "--replace")] {
+            let refused = try ProcessRunner.run(registryd, ["kiosk", "import", "-", "--db", db], stdin: Data(text.utf8))
+            #expect(refused.status != 0 && refused.stderr.contains(says) && refused.stderr.contains("nothing was registered"), "\(refused.stderr)")
+            #expect(!(try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout.contains("HALL2-04")))
+        }
+        let replaced = try ProcessRunner.run(registryd, ["kiosk", "import", "-", "--replace", "--db", db],
+                                             stdin: Data("\(rekeyed.kioskId) \(rekeyed.publicKeyBase64)\n".utf8))
+        #expect(replaced.stdout.contains("1 re-keyed"), "\(replaced.stderr)")
+        let after = try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout
+        #expect(after.contains("HALL2-01\tkiosk\thall-2\t\(rekeyed.publicKeyBase64)"), "the site is kept: \(after)")
+        let missing = try ProcessRunner.run(registryd, ["kiosk", "import", dir.path + "/none.txt", "--db", db])
+        #expect(missing.status != 0 && missing.stderr.contains("cannot read"), "\(missing.stderr)")
+    }
 }

@@ -59,16 +59,7 @@ extension ConfigBundleStore {
     public func announcements(kioskId: String, site: String?) async throws -> ConfigAnnouncements {
         var targets = ["fleet", "kiosk:\(kioskId)"]
         if let site { targets.append("site:\(site)") }
-        var newest: [String: PublishedBundle] = [:]
-        for bundle in try await publishedBundles(targets: targets)
-        where ConfigStaging.includes(kioskId: kioskId, target: bundle.target, version: bundle.version, percent: bundle.stagePercent) {
-            if (newest[bundle.target]?.version ?? -1) < bundle.version { newest[bundle.target] = bundle }
-        }
-        let list = newest.values.sorted { ($0.target, $0.version) < ($1.target, $1.version) }
-            .map { ConfigAnnouncement(target: $0.target, version: $0.version, id: String($0.id), sha256: $0.sha256, size: $0.size) }
-        let etag = SHA256.hash(data: Data(list.map { "\($0.target)=\($0.version)/\($0.sha256)" }.joined(separator: ",").utf8))
-            .prefix(8).hexString
-        return ConfigAnnouncements(etag: etag, bundles: list)
+        return ConfigAnnouncements.newest(of: try await publishedBundles(targets: targets), kioskId: kioskId, site: site)
     }
 }
 
@@ -90,6 +81,7 @@ public enum BundleInspection {
 }
 
 extension SQLiteRegistryStore: ConfigBundleStore {
+    /// Creates the configuration tables (once, when the store opens).
     func migrateConfig() throws {
         try queue.write { db in
             try db.execute(sql: """
@@ -111,7 +103,6 @@ extension SQLiteRegistryStore: ConfigBundleStore {
     }
 
     public func publish(envelope: Data, target: String, version: Int, stagePercent: Int, note: String, at: Date) async throws -> PublishedBundle {
-        try migrateConfig()
         let digest = SHA256.hash(data: envelope).hexString
         return try await queue.write { db in
             let newest = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM config_bundle WHERE target = ?", arguments: [target]) ?? 0
@@ -128,7 +119,6 @@ extension SQLiteRegistryStore: ConfigBundleStore {
     }
 
     public func setStage(id: Int64, percent: Int) async throws -> Bool {
-        try migrateConfig()
         return try await queue.write { db in
             try db.execute(sql: "UPDATE config_bundle SET stage_percent = ? WHERE id = ?", arguments: [percent, id])
             let changed = db.changesCount > 0
@@ -138,7 +128,6 @@ extension SQLiteRegistryStore: ConfigBundleStore {
     }
 
     public func publishedBundles(targets: [String]?) async throws -> [PublishedBundle] {
-        try migrateConfig()
         return try await queue.read { db in
             let columns = "id, target, version, stage_percent, sha256, size, published_at, note"
             if let targets {
@@ -151,7 +140,6 @@ extension SQLiteRegistryStore: ConfigBundleStore {
     }
 
     public func bundleEnvelope(id: Int64) async throws -> Data? {
-        try migrateConfig()
         return try await queue.read { try Data.fetchOne($0, sql: "SELECT envelope FROM config_bundle WHERE id = ?", arguments: [id]) }
     }
 
@@ -162,7 +150,6 @@ extension SQLiteRegistryStore: ConfigBundleStore {
     }
 
     public func record(report: ConfigReport, kioskId: String) async throws {
-        try migrateConfig()
         let text = String(decoding: try RegistryJSON.encoder().encode(report), as: UTF8.self)
         try await queue.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO config_report (kiosk_id, target, report) VALUES (?, ?, ?)",
@@ -171,7 +158,6 @@ extension SQLiteRegistryStore: ConfigBundleStore {
     }
 
     public func configReports() async throws -> [KioskConfigState] {
-        try migrateConfig()
         return try await queue.read { db in
             try Row.fetchAll(db, sql: "SELECT kiosk_id, report FROM config_report ORDER BY kiosk_id, target").compactMap { row in
                 let text: String = row["report"]
@@ -190,6 +176,7 @@ public enum ConfigRoutes {
     public static func add(reads: RouterGroup<RegistryRequestContext>, reports: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore,
                            options: RegistryOptions = RegistryOptions()) {
         let (timestampKey, validity) = (options.timestampKey, options.statementValidity)
+        let catalogue = ConfigCatalogue(store: store)
         reads.get("config/announcements") { request, context in
             let kioskId = try context.requireKiosk()
             let site = request.uri.queryParameters.get("site")
@@ -198,18 +185,14 @@ public enum ConfigRoutes {
             }
             let known = request.uri.queryParameters.get("etag")
             let wait = min(max(request.uri.queryParameters.get("wait", as: Int.self) ?? 0, 0), 60)
-            var current = try await store.announcements(kioskId: kioskId, site: site)
+            var (revision, current) = try await catalogue.announcements(kioskId: kioskId, site: site)
             if let known, known == current.etag, wait > 0 {
-                var revision = try await store.configRevision()
+                // Held without a database read of its own: the catalogue's one watcher wakes it.
                 let deadline = ContinuousClock.now + .seconds(wait)
-                while ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(250))
-                    let now = try await store.configRevision()
-                    if now != revision {
-                        revision = now
-                        current = try await store.announcements(kioskId: kioskId, site: site)
-                        if current.etag != known { break }
-                    }
+                while let changed = await catalogue.waitForChange(after: revision, until: deadline) {
+                    revision = changed
+                    current = ConfigAnnouncements.newest(of: try await catalogue.bundles(at: changed), kioskId: kioskId, site: site)
+                    if current.etag != known { break }
                 }
             }
             if let timestampKey {
@@ -219,7 +202,7 @@ public enum ConfigRoutes {
         }
         reads.get("config/bundles/:id") { _, context in
             _ = try context.requireKiosk()
-            guard let id = context.parameters.get("id", as: Int64.self), let envelope = try await store.bundleEnvelope(id: id) else {
+            guard let id = context.parameters.get("id", as: Int64.self), let envelope = try await catalogue.envelope(id: id) else {
                 throw Problem(status: .notFound, code: "config.not-found", title: "No such bundle", detail: "no configuration bundle has this id")
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: envelope)))
@@ -248,29 +231,22 @@ func freshnessStatement(for answer: ConfigAnnouncements, kioskId: String, key: C
 }
 
 extension PostgresRegistryStore: ConfigBundleStore {
-    func migrateConfig() async throws {
-        let statements: [PostgresQuery] = [
-            """
-            CREATE TABLE IF NOT EXISTS config_bundle (id BIGSERIAL PRIMARY KEY, target TEXT NOT NULL, version INTEGER NOT NULL,
-                stage_percent INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, envelope TEXT NOT NULL,
-                published_at DOUBLE PRECISION NOT NULL, note TEXT NOT NULL, UNIQUE (target, version))
-            """,
-            "CREATE TABLE IF NOT EXISTS config_revision (id INTEGER PRIMARY KEY, revision BIGINT NOT NULL)",
-            "INSERT INTO config_revision (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
-            """
-            CREATE TABLE IF NOT EXISTS config_report (kiosk_id TEXT NOT NULL, target TEXT NOT NULL, report TEXT NOT NULL,
-                PRIMARY KEY (kiosk_id, target))
-            """,
-        ]
-        let logger = self.logger
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(7462)", logger: logger)
-            for statement in statements { try await connection.query(statement, logger: logger) }
-        }
-    }
+    /// The configuration tables, created by `migrate()`.
+    static let configMigration: [PostgresQuery] = [
+        """
+        CREATE TABLE IF NOT EXISTS config_bundle (id BIGSERIAL PRIMARY KEY, target TEXT NOT NULL, version INTEGER NOT NULL,
+            stage_percent INTEGER NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, envelope TEXT NOT NULL,
+            published_at DOUBLE PRECISION NOT NULL, note TEXT NOT NULL, UNIQUE (target, version))
+        """,
+        "CREATE TABLE IF NOT EXISTS config_revision (id INTEGER PRIMARY KEY, revision BIGINT NOT NULL)",
+        "INSERT INTO config_revision (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+        """
+        CREATE TABLE IF NOT EXISTS config_report (kiosk_id TEXT NOT NULL, target TEXT NOT NULL, report TEXT NOT NULL,
+            PRIMARY KEY (kiosk_id, target))
+        """,
+    ]
 
     public func publish(envelope: Data, target: String, version: Int, stagePercent: Int, note: String, at: Date) async throws -> PublishedBundle {
-        try await migrateConfig()
         let digest = SHA256.hash(data: envelope).hexString
         let text = envelope.base64EncodedString(), size = envelope.count, time = at.timeIntervalSince1970
         let logger = self.logger
@@ -294,14 +270,12 @@ extension PostgresRegistryStore: ConfigBundleStore {
     }
 
     public func setStage(id: Int64, percent: Int) async throws -> Bool {
-        try await migrateConfig()
         let changed = try await !strings("UPDATE config_bundle SET stage_percent = \(percent) WHERE id = \(id) RETURNING target").isEmpty
         if changed { try await client.query("UPDATE config_revision SET revision = revision + 1 WHERE id = 1", logger: logger) }
         return changed
     }
 
     public func publishedBundles(targets: [String]?) async throws -> [PublishedBundle] {
-        try await migrateConfig()
         var out: [PublishedBundle] = []
         let rows = try await client.query(
             "SELECT id, target, version, stage_percent, sha256, size, published_at, note FROM config_bundle ORDER BY id DESC", logger: logger)
@@ -314,7 +288,6 @@ extension PostgresRegistryStore: ConfigBundleStore {
     }
 
     public func bundleEnvelope(id: Int64) async throws -> Data? {
-        try await migrateConfig()
         return try await strings("SELECT envelope FROM config_bundle WHERE id = \(id)").first.flatMap { Data(base64Encoded: $0) }
     }
 
@@ -327,7 +300,6 @@ extension PostgresRegistryStore: ConfigBundleStore {
     }
 
     public func record(report: ConfigReport, kioskId: String) async throws {
-        try await migrateConfig()
         let text = String(decoding: try RegistryJSON.encoder().encode(report), as: UTF8.self), target = report.target ?? "-"
         try await client.query("""
             INSERT INTO config_report (kiosk_id, target, report) VALUES (\(kioskId), \(target), \(text))
@@ -336,7 +308,6 @@ extension PostgresRegistryStore: ConfigBundleStore {
     }
 
     public func configReports() async throws -> [KioskConfigState] {
-        try await migrateConfig()
         var out: [KioskConfigState] = []
         let rows = try await client.query("SELECT kiosk_id, report FROM config_report ORDER BY kiosk_id, target", logger: logger)
         for try await (kiosk, text) in rows.decode((String, String).self) {

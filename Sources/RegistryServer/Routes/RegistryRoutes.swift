@@ -75,7 +75,7 @@ public struct RegistryOptions: Sendable {
     /// Most items in one batch.
     public var maxBatchItems = 1000
     /// Most nonces remembered against replays.
-    public var replayCapacity = 1_000_000
+    public var replayCapacity = 4_000_000
     /// Seconds a signer's key and role are remembered between store reads: a kiosk removed,
     /// re-keyed or given another role is treated as such within this time. 0 (the default) reads
     /// the store on every request, so a removal holds at once.

@@ -66,7 +66,7 @@ public final class PostgresRegistryStore: RegistryStore {
             "CREATE INDEX IF NOT EXISTS document_key_id ON document_key(key_id)",
             "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
         ] + Self.hallMigration + Self.progressMigration + Self.deliveryMigration + Self.pensionMigration + Self.cardLossMigration
-            + Self.openingMigration
+            + Self.openingMigration + Self.configMigration
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
             try await connection.query("SELECT pg_advisory_xact_lock(7461)", logger: logger)
@@ -135,13 +135,18 @@ public final class PostgresRegistryStore: RegistryStore {
         return nil
     }
 
-    public func addPrincipal(id: String, publicKey: Data, note: String, role: PrincipalRole, site: String?) async throws {
-        if let problem = Self.principalProblem(id: id, publicKey: publicKey, role: role, site: site) { throw problem }
-        let key = publicKey.base64EncodedString(), now = Date().timeIntervalSince1970, roleName = role.rawValue
-        try await client.query("""
-            INSERT INTO kiosk (id, public_key, added_at, note, role, site) VALUES (\(id), \(key), \(now), \(note), \(roleName), \(site))
-            ON CONFLICT (id) DO UPDATE SET public_key = EXCLUDED.public_key, note = EXCLUDED.note, role = EXCLUDED.role, site = EXCLUDED.site
-            """, logger: logger)
+    public func addPrincipals(_ entries: [NewPrincipal]) async throws {
+        if let problem = entries.lazy.compactMap(\.problem).first { throw problem }
+        let now = Date().timeIntervalSince1970, logger = self.logger
+        try await client.withTransaction(logger: logger) { connection in
+            for entry in entries {
+                let (id, key, note, role, site) = (entry.id, entry.publicKey.base64EncodedString(), entry.note, entry.role.rawValue, entry.site)
+                try await connection.query("""
+                    INSERT INTO kiosk (id, public_key, added_at, note, role, site) VALUES (\(id), \(key), \(now), \(note), \(role), \(site))
+                    ON CONFLICT (id) DO UPDATE SET public_key = EXCLUDED.public_key, note = EXCLUDED.note, role = EXCLUDED.role, site = EXCLUDED.site
+                    """, logger: logger)
+            }
+        }
     }
 
     public func removeKiosk(id: String) async throws -> Bool {

@@ -125,8 +125,9 @@ public protocol RegistryStore: Sendable {
     func kioskKey(id: String) async throws -> Data?
     /// The key of `id`, what it may do and where it stands, if registered.
     func principal(id: String) async throws -> Principal?
-    /// Registers (or re-keys) a kiosk, counter or booking system; a kiosk or counter names its site.
-    func addPrincipal(id: String, publicKey: Data, note: String, role: PrincipalRole, site: String?) async throws
+    /// Registers (or re-keys) kiosks, counters or booking systems in one transaction: all of them or
+    /// none; a kiosk or counter names its site.
+    func addPrincipals(_ entries: [NewPrincipal]) async throws
     /// Removes a kiosk; false when it was not registered.
     func removeKiosk(id: String) async throws -> Bool
     /// Every registered kiosk, by ID.
@@ -152,6 +153,11 @@ extension RegistryStore {
         try await enterpriseRecordText(uscc: uscc).map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
     }
 
+    /// Registers (or re-keys) a kiosk, counter or booking system; a kiosk or counter names its site.
+    public func addPrincipal(id: String, publicKey: Data, note: String, role: PrincipalRole, site: String?) async throws {
+        try await addPrincipals([NewPrincipal(id: id, publicKey: publicKey, note: note, role: role, site: site)])
+    }
+
     /// Registers (or re-keys) a kiosk without a site.
     public func addKiosk(id: String, publicKey: Data, note: String) async throws {
         try await addPrincipal(id: id, publicKey: publicKey, note: note, role: .kiosk, site: nil)
@@ -167,6 +173,23 @@ extension RegistryStore {
         if role == .counter, site == nil { return .kiosk("a counter stands in a site: give --site") }
         return nil
     }
+}
+
+/// A key to register, with what it may do and where it stands.
+public struct NewPrincipal: Sendable, Equatable {
+    public var id: String
+    /// The raw 32-byte Ed25519 public key.
+    public var publicKey: Data
+    public var note: String
+    public var role: PrincipalRole
+    public var site: String?
+
+    public init(id: String, publicKey: Data, note: String = "", role: PrincipalRole = .kiosk, site: String? = nil) {
+        (self.id, self.publicKey, self.note, self.role, self.site) = (id, publicKey, note, role, site)
+    }
+
+    /// Why it cannot be registered, or nil.
+    var problem: StoreError? { SQLiteRegistryStore.principalProblem(id: id, publicKey: publicKey, role: role, site: site) }
 }
 
 /// What became of a document key registration.
@@ -237,6 +260,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             Self.registerCardLossMigration(&migrator)
             Self.registerOpeningMigration(&migrator)
             try migrator.migrate(queue)
+            try migrateConfig()
         } catch {
             throw StoreError.database("\(path): \(error)")
         }
@@ -305,13 +329,17 @@ public final class SQLiteRegistryStore: RegistryStore {
         }
     }
 
-    public func addPrincipal(id: String, publicKey: Data, note: String, role: PrincipalRole, site: String?) async throws {
-        if let problem = Self.principalProblem(id: id, publicKey: publicKey, role: role, site: site) { throw problem }
+    public func addPrincipals(_ entries: [NewPrincipal]) async throws {
+        if let problem = entries.lazy.compactMap(\.problem).first { throw problem }
+        let now = Date().timeIntervalSince1970
         try await queue.write { db in
-            try db.execute(sql: """
+            let statement = try db.cachedStatement(sql: """
                 INSERT INTO kiosk (id, public_key, added_at, note, role, site) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET public_key = excluded.public_key, note = excluded.note, role = excluded.role, site = excluded.site
-                """, arguments: [id, publicKey, Date().timeIntervalSince1970, note, role.rawValue, site])
+                """)
+            for entry in entries {
+                try statement.execute(arguments: [entry.id, entry.publicKey, now, entry.note, entry.role.rawValue, entry.site])
+            }
         }
     }
 

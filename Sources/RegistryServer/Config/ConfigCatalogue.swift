@@ -1,0 +1,134 @@
+import Crypto
+import Foundation
+import KioskCore
+import Registry
+
+/// What one registryd process knows of the published bundles, shared by every request: the
+/// bundles as of a revision (read once per revision, however many kiosks ask), the envelopes
+/// (never changed once published), and one watcher that reads the revision for all held long
+/// polls at once and wakes them when it changes. Another replica's publish is seen within
+/// `interval`, as it reaches the shared database.
+public actor ConfigCatalogue {
+    let store: any ConfigBundleStore
+    /// How often the watcher reads the revision while polls are held.
+    let interval: Duration
+    private var snapshot: (revision: Int64, bundles: [PublishedBundle])?
+    private var loading: (revision: Int64, task: Task<[PublishedBundle], any Error>)?
+    private var envelopes: [Int64: Data] = [:]
+    private var envelopeBytes = 0
+    /// Most envelope bytes kept (a bundle is a few kilobytes; its files up to a few megabytes).
+    let envelopeBudget: Int
+    private var waiters: [Int: Waiter] = [:]
+    private var nextWaiter = 0
+    private var watcher: Task<Void, Never>?
+    /// The newest revision this process has seen.
+    private var known: Int64 = -1
+
+    struct Waiter {
+        let after: Int64
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Int64?, Never>
+    }
+
+    /// A catalogue over `store`.
+    public init(store: any ConfigBundleStore, interval: Duration = .milliseconds(250), envelopeBudget: Int = 64 << 20) {
+        self.store = store
+        self.interval = interval
+        self.envelopeBudget = envelopeBudget
+    }
+
+    /// Long polls held now.
+    public var held: Int { waiters.count }
+
+    /// The published bundles as of `revision`: read from the store once per revision.
+    func bundles(at revision: Int64) async throws -> [PublishedBundle] {
+        if let snapshot, snapshot.revision == revision { return snapshot.bundles }
+        known = max(known, revision)
+        if let loading, loading.revision == revision { return try await loading.task.value }
+        let store = self.store
+        let task = Task { try await store.publishedBundles(targets: nil) }
+        loading = (revision, task)
+        defer { if loading?.revision == revision { loading = nil } }
+        let bundles = try await task.value
+        if (snapshot?.revision ?? -1) <= revision { snapshot = (revision, bundles) }
+        return bundles
+    }
+
+    /// What `kioskId` (at `site`) is told now.
+    public func announcements(kioskId: String, site: String?) async throws -> (revision: Int64, answer: ConfigAnnouncements) {
+        let revision = try await store.configRevision()
+        return (revision, ConfigAnnouncements.newest(of: try await bundles(at: revision), kioskId: kioskId, site: site))
+    }
+
+    /// The signed envelope of bundle `id`, kept once read.
+    public func envelope(id: Int64) async throws -> Data? {
+        if let kept = envelopes[id] { return kept }
+        guard let envelope = try await store.bundleEnvelope(id: id) else { return nil }
+        if envelopes[id] == nil, envelope.count <= envelopeBudget {
+            while envelopeBytes + envelope.count > envelopeBudget, let first = envelopes.first {
+                envelopes.removeValue(forKey: first.key)
+                envelopeBytes -= first.value.count
+            }
+            envelopes[id] = envelope
+            envelopeBytes += envelope.count
+        }
+        return envelope
+    }
+
+    /// Waits until the revision differs from `after` (answers the new one) or `deadline` passes
+    /// (answers nil); a cancelled request stops waiting at once.
+    public func waitForChange(after: Int64, until deadline: ContinuousClock.Instant) async -> Int64? {
+        if known > after { return known }
+        known = max(known, after)
+        let id = nextWaiter
+        nextWaiter += 1
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(returning: nil)
+                    return
+                }
+                waiters[id] = Waiter(after: after, deadline: deadline, continuation: continuation)
+                if watcher == nil { watcher = Task { await self.watch() } }
+            }
+        } onCancel: {
+            Task { await self.release(id) }
+        }
+    }
+
+    private func release(_ id: Int) {
+        waiters.removeValue(forKey: id)?.continuation.resume(returning: nil)
+    }
+
+    /// Reads the revision every `interval` while anyone waits; wakes the waiters it concerns.
+    private func watch() async {
+        while !waiters.isEmpty {
+            try? await Task.sleep(for: interval)
+            if let revision = try? await store.configRevision() { known = max(known, revision) }
+            let now = ContinuousClock.now
+            for (id, waiter) in waiters where known != waiter.after || waiter.deadline <= now {
+                waiters.removeValue(forKey: id)
+                waiter.continuation.resume(returning: known != waiter.after ? known : nil)
+            }
+        }
+        watcher = nil
+    }
+}
+
+extension ConfigAnnouncements {
+    /// The newest version per target among `bundles` that `kioskId` (at `site`) is staged for.
+    public static func newest(of bundles: [PublishedBundle], kioskId: String, site: String?) -> ConfigAnnouncements {
+        var targets: Set<String> = ["fleet", "kiosk:\(kioskId)"]
+        if let site { targets.insert("site:\(site)") }
+        var newest: [String: PublishedBundle] = [:]
+        for bundle in bundles where targets.contains(bundle.target)
+            && ConfigStaging.includes(kioskId: kioskId, target: bundle.target, version: bundle.version, percent: bundle.stagePercent) {
+            if (newest[bundle.target]?.version ?? -1) < bundle.version { newest[bundle.target] = bundle }
+        }
+        let list = newest.values.sorted { ($0.target, $0.version) < ($1.target, $1.version) }
+            .map { ConfigAnnouncement(target: $0.target, version: $0.version, id: String($0.id), sha256: $0.sha256, size: $0.size) }
+        let etag = SHA256.hash(data: Data(list.map { "\($0.target)=\($0.version)/\($0.sha256)" }.joined(separator: ",").utf8))
+            .prefix(8).hexString
+        return ConfigAnnouncements(etag: etag, bundles: list)
+    }
+}

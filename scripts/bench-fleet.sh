@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# A simulated fleet against release registryd replicas: N kiosks, each with its own registered key,
+# hold the configuration long poll open, send a signed heartbeat every 30 s and serve a citizen
+# about every 10 minutes (yitiji-bench fleet). Ten seconds into the measured window a fleet bundle
+# is published with `registryd config publish` (staged 100 %) and the simulator times how long the
+# kiosks take to be told and to download it. Prints per-route throughput, p50/p99 and errors, the
+# fan-out, each replica's memory, CPU and sockets, and PostgreSQL's connection count.
+# Usage: scripts/bench-fleet.sh [KIOSKS] [SECONDS] [REPLICAS] [sqlite|postgres] [--polls-only]
+#   KIOSKS 200 (default), SECONDS measured (default 60), REPLICAS 1 (more need postgres).
+#   BENCH_CONFIGURATION=debug uses the debug build (the test command's smoke run); figures come from release.
+# Exits non-zero when a route other than the held poll saw an error or a kiosk did not get the bundle.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kiosks="${1:-200}"
+seconds="${2:-60}"
+replicas="${3:-1}"
+engine="${4:-sqlite}"
+extra="${5:-}"
+case "$engine" in sqlite|postgres) ;; *) echo "bench-fleet: the store is sqlite or postgres, not '$engine'" >&2; exit 2 ;; esac
+if [ "$replicas" -gt 1 ] && [ "$engine" != postgres ]; then
+  echo "bench-fleet: several replicas share one PostgreSQL database: give postgres" >&2; exit 2
+fi
+dir="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ "$engine" = postgres ] && scripts/testbeds/postgres.sh stop "$dir/pg" || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+configuration="${BENCH_CONFIGURATION:-release}"
+for product in registryd yitiji-bench; do
+  swift build -c "$configuration" --product "$product" >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; exit 1; }
+done
+bin="$(swift build -c "$configuration" --show-bin-path)"
+
+if [ "$engine" = postgres ]; then
+  chmod 755 "$dir"   # the server runs as its own user
+  scripts/testbeds/postgres.sh start "$dir/pg"
+  # shellcheck disable=SC1091
+  . "$dir/pg/env"
+  store=(--postgres-socket "$YITIJI_PG_SOCKET" --postgres-user "$YITIJI_PG_USER" --postgres-database "$YITIJI_PG_DATABASE")
+else
+  store=(--db "$dir/registry.sqlite")
+fi
+
+"$bin/yitiji-bench" fleet-keys "$kiosks" "$dir"
+"$bin/registryd" kiosk import "$dir/kiosks.list" --note "simulated fleet" "${store[@]}"
+
+# A bundle for the whole fleet, signed with a throwaway publisher key (the simulated kiosks
+# download it but do not verify it; one real kiosk's apply is measured by config-apply).
+"$bin/registryd" config keygen -o "$dir/publisher.key" >/dev/null
+"$bin/registryd" config sign kiosk-config --only texts.yaml --version 1 --target fleet --expires 2099-01-01T00:00:00Z \
+  --key "$dir/publisher.key" -o "$dir/bundle.json" >/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A held poll is a connection: room for the fleet's share and its other requests, within the
+# process's open-file limit.
+limit="$(ulimit -n)"
+urls=()
+for i in $(seq 1 "$replicas"); do
+  port="$(free_port)"
+  seed=()
+  [ "$i" -eq 1 ] && seed=(--seed scripts/testbeds/demo-seed.json)
+  "$bin/registryd" "${store[@]}" --listen "127.0.0.1:$port" "${seed[@]}" --max-connections $((limit - 256)) \
+    >"$dir/registryd-$i.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 600); do
+    if curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1; then break; fi
+    sleep 0.05
+  done
+  curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null || { echo "bench-fleet: registryd $i did not start:" >&2; cat "$dir/registryd-$i.log" >&2; exit 1; }
+  urls+=("http://127.0.0.1:$port")
+done
+
+pg_peak=0
+if [ "$engine" = postgres ]; then
+  ( peak=0
+    while sleep 1; do
+      n="$(psql -h "$(dirname "$YITIJI_PG_SOCKET")" -p "${YITIJI_PG_SOCKET##*.}" -U registry -d registry -Atc \
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'registry'" 2>/dev/null || echo 0)"
+      [ "$n" -gt "$peak" ] && peak="$n" && echo "$peak" >"$dir/pg-peak"
+    done ) &
+  sampler=$!
+fi
+
+publish="'$bin/registryd' config publish '$dir/bundle.json' --target fleet --stage 100 --note 'fleet bench' ${store[*]}"
+status=0
+"$bin/yitiji-bench" fleet --kiosks "$kiosks" --keys "$dir/kiosks.keys" --registry "$(IFS=,; echo "${urls[*]}")" \
+  --seconds "$seconds" --publish "$publish" --pids "$(IFS=,; echo "${pids[*]}")" $extra | tee "$dir/fleet.txt" || status=$?
+if [ "$engine" = postgres ]; then
+  kill "$sampler" 2>/dev/null || true
+  pg_peak="$(cat "$dir/pg-peak" 2>/dev/null || echo 0)"
+  echo "PostgreSQL: peak $pg_peak connections to the registry database"
+fi
+[ "$status" -eq 0 ] || exit "$status"
+grep -q "^errors outside held polls: 0$" "$dir/fleet.txt" || { echo "bench-fleet: requests failed (see above)" >&2; exit 1; }
+grep -q "told and downloaded by $kiosks of $kiosks kiosks" "$dir/fleet.txt" || { echo "bench-fleet: not every kiosk got the bundle" >&2; exit 1; }
