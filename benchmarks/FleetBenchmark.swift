@@ -349,16 +349,19 @@ func fleetShard(_ arguments: [String]) throws {
     guard options.to <= lines.count, options.from < options.to else { throw BenchError("the key file holds \(lines.count) kiosks") }
     let material = try CitizenMaterial(seedPath: options.seed)
     let count = options.to - options.from
+    // A client per hundred kiosks: one client's connection pool is searched through on every
+    // request, so thousands of connections in one pool would measure the simulator, not registryd.
     var http = HTTPClient.Configuration()
-    http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = count * 2 + 64
+    http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2 * 100 + 16
     http.connectionPool.idleTimeout = .seconds(70)
-    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+    let clients = (0..<(count + 99) / 100).map { _ in HTTPClient(eventLoopGroupProvider: .singleton, configuration: http) }
     let recorder = FleetRecorder(timeline: timeline, kiosks: count)
     var kiosks: [SimulatedKiosk] = []
     for index in options.from..<options.to {
         let fields = lines[index].split(separator: " ")
         guard fields.count == 2, let key = Data(base64Encoded: String(fields[1])) else { throw BenchError("key line \(index + 1) is malformed") }
         let credentials = try KioskCredentials(kioskId: String(fields[0]), privateKey: key)
+        let client = clients[(index - options.from) / 100]
         func registryClient(deadline: Duration) -> RegistryClient {
             var configuration = RegistryClientConfiguration(baseURL: options.registries[index % options.registries.count], credentials: credentials)
             configuration.deadline = deadline
@@ -379,7 +382,7 @@ func fleetShard(_ arguments: [String]) throws {
             await group.next()
             group.cancelAll()
         }
-        try? await client.shutdown()
+        for client in clients { try? await client.shutdown() }
     }
     FileHandle.standardOutput.write(try JSONEncoder().encode(recorder.snapshot))
 }
