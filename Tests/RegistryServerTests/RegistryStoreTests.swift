@@ -365,6 +365,22 @@ import Testing
         defer { pool.cancel() }
         try await store.migrate()
         try await store.migrate()  // idempotent
+        // Another replica starting (or a `registryd` command) while a transaction holds a table:
+        // the schema is already current, so it takes no table lock and does not wait.
+        let other = PostgresRegistryStore(client: PostgresRegistryStore.makeClient(unixSocketPath: socket, username: "registry", database: "registry"))
+        let otherPool = Task { await other.run() }
+        defer { otherPool.cancel() }
+        let holding = Task {
+            try await store.client.withTransaction(logger: store.logger) { connection in
+                try await connection.query("LOCK TABLE kiosk IN ACCESS EXCLUSIVE MODE", logger: store.logger)
+                try await Task.sleep(for: .seconds(3))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        try await other.migrate()
+        #expect(ContinuousClock.now - started < .seconds(2), "migrate waited on a table lock")
+        try await holding.value
         try await Self.exercise(store)
         try await Self.exerciseHall(store)
         try await Self.exerciseProgress(store)

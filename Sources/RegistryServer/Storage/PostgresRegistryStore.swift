@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KioskCore
 import Logging
@@ -67,10 +68,19 @@ public final class PostgresRegistryStore: RegistryStore {
             "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
         ] + Self.hallMigration + Self.progressMigration + Self.deliveryMigration + Self.pensionMigration + Self.cardLossMigration
             + Self.openingMigration + Self.configMigration
+        // A schema these very statements made is left alone: DDL takes table locks, and run under a
+        // fleet's traffic (a replica restarting, a `registryd config publish`) it stalls the other
+        // replicas' writes or deadlocks with them.
+        let digest = SHA256.hash(data: Data(statements.map(\.sql).joined(separator: ";\n").utf8)).hexString
+        if (try? await strings("SELECT digest FROM registry_schema WHERE id = 1").first) == digest { return }
         try await client.withTransaction(logger: logger) { connection in
             // Several registryd processes may start at once.
             try await connection.query("SELECT pg_advisory_xact_lock(7461)", logger: logger)
             for statement in statements { try await connection.query(statement, logger: logger) }
+            try await connection.query("CREATE TABLE IF NOT EXISTS registry_schema (id INTEGER PRIMARY KEY, digest TEXT NOT NULL)", logger: logger)
+            try await connection.query("""
+                INSERT INTO registry_schema (id, digest) VALUES (1, \(digest)) ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest
+                """, logger: logger)
         }
     }
 
