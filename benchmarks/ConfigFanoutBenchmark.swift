@@ -7,14 +7,19 @@ import Logging
 import Registry
 import RegistryServer
 
+/// A throwaway fleet root (one root key) and the publisher key it names.
+func benchFleetRoot() throws -> (signedRoot: Data, publisher: Curve25519.Signing.PrivateKey) {
+    let rootKey = Curve25519.Signing.PrivateKey(), publisher = Curve25519.Signing.PrivateKey()
+    let root = BundleSigning.rootMetadata(version: 1, expires: "2099-01-01T00:00:00Z", rootKeys: [rootKey.publicKey], rootThreshold: 1,
+                                          publisherKeys: [publisher.publicKey], publisherThreshold: 1)
+    return (try BundleSigning.signRoot(root, by: [rootKey]), publisher)
+}
+
 /// Publish-to-applied across simulated kiosks: each has its own key, trusted root, configuration
 /// store and agent, and keeps a long poll open to one registryd; a fleet bundle is published into
 /// registryd's database and the clock stops when every kiosk has reported it committed.
 func configFanoutBenchmark(kiosks: Int) async throws {
-    let rootKey = Curve25519.Signing.PrivateKey(), publisher = Curve25519.Signing.PrivateKey()
-    let root = BundleSigning.rootMetadata(version: 1, expires: "2099-01-01T00:00:00Z", rootKeys: [rootKey.publicKey], rootThreshold: 1,
-                                          publisherKeys: [publisher.publicKey], publisherThreshold: 1)
-    let signedRoot = try BundleSigning.signRoot(root, by: [rootKey])
+    let (signedRoot, publisher) = try benchFleetRoot()
     let operatorCredentials = try KioskCredentials.generate(kioskId: "bench-operator")
     let registry = try BenchRegistry(credentials: operatorCredentials)
     defer { registry.stop() }
@@ -77,10 +82,7 @@ func configFanoutBenchmark(kiosks: Int) async throws {
 /// One real kiosk's apply alone: verify the signed bundle against the trusted root, stage it,
 /// swap `current`, health-check and load it, and report to a live registryd; 20 versions in turn.
 func configApplyBenchmark() async throws {
-    let rootKey = Curve25519.Signing.PrivateKey(), publisher = Curve25519.Signing.PrivateKey()
-    let root = BundleSigning.rootMetadata(version: 1, expires: "2099-01-01T00:00:00Z", rootKeys: [rootKey.publicKey], rootThreshold: 1,
-                                          publisherKeys: [publisher.publicKey], publisherThreshold: 1)
-    let signedRoot = try BundleSigning.signRoot(root, by: [rootKey])
+    let (signedRoot, publisher) = try benchFleetRoot()
     let credentials = try KioskCredentials.generate(kioskId: "bench-apply")
     let registry = try BenchRegistry(credentials: credentials)
     defer { registry.stop() }

@@ -174,7 +174,7 @@ struct SimulatedKiosk: Sendable {
     /// Holds the announcements poll open; on a change, downloads the bundle and reports it applied.
     func pollLoop() async {
         var etag: String?
-        var counted = false
+        var counted = false, told = false, downloaded = false
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -185,10 +185,11 @@ struct SimulatedKiosk: Sendable {
                 failures = 0
                 if !counted { counted = true; recorder.kioskStarted() }
                 if held, answer.etag != etag {
-                    recorder.told(at: Date().timeIntervalSince1970)
+                    // Counted once per kiosk: a failed download is retried from the next answer.
+                    if !told { told = true; recorder.told(at: Date().timeIntervalSince1970) }
                     for bundle in answer.bundles {
                         _ = try await recorder.time("GET /v1/config/bundles/{id}") { try await requests.configBundle(id: bundle.id) }
-                        recorder.downloaded(at: Date().timeIntervalSince1970)
+                        if !downloaded { downloaded = true; recorder.downloaded(at: Date().timeIntervalSince1970) }
                         try await recorder.time("POST /v1/config/reports") {
                             try await requests.reportConfig(ConfigReport(target: bundle.target, version: bundle.version, result: "committed",
                                                                          reason: nil, generation: bundle.version, at: Date()))
