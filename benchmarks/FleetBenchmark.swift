@@ -210,6 +210,7 @@ struct SimulatedKiosk: Sendable {
     func heartbeatLoop() async {
         try? await Task.sleep(for: .milliseconds(Int(Double.random(in: 0..<Self.heartbeatInterval) * 1000)))
         var beat = 0
+        // A sleep ends early when the run ends: nothing is sent after that.
         while !Task.isCancelled {
             beat += 1
             let heartbeat = Heartbeat(deviceStatus: ["reader": "ok", "printer.a4": "ok"], outboxDepth: 0, configVersion: "embedded", sentAt: Date())
@@ -224,6 +225,7 @@ struct SimulatedKiosk: Sendable {
             // Visits arrive at random (a Poisson stream), one per kiosk per 10 minutes on average.
             let wait = -log(Double.random(in: 0.000_001..<1)) * Self.meanVisitInterval
             try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            if Task.isCancelled { return }
             visit += 1
             try? await citizenVisit(visit)
         }
