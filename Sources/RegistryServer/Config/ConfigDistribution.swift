@@ -54,15 +54,6 @@ public protocol ConfigBundleStore: Sendable {
     func configReports() async throws -> [KioskConfigState]
 }
 
-extension ConfigBundleStore {
-    /// The newest version per target that `kioskId` (at `site`) is staged for.
-    public func announcements(kioskId: String, site: String?) async throws -> ConfigAnnouncements {
-        var targets = ["fleet", "kiosk:\(kioskId)"]
-        if let site { targets.append("site:\(site)") }
-        return ConfigAnnouncements.newest(of: try await publishedBundles(targets: targets), kioskId: kioskId, site: site)
-    }
-}
-
 /// Checks a signed bundle before it is published: well formed, its signed target the one named.
 public enum BundleInspection {
     public static func manifest(of envelope: Data) throws -> BundleManifest {
