@@ -87,7 +87,8 @@ public final class OutboxRelay: Service, Sendable {
                         outcomes.append((item, .rejected(reason: "refused by the registry: \(problem.statusCode) \(problem.code): \(problem.detail)")))
                     } else {
                         // Head of line: this item is retried before anything behind it.
-                        outcomes.append((item, .failed(error: "\(problem.statusCode) \(problem.code): \(problem.detail)", refusal: true)))
+                        outcomes.append((item, .failed(error: "\(problem.statusCode) \(problem.code): \(problem.detail)",
+                                                       refusal: Self.blamesTheItem(problem.statusCode))))
                         break
                     }
                 } else {
@@ -101,7 +102,7 @@ public final class OutboxRelay: Service, Sendable {
             } else {
                 let refusal: Bool
                 switch error {
-                case .refused(let problem): refusal = problem.statusCode != 401 && problem.statusCode != 403
+                case .refused(let problem): refusal = Self.blamesTheItem(problem.statusCode)
                 case .malformedAnswer: refusal = true
                 default: refusal = false
                 }
@@ -116,6 +117,14 @@ public final class OutboxRelay: Service, Sendable {
             return try await outbox.head(of: stream, limit: 1).nextDue ?? Date()
         }
         return Date()
+    }
+
+    /// Whether a failed answer counts towards the item's poison threshold. A key problem (401,
+    /// 403) is the kiosk's, and a busy or absent registry (408, 425, 429, 502, 503, 504; e.g. its
+    /// database down for an hour) says nothing about the item: those are retried for as long as
+    /// the item lives. Anything else (a 500 this item keeps causing) counts.
+    static func blamesTheItem(_ status: Int) -> Bool {
+        ![401, 403, 408, 425, 429, 502, 503, 504].contains(status)
     }
 
     /// 4xx answers other than 408, 409, 425 and 429 will not change on retry: dead letter at once.

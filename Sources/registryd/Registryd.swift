@@ -64,12 +64,15 @@ struct StoreOptions: ParsableArguments {
     func with<T: Sendable>(_ body: @escaping @Sendable (any RegistryStore) async throws -> T) async throws -> T {
         if let db { return try await body(try SQLiteRegistryStore(path: db)) }
         let parts = (postgresAddress ?? "").split(separator: ":")
-        let client = PostgresRegistryStore.makeClient(
+        let endpoint = PostgresEndpoint(
             unixSocketPath: postgresSocket, host: parts.first.map(String.init) ?? "127.0.0.1", port: parts.count == 2 ? Int(parts[1]) ?? 5432 : 5432,
             username: postgresUser, password: ProcessInfo.processInfo.environment["REGISTRYD_POSTGRES_PASSWORD"], database: postgresDatabase)
-        let store = PostgresRegistryStore(client: client)
+        let client = PostgresRegistryStore.makeClient(endpoint)
+        let availability = StoreAvailability()
+        let store = PostgresRegistryStore(client: client, availability: availability)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { await client.run(); return nil }
+            group.addTask { await availability.run(probe: PostgresProbe(endpoint: endpoint)); return nil }
             group.addTask {
                 try await store.migrate()
                 return try await body(store)

@@ -91,4 +91,71 @@ import Testing
             if case .refused(let problem) = error { #expect(problem.code == "auth.wrong-role") } else { Issue.record("\(error)") }
         }
     }
+
+    /// PostgreSQL killed while a kiosk's relay delivers and citizens look things up: registryd
+    /// answers 503 `store.unavailable` at once (no request waits on a pool that cannot connect),
+    /// its health says so, the relay keeps every item (a registry that is away is not the item's
+    /// fault, however many times it is tried), and once the server is back registryd serves again
+    /// by itself and everything is recorded exactly once.
+    @Test func aDatabaseOutageIsA503AndNothingIsLost() async throws {
+        let postgres = try PostgresTestBed(prefix: "registryd-pg-outage")
+        defer { postgres.stop() }
+        let credentials = try KioskCredentials.generate(kioskId: "DG-0002")
+        let registry = try RegistrydProcess(database: "", seed: BuiltProducts.repositoryPath("scripts/testbeds/demo-seed.json"),
+                                            kiosks: [(credentials.kioskId, credentials.publicKeyBase64)],
+                                            storeArguments: ["--postgres-socket", postgres.socket])
+        defer { registry.stop() }
+        func lookup() throws -> (status: Int, body: String, seconds: Double)? {
+            let path = "/v1/enterprises/91441900100000008X"
+            let started = Date()
+            let answer = try RawHTTPConnection.request(port: registry.port, "GET", path,
+                                                       headers: credentials.headers(method: "GET", pathAndQuery: path, body: Data(), now: Date()),
+                                                       timeout: 30)
+            return answer.map { ($0.status, $0.body, Date().timeIntervalSince(started)) }
+        }
+        func health() -> Int? { (try? RawHTTPConnection.request(port: registry.port, "GET", "/v1/health", timeout: 5))??.status }
+        #expect(try lookup()?.status == 200)
+
+        var config = RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials)
+        config.breakerThreshold = 1000
+        let client = RegistryClient(configuration: config)
+        var policy = OutboxPolicy()
+        policy.poisonThreshold = 2
+        policy.backoffBase = .milliseconds(200)
+        policy.backoffCap = .milliseconds(400)
+        let outbox = try Outbox(path: postgres.path + "/outbox.sqlite", keyFile: postgres.path + "/outbox.key", kioskId: "DG-0002", policy: policy)
+        let relay = OutboxRelay(outbox: outbox, client: client, idleInterval: .milliseconds(200))
+        let task = Task { try await relay.run() }
+        defer { task.cancel() }
+        func rate(_ range: Range<Int>) throws {
+            for i in range {
+                try outbox.enqueue(.ratings, RatingRecord(visitId: "outage-\(i)", level: 4, reason: nil, serviceCode: "archive-query",
+                                                          formVersion: 1, ratedAt: Date()))
+            }
+        }
+        try rate(0..<20)
+
+        try postgres.halt()
+        try rate(20..<40)
+        // Every answer comes at once: 503 from the request that met the dead connection on.
+        var answers: [(status: Int, body: String, seconds: Double)] = []
+        for _ in 0..<10 { if let answer = try lookup() { answers.append(answer) } }
+        #expect(answers.count == 10)
+        #expect(answers.allSatisfy { $0.status == 503 && $0.body.contains("store.unavailable") }, "\(answers.map(\.status))")
+        #expect(answers.allSatisfy { $0.seconds < 3 }, "\(answers.map(\.seconds))")
+        #expect(eventually(10) { health() == 503 })
+        // The relay meets the outage more often than its poison threshold; nothing becomes a dead letter.
+        #expect(eventually(20) { ((try? outbox.list(stream: .ratings)) ?? []).contains { $0.attempts >= 4 } })
+        #expect(try outbox.status().deadLetters == 0)
+        #expect(try outbox.status().depth > 0)
+
+        try postgres.resume()
+        #expect(eventually(30) { health() == 200 })
+        let after = try lookup()
+        #expect(after?.status == 200, "\(String(describing: after))")
+        relay.wake()
+        #expect(eventually(60) { ((try? outbox.status().depth) ?? 1) == 0 })
+        #expect(try outbox.status().deadLetters == 0)
+        #expect(try postgres.psql("SELECT count(*), count(DISTINCT idempotency_key) FROM submission WHERE kind = 'ratings'") == "40|40")
+    }
 }

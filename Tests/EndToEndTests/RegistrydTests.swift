@@ -101,6 +101,33 @@ import Testing
         #expect(try RawHTTPConnection.request(port: registry.port, "GET", "/metrics")?.status != 200)
     }
 
+    /// A rolling restart of one replica: SIGTERM answers a held configuration poll at once with
+    /// the unchanged announcements (no cut connection for the kiosk to count as a failure), exits
+    /// 0 within seconds instead of waiting out the poll, and the replica started again serves.
+    @Test func aGracefulStopAnswersHeldPollsAndExitsPromptly() async throws {
+        let dir = try TemporaryDirectory(prefix: "registryd-restart")
+        defer { dir.remove() }
+        let credentials = try #require(Self.credentials)
+        let registry = try RegistrydProcess(database: dir.path + "/registry.sqlite", kiosks: [(credentials.kioskId, credentials.publicKeyBase64)])
+        defer { registry.stop() }
+        var config = RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials)
+        config.deadline = .seconds(60)
+        config.attemptTimeout = .seconds(60)
+        config.maxAttempts = 1
+        let client = RegistryClient(configuration: config)
+        let first = try await client.configAnnouncements(site: nil, etag: nil, wait: 0)
+        let held = Task { try await client.configAnnouncements(site: nil, etag: first.etag, wait: 50) }
+        try await Task.sleep(for: .milliseconds(500))  // the poll reaches registryd and is held
+        let started = Date()
+        let status = registry.terminate()
+        #expect(status == 0)
+        #expect(Date().timeIntervalSince(started) < 10, "registryd waited out the held poll")
+        let answer = try await held.value
+        #expect(answer.etag == first.etag)
+        try registry.start()
+        #expect(try await client.configAnnouncements(site: nil, etag: nil, wait: 0).etag == first.etag)
+    }
+
     @Test func aBadSeedIsRefusedWholeNamingTheRecord() throws {
         let dir = try TemporaryDirectory(prefix: "registryd")
         defer { dir.remove() }

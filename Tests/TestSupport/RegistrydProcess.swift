@@ -69,6 +69,19 @@ public final class RegistrydProcess: @unchecked Sendable {
         throw ProcessRunnerError.launchFailed("registryd", "did not answer on port \(port) within 30 s")
     }
 
+    /// Stops it as systemd does (SIGTERM) and waits: its exit status, or nil when it was not
+    /// running or did not exit within `timeout` seconds (then it is killed).
+    @discardableResult
+    public func terminate(timeout: TimeInterval = 30) -> Int32? {
+        guard let p = process else { return nil }
+        Foundation.kill(p.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning, Date() < deadline { usleep(10_000) }
+        guard !p.isRunning else { kill(); return nil }
+        process = nil
+        return p.terminationStatus
+    }
+
     /// Kills it with SIGKILL and waits.
     public func kill() {
         guard let p = process else { return }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ServiceLifecycle
 import GRDB
 import Hummingbird
 import KioskConfig
@@ -176,14 +177,21 @@ public enum ConfigRoutes {
             }
             let known = request.uri.queryParameters.get("etag")
             let wait = min(max(request.uri.queryParameters.get("wait", as: Int.self) ?? 0, 0), 60)
-            var (revision, current) = try await catalogue.announcements(kioskId: kioskId, site: site)
+            let (first, atStart) = try await catalogue.announcements(kioskId: kioskId, site: site)
+            var current = atStart
             if let known, known == current.etag, wait > 0 {
                 // Held without a database read of its own: the catalogue's one watcher wakes it.
+                // A graceful stop (a rolling restart) ends the wait: the kiosk gets its answer now
+                // and polls again, on another replica or this one restarted, instead of a cut connection.
                 let deadline = ContinuousClock.now + .seconds(wait)
-                while let changed = await catalogue.waitForChange(after: revision, until: deadline) {
-                    revision = changed
-                    current = ConfigAnnouncements.newest(of: try await catalogue.bundles(at: changed), kioskId: kioskId, site: site)
-                    if current.etag != known { break }
+                current = try await cancelWhenGracefulShutdown {
+                    var current = atStart, revision = first
+                    while let changed = await catalogue.waitForChange(after: revision, until: deadline) {
+                        revision = changed
+                        current = ConfigAnnouncements.newest(of: try await catalogue.bundles(at: changed), kioskId: kioskId, site: site)
+                        if current.etag != known { break }
+                    }
+                    return current
                 }
             }
             if let timestampKey {

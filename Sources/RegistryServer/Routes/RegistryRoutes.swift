@@ -215,6 +215,7 @@ public enum RegistryRoutes {
     /// route behind `KioskAuthenticationMiddleware` with its own body limit.
     public static func add(to router: Router<RegistryRequestContext>, store: any RegistryStore, options: RegistryOptions = RegistryOptions()) {
         router.add(middleware: CanonicalPathMiddleware())
+        router.add(middleware: StoreOutageMiddleware(availability: store.availability))
         let housekeeping = Housekeeping(store: store, retention: options.idempotencyRetention)
         let replays = ReplayGuard(capacity: options.replayCapacity)
         let principals = PrincipalDirectory(store: store, lifetime: options.keyMemory)
@@ -223,7 +224,11 @@ public enum RegistryRoutes {
                                                                              allowAnonymous: allowAnonymous))
         }
         router.group("v1").get("health") { _, _ in
-            try json(HealthStatus(status: "ok", serverTime: Date(), version: KioskCore.version))
+            // 503 while the database does not answer: a load balancer takes the replica out, a kiosk backs off.
+            guard store.availability?.isAvailable ?? true else {
+                return try json(HealthStatus(status: "store-unavailable", serverTime: Date(), version: KioskCore.version), status: .serviceUnavailable)
+            }
+            return try json(HealthStatus(status: "ok", serverTime: Date(), version: KioskCore.version))
         }
         // Anyone holding a printed document may ask what it said: unauthenticated, rate-limited.
         let verifications = RateLimiter(burst: options.verificationBurst, perSecond: options.verificationsPerSecond)

@@ -8,6 +8,29 @@ import NIOCore
 import NIOHTTPTypes
 import Registry
 
+/// Answers 503 `store.unavailable` while the store's probe says the database does not answer
+/// (every route but `GET /v1/health`, which says so itself), and turns an error that means the
+/// database went away mid-request (`StoreUnavailable.isOutage`) into the same answer instead of a 500.
+/// Kiosks retry 503 with their backoff; nothing was recorded.
+public struct StoreOutageMiddleware<Context: RequestContext>: RouterMiddleware {
+    let availability: StoreAvailability?
+
+    public init(availability: StoreAvailability?) { self.availability = availability }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let availability, case .unavailable(let reason, _) = availability.state, request.uri.path != "/v1/health" {
+            throw StoreUnavailable(reason: reason).problem
+        }
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            throw problem
+        } catch where StoreUnavailable.isOutage(error) {
+            throw StoreUnavailable(reason: StoreUnavailable.describe(error)).problem
+        }
+    }
+}
+
 /// Refuses a request whose path is not in normal form before any routing: empty segments
 /// (`//v1`), `.` and `..` segments, percent-encoded unreserved characters (`%76`), a trailing
 /// slash, characters outside RFC 3986's path set, or a `/v1` prefix in another case. Routing

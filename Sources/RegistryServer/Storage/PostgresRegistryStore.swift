@@ -5,29 +5,135 @@ import Logging
 import PostgresNIO
 import Registry
 
+/// Where a PostgreSQL server is, and who registryd is there.
+public struct PostgresEndpoint: Sendable {
+    /// The server's Unix socket file; when set, `host` and `port` are not used.
+    public var unixSocketPath: String?
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+
+    public init(unixSocketPath: String? = nil, host: String = "127.0.0.1", port: Int = 5432, username: String, password: String? = nil,
+                database: String) {
+        self.unixSocketPath = unixSocketPath
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+    }
+
+    /// The configuration of one connection (the probe's), outside the pool.
+    public var connectionConfiguration: PostgresConnection.Configuration {
+        var config = unixSocketPath.map { PostgresConnection.Configuration(unixSocketPath: $0, username: username, password: password, database: database) }
+            ?? PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        config.options.connectTimeout = .seconds(2)
+        return config
+    }
+}
+
+/// Asks PostgreSQL `SELECT 1` on a connection of its own, outside the pool, so that a pool
+/// backing off after failures, or busy with every connection leased, does not colour the answer.
+public actor PostgresProbe: StoreProbe {
+    let endpoint: PostgresEndpoint
+    let logger: Logger
+    var connection: PostgresConnection?
+    var connections = 0
+
+    public init(endpoint: PostgresEndpoint, logger: Logger = Logger(label: "registryd.postgres.probe")) {
+        self.endpoint = endpoint
+        self.logger = logger
+    }
+
+    public func check() async throws {
+        let connection: PostgresConnection
+        if let open = self.connection, !open.isClosed {
+            connection = open
+        } else {
+            connections += 1
+            connection = try await PostgresConnection.connect(configuration: endpoint.connectionConfiguration, id: connections, logger: logger)
+            self.connection = connection
+        }
+        _ = try await connection.query("SELECT 1", logger: logger).collect()
+    }
+
+    public func reset() async {
+        let open = connection
+        connection = nil
+        try? await open?.close()
+    }
+}
+
+/// The pool as the store uses it: with `availability`, a call fails at once while the server is
+/// down, and a call still waiting for a connection when it goes down is let go, both with
+/// `StoreUnavailable`; without, it is the pool itself.
+struct BoundedPostgresClient: Sendable {
+    let pool: PostgresClient
+    let availability: StoreAvailability?
+
+    /// Carries a value the compiler cannot prove Sendable into the child task that runs a bounded
+    /// call and back; the caller waits for that task, so the value is never used from two at once.
+    struct Carried<Value>: @unchecked Sendable {
+        let value: Value
+    }
+
+    func bounded<Result>(_ operation: () async throws -> Result) async throws -> Result {
+        guard let availability else { return try await operation() }
+        return try await withoutActuallyEscaping(operation) { operation in
+            let carried = Carried(value: operation)
+            return try await availability.bounded { Carried(value: try await carried.value()) }.value
+        }
+    }
+
+    func withTransaction<Result>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await bounded { try await pool.withConnection { connection in try await connection.withTransaction(logger: logger) { try await body($0) } } }
+    }
+
+    func withConnection<Result>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await bounded { try await pool.withConnection { try await body($0) } }
+    }
+
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await bounded { try await pool.query(query, logger: logger) }
+    }
+}
+
 /// registryd's store on PostgreSQL, for a fleet that outgrows one machine: the same tables and
 /// behaviour as `SQLiteRegistryStore`. Submissions of one kiosk are serialised by a
 /// transaction-scoped advisory lock, so idempotency holds across several registryd processes.
 /// `run()` the client (e.g. in the service group) before using the store.
 public final class PostgresRegistryStore: RegistryStore {
-    /// The connection pool; it must be running (`client.run()`).
-    public let client: PostgresClient
+    /// The connection pool as the store uses it, bounded by `availability`; the pool must be running.
+    let client: BoundedPostgresClient
     let logger: Logger
+    /// Whether the server answers; fed by `run(probe:)` with `PostgresProbe`.
+    public let availability: StoreAvailability?
 
-    /// A store on `client`.
-    public init(client: PostgresClient, logger: Logger = Logger(label: "registryd.postgres")) {
-        self.client = client
+    /// A store on `client`, which must be running (`client.run()`); give `availability` (and run
+    /// its probe) to answer 503 while the server is down.
+    public init(client: PostgresClient, availability: StoreAvailability? = nil, logger: Logger = Logger(label: "registryd.postgres")) {
+        self.client = BoundedPostgresClient(pool: client, availability: availability)
+        self.availability = availability
         self.logger = logger
     }
 
     /// Runs the connection pool until the task is cancelled.
-    public func run() async { await client.run() }
+    public func run() async { await client.pool.run() }
 
     /// A client for a server on a Unix socket (`/path/.s.PGSQL.5432`) or host and port.
     public static func makeClient(unixSocketPath: String? = nil, host: String = "127.0.0.1", port: Int = 5432, username: String,
                                   password: String? = nil, database: String) -> PostgresClient {
-        var config = unixSocketPath.map { PostgresClient.Configuration(unixSocketPath: $0, username: username, password: password, database: database) }
-            ?? PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: .disable)
+        makeClient(PostgresEndpoint(unixSocketPath: unixSocketPath, host: host, port: port, username: username, password: password, database: database))
+    }
+
+    /// A client (pool of at most 16 connections) for `endpoint`.
+    public static func makeClient(_ endpoint: PostgresEndpoint) -> PostgresClient {
+        var config = endpoint.unixSocketPath.map {
+            PostgresClient.Configuration(unixSocketPath: $0, username: endpoint.username, password: endpoint.password, database: endpoint.database)
+        } ?? PostgresClient.Configuration(host: endpoint.host, port: endpoint.port, username: endpoint.username,
+                                          password: endpoint.password, database: endpoint.database, tls: .disable)
         config.options.connectTimeout = .seconds(5)
         config.options.maximumConnections = 16
         return PostgresClient(configuration: config, backgroundLogger: Logger(label: "registryd.postgres"))

@@ -115,6 +115,9 @@ public struct StoredSubmission: Sendable {
 
 /// What registryd keeps, behind one protocol (SQLite here; PostgreSQL for a fleet).
 public protocol RegistryStore: Sendable {
+    /// Whether the database answers, for a store on a server that can go away; nil when it
+    /// cannot (SQLite in the process).
+    var availability: StoreAvailability? { get }
     /// The enterprise record as stored (its JSON text), for answers built once per stored version.
     func enterpriseRecordText(uscc: String) async throws -> String?
     func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing]
@@ -148,6 +151,8 @@ public protocol RegistryStore: Sendable {
 }
 
 extension RegistryStore {
+    public var availability: StoreAvailability? { nil }
+
     /// The enterprise registered under `uscc`, decoded, if there is one.
     public func enterprise(uscc: String) async throws -> EnterpriseRecord? {
         try await enterpriseRecordText(uscc: uscc).map { try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0) }
