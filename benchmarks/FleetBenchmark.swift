@@ -46,11 +46,15 @@ struct LatencyHistogram: Codable, Sendable {
 struct RouteFigures: Codable, Sendable {
     var latency = LatencyHistogram()
     var errors = 0
+    /// Of `errors`, those a later attempt may get past (unreachable, timed out, 503): a kiosk
+    /// shows cached data or queues the write.
+    var transient = 0
     var firstErrors: [String] = []
 
     mutating func merge(_ other: RouteFigures) {
         latency.merge(other.latency)
         errors += other.errors
+        transient += other.transient
         firstErrors += other.firstErrors.prefix(max(0, 3 - firstErrors.count))
     }
 }
@@ -65,6 +69,10 @@ struct ShardFigures: Codable, Sendable {
     var kiosks = 0
     /// Kiosks whose first poll (and key) the registry accepted.
     var started = 0
+    /// Submissions delivered only after a retry with the same idempotency key, as the kiosk's outbox does.
+    var retried = 0
+    /// Submissions still not delivered when the run ended (a kiosk's outbox would still hold them).
+    var undelivered = 0
 
     mutating func merge(_ other: ShardFigures) {
         for (route, figures) in other.routes { routes[route, default: RouteFigures()].merge(figures) }
@@ -72,6 +80,8 @@ struct ShardFigures: Codable, Sendable {
         told.merge(other.told)
         kiosks += other.kiosks
         started += other.started
+        retried += other.retried
+        undelivered += other.undelivered
     }
 }
 
@@ -112,8 +122,10 @@ final class FleetRecorder: Sendable {
             return value
         } catch {
             if started >= timeline.measureFrom, Date().timeIntervalSince1970 < timeline.end, !(error is CancellationError) {
+                let transient = (error as? RegistryClientError)?.isTransient ?? false
                 figures.withLock {
                     $0.routes[route, default: RouteFigures()].errors += 1
+                    if transient { $0.routes[route]?.transient += 1 }
                     if $0.routes[route]?.firstErrors.count ?? 0 < 3 { $0.routes[route]?.firstErrors.append(String("\(error)".prefix(300))) }
                 }
             }
@@ -124,6 +136,8 @@ final class FleetRecorder: Sendable {
     func told(at: Double) { figures.withLock { $0.told.add(seconds: max(0, at - timeline.publishAt)) } }
     func downloaded(at: Double) { figures.withLock { $0.fanout.add(seconds: max(0, at - timeline.publishAt)) } }
     func kioskStarted() { figures.withLock { $0.started += 1 } }
+    func retried() { figures.withLock { $0.retried += 1 } }
+    func undelivered() { figures.withLock { $0.undelivered += 1 } }
     var snapshot: ShardFigures { figures.withLock { $0 } }
 }
 
@@ -258,11 +272,32 @@ struct SimulatedKiosk: Sendable {
         }
     }
 
+    /// Sends one item; a transient failure is retried with the same idempotency key after the
+    /// outbox's backoff (1 s doubling, full jitter, at most 30 s, the last try 2 s before the run
+    /// ends) until delivered or the run ends.
     func submit(_ kind: SubmissionKind, key: String, _ value: some Encodable, route: String) async throws {
         let item = BatchItem(kind: kind, idempotencyKey: key, body: try RegistryJSON.encoder().encode(value))
-        try await recorder.time(route) {
-            let results = try await requests.submitBatch([item])
-            if let problem = results.first?.problem { throw BenchError("refused: \(problem.code): \(problem.detail ?? "")") }
+        var failures = 0
+        while true {
+            do {
+                try await recorder.time(route) {
+                    let results = try await requests.submitBatch([item])
+                    if let problem = results.first?.problem { throw BenchError("refused: \(problem.code): \(problem.detail)") }
+                }
+                if failures > 0 { recorder.retried() }
+                return
+            } catch let error as RegistryClientError where error.isTransient {
+                failures += 1
+                // The run's end stands for "later": a retry due after it is made 2 s before it instead.
+                let ceiling = min(30.0, pow(2, Double(min(failures - 1, 5))))
+                let left = recorder.timeline.end - Date().timeIntervalSince1970 - 2
+                let wait = max(0.2, min(Double.random(in: 0...ceiling), left))
+                try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                if Task.isCancelled || Date().timeIntervalSince1970 >= recorder.timeline.end {
+                    recorder.undelivered()
+                    throw error
+                }
+            }
         }
     }
 }
@@ -294,6 +329,9 @@ struct FleetOptions: Codable, Sendable {
     var seconds = 90.0
     var publishAfter = 10.0
     var publish: String?
+    /// A command run this many seconds into the measured window (a replica restarted, PostgreSQL halted and resumed).
+    var disrupt: String?
+    var disruptAfter = 25.0
     var pids: [Int32] = []
     var perProcess = 6000
     var pollsOnly = false
@@ -323,6 +361,8 @@ struct FleetOptions: Codable, Sendable {
             case "--seconds": seconds = try number(flag)
             case "--publish-after": publishAfter = try number(flag)
             case "--publish": publish = try value(flag)
+            case "--disrupt": disrupt = try value(flag)
+            case "--disrupt-after": disruptAfter = try number(flag)
             case "--pids": pids = try value(flag).split(separator: ",").compactMap { Int32($0) }
             case "--per-process": perProcess = max(1, Int(try number(flag)))
             case "--polls-only": pollsOnly = true
@@ -338,7 +378,8 @@ struct FleetOptions: Codable, Sendable {
         guard kiosks > 0, !keys.isEmpty, !registries.isEmpty else {
             throw BenchError("""
                 usage: yitiji-bench fleet --kiosks N --keys FILE --registry URL[,URL…] [--seconds S] [--ramp S] [--publish-after S]
-                       [--publish COMMAND] [--pids PID,…] [--per-process N] [--polls-only]   (see scripts/bench-fleet.sh)
+                       [--publish COMMAND] [--disrupt COMMAND] [--disrupt-after S] [--pids PID,…] [--per-process N] [--polls-only]
+                       (see scripts/bench-fleet.sh)
                 """)
         }
     }
@@ -354,7 +395,7 @@ func fleetShard(_ arguments: [String]) throws {
     let count = options.to - options.from
     // A client per hundred kiosks: one client's connection pool is searched through on every
     // request, so thousands of connections in one pool would measure the simulator, not registryd.
-    var http = HTTPClient.Configuration()
+    var http = RegistryClient.httpConfiguration  // connecting as the kiosk does
     http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2 * 100 + 16
     http.connectionPool.idleTimeout = .seconds(70)
     let clients = (0..<(count + 99) / 100).map { _ in HTTPClient(eventLoopGroupProvider: .singleton, configuration: http) }
@@ -447,7 +488,18 @@ func fleet(_ arguments: [String]) throws {
     let held = options.pids.map(ProcessSample.read)
     var peakRSS = held.map { $0?.rss ?? 0 }, peakSockets = held.map { $0?.sockets ?? 0 }
     var published = false, publishOutcome = "not published"
+    var disruption: (process: Process, output: Pipe, at: Double)?
     while Date().timeIntervalSince1970 < timeline.end {
+        if disruption == nil, let command = options.disrupt, Date().timeIntervalSince1970 >= measureFrom + options.disruptAfter {
+            // Runs beside the sampling; its output is shown with the figures.
+            let shell = Process(), out = Pipe()
+            shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+            shell.arguments = ["-c", command]
+            shell.standardOutput = out
+            shell.standardError = out
+            try shell.run()
+            disruption = (shell, out, Date().timeIntervalSince1970 - measureFrom)
+        }
         Thread.sleep(forTimeInterval: 1)
         for (i, pid) in options.pids.enumerated() {
             if let sample = ProcessSample.read(pid: pid) {
@@ -470,6 +522,13 @@ func fleet(_ arguments: [String]) throws {
         }
     }
     let after = options.pids.map(ProcessSample.read)
+    var disruptionOutcome: String?
+    if let disruption {
+        let text = String(decoding: disruption.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        disruption.process.waitUntilExit()
+        disruptionOutcome = String(format: "disruption at %.0f s into the window (exit %d): ", disruption.at, disruption.process.terminationStatus)
+            + text.split(separator: "\n").joined(separator: "; ")
+    }
     for (child, _) in children { child.waitUntilExit() }
     while answers.withLock({ $0.count }) < children.count { Thread.sleep(forTimeInterval: 0.05) }
     var total = ShardFigures()
@@ -487,16 +546,20 @@ func fleet(_ arguments: [String]) throws {
     print("kiosks whose first poll was answered: \(total.started) of \(total.kiosks)")
     func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
     func ms(_ seconds: Double?) -> String { seconds.map { String(format: "%.1f", $0 * 1000) } ?? "-" }
-    print("route".padding(toLength: 46, withPad: " ", startingAt: 0) + "     count     req/s  errors     p50 ms     p99 ms")
+    if let disruptionOutcome { print(disruptionOutcome) }
+    print("route".padding(toLength: 46, withPad: " ", startingAt: 0) + "     count     req/s  errors (transient)     p50 ms     p99 ms")
     for (route, figures) in total.routes.sorted(by: { $0.key < $1.key }) {
         let count = figures.latency.count + figures.errors
         print(route.padding(toLength: 46, withPad: " ", startingAt: 0)
-              + String(format: "%10d %9.1f %7d ", count, Double(count) / window, figures.errors)
+              + String(format: "%10d %9.1f %7d %11d ", count, Double(count) / window, figures.errors, figures.transient)
               + right(ms(figures.latency.quantile(0.5)), 10) + " " + right(ms(figures.latency.quantile(0.99)), 10))
         for error in figures.firstErrors { print("    e.g. \(error)") }
     }
     let allowed = total.routes.filter { !$0.key.contains("held") }.values.reduce(0) { $0 + $1.errors }
     print("errors outside held polls: \(allowed)")
+    let lasting = total.routes.filter { !$0.key.contains("held") }.values.reduce(0) { $0 + $1.errors - $1.transient }
+    print("errors a retry cannot get past: \(lasting)")
+    print("submissions delivered after a retry: \(total.retried); not delivered by the end: \(total.undelivered)")
     if options.publish != nil {
         let (told, got) = (total.told, total.fanout)
         print("config fan-out (\(publishOutcome)): told \(told.count) of \(total.kiosks) kiosks, p50 \(ms(told.quantile(0.5))) ms, "

@@ -216,16 +216,20 @@ public final class RegistryClient: Sendable {
     public let breaker: CircuitBreaker
     let http: HTTPClient
 
-    /// The process-wide HTTP client registry clients share (never shut down): connection
-    /// failures fail the request at once instead of being retried inside the pool, connecting
-    /// takes at most 1 s, no redirects are followed.
-    public static let sharedHTTPClient: HTTPClient = {
+    /// The process-wide HTTP client registry clients share (never shut down), set up by `httpConfiguration`.
+    public static let sharedHTTPClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+
+    /// How the kiosk's HTTP client connects: a failed connection fails its request at once (the
+    /// registry client's own retry and breaker decide what next, rather than the pool's backoff,
+    /// which after a registry restart kept requests waiting long after it was back), 1 s to
+    /// connect, no redirects.
+    public static var httpConfiguration: HTTPClient.Configuration {
         var config = HTTPClient.Configuration()
         config.connectionPool.retryConnectionEstablishment = false
         config.timeout.connect = .seconds(1)
         config.redirectConfiguration = .disallow
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-    }()
+        return config
+    }
 
     /// Where requests go: `configuration.baseURL` at first; see `RegistryEndpoint.retarget(_:)`.
     public let endpoint: RegistryEndpoint

@@ -60,19 +60,22 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// Opens the store and runs `body` with it; a PostgreSQL pool runs alongside until `body` ends.
-    func with<T: Sendable>(_ body: @escaping @Sendable (any RegistryStore) async throws -> T) async throws -> T {
+    /// Opens the store and runs `body` with it; a PostgreSQL pool runs alongside until `body` ends,
+    /// and with `watched` (the server) the probe that tells requests when PostgreSQL is away.
+    func with<T: Sendable>(watched: Bool = false, _ body: @escaping @Sendable (any RegistryStore) async throws -> T) async throws -> T {
         if let db { return try await body(try SQLiteRegistryStore(path: db)) }
         let parts = (postgresAddress ?? "").split(separator: ":")
         let endpoint = PostgresEndpoint(
             unixSocketPath: postgresSocket, host: parts.first.map(String.init) ?? "127.0.0.1", port: parts.count == 2 ? Int(parts[1]) ?? 5432 : 5432,
             username: postgresUser, password: ProcessInfo.processInfo.environment["REGISTRYD_POSTGRES_PASSWORD"], database: postgresDatabase)
         let client = PostgresRegistryStore.makeClient(endpoint)
-        let availability = StoreAvailability()
+        let availability = watched ? StoreAvailability() : nil
         let store = PostgresRegistryStore(client: client, availability: availability)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { await client.run(); return nil }
-            group.addTask { await availability.run(probe: PostgresProbe(endpoint: endpoint)); return nil }
+            if let availability {
+                group.addTask { await availability.run(probe: PostgresProbe(endpoint: endpoint)); return nil }
+            }
             group.addTask {
                 try await store.migrate()
                 return try await body(store)
@@ -159,7 +162,7 @@ struct Serve: AsyncParsableCommand {
         if JournalLogHandler.standardErrorIsJournal() {
             LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
         }
-        try await self.store.with { store in try await serve(store) }
+        try await self.store.with(watched: true) { store in try await serve(store) }
     }
 
     func serve(_ store: any RegistryStore) async throws {

@@ -114,10 +114,22 @@ import Testing
         config.deadline = .seconds(60)
         config.attemptTimeout = .seconds(60)
         config.maxAttempts = 1
+        config.breakerThreshold = .max
         let client = RegistryClient(configuration: config)
         let first = try await client.configAnnouncements(site: nil, etag: nil, wait: 0)
         let held = Task { try await client.configAnnouncements(site: nil, etag: first.etag, wait: 50) }
         try await Task.sleep(for: .milliseconds(500))  // the poll reaches registryd and is held
+        // Requests keep coming while it stops and starts, as a fleet's do.
+        let pressing = Task {
+            var longest = 0.0
+            while !Task.isCancelled {
+                let sent = Date()
+                _ = try? await client.enterprise(uscc: "91441900100000008X")
+                longest = max(longest, Date().timeIntervalSince(sent))
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return longest
+        }
         let started = Date()
         let status = registry.terminate()
         #expect(status == 0)
@@ -125,7 +137,15 @@ import Testing
         let answer = try await held.value
         #expect(answer.etag == first.etag)
         try registry.start()
+        try await Task.sleep(for: .milliseconds(500))
+        pressing.cancel()
+        let longest = await pressing.value
+        #expect(longest < 3, "a request sent while registryd stopped and started waited \(longest) s")
         #expect(try await client.configAnnouncements(site: nil, etag: nil, wait: 0).etag == first.etag)
+        let again = Date()
+        let heartbeat = Heartbeat(deviceStatus: ["reader": "ok"], outboxDepth: 0, configVersion: "embedded", sentAt: Date())
+        _ = try await client.submitBatch([BatchItem(kind: .heartbeats, idempotencyKey: "hb-after-restart", body: try RegistryJSON.encoder().encode(heartbeat))])
+        #expect(Date().timeIntervalSince(again) < 2)
     }
 
     @Test func aBadSeedIsRefusedWholeNamingTheRecord() throws {
