@@ -333,6 +333,8 @@ struct FleetOptions: Codable, Sendable {
     var disrupt: String?
     var disruptAfter = 25.0
     var pids: [Int32] = []
+    /// Each replica's Prometheus endpoint (`--metrics-port`), for registryd's own latencies.
+    var metrics: [String] = []
     var perProcess = 6000
     var pollsOnly = false
     /// fleet-shard: the kiosks [from, to) and the timeline.
@@ -364,6 +366,7 @@ struct FleetOptions: Codable, Sendable {
             case "--disrupt": disrupt = try value(flag)
             case "--disrupt-after": disruptAfter = try number(flag)
             case "--pids": pids = try value(flag).split(separator: ",").compactMap { Int32($0) }
+            case "--metrics": metrics = try value(flag).split(separator: ",").map(String.init)
             case "--per-process": perProcess = max(1, Int(try number(flag)))
             case "--polls-only": pollsOnly = true
             case "--range":
@@ -378,7 +381,7 @@ struct FleetOptions: Codable, Sendable {
         guard kiosks > 0, !keys.isEmpty, !registries.isEmpty else {
             throw BenchError("""
                 usage: yitiji-bench fleet --kiosks N --keys FILE --registry URL[,URL…] [--seconds S] [--ramp S] [--publish-after S]
-                       [--publish COMMAND] [--disrupt COMMAND] [--disrupt-after S] [--pids PID,…] [--per-process N] [--polls-only]
+                       [--publish COMMAND] [--disrupt COMMAND] [--disrupt-after S] [--pids PID,…] [--metrics URL,…] [--per-process N] [--polls-only]
                        (see scripts/bench-fleet.sh)
                 """)
         }
@@ -429,6 +432,64 @@ func fleetShard(_ arguments: [String]) throws {
         for client in clients { try? await client.shutdown() }
     }
     FileHandle.standardOutput.write(try JSONEncoder().encode(recorder.snapshot))
+}
+
+/// registryd's own request durations per route, from its Prometheus histogram
+/// (`http_server_request_duration_bucket`, every status summed): what the server spent, apart
+/// from the simulator's queueing.
+struct ServerLatencies {
+    /// Route ("GET /v1/…") → bucket upper edge in seconds → cumulative count.
+    var buckets: [String: [Double: Double]] = [:]
+
+    /// Reads `url` (a `/metrics` page) with curl; empty when it cannot be read.
+    static func scrape(_ url: String) -> ServerLatencies {
+        let curl = Process(), out = Pipe()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-fsS", "--max-time", "5", url]
+        curl.standardOutput = out
+        curl.standardError = FileHandle.nullDevice
+        guard (try? curl.run()) != nil else { return ServerLatencies() }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        var result = ServerLatencies()
+        for line in text.split(separator: "\n") where line.hasPrefix("http_server_request_duration_bucket{") {
+            guard let close = line.lastIndex(of: "}"), let value = Double(line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)) else { continue }
+            var labels: [String: String] = [:]
+            for pair in line[line.index(after: line.firstIndex(of: "{") ?? close)..<close].split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { labels[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            }
+            guard let route = labels["http_route"], let method = labels["http_request_method"], let le = labels["le"] else { continue }
+            let edge = le == "+Inf" ? Double.infinity : Double(le) ?? .infinity
+            result.buckets["\(method) \(route)", default: [:]][edge, default: 0] += value
+        }
+        return result
+    }
+
+    /// What was counted between `earlier` and this one; a replica whose counters went back
+    /// (restarted) counts from zero.
+    func since(_ earlier: ServerLatencies) -> ServerLatencies {
+        var result = ServerLatencies()
+        for (route, now) in buckets {
+            let before = earlier.buckets[route] ?? [:]
+            let restarted = now.contains { $0.value < (before[$0.key] ?? 0) }
+            result.buckets[route] = now.reduce(into: [:]) { $0[$1.key] = restarted ? $1.value : $1.value - (before[$1.key] ?? 0) }
+        }
+        return result
+    }
+
+    mutating func add(_ other: ServerLatencies) {
+        for (route, edges) in other.buckets { for (edge, n) in edges { buckets[route, default: [:]][edge, default: 0] += n } }
+    }
+
+    /// The count and the bucket edge holding the `q` quantile, per route.
+    func summary(_ route: String, _ q: Double) -> (count: Int, edge: Double)? {
+        guard let edges = buckets[route], let total = edges[.infinity], total > 0 else { return nil }
+        let sorted = edges.sorted { $0.key < $1.key }
+        let wanted = total * q
+        let edge = sorted.first { $0.value >= wanted }?.key ?? .infinity
+        return (Int(total), edge)
+    }
 }
 
 /// What the parent reads of one registryd process.
@@ -486,6 +547,7 @@ func fleet(_ arguments: [String]) throws {
     let before = options.pids.map(ProcessSample.read)
     sleep(until: measureFrom)
     let held = options.pids.map(ProcessSample.read)
+    let serverBefore = options.metrics.map(ServerLatencies.scrape)
     var peakRSS = held.map { $0?.rss ?? 0 }, peakSockets = held.map { $0?.sockets ?? 0 }
     var published = false, publishOutcome = "not published"
     var disruption: (process: Process, output: Pipe, at: Double)?
@@ -522,6 +584,8 @@ func fleet(_ arguments: [String]) throws {
         }
     }
     let after = options.pids.map(ProcessSample.read)
+    var server = ServerLatencies()
+    for (i, url) in options.metrics.enumerated() { server.add(ServerLatencies.scrape(url).since(serverBefore[i])) }
     var disruptionOutcome: String?
     if let disruption {
         let text = String(decoding: disruption.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -554,6 +618,17 @@ func fleet(_ arguments: [String]) throws {
               + String(format: "%10d %9.1f %7d %11d ", count, Double(count) / window, figures.errors, figures.transient)
               + right(ms(figures.latency.quantile(0.5)), 10) + " " + right(ms(figures.latency.quantile(0.99)), 10))
         for error in figures.firstErrors { print("    e.g. \(error)") }
+    }
+    if !server.buckets.isEmpty {
+        // Prometheus buckets: 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s.
+        func edge(_ seconds: Double) -> String { seconds.isFinite ? "≤ " + (seconds < 1 ? "\(Int(seconds * 1000)) ms" : "\(seconds) s") : "> 10 s" }
+        print("registryd's own time per route (its histogram, all replicas; the bucket holding the quantile):")
+        for route in server.buckets.keys.sorted() {
+            guard let p50 = server.summary(route, 0.5), let p99 = server.summary(route, 0.99) else { continue }
+            let within = (server.buckets[route]?[0.25] ?? 0) / Double(max(1, p50.count)) * 100
+            print("  " + route.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%9d", p50.count)
+                  + "   p50 \(edge(p50.edge))   p99 \(edge(p99.edge))   " + String(format: "%.1f %% within 250 ms", within))
+        }
     }
     let allowed = total.routes.filter { !$0.key.contains("held") }.values.reduce(0) { $0 + $1.errors }
     print("errors outside held polls: \(allowed)")

@@ -4,7 +4,8 @@
 # about every 10 minutes (yitiji-bench fleet). Ten seconds into the measured window a fleet bundle
 # is published with `registryd config publish` (staged 100 %) and the simulator times how long the
 # kiosks take to be told and to download it. Prints per-route throughput, p50/p99 and errors, the
-# fan-out, each replica's memory, CPU and sockets, and PostgreSQL's connection count.
+# fan-out, registryd's own time per route (its Prometheus histogram), each replica's memory, CPU
+# and sockets, and PostgreSQL's connection count.
 # Usage: scripts/bench-fleet.sh [KIOSKS] [SECONDS] [REPLICAS] [sqlite|postgres] [--polls-only]
 #                               [--restart-replica | --restart-postgres]
 #   KIOSKS 200 (default), SECONDS measured (default 60), REPLICAS 1 (more need postgres).
@@ -77,8 +78,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 limit="$(ulimit -n)"
 urls=()
 pids=()
+metrics=()
 for i in $(seq 1 "$replicas"); do
   port="$(free_port)"
+  metrics_port="$(free_port)"
   seed=()
   [ "$i" -eq 1 ] && seed=(--seed scripts/testbeds/demo-seed.json)
   # Each replica's start is a script of its own, so a disruption can start it again the same way.
@@ -86,7 +89,7 @@ for i in $(seq 1 "$replicas"); do
 #!/usr/bin/env bash
 # Only the standard descriptors go to registryd (see disrupt.sh).
 for fd in \$(ls /proc/\$\$/fd); do [ "\$fd" -gt 2 ] && eval "exec \$fd>&-" 2>/dev/null; done
-'$bin/registryd' ${store[*]} --listen 127.0.0.1:$port ${seed[*]} --max-connections $((limit - 256)) >>'$dir/registryd-$i.log' 2>&1 &
+'$bin/registryd' ${store[*]} --listen 127.0.0.1:$port ${seed[*]} --max-connections $((limit - 256)) --metrics-port $metrics_port >>'$dir/registryd-$i.log' 2>&1 &
 echo \$! >'$dir/replica-$i.pid'
 for _ in \$(seq 1 600); do curl -fsS http://127.0.0.1:$port/v1/health >/dev/null 2>&1 && exit 0; sleep 0.05; done
 exit 1
@@ -94,6 +97,7 @@ START
   bash "$dir/start-replica-$i.sh" || { echo "bench-fleet: registryd $i did not start:" >&2; cat "$dir/registryd-$i.log" >&2; exit 1; }
   pids+=("$(cat "$dir/replica-$i.pid")")
   urls+=("http://127.0.0.1:$port")
+  metrics+=("http://127.0.0.1:$metrics_port/metrics")
 done
 
 # The disruption, run by the simulator 25 s into the measured window.
@@ -148,7 +152,7 @@ fi
 publish="'$bin/registryd' config publish '$dir/bundle.json' --target fleet --stage 100 --note 'fleet bench' ${store[*]}"
 status=0
 "$bin/yitiji-bench" fleet --kiosks "$kiosks" --keys "$dir/kiosks.keys" --registry "$(IFS=,; echo "${urls[*]}")" \
-  --seconds "$seconds" --publish "$publish" --pids "$(IFS=,; echo "${pids[*]}")" ${polls:+"$polls"} "${disrupt_args[@]}" \
+  --seconds "$seconds" --publish "$publish" --pids "$(IFS=,; echo "${pids[*]}")" --metrics "$(IFS=,; echo "${metrics[*]}")" ${polls:+"$polls"} "${disrupt_args[@]}" \
   | tee "$dir/fleet.txt" || status=$?
 if [ "$engine" = postgres ]; then
   kill "$sampler" 2>/dev/null || true
