@@ -154,7 +154,7 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
 
     /// Whether `error` says the database could not be reached or stopped answering (as opposed
     /// to refusing a statement): a lost or refused connection, a server shutting down, the
-    /// pool's connection breaker, SQLite busy or locked.
+    /// pool's connection breaker, a transaction that met any of these, SQLite busy or locked.
     public static func isOutage(_ error: any Error) -> Bool {
         switch error {
         case is StoreUnavailable:
@@ -172,6 +172,9 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
             }
         case is ConnectionPoolError:
             return true
+        case let error as PostgresTransactionError:
+            // A transaction's BEGIN, body, ROLLBACK or COMMIT meeting the lost connection.
+            return [error.beginError, error.closureError, error.rollbackError, error.commitError].contains { $0.map(isOutage) ?? false }
         case let error as DatabaseError:
             return error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
         default:
@@ -187,6 +190,9 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
             if error.code == .server { return "PostgreSQL \(error.serverInfo?[.sqlState] ?? "error"): \(error.serverInfo?[.message] ?? "")" }
             return "PostgreSQL \(error.code.description)"
         case let error as ConnectionPoolError: return "connection pool: \(error)"
+        case let error as PostgresTransactionError:
+            let inner = [error.beginError, error.closureError, error.commitError, error.rollbackError].compactMap { $0 }.first { isOutage($0) }
+            return inner.map(describe) ?? "PostgreSQL transaction failed"
         case let error as DatabaseError: return "SQLite \(error.resultCode)"
         default: return String(describing: type(of: error))
         }
