@@ -116,9 +116,6 @@ public final class StoreAvailability: Sendable {
                 markAvailable()
             } catch is CancellationError where Task.isCancelled {
                 break
-            } catch let failure as StoreUnavailable {
-                await probe.reset()
-                markUnavailable(failure.reason)
             } catch {
                 await probe.reset()
                 markUnavailable(StoreUnavailable.describe(error))
