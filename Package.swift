@@ -98,7 +98,6 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .target(name: "RegistryServer", dependencies: [
             "KioskCore", "Registry", "KioskConfig",
@@ -151,7 +150,10 @@ let package = Package(
             "IDCardReader",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "yitiji-verifier-sim", dependencies: ["PersonVerification"]),
+        .executableTarget(name: "yitiji-verifier-sim", dependencies: [
+            "PersonVerification",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "yitiji-bench", dependencies: [
             "KioskDaemon", "RegistryServer",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -31,8 +31,8 @@ public enum OutboxError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The kiosk's durable outbox: every write to the registry is queued here first, in the same
-/// SQLite transaction as the kiosk's own record of it, and delivered by `OutboxRelay`.
+/// The kiosk's durable outbox: every write to the registry is queued here first, in one SQLite
+/// transaction, and delivered by `OutboxRelay`.
 ///
 /// One SQLite file (WAL, synchronous=FULL); payloads are encrypted (ChaChaPoly) with a key kept
 /// in a file of mode 0600, so no personal data is on disk in clear. Delivery is in order per
@@ -40,8 +40,7 @@ public enum OutboxError: Error, Sendable, Equatable, CustomStringConvertible {
 /// with `OutboxError.full` beyond their cap; applications are never dropped: beyond the hard cap
 /// `enqueue` throws so the citizen is told, and expired or refused ones stay as dead letters.
 public final class Outbox: Sendable {
-    /// The database: create the kiosk's own tables here to write them in `enqueue`'s transaction.
-    public let database: DatabasePool
+    let database: DatabasePool
     /// The kiosk ID used in tracking numbers.
     public let kioskId: String
     /// Size and retry policy.
@@ -199,12 +198,10 @@ public final class Outbox: Sendable {
 
     // MARK: Enqueue
 
-    /// Queues an application: mints its tracking number, then runs `alsoWrite` in the same
-    /// transaction (the kiosk's own rows, in `database`). All or nothing.
+    /// Queues an application and mints its tracking number, in one transaction.
     @discardableResult
-    public func enqueueApplication(_ draft: ApplicationDraft,
-                                   alsoWrite: ((Database, OutboxTicket) throws -> Void)? = nil) throws(OutboxError) -> OutboxTicket {
-        try insert(stream: .applications, alsoWrite: alsoWrite) { tracking in
+    public func enqueueApplication(_ draft: ApplicationDraft) throws(OutboxError) -> OutboxTicket {
+        try insert(stream: .applications) { tracking in
             guard let tracking else { throw OutboxError.invalidArgument("no tracking number") }
             let submission = ApplicationSubmission(
                 trackingNumber: tracking, applicant: draft.applicant, proposedName: draft.proposedName, type: draft.type,
@@ -214,17 +211,15 @@ public final class Outbox: Sendable {
         }
     }
 
-    /// Queues a rating, print record or heartbeat (`body` is its wire type), running `alsoWrite`
-    /// in the same transaction. Applications go through `enqueueApplication`.
+    /// Queues a rating, print record or heartbeat (`body` is its wire type). Applications go
+    /// through `enqueueApplication`.
     @discardableResult
-    public func enqueue(_ stream: SubmissionKind, _ body: some Encodable & Sendable,
-                        alsoWrite: ((Database, OutboxTicket) throws -> Void)? = nil) throws(OutboxError) -> OutboxTicket {
+    public func enqueue(_ stream: SubmissionKind, _ body: some Encodable & Sendable) throws(OutboxError) -> OutboxTicket {
         guard stream != .applications else { throw .invalidArgument("applications are queued with enqueueApplication") }
-        return try insert(stream: stream, alsoWrite: alsoWrite) { _ in try self.encoder.encode(body) }
+        return try insert(stream: stream) { _ in try self.encoder.encode(body) }
     }
 
-    func insert(stream: SubmissionKind, alsoWrite: ((Database, OutboxTicket) throws -> Void)?,
-                body: (String?) throws -> Data) throws(OutboxError) -> OutboxTicket {
+    func insert(stream: SubmissionKind, body: (String?) throws -> Data) throws(OutboxError) -> OutboxTicket {
         let now = Date()
         let idempotencyKey = Self.randomKey()
         let limit = policy.limit(stream)
@@ -249,9 +244,7 @@ public final class Outbox: Sendable {
                     INSERT INTO outbox_item (stream, idempotency_key, tracking_number, payload, created_at, next_attempt_at)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [stream.rawValue, idempotencyKey, tracking, sealed, now.timeIntervalSince1970, now.timeIntervalSince1970])
-                let ticket = OutboxTicket(id: db.lastInsertedRowID, stream: stream, idempotencyKey: idempotencyKey, trackingNumber: tracking)
-                try alsoWrite?(db, ticket)
-                return ticket
+                return OutboxTicket(id: db.lastInsertedRowID, stream: stream, idempotencyKey: idempotencyKey, trackingNumber: tracking)
             }
         } catch let error as OutboxError {
             throw error

@@ -4,7 +4,8 @@ import GRDB
 import KioskCore
 
 /// The outbox's tables: what is queued, what was given up on (dead letters), which applications
-/// were delivered under which registry number, and the technicians' actions on items.
+/// were delivered under which registry number, the technicians' actions on items, and the hall
+/// numbers given offline.
 extension Outbox {
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -47,6 +48,24 @@ extension Outbox {
                     tracking_number TEXT,
                     who TEXT NOT NULL,
                     why TEXT NOT NULL);
+                """)
+        }
+        // Tables kioskd created itself before they were the outbox's (`IF NOT EXISTS` keeps a
+        // kiosk's numbers of the day across the upgrade); the submission log nothing read goes.
+        migrator.registerMigration("outbox-v2-hall-numbers") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS kiosk_offline_number (
+                    ticket_id TEXT PRIMARY KEY,
+                    day TEXT NOT NULL,
+                    queue TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    UNIQUE (day, queue, seq));
+                CREATE TABLE IF NOT EXISTS kiosk_queue_figure (
+                    queue TEXT PRIMARY KEY,
+                    waiting INTEGER NOT NULL,
+                    day TEXT NOT NULL,
+                    offline_since INTEGER NOT NULL);
+                DROP TABLE IF EXISTS kiosk_submission;
                 """)
         }
         return migrator

@@ -42,22 +42,60 @@ import Testing
         #expect(try outbox.applicationState(trackingNumber: first) == .queued)
     }
 
-    @Test func enqueueWritesTheCallersRowsInTheSameTransaction() throws {
+    @Test func offlineHallNumbersAreOnePerTicketAndStopAtTheBlocksEnd() async throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }
         let outbox = try open(dir)
-        try outbox.database.write { db in try db.execute(sql: "CREATE TABLE kiosk_record (tracking TEXT NOT NULL)") }
-        let ticket = try outbox.enqueueApplication(Self.draft()) { db, ticket in
-            try db.execute(sql: "INSERT INTO kiosk_record (tracking) VALUES (?)", arguments: [ticket.trackingNumber])
+        let first = try await outbox.offlineSequence(ticketId: "t-1", day: "20261204", queue: "A")
+        #expect(first == 1)
+        // Asked again (a retried key press, a restart): the same number, not the next.
+        #expect(try await outbox.offlineSequence(ticketId: "t-1", day: "20261204", queue: "A") == 1)
+        #expect(try await outbox.offlineSequence(ticketId: "t-2", day: "20261204", queue: "A") == 2)
+        // Another queue and another day start their own count.
+        #expect(try await outbox.offlineSequence(ticketId: "t-3", day: "20261204", queue: "B") == 1)
+        #expect(try await outbox.offlineSequence(ticketId: "t-4", day: "20261205", queue: "A") == 1)
+        #expect(await outbox.hasOfflineSequence(ticketId: "t-2"))
+        #expect(!(await outbox.hasOfflineSequence(ticketId: "t-9")))
+        try await outbox.database.write { db in
+            try db.execute(sql: "INSERT INTO kiosk_offline_number (ticket_id, day, queue, seq) VALUES ('t-last', '20261204', 'A', ?)",
+                           arguments: [Outbox.offlineNumbersPerQueue])
         }
-        // A failing caller write takes the queued item with it.
-        struct Refused: Error {}
-        #expect(throws: OutboxError.self) {
-            try outbox.enqueue(.ratings, Self.rating("x")) { _, _ in throw Refused() }
+        await #expect(throws: OutboxError.self) {
+            try await outbox.offlineSequence(ticketId: "t-over", day: "20261204", queue: "A")
         }
-        let rows = try outbox.database.read { db in try String.fetchAll(db, sql: "SELECT tracking FROM kiosk_record") }
-        #expect(rows == [ticket.trackingNumber])
-        #expect(try outbox.status().streams.first { $0.stream == .ratings }?.depth == 0)
+        let figure = KnownQueueFigure(waiting: 7, day: "20261204", offlineSince: 3)
+        try await outbox.saveQueueFigure("A", figure)
+        try await outbox.saveQueueFigure("A", KnownQueueFigure(waiting: 8, day: "20261204", offlineSince: 3))
+        #expect(await outbox.queueFigure("A")?.waiting == 8)
+        #expect(await outbox.queueFigure("B") == nil)
+    }
+
+    /// A kiosk upgraded with the day's offline numbers in its outbox file (kioskd made the tables
+    /// itself before) keeps them, and the submission log nothing read is dropped.
+    @Test func anUpgradedOutboxKeepsTheDaysOfflineNumbers() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        do {
+            let old = try DatabaseQueue(path: dir.path + "/outbox.sqlite")
+            try await old.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE kiosk_submission (outbox_id INTEGER NOT NULL, stream TEXT NOT NULL, tracking_number TEXT,
+                        visit_id TEXT, created_at REAL NOT NULL);
+                    CREATE TABLE kiosk_offline_number (ticket_id TEXT PRIMARY KEY, day TEXT NOT NULL, queue TEXT NOT NULL,
+                        seq INTEGER NOT NULL, UNIQUE (day, queue, seq));
+                    INSERT INTO kiosk_offline_number VALUES ('t-1', '20261204', 'A', 1), ('t-2', '20261204', 'A', 2);
+                    """)
+            }
+            // The outbox's own first tables, as an older kiosk has them.
+            try Outbox.migrator().migrate(old, upTo: "outbox-v1")
+        }
+        let outbox = try open(dir)
+        #expect(try await outbox.offlineSequence(ticketId: "t-3", day: "20261204", queue: "A") == 3)
+        #expect(await outbox.hasOfflineSequence(ticketId: "t-1"))
+        let tables = try await outbox.database.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kiosk_%' ORDER BY name")
+        }
+        #expect(tables == ["kiosk_offline_number", "kiosk_queue_figure"])
     }
 
     @Test func anEnqueuedItemSurvivesReopening() throws {

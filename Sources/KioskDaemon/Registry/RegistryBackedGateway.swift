@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import KioskAPI
 import KioskConfig
 import KioskCore
@@ -8,8 +7,7 @@ import Registry
 
 /// The registry as kioskd uses it: signed queries through the registry client (public enterprise
 /// data kept in the query cache and shown, marked, when the registry is unreachable; personal
-/// data never cached), and every write queued in the durable outbox with the kiosk's own record
-/// of it in the same transaction, delivered by the relay.
+/// data never cached), and every write queued in the durable outbox, delivered by the relay.
 public final class RegistryBackedGateway: RegistryGateway {
     public let client: RegistryClient
     public let outbox: Outbox
@@ -50,36 +48,6 @@ public final class RegistryBackedGateway: RegistryGateway {
             outbox = try Outbox(path: stateDirectory.appendingPathComponent("outbox.sqlite").path,
                                 keyFile: StateKeys.file("outbox.key", keysDirectory: keysDirectory).path, kioskId: settings.kiosk.id)
             cache = try QueryCache(path: stateDirectory.appendingPathComponent("cache.sqlite").path)
-            try outbox.database.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS kiosk_submission (
-                        outbox_id INTEGER NOT NULL,
-                        stream TEXT NOT NULL,
-                        tracking_number TEXT,
-                        visit_id TEXT,
-                        created_at REAL NOT NULL
-                    )
-                    """)
-                // The numbers this kiosk gave from its own block while the registry was unreachable.
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS kiosk_offline_number (
-                        ticket_id TEXT PRIMARY KEY,
-                        day TEXT NOT NULL,
-                        queue TEXT NOT NULL,
-                        seq INTEGER NOT NULL,
-                        UNIQUE (day, queue, seq)
-                    )
-                    """)
-                // The last waiting figure known per queue, for numbers given offline.
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS kiosk_queue_figure (
-                        queue TEXT PRIMARY KEY,
-                        waiting INTEGER NOT NULL,
-                        day TEXT NOT NULL,
-                        offline_since INTEGER NOT NULL
-                    )
-                    """)
-            }
         } catch { throw DaemonError.stateNotWritable("\(stateDirectory.path): \(error)") }
         relay = OutboxRelay(outbox: outbox, client: client, logger: logger, idleInterval: .seconds(10))
     }
@@ -171,17 +139,9 @@ public final class RegistryBackedGateway: RegistryGateway {
         return .badAnswer(error.description)
     }
 
-    /// The kiosk's own record of a submission, written in the outbox's transaction.
-    static func record(visit: String?) -> (Database, OutboxTicket) throws -> Void {
-        { db, ticket in
-            try db.execute(sql: "INSERT INTO kiosk_submission (outbox_id, stream, tracking_number, visit_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [ticket.id, ticket.stream.rawValue, ticket.trackingNumber, visit, Date().timeIntervalSince1970])
-        }
-    }
-
     public func submitApplication(_ draft: ApplicationDraft) async throws(GatewayError) -> QueuedApplication {
         let ticket: OutboxTicket
-        do { ticket = try outbox.enqueueApplication(draft, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        do { ticket = try outbox.enqueueApplication(draft) } catch { throw Self.outboxError(error) }
         let tracking = ticket.trackingNumber ?? "?"
         // The relay was woken by the enqueue: online, the registry's number comes within moments.
         // Known to be offline (circuit open, or the stream's head failing): no point waiting.
@@ -198,11 +158,11 @@ public final class RegistryBackedGateway: RegistryGateway {
     }
 
     public func submitRating(_ rating: RatingRecord) async throws(GatewayError) {
-        do { try outbox.enqueue(.ratings, rating, alsoWrite: Self.record(visit: rating.visitId)) } catch { throw Self.outboxError(error) }
+        do { try outbox.enqueue(.ratings, rating) } catch { throw Self.outboxError(error) }
     }
 
     public func recordPrint(_ record: PrintRecord) async throws(GatewayError) {
-        do { try outbox.enqueue(.printRecords, record, alsoWrite: Self.record(visit: record.visitId)) } catch { throw Self.outboxError(error) }
+        do { try outbox.enqueue(.printRecords, record) } catch { throw Self.outboxError(error) }
     }
 
     public func reserveTicket(site: String, _ request: TicketRequest) async throws(GatewayError) -> HallTicket {
@@ -219,33 +179,15 @@ public final class RegistryBackedGateway: RegistryGateway {
     }
 
     public func offlineSequence(ticketId: String, day: String, queue: String) async throws(GatewayError) -> Int {
-        do {
-            return try await outbox.database.write { db in
-                if let seq = try Int.fetchOne(db, sql: "SELECT seq FROM kiosk_offline_number WHERE ticket_id = ?", arguments: [ticketId]) {
-                    return seq
-                }
-                let seq = (try Int.fetchOne(db, sql: "SELECT MAX(seq) FROM kiosk_offline_number WHERE day = ? AND queue = ?",
-                                            arguments: [day, queue]) ?? 0) + 1
-                guard seq <= 999 else { throw OutboxError.full(stream: .tickets, limit: 999) }
-                try db.execute(sql: "INSERT INTO kiosk_offline_number (ticket_id, day, queue, seq) VALUES (?, ?, ?, ?)",
-                               arguments: [ticketId, day, queue, seq])
-                return seq
-            }
-        } catch let error as OutboxError {
-            throw Self.outboxError(error)
-        } catch {
-            throw .badAnswer("the kiosk's own numbers: \(error)")
-        }
+        do { return try await outbox.offlineSequence(ticketId: ticketId, day: day, queue: queue) } catch { throw Self.outboxError(error) }
     }
 
     public func hasOfflineSequence(ticketId: String) async -> Bool {
-        ((try? await outbox.database.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM kiosk_offline_number WHERE ticket_id = ?", arguments: [ticketId])
-        }) ?? 0) > 0
+        await outbox.hasOfflineSequence(ticketId: ticketId)
     }
 
     public func reportTicket(_ report: TicketReport) async throws(GatewayError) {
-        do { try outbox.enqueue(.tickets, report, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        do { try outbox.enqueue(.tickets, report) } catch { throw Self.outboxError(error) }
     }
 
     public func progress(number: String) async throws(GatewayError) -> ApplicationProgress? {
@@ -266,7 +208,7 @@ public final class RegistryBackedGateway: RegistryGateway {
     }
 
     public func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) {
-        do { try outbox.enqueue(.deliveries, request, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        do { try outbox.enqueue(.deliveries, request) } catch { throw Self.outboxError(error) }
     }
 
     public func reportCardLoss(_ report: CardLossReport) async throws(GatewayError) -> String? {
@@ -292,7 +234,7 @@ public final class RegistryBackedGateway: RegistryGateway {
                 }
             }
         }
-        do { try outbox.enqueue(kind, item, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        do { try outbox.enqueue(kind, item) } catch { throw Self.outboxError(error) }
         return nil
     }
 
@@ -309,26 +251,17 @@ public final class RegistryBackedGateway: RegistryGateway {
     }
 
     public func confirmPension(_ confirmation: PensionConfirmation) async throws(GatewayError) {
-        do { try outbox.enqueue(.pensionConfirmations, confirmation, alsoWrite: Self.record(visit: nil)) } catch { throw Self.outboxError(error) }
+        do { try outbox.enqueue(.pensionConfirmations, confirmation) } catch { throw Self.outboxError(error) }
     }
 
     public func queueFigure(_ queue: String) async -> KnownQueueFigure? {
-        (try? await outbox.database.read { db in
-            try Row.fetchOne(db, sql: "SELECT waiting, day, offline_since FROM kiosk_queue_figure WHERE queue = ?", arguments: [queue]).map {
-                KnownQueueFigure(waiting: $0["waiting"], day: $0["day"], offlineSince: $0["offline_since"])
-            }
-        }) ?? nil
+        await outbox.queueFigure(queue)
     }
 
     public func saveQueueFigure(_ queue: String, _ figure: KnownQueueFigure) async {
-        do {
-            try await outbox.database.write { db in
-                try db.execute(sql: """
-                    INSERT INTO kiosk_queue_figure (queue, waiting, day, offline_since) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(queue) DO UPDATE SET waiting = excluded.waiting, day = excluded.day, offline_since = excluded.offline_since
-                    """, arguments: [queue, figure.waiting, figure.day, figure.offlineSince])
-            }
-        } catch { logger.warning("queue figure not kept", metadata: ["error": "\(error)"]) }
+        do { try await outbox.saveQueueFigure(queue, figure) } catch {
+            logger.warning("queue figure not kept", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Outbox figures for diagnostics.

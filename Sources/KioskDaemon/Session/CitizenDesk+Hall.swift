@@ -5,19 +5,6 @@ import KioskCore
 import Printing
 import Registry
 
-/// The last waiting figure of a hall queue the kiosk knows, and the numbers it gave offline since;
-/// good for its hall day only (numbers start again each day).
-public struct KnownQueueFigure: Sendable, Equatable, Codable {
-    public var waiting: Int
-    public var day: String
-    public var offlineSince: Int
-    public init(waiting: Int, day: String, offlineSince: Int) {
-        self.waiting = waiting
-        self.day = day
-        self.offlineSince = offlineSince
-    }
-}
-
 extension CitizenDesk {
     static func text(_ t: ServiceCatalogue.LocalizedText) -> LocalizedTextView { LocalizedTextView(zh: t.zh, en: t.en) }
 
