@@ -177,7 +177,7 @@ let package = Package(
             "RegistryServer", "Registry", "KioskConfig", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "PersonVerificationTests", dependencies: ["PersonVerification", "KioskCore", "TestSupport"]),
-        .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal"]),
+        .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal", "TestSupport"]),
         .testTarget(name: "KioskInputTests", dependencies: ["KioskInput", "KioskUI", "KioskTerminal"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "RegistryFuzzTargets", "TestSupport"]),
         .testTarget(name: "KioskUITests", dependencies: ["KioskUI", "KioskAPI", "KioskConfig", "TestSupport"]),

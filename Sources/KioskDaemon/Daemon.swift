@@ -9,6 +9,7 @@ import NIOCore
 import Printing
 import Registry
 import ServiceLifecycle
+
 /// kioskd: every part is a service in one group; SIGTERM shuts them down in reverse order.
 public final class Kioskd: TechnicianOperations {
     public let options: DaemonOptions
@@ -44,9 +45,10 @@ public final class Kioskd: TechnicianOperations {
     let printerCycles = Locked(0)
 
     /// Loads the configuration and opens the state; nothing runs until `run()`.
-    /// - Parameter gateway: the registry; made from the configuration and state when nil.
-    /// - Parameter readerOpener: opens the reader; by default the configured device (or the
-    ///   simulator named in the options).
+    /// - Parameters:
+    ///   - gateway: the registry; made from the configuration and state when nil.
+    ///   - readerOpener: opens the reader; by default the configured device (or the simulator
+    ///     named in the options).
     ///   - configFeed: where configuration bundles come from; none: the configuration only changes
     ///     through the technician socket.
     ///   - registryProbe: checks the registry a new configuration names (nil: healthy); part of the
@@ -57,20 +59,8 @@ public final class Kioskd: TechnicianOperations {
         self.options = options
         self.logger = logger
         self.registryProbe = registryProbe ?? Self.probeRegistry
-        let fm = FileManager.default
-        for dir in [options.stateDirectory, options.runtimeDirectory] {
-            do { try fm.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750]) } catch {
-                throw DaemonError.stateNotWritable(dir.path)
-            }
-        }
-        do { configStore = try ConfigStore(stateDirectory: options.stateDirectory, baseDirectory: options.configDirectory) } catch {
-            throw DaemonError.stateNotWritable(options.stateDirectory.appendingPathComponent("config").path)
-        }
-        let configuration: KioskConfiguration
-        let directory = ConfigStore.currentDirectory(stateDirectory: options.stateDirectory, baseDirectory: options.configDirectory)
-        do { configuration = try KioskConfiguration.load(from: directory) } catch {
-            throw DaemonError.configuration("\(error)")
-        }
+        let (store, configuration, directory) = try Self.openState(options: options)
+        configStore = store
         currentConfiguration = Locked(configuration)
         if let problem = TechnicianGroupRule.problem(technician: options.technicianGroup, citizen: options.citizenGroup) {
             throw DaemonError.configuration(problem)
@@ -84,25 +74,9 @@ public final class Kioskd: TechnicianOperations {
 
         let signingKey = try Self.documentSigningKey(state: options.stateDirectory, config: options.configDirectory)
         documentKeyPublic = signingKey.key.publicKeyBase64
-        if !options.allowDemoKeys {
-            var findings = DemoKeys.findings(configDirectory: options.configDirectory, stateDirectory: options.stateDirectory,
-                                             documentSigningKeyPublic: signingKey.key.publicKeyBase64, documentSigningKeyPath: signingKey.path)
-            if directory.standardizedFileURL != options.configDirectory.standardizedFileURL {
-                findings += DemoKeys.findings(configDirectory: directory, stateDirectory: options.stateDirectory, documentSigningKeyPublic: nil)
-                    .filter { !findings.contains($0) }
-            }
-            if !findings.isEmpty { throw DaemonError.demoKeys(findings) }
-        }
-        let renderer: DocumentRenderer
-        do {
-            renderer = try DocumentRenderer(signingKey: signingKey.key, provider: settings.kiosk.provider,
-                                            templatesDirectory: directory.appendingPathComponent("templates").path)
-        } catch { throw DaemonError.configuration("documents: \(error)") }
-        let ledgerPrinter = (try? CupsClient(server: options.cupsServer)).map {
-            LedgerPrinter(ledger: PrintLedger(path: options.stateDirectory.appendingPathComponent("print-ledger.json").path),
-                         runner: PrintJobRunner(client: $0))
-        }
-        let desk = DocumentDesk(renderer: renderer, ledgerPrinter: ledgerPrinter, printers: settings.printers, logger: logger)
+        if !options.allowDemoKeys { try Self.refuseDemoKeys(options: options, configuration: directory, signingKey: signingKey) }
+        let desk = try DocumentDesk.make(settings: settings, options: options, signingKey: signingKey.key,
+                                         templates: directory.appendingPathComponent("templates"), logger: logger)
         let registry: any RegistryGateway
         if let gateway {
             registry = gateway
@@ -130,74 +104,10 @@ public final class Kioskd: TechnicianOperations {
 
         configAgent = ConfigAgent(store: configStore, kioskId: settings.kiosk.id, site: settings.kiosk.site, sessions: sessions,
                                   audit: audit, logger: logger)
-        var timing = ReaderTiming()
-        timing.pollIntervalMilliseconds = settings.reader.pollIntervalMilliseconds
-        let select = settings.reader.select, device = settings.reader.device
-        if let readerOpener {
-            readerPoller = ReaderPoller(timing: timing, opener: readerOpener)
-        } else if let control = options.simulatorControl {
-            let simulator = ReaderSimulator()
-            readerPoller = ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
-                let transport = SimulatedTransport(simulator: simulator)
-                return transport
-            }
-            try? Self.watchSimulatorControl(path: control, simulator: simulator, logger: logger)
-        } else {
-            let database: ReaderModelDatabase
-            do { database = try ReaderModelDatabase.loadDefault() } catch { throw DaemonError.configuration("reader models: \(error)") }
-            readerPoller = ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
-                let context: USBContext
-                do { context = try USBContext() } catch { throw .noReader("libusb: \(error)") }
-                return try ReaderDiscovery.openSelected(selection: select, device: device, database: database, context: context).0
-            }
-        }
-    }
-
-    static func documentSigningKey(state: URL, config: URL) throws -> (key: DocumentSigningKey, path: String) {
-        let candidates = [state.appendingPathComponent("document-signing.key").path,
-                          "/etc/yitiji/document-signing.key"]
-        for path in candidates where FileManager.default.fileExists(atPath: path) {
-            do { return (try DocumentSigningKey.load(path: path), path) } catch { throw DaemonError.key("\(path): \(error)") }
-        }
-        throw DaemonError.key("no document signing key at \(candidates[0]): run `kioskd --enrol` to make the kiosk's keys")
-    }
-
-    /// Reads control lines (`place resident`, `remove`, …) for the in-process simulator.
-    static func watchSimulatorControl(path: String, simulator: ReaderSimulator, logger: Logger) throws {
-        if !FileManager.default.fileExists(atPath: path) { mkfifo(path, 0o600) }
-        let thread = Thread {
-            while true {
-                guard let handle = FileHandle(forReadingAtPath: path) else { return }
-                let data = handle.readDataToEndOfFile()
-                try? handle.close()
-                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                    if let problem = simulator.control(String(line)) {
-                        logger.warning("simulator control refused", metadata: ["problem": "\(problem)"])
-                    }
-                }
-            }
-        }
-        thread.name = "simulator-control"
-        thread.start()
+        readerPoller = try Self.readerPoller(settings: settings.reader, options: options, opener: readerOpener, logger: logger)
     }
 
     // MARK: - Running
-
-    /// The technician socket's routes: diagnostics, maintenance, audit, configuration, queue.
-    public func technicianRouter() -> Router<LocalRequestContext> {
-        let router = Router(context: LocalRequestContext.self)
-        router.add(middleware: TechnicianAccessMiddleware(groupName: options.technicianGroup))
-        TechnicianRoutes.add(to: router, service: self)
-        QueueRoutes.add(to: router, outbox: backedGateway?.outbox, audit: audit)
-        return router
-    }
-
-    /// The citizen socket's routes: the session's operations only.
-    public func citizenRouter() -> Router<LocalRequestContext> {
-        let router = Router(context: LocalRequestContext.self)
-        CitizenRoutes.add(to: router, service: citizen)
-        return router
-    }
 
     /// Runs every service until SIGTERM or SIGINT, then shuts them down in reverse order.
     public func run() async throws {
@@ -229,15 +139,7 @@ public final class Kioskd: TechnicianOperations {
                                           mode: options.technicianGroup == nil ? 0o600 : 0o660, router: technicianRouter()))
         services.append(socketApplication(path: options.citizenSocket, group: options.citizenGroup, mode: 0o660,
                                           router: citizenRouter()))
-        if let port = options.metricsPort {
-            let router = Router()
-            router.get("metrics") { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                         body: .init(byteBuffer: ByteBuffer(string: await self.metricsText())))
-            }
-            services.append(Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
-                                        logger: logger))
-        }
+        if let port = options.metricsPort { services.append(metricsApplication(port: port)) }
         services.append(ReadyNotice(notifier: notifier, sockets: [options.citizenSocket, options.technicianSocket],
                                     hub: hub, logger: logger))
         await installInitialRoot()

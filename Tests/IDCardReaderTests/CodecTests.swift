@@ -85,6 +85,55 @@ import Testing
         #expect(decoder.skippedBytes == 0)
     }
 
+    /// One decoder output, for comparing feedings.
+    enum Decoded: Equatable, CustomStringConvertible {
+        case body([UInt8])
+        case error(FrameError)
+        case held(buffered: Int, skipped: Int, vendorFrames: Int)
+        var description: String {
+            switch self {
+            case .body(let b): return "body(\(b.count) bytes, status \(b.dropFirst(2).first.map { String($0, radix: 16) } ?? "-"))"
+            case .error(let e): return "error(\(e))"
+            case .held(let b, let s, let v): return "held(buffered \(b), skipped \(s), vendor frames \(v))"
+            }
+        }
+    }
+
+    /// Every golden frame, the read with a preamble inside its photo, junk, a vendor frame, a bad
+    /// checksum and an impossible length, one after another: the same frames and errors whether the
+    /// bytes come whole, one at a time, or cut anywhere.
+    @Test func everyGoldenFrameDecodesTheSameHoweverTheBytesAreCut() throws {
+        let vendor = SAMFrame.encode(body: [0x01, 0x02]).enumerated().map { i, b in i == 3 ? 0x69 : (i == 4 ? 0x96 : b) }
+        var badChecksum = SAMResponse(status: .success).frame
+        badChecksum[badChecksum.count - 1] ^= 0xFF
+        let golden = try [
+            "AA AA AA 96 69 00 04 00 00 90 94", "AA AA AA 96 69 00 04 00 00 41 45",
+            "AA AA AA 96 69 00 14 00 00 90 05 00 01 00 09 B8 32 01 05 BE 12 00 AD C5 B1 11 63",
+        ].map { try #require(parseHex($0)) }
+        let input = golden.joined() + CodecTests.readFrame(SampleCards.resident) + [0x00, 0xAA, 0xAA, 0x13, 0xAA, 0xAA, 0xAA, 0x96]
+            + vendor + badChecksum + SAMResponse(status: .findCardSuccess, data: [0, 0, 0, 0]).frame
+            + [0xAA, 0xAA, 0xAA, 0x96, 0x69, 0xFF, 0xFF, 0x00] + CodecTests.readFrame(SampleCards.foreigner2023, fingerprint: false)
+            + [0xAA, 0xAA, 0xAA, 0x96]
+        let outputs = try DecoderVerifier.verify(input, randomSplits: 300, make: { SAMFrameDecoder() }, feed: { (decoder: inout SAMFrameDecoder, chunk: ArraySlice<UInt8>) -> [Decoded] in
+            decoder.append(chunk)
+            var out: [Decoded] = []
+            while true {
+                do throws(FrameError) {
+                    guard let body = try decoder.nextBody() else { return out }
+                    out.append(.body(body))
+                } catch { out.append(.error(error)) }
+            }
+        }, finish: { (decoder: inout SAMFrameDecoder) -> [Decoded] in
+            [.held(buffered: decoder.bufferedCount, skipped: decoder.skippedBytes, vendorFrames: decoder.skippedVendorFrames)]
+        })
+        let bodies = outputs.compactMap { if case .body(let b) = $0 { b } else { nil } }
+        #expect(bodies.count == 6)
+        #expect(outputs.contains(.error(.checksum(expected: 0x94, received: 0x6B))))
+        #expect(outputs.contains(.error(.length(0xFFFF))))
+        // Skipped: the 8 junk bytes and the 8 of the impossible frame; held: the last partial preamble.
+        #expect(outputs.last == .held(buffered: 4, skipped: 16, vendorFrames: 1))
+    }
+
     @Test func resynchronisesAfterJunkAndSkipsVendorFrames() throws {
         let junk: [UInt8] = [0x00, 0xAA, 0xAA, 0x13, 0xAA, 0xAA, 0xAA, 0x96]
         let vendor = SAMFrame.encode(body: [0x01, 0x02]).enumerated().map { i, b in i == 3 ? 0x69 : (i == 4 ? 0x96 : b) }

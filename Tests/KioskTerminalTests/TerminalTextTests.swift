@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import KioskTerminal
 
@@ -106,6 +107,19 @@ import Testing
         var decoder = KeyDecoder()
         #expect(decoder.feed(Array("\u{1B}[[Z".utf8)) == [], "an unknown console key is dropped")
         #expect(decoder.feed(Array("a".utf8)) == [.character("a")])
+    }
+
+    /// Every key sequence the kiosk knows, UTF-8 text and control keys in one stream: the same
+    /// keys whether the terminal's bytes come whole, one at a time, or cut anywhere.
+    @Test func theSameKeysHoweverTheBytesAreCut() throws {
+        let text = "\u{1B}[[A\u{1B}[[E\u{1B}[17~\u{1B}[24~\u{1B}[1~\u{1B}[4~\u{1B}[A\u{1B}[D\u{1B}OP\u{1B}[1;2Q\u{1B}[15~"
+            + "\u{1B}[H\u{1B}[F\u{1B}OH\u{1B}OF\u{1B}[5;5~\u{1B}[5~\u{1B}[6~\u{1B}[3~张三，营业执照😀é\r7\u{7F}\t\u{03}"
+            + "\u{1B}[[Zq\u{1B}e\u{1B}"
+        let keys = try DecoderVerifier.verify(Array(text.utf8), randomSplits: 300, make: { KeyDecoder() },
+                                              feed: { decoder, chunk in decoder.feed(chunk) }, finish: { decoder in decoder.flush() })
+        #expect(keys.prefix(4) == [.function(1), .function(5), .function(6), .function(12)])
+        #expect(keys.contains(.character("营")) && keys.contains(.character("😀")) && keys.contains(.control("c")))
+        #expect(keys.suffix(3) == [.escape, .character("e"), .escape], "\(keys.suffix(3))")
     }
 
     @Test func garbageNeverStalls() {

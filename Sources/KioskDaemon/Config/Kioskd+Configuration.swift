@@ -12,6 +12,24 @@ import ServiceLifecycle
 
 /// A configuration taken into use: checked first, then applied without a restart.
 extension Kioskd {
+    /// Makes the state and runtime directories, opens the configuration store (finishing a swap a
+    /// power cut interrupted) and loads the configuration in use and its directory.
+    static func openState(options: DaemonOptions) throws -> (ConfigStore, KioskConfiguration, URL) {
+        for dir in [options.stateDirectory, options.runtimeDirectory] {
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            } catch { throw DaemonError.stateNotWritable(dir.path) }
+        }
+        let store: ConfigStore
+        do { store = try ConfigStore(stateDirectory: options.stateDirectory, baseDirectory: options.configDirectory) } catch {
+            throw DaemonError.stateNotWritable(options.stateDirectory.appendingPathComponent("config").path)
+        }
+        let directory = ConfigStore.currentDirectory(stateDirectory: options.stateDirectory, baseDirectory: options.configDirectory)
+        do { return (store, try KioskConfiguration.load(from: directory), directory) } catch {
+            throw DaemonError.configuration("\(error)")
+        }
+    }
+
     /// Checks a configuration that was just swapped in: the reader still answers, every printer
     /// role's queue exists, the registry it names answers. Returns why it is unhealthy, or nil.
     func healthCheck(_ candidate: KioskConfiguration) async -> String? {

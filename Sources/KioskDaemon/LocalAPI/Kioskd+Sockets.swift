@@ -10,8 +10,35 @@ import Printing
 import Registry
 import ServiceLifecycle
 
-/// The local sockets: served by Hummingbird, given their group and mode once bound.
+/// The local sockets: served by Hummingbird, given their group and mode once bound; and the
+/// Prometheus endpoint on loopback.
 extension Kioskd {
+    /// The technician socket's routes: diagnostics, maintenance, audit, configuration, queue.
+    public func technicianRouter() -> Router<LocalRequestContext> {
+        let router = Router(context: LocalRequestContext.self)
+        router.add(middleware: TechnicianAccessMiddleware(groupName: options.technicianGroup))
+        TechnicianRoutes.add(to: router, service: self)
+        QueueRoutes.add(to: router, outbox: backedGateway?.outbox, audit: audit)
+        return router
+    }
+
+    /// The citizen socket's routes: the session's operations only.
+    public func citizenRouter() -> Router<LocalRequestContext> {
+        let router = Router(context: LocalRequestContext.self)
+        CitizenRoutes.add(to: router, service: citizen)
+        return router
+    }
+
+    /// `GET /metrics` on 127.0.0.1:`port`, in Prometheus' text format.
+    func metricsApplication(port: Int) -> some Service {
+        let router = Router()
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await self.metricsText())))
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+    }
+
     func socketApplication(path: String, group: String?, mode: mode_t, router: Router<LocalRequestContext>) -> some Service {
         let logger = self.logger
         return Application(router: router, configuration: .init(address: .unixDomainSocket(path: path), serverName: "kioskd"),

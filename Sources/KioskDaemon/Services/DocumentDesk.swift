@@ -29,6 +29,21 @@ public final class DocumentDesk: Sendable {
         self.logger = logger
     }
 
+    /// The desk kioskd runs: documents signed with `signingKey`, the configuration's templates,
+    /// the CUPS server of `options`, the print ledger in the state directory.
+    static func make(settings: KioskSettings, options: DaemonOptions, signingKey: DocumentSigningKey, templates: URL,
+                     logger: Logger) throws -> DocumentDesk {
+        let renderer: DocumentRenderer
+        do {
+            renderer = try DocumentRenderer(signingKey: signingKey, provider: settings.kiosk.provider, templatesDirectory: templates.path)
+        } catch { throw DaemonError.configuration("documents: \(error)") }
+        let ledgerPrinter = (try? CupsClient(server: options.cupsServer)).map {
+            LedgerPrinter(ledger: PrintLedger(path: options.stateDirectory.appendingPathComponent("print-ledger.json").path),
+                          runner: PrintJobRunner(client: $0))
+        }
+        return DocumentDesk(renderer: renderer, ledgerPrinter: ledgerPrinter, printers: settings.printers, logger: logger)
+    }
+
     /// Takes the printer roles of a new configuration.
     public func update(printers: [String: KioskSettings.PrinterSettings]) { self.printers.withLock { $0 = printers } }
 

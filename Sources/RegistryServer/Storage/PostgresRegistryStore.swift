@@ -95,6 +95,7 @@ struct BoundedPostgresClient: Sendable {
         try await bounded { try await pool.withConnection { try await body($0) } }
     }
 
+    @discardableResult
     func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         try await bounded { try await pool.query(query, logger: logger) }
     }
