@@ -63,12 +63,18 @@ card "place resident-longterm"
 
 echo; echo "== kioskctl reader watch, while the reader is unplugged and plugged back"
 card remove
-"$BIN/kioskctl" reader watch --count 20 > "$RUN/watch.log" 2>&1 &
+"$BIN/kioskctl" reader watch > "$RUN/watch.log" 2>&1 &
 WATCH=$!
-sleep 1; card "place resident"; sleep 1
-echo unplug > "$RUN/control"; sleep 1
-echo plug > "$RUN/control"; sleep 1.5
-card "place foreigner2023"; sleep 1.5
+# Each step waits for the event it causes (a busy machine may take seconds), not a fixed time.
+seen() { # PATTERN COUNT: wait up to 30 s until the watch has printed PATTERN COUNT times
+  for _ in $(seq 300); do [ "$(grep -c "$1" "$RUN/watch.log" || true)" -ge "$2" ] && return 0; sleep 0.1; done
+  echo "   (the watch did not show '$1' $2 time(s) within 30 s; see $RUN/watch.log)" >&2
+}
+seen "^connected" 1
+card "place resident"; seen "^card read" 1
+echo unplug > "$RUN/control"; seen "^disconnected" 1
+echo plug > "$RUN/control"; seen "^connected" 2
+card "place foreigner2023"; seen "^card read" 2
 kill "$WATCH" 2>/dev/null || true; wait "$WATCH" 2>/dev/null || true
 cat "$RUN/watch.log"
 
@@ -134,7 +140,8 @@ echo; echo "== kioskd: the embedded configuration, the emulated reader, the virt
 "$BIN/kioskd" --demo --config kiosk-config --state "$STATE" --runtime "$RUNTIME" --metrics-port 9464 >"$RUN/kioskd.log" 2>&1 &
 KIOSKD_PID=$!
 for _ in $(seq 100); do [ -S "$RUNTIME/citizen.sock" ] && [ -S "$RUNTIME/technician.sock" ] && break; sleep 0.1; done
-sleep 1.5
+# Ready when it has the reader (its metrics say so), not after a fixed time.
+for _ in $(seq 300); do curl -sf http://127.0.0.1:9464/metrics | grep -Eq '^[a-z_]*reader_connected 1' && break; sleep 0.1; done
 card remove
 echo; echo "== kioskctl diag: every check, with kioskd running"
 "$BIN/kioskctl" diag --socket "$RUNTIME/technician.sock" --state-dir "$STATE" --runtime-dir "$RUNTIME" || true

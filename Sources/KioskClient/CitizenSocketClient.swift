@@ -96,9 +96,8 @@ public final class CitizenSocketClient: CitizenOperations {
     }
 
     public func print(_ request: DocumentRequest, requestId: String) async throws -> PrintOutcomeView {
-        struct PrintBody: Encodable { var request: DocumentRequest; var requestId: String }
-        return try await send(.POST, "/v1/prints", body: PrintBody(request: request, requestId: requestId),
-                              as: PrintOutcomeView.self, timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/prints", body: PrintAsk(request: request, requestId: requestId),
+                       as: PrintOutcomeView.self, timeout: requestTimeout * 4)
     }
 
     public func submitApplication(_ form: ApplicationForm) async throws -> ApplicationReceipt {
@@ -110,25 +109,21 @@ public final class CitizenSocketClient: CitizenOperations {
     }
 
     public func takeTicket(serviceCode: String, requestId: String) async throws -> QueueTicketView {
-        struct Ask: Encodable { var serviceCode: String; var requestId: String }
-        return try await send(.POST, "/v1/tickets", body: Ask(serviceCode: serviceCode, requestId: requestId), as: QueueTicketView.self,
-                              timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/tickets", body: ServiceAsk(serviceCode: serviceCode, requestId: requestId), as: QueueTicketView.self,
+                       timeout: requestTimeout * 4)
     }
 
     public func checkIn(requestId: String) async throws -> QueueTicketView {
-        struct Ask: Encodable { var requestId: String }
-        return try await send(.POST, "/v1/check-ins", body: Ask(requestId: requestId), as: QueueTicketView.self, timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/check-ins", body: RequestIdAsk(requestId: requestId), as: QueueTicketView.self, timeout: requestTimeout * 4)
     }
 
     public func printGuide(serviceCode: String, requestId: String) async throws -> PrintOutcomeView {
-        struct Ask: Encodable { var serviceCode: String; var requestId: String }
-        return try await send(.POST, "/v1/guides/print", body: Ask(serviceCode: serviceCode, requestId: requestId), as: PrintOutcomeView.self,
-                              timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/guides/print", body: ServiceAsk(serviceCode: serviceCode, requestId: requestId), as: PrintOutcomeView.self,
+                       timeout: requestTimeout * 4)
     }
 
     public func progress(trackingNumber: String) async throws -> ProgressView {
-        struct Ask: Encodable { var trackingNumber: String }
-        return try await send(.POST, "/v1/progress", body: Ask(trackingNumber: trackingNumber), as: ProgressView.self)
+        try await send(.POST, "/v1/progress", body: TrackingNumberAsk(trackingNumber: trackingNumber), as: ProgressView.self)
     }
 
     public func myApplications() async throws -> [ProgressView] {
@@ -136,20 +131,17 @@ public final class CitizenSocketClient: CitizenOperations {
     }
 
     public func printProgress(trackingNumber: String, requestId: String) async throws -> PrintOutcomeView {
-        struct Ask: Encodable { var trackingNumber: String; var requestId: String }
-        return try await send(.POST, "/v1/progress/print", body: Ask(trackingNumber: trackingNumber, requestId: requestId),
-                              as: PrintOutcomeView.self, timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/progress/print", body: TrackedRequestAsk(trackingNumber: trackingNumber, requestId: requestId),
+                       as: PrintOutcomeView.self, timeout: requestTimeout * 4)
     }
 
     public func requestDelivery(_ request: DocumentRequest, address: DeliveryAddress, requestId: String) async throws -> ApplicationReceipt {
-        struct Ask: Encodable { var request: DocumentRequest; var address: DeliveryAddress; var requestId: String }
-        return try await send(.POST, "/v1/deliveries", body: Ask(request: request, address: address, requestId: requestId),
-                              as: ApplicationReceipt.self, timeout: requestTimeout * 2)
+        try await send(.POST, "/v1/deliveries", body: DeliveryAsk(request: request, address: address, requestId: requestId),
+                       as: ApplicationReceipt.self, timeout: requestTimeout * 2)
     }
 
     public func checkName(_ proposedName: String) async throws -> NameCheckView {
-        struct Ask: Encodable { var proposedName: String }
-        return try await send(.POST, "/v1/name-checks", body: Ask(proposedName: proposedName), as: NameCheckView.self)
+        try await send(.POST, "/v1/name-checks", body: NameCheckAsk(proposedName: proposedName), as: NameCheckView.self)
     }
 
     public func myOpenings() async throws -> OpeningListView {
@@ -157,9 +149,8 @@ public final class CitizenSocketClient: CitizenOperations {
     }
 
     public func confirmOpening(trackingNumber: String, requestId: String) async throws -> OpeningConfirmationView {
-        struct Ask: Encodable { var trackingNumber: String; var requestId: String }
-        return try await send(.POST, "/v1/openings/confirmations", body: Ask(trackingNumber: trackingNumber, requestId: requestId),
-                              as: OpeningConfirmationView.self, timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/openings/confirmations", body: TrackedRequestAsk(trackingNumber: trackingNumber, requestId: requestId),
+                       as: OpeningConfirmationView.self, timeout: requestTimeout * 4)
     }
 
     public func mySecurityCard() async throws -> SecurityCardView {
@@ -167,8 +158,7 @@ public final class CitizenSocketClient: CitizenOperations {
     }
 
     public func reportCardLoss(requestId: String) async throws -> CardLossView {
-        struct Ask: Encodable { var requestId: String }
-        return try await send(.POST, "/v1/security-card/losses", body: Ask(requestId: requestId), as: CardLossView.self, timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/security-card/losses", body: RequestIdAsk(requestId: requestId), as: CardLossView.self, timeout: requestTimeout * 4)
     }
 
     public func myInsurance() async throws -> InsuranceRecordView {
@@ -176,9 +166,8 @@ public final class CitizenSocketClient: CitizenOperations {
     }
 
     public func confirmPension(requestId: String) async throws -> PensionConfirmationView {
-        struct Ask: Encodable { var requestId: String }
-        return try await send(.POST, "/v1/pension-confirmations", body: Ask(requestId: requestId), as: PensionConfirmationView.self,
-                              timeout: requestTimeout * 4)
+        try await send(.POST, "/v1/pension-confirmations", body: RequestIdAsk(requestId: requestId), as: PensionConfirmationView.self,
+                       timeout: requestTimeout * 4)
     }
 
     public func checkFace() async throws -> FaceCheckView {

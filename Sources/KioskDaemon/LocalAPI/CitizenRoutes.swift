@@ -23,29 +23,6 @@ public enum CitizenRoutes {
     /// Largest request body accepted on the citizen socket.
     public static let maxBodyBytes = 64 * 1024
 
-    /// A print request on the wire.
-    public struct PrintRequest: Codable, Sendable {
-        public var request: DocumentRequest
-        public var requestId: String
-        public init(request: DocumentRequest, requestId: String) {
-            self.request = request
-            self.requestId = requestId
-        }
-    }
-
-    /// A number asked for on the wire.
-    public struct TicketAsk: Codable, Sendable {
-        public var serviceCode: String
-        public var requestId: String
-        public init(serviceCode: String, requestId: String) { self.serviceCode = serviceCode; self.requestId = requestId }
-    }
-
-    /// A request that carries only its request id (a check-in, a pension confirmation).
-    public struct RequestIdAsk: Codable, Sendable {
-        public var requestId: String
-        public init(requestId: String) { self.requestId = requestId }
-    }
-
     /// A request id: 8 to 64 of A-Z a-z 0-9 - (a UUID fits), as the registry takes ticket ids.
     /// The checked request id of a request that carries only that.
     static func requestId<Context: RequestContext>(_ request: Request, _ context: Context) async throws -> String {
@@ -58,18 +35,6 @@ public enum CitizenRoutes {
         guard HallNames.isTicketId(id) else {
             throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 of A-Z a-z 0-9 -")
         }
-    }
-
-    /// A progress query on the wire.
-    public struct ProgressAsk: Codable, Sendable { public var trackingNumber: String }
-    /// A progress print on the wire.
-    public struct ProgressPrintAsk: Codable, Sendable { public var trackingNumber: String; public var requestId: String }
-
-    /// A delivery asked for on the wire.
-    public struct DeliveryAsk: Codable, Sendable {
-        public var request: DocumentRequest
-        public var address: DeliveryAddress
-        public var requestId: String
     }
 
     /// A postal address the registry will take: the field and why in `delivery.<field>`.
@@ -125,7 +90,7 @@ public enum CitizenRoutes {
             return try await json { try await service.preview(body) }
         }
         v1.post("prints") { request, context in
-            let body = try await decode(PrintRequest.self, request, context)
+            let body = try await decode(PrintAsk.self, request, context)
             try validate(body.request)
             guard (8...64).contains(body.requestId.count) else {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "requestId must hold 8 to 64 characters")
@@ -154,25 +119,25 @@ public enum CitizenRoutes {
             return Response(status: .noContent)
         }
         v1.post("tickets") { request, context in
-            let ask = try await decode(TicketAsk.self, request, context)
+            let ask = try await decode(ServiceAsk.self, request, context)
             try checkRequestId(ask.requestId)
             try checkServiceCode(ask.serviceCode)
             return try await json { try await service.takeTicket(serviceCode: ask.serviceCode, requestId: ask.requestId) }
         }
         v1.post("guides/print") { request, context in
-            let ask = try await decode(TicketAsk.self, request, context)
+            let ask = try await decode(ServiceAsk.self, request, context)
             try checkRequestId(ask.requestId)
             try checkServiceCode(ask.serviceCode)
             return try await json { try await service.printGuide(serviceCode: ask.serviceCode, requestId: ask.requestId) }
         }
         v1.post("progress") { request, context in
-            let ask = try await decode(ProgressAsk.self, request, context)
+            let ask = try await decode(TrackingNumberAsk.self, request, context)
             try checkTrackingNumber(ask.trackingNumber)
             return try await json { try await service.progress(trackingNumber: ask.trackingNumber) }
         }
         v1.get("progress/mine") { _, _ in try await json { try await service.myApplications() } }
         v1.post("progress/print") { request, context in
-            let ask = try await decode(ProgressPrintAsk.self, request, context)
+            let ask = try await decode(TrackedRequestAsk.self, request, context)
             try checkTrackingNumber(ask.trackingNumber)
             try checkRequestId(ask.requestId)
             return try await json { try await service.printProgress(trackingNumber: ask.trackingNumber, requestId: ask.requestId) }
@@ -193,7 +158,7 @@ public enum CitizenRoutes {
         v1.post("face-checks") { _, _ in try await json { try await service.checkFace() } }
         v1.get("insurance/mine") { _, _ in try await json { try await service.myInsurance() } }
         v1.post("name-checks") { request, context in
-            let ask = try await decode(NameCheckRequest.self, request, context)
+            let ask = try await decode(NameCheckAsk.self, request, context)
             guard (1...60).contains(ask.proposedName.count) else {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "proposedName must hold 1 to 60 characters")
             }
@@ -206,7 +171,7 @@ public enum CitizenRoutes {
         }
         v1.get("openings") { _, _ in try await json { try await service.myOpenings() } }
         v1.post("openings/confirmations") { request, context in
-            let ask = try await decode(ProgressPrintAsk.self, request, context)
+            let ask = try await decode(TrackedRequestAsk.self, request, context)
             try checkTrackingNumber(ask.trackingNumber)
             try checkRequestId(ask.requestId)
             return try await json { try await service.confirmOpening(trackingNumber: ask.trackingNumber, requestId: ask.requestId) }
