@@ -79,7 +79,7 @@ let package = Package(
         .target(name: "KioskTerminal"),
         .target(name: "KioskAPI", dependencies: ["KioskCore"]),
         .target(name: "KioskUI", dependencies: ["KioskCore", "KioskAPI", "KioskTerminal"]),
-        .target(name: "KioskInput", dependencies: ["KioskTerminal", "KioskUI", "CRime"]),
+        .target(name: "KioskInput", dependencies: ["KioskCore", "KioskTerminal", "KioskUI", "CRime"]),
         .target(name: "SystemdSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(name: "KioskClient", dependencies: [
             "KioskAPI", "KioskCore",

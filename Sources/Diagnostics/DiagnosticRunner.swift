@@ -1,5 +1,6 @@
 import Foundation
 import KioskConfig
+import KioskCore
 
 /// Runs blocking work (USB, serial, CUPS, statvfs) on a thread of its own, so that a hung
 /// device holds that thread only, never the concurrency pool.
@@ -15,14 +16,13 @@ public enum Blocking {
 }
 
 /// Resumes a continuation once; later calls are ignored.
-final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, Never>?
+final class ResumeOnce<T: Sendable>: Sendable {
+    private let continuation: Locked<CheckedContinuation<T, Never>?>
 
-    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = Locked(continuation) }
 
     func resume(_ value: T) {
-        let taken: CheckedContinuation<T, Never>? = lock.withLock {
+        let taken = continuation.withLock { continuation -> CheckedContinuation<T, Never>? in
             defer { continuation = nil }
             return continuation
         }

@@ -1,5 +1,6 @@
 import CRime
 import Foundation
+import KioskCore
 import KioskTerminal
 import KioskUI
 
@@ -23,8 +24,8 @@ final class RimeEngine: @unchecked Sendable {
     let api: UnsafeMutablePointer<RimeApi>
     let userDataDirectory: String
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var started: RimeEngine?
+    /// The engine once started: librime is set up once per process.
+    private static let started = Locked<RimeEngine?>(nil)
 
     private init(api: UnsafeMutablePointer<RimeApi>, userDataDirectory: String) {
         self.api = api
@@ -33,8 +34,6 @@ final class RimeEngine: @unchecked Sendable {
 
     /// The process's engine: started on first use with these directories, the same afterwards.
     static func shared(sharedData: String, userData: String) throws(PinyinInputError) -> RimeEngine {
-        lock.lock()
-        defer { lock.unlock() }
         // Without the prelude's default.yaml the engine builds nothing and falls back to the schema's
         // defaults, user dictionary included: what a citizen typed would be learnt on disk. Without
         // the essay, sentences come out as rare characters.
@@ -42,7 +41,16 @@ final class RimeEngine: @unchecked Sendable {
         where !FileManager.default.fileExists(atPath: sharedData + "/" + file) {
             throw .dataMissing(sharedData + "/" + file)
         }
-        if let started { return started }
+        return try started.withLock { started -> Result<RimeEngine, PinyinInputError> in
+            if let started { return .success(started) }
+            let engine = Result { () throws(PinyinInputError) in try start(sharedData: sharedData, userData: userData) }
+            if case .success(let value) = engine { started = value }
+            return engine
+        }.get()
+    }
+
+    /// Sets librime up with these directories (once per process: under `started`'s lock).
+    private static func start(sharedData: String, userData: String) throws(PinyinInputError) -> RimeEngine {
         do {
             try FileManager.default.createDirectory(atPath: userData, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             // Nothing a citizen types is learnt or kept: no user dictionary.
@@ -75,25 +83,23 @@ final class RimeEngine: @unchecked Sendable {
         setup(&traits)
         initialize(&traits)
         if let maintain = api.pointee.start_maintenance, maintain(1) != 0 { api.pointee.join_maintenance_thread?() }
-        let engine = RimeEngine(api: api, userDataDirectory: userData)
-        started = engine
-        return engine
+        return RimeEngine(api: api, userDataDirectory: userData)
     }
 }
 
 /// Pinyin input on librime with the luna-pinyin schema in its simplified form: type pinyin, pick
 /// one of the numbered candidates with a digit or space, page with `-` and `=`. Nothing typed is
 /// learnt or written to disk (the schema's user dictionary is off).
-public final class RimePinyin: InputMethod, @unchecked Sendable {
+public final class RimePinyin: InputMethod, Sendable {
     /// Debian's RIME data.
     public static let defaultSharedData = "/usr/share/rime-data"
     /// The schema: luna pinyin with simplified output.
     public static let schema = "luna_pinyin_simp"
 
-    private let lock = NSLock()
     private let engine: RimeEngine
     private let session: RimeSessionId
-    private var current: Composition?
+    /// The composition on screen; its lock also keeps calls on the RIME session one at a time.
+    private let current = Locked<Composition?>(nil)
 
     /// Starts a session. `userDataDirectory` holds the engine's compiled schema (never what is
     /// typed); the first instance of a process sets it for all.
@@ -111,17 +117,17 @@ public final class RimePinyin: InputMethod, @unchecked Sendable {
         _ = engine.api.pointee.destroy_session?(session)
     }
 
-    public var composition: Composition? { lock.withLock { current } }
+    public var composition: Composition? { current.withLock { $0 } }
 
     public func reset() {
-        lock.withLock {
+        current.withLock { current in
             engine.api.pointee.clear_composition?(session)
             current = nil
         }
     }
 
     public func feed(_ key: Key) -> InputMethodResult {
-        lock.withLock {
+        current.withLock { current in
             let composing = current != nil
             let code: Int32
             switch key {

@@ -1,4 +1,5 @@
 import Foundation
+import KioskCore
 import Logging
 import ServiceLifecycle
 
@@ -134,21 +135,24 @@ public final class OutboxRelay: Service, Sendable {
 }
 
 /// A one-slot wake-up signal: `fire()` wakes the current or next `wait`.
-final class WakeSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending = false
-    private var waiter: CheckedContinuation<Void, Never>?
+final class WakeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Locked(State())
 
     func fire() {
-        lock.lock()
-        if let waiter {
-            self.waiter = nil
-            lock.unlock()
-            waiter.resume()
-        } else {
-            pending = true
-            lock.unlock()
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
         }
+        waiter?.resume()
     }
 
     /// Returns when fired, after `timeout`, or on cancellation.
@@ -159,20 +163,20 @@ final class WakeSignal: @unchecked Sendable {
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                lock.lock()
-                if pending || Task.isCancelled {
-                    pending = false
-                    lock.unlock()
-                    continuation.resume()
-                } else {
-                    waiter = continuation
-                    lock.unlock()
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
                 }
+                if resumeNow { continuation.resume() }
             }
         } onCancel: {
             self.fire()
         }
         timer.cancel()
-        lock.withLock { pending = false }
+        state.withLock { $0.pending = false }
     }
 }

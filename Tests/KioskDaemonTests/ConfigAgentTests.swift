@@ -60,8 +60,7 @@ actor TestFeed: ConfigFeed {
         let feed = TestFeed()
         let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
                                               trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
-        var events = harness.client.events().makeAsyncIterator()
-        try await Task.sleep(for: .milliseconds(200))
+        var events = try await harness.subscribedEvents()
         let newTexts = try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")
         await feed.publish(try signers.bundle(version: 1, files: ["texts.yaml": newTexts]), target: "fleet", version: 1)
         do { try await waitFor("bundle 1 committed") { await feed.reports.last?.result == .committed } } catch {
@@ -127,7 +126,7 @@ actor TestFeed: ConfigFeed {
         try await harness.placeCard()
         let newTexts = try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")
         await feed.publish(try signers.bundle(version: 1, files: ["texts.yaml": newTexts]), target: "fleet", version: 1)
-        try await Task.sleep(for: .seconds(1.5))
+        try await waitFor("the bundle staged and held") { harness.log.text.contains("configuration staged; waiting until no citizen is being served") }
         #expect(await feed.reports.isEmpty)
         #expect(try await idlePrompt(harness) == "请将身份证放在读卡区")
         try await harness.removeCard()

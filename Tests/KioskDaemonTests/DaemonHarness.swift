@@ -30,6 +30,8 @@ actor FakeGateway: RegistryGateway {
 
     /// How long the print-authorisation question takes (to take the card off meanwhile).
     var authorizeDelay: Duration = .zero
+    /// Print authorisations asked for so far (a test waits for one to be under way).
+    var authorizing = 0
     func setAuthorizeDelay(_ value: Duration) { authorizeDelay = value }
 
     func check() throws(GatewayError) { if !reachable { throw .unreachable("test: registry down") } }
@@ -52,6 +54,7 @@ actor FakeGateway: RegistryGateway {
     }
     func authorizePrint(kind: String, uscc: String, idNumber: String) async throws(GatewayError) -> Bool {
         try check()
+        authorizing += 1
         if authorizeDelay > .zero { try? await Task.sleep(for: authorizeDelay) }
         return uscc == record.enterprise.uscc && idNumber == record.legalRepresentativeIdNumber
     }
@@ -204,6 +207,24 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     var options: DaemonOptions { daemon.options }
+
+    /// The citizen's event stream, returned once kioskd has it subscribed, so that no event
+    /// caused after this call is missed.
+    func subscribedEvents() async throws -> AsyncStream<KioskEvent>.AsyncIterator {
+        let hub = daemon.hub
+        let before = hub.subscriberCount
+        let events = client.events()
+        try await waitFor("the event stream subscribed") { hub.subscriberCount > before }
+        return events.makeAsyncIterator()
+    }
+
+    /// Waits until the reader poller has gone round `rounds` more times: it has seen what the
+    /// simulated reader holds now.
+    func readerPolled(rounds: Int = 2) async throws {
+        let poller = daemon.readerPoller
+        let start = poller.cycles
+        try await waitFor("the reader polled") { poller.cycles >= start + rounds }
+    }
 
     /// Places a sample card and waits for the session it starts.
     func placeCard(_ kind: String = "resident") async throws {

@@ -13,9 +13,7 @@ import Yams
 
     @Test func aCardStartsASessionAndRemovingItEndsItAndWipesTheIdentity() async throws {
         let harness = try await DaemonHarness(gateway: try FakeGateway())
-        let events = harness.client.events()
-        var iterator = events.makeAsyncIterator()
-        try await Task.sleep(for: .milliseconds(200))
+        var iterator = try await harness.subscribedEvents()
         try await harness.placeCard()
         let status = try await harness.client.status()
         #expect(status.session == CardHolderView(cardType: "resident", maskedName: "张*", maskedIdNumber: "441900********1234"))
@@ -39,8 +37,7 @@ import Yams
 
     @Test func anIdleSessionIsWarnedThenEnded() async throws {
         let harness = try await DaemonHarness(gateway: try FakeGateway(), idleTimeout: 2)
-        var iterator = harness.client.events().makeAsyncIterator()
-        try await Task.sleep(for: .milliseconds(200))
+        var iterator = try await harness.subscribedEvents()
         try await harness.placeCard()
         var warned = false, ended: SessionEndReason?
         while let event = await iterator.next() {
@@ -126,9 +123,9 @@ import Yams
         let status = try await harness.client.status()
         #expect(status.maintenance && status.maintenanceReason == "更换打印纸")
         _ = harness.simulator.control("remove")
-        try await Task.sleep(for: .milliseconds(600))
+        try await harness.readerPolled()
         _ = harness.simulator.control("place resident")
-        try await Task.sleep(for: .milliseconds(800))
+        try await harness.readerPolled(rounds: 3)
         #expect(await harness.daemon.sessions.isActive == false)
         await #expect(throws: CitizenAPIError.self) { _ = try await harness.client.searchEnterprises("演示市") }
         #expect(try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":false}"#).0 == 200)
@@ -185,7 +182,7 @@ import Yams
         await gateway.setAuthorizeDelay(.seconds(2))
         let client = harness.client
         let printing = Task { try await client.print(DocumentRequest(kind: "business-licence", uscc: uscc), requestId: "req-swap-0001") }
-        try await Task.sleep(for: .milliseconds(500))
+        try await waitFor("the print's authorisation under way") { await gateway.authorizing > 0 }
         try await harness.removeCard()
         try await harness.placeCard("foreigner2023")
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import IDCardReader
 import KioskConfig
+import KioskCore
 
 /// `reader`: a known reader is connected (USB models from the model database, or the configured
 /// serial device); opened directly when kioskd is down: SAM status, SAM ID, and a find-card probe.
@@ -134,14 +135,13 @@ public struct ReaderCheck: DiagnosticCheck {
 
 /// Frames sent and received, as hex lines for `--verbose`. Never holds card data: only the
 /// status, SAM ID and find-card exchanges are logged.
-final class FrameLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [String] = []
+final class FrameLog: Sendable {
+    private let entries = Locked<[String]>([])
 
     func add(sent: Bool, frame: [UInt8]) {
         let hex = frame.map { String(format: "%02X", $0) }.joined(separator: " ")
-        lock.withLock { entries.append((sent ? "→ " : "← ") + hex) }
+        entries.withLock { $0.append((sent ? "→ " : "← ") + hex) }
     }
 
-    var lines: [String] { lock.withLock { entries } }
+    var lines: [String] { entries.withLock { $0 } }
 }

@@ -120,19 +120,26 @@ public final class CardPresenceMachine {
 
 /// Runs a reader on a thread of its own: opens it (again and again if it goes away), polls for
 /// cards and publishes `ReaderEvent`s. Plugging the reader back in needs no restart.
-public final class ReaderPoller: @unchecked Sendable {
+public final class ReaderPoller: Sendable {
     public typealias Opener = @Sendable () throws(ReaderError) -> any ReaderTransport
+
+    private struct State {
+        var stopped = false
+        var forgetRequested = false
+        var connected = false
+        var cycleCount = 0
+        var reopenIntervalMilliseconds = 1000
+    }
 
     private let opener: Opener
     private let timing: ReaderTiming
-    private let lock = NSLock()
-    private var stopped = false
-    private var continuation: AsyncStream<ReaderEvent>.Continuation?
-    private var thread: Thread?
-    private var forgetRequested = false
-    private var connected = false
+    private let state = Locked(State())
+    private let continuation: AsyncStream<ReaderEvent>.Continuation
     /// Reopen attempts are spaced by this much while no reader is there.
-    public var reopenIntervalMilliseconds = 1000
+    public var reopenIntervalMilliseconds: Int {
+        get { state.withLock { $0.reopenIntervalMilliseconds } }
+        set { state.withLock { $0.reopenIntervalMilliseconds = newValue } }
+    }
 
     /// The events, for one consumer.
     public let events: AsyncStream<ReaderEvent>
@@ -140,40 +147,36 @@ public final class ReaderPoller: @unchecked Sendable {
     public init(timing: ReaderTiming = ReaderTiming(), opener: @escaping Opener) {
         self.opener = opener
         self.timing = timing
-        var cont: AsyncStream<ReaderEvent>.Continuation?
-        events = AsyncStream(bufferingPolicy: .bufferingNewest(64)) { cont = $0 }
-        continuation = cont
+        (events, continuation) = AsyncStream.makeStream(of: ReaderEvent.self, bufferingPolicy: .bufferingNewest(64))
     }
 
     /// True while a reader is open.
-    public var isConnected: Bool { lock.withLock { connected } }
+    public var isConnected: Bool { state.withLock { $0.connected } }
 
     /// Rounds the polling thread has made (open attempts and polls): the watchdog's sign that it lives.
-    public var cycles: Int { lock.withLock { cycleCount } }
-    private var cycleCount = 0
+    public var cycles: Int { state.withLock { $0.cycleCount } }
 
     /// Starts the polling thread.
     public func start() {
         let thread = Thread { [self] in self.loop() }
         thread.name = "id-card-reader"
-        lock.withLock { self.thread = thread }
         thread.start()
     }
 
     /// Stops polling; the thread ends within one poll interval.
     public func stop() {
-        lock.withLock { stopped = true }
+        state.withLock { $0.stopped = true }
     }
 
     /// Forgets the present card, e.g. when a session ended by timeout.
-    public func forgetCard() { lock.withLock { forgetRequested = true } }
+    public func forgetCard() { state.withLock { $0.forgetRequested = true } }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
-    private func emit(_ event: ReaderEvent) { continuation?.yield(event) }
+    private func emit(_ event: ReaderEvent) { continuation.yield(event) }
 
     private func sleep(_ ms: Int) {
-        lock.withLock { cycleCount &+= 1 }
+        state.withLock { $0.cycleCount &+= 1 }
         var left = ms
         while left > 0, !isStopped {
             Thread.sleep(forTimeInterval: Double(min(left, 50)) / 1000)
@@ -196,14 +199,16 @@ public final class ReaderPoller: @unchecked Sendable {
             lastReason = nil
             let reader = SAMReader(transport: transport, timing: timing)
             let samID = try? reader.samIdentifier()
-            lock.withLock { connected = true }
+            state.withLock { $0.connected = true }
             emit(.connected(endpoint: transport.endpointDescription, samID: samID?.description))
             let machine = CardPresenceMachine(reader: reader)
             var hadCard = false
             while !isStopped {
-                if lock.withLock({ () -> Bool in defer { forgetRequested = false }; return forgetRequested }) {
-                    machine.forget()
+                let forget = state.withLock { state -> Bool in
+                    defer { state.forgetRequested = false }
+                    return state.forgetRequested
                 }
+                if forget { machine.forget() }
                 do {
                     for event in try machine.poll() {
                         if case .cardRead = event { hadCard = true }
@@ -212,7 +217,7 @@ public final class ReaderPoller: @unchecked Sendable {
                     }
                 } catch {
                     transport.close()
-                    lock.withLock { connected = false }
+                    state.withLock { $0.connected = false }
                     if hadCard { emit(.cardRemoved) }
                     lastReason = error.description
                     emit(.disconnected(reason: error.description))
@@ -222,7 +227,7 @@ public final class ReaderPoller: @unchecked Sendable {
             }
             if isStopped { transport.close() }
         }
-        lock.withLock { connected = false }
-        continuation?.finish()
+        state.withLock { $0.connected = false }
+        continuation.finish()
     }
 }

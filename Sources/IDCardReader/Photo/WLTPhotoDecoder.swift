@@ -29,11 +29,13 @@ public enum PhotoDecodeError: Error, Sendable, Equatable, CustomStringConvertibl
 /// Decodes the card's WLT photo through a vendor library loaded at run time (nothing proprietary
 /// is linked or shipped). The usual vendor export is `int unpack(char *wlt, char *bmp, int save)`,
 /// which writes a 102×126 24-bit BMP (38862 bytes).
+// Unchecked: the library handle and function pointer are raw, not Sendable; calls are serialised.
 public final class WLTPhotoDecoder: @unchecked Sendable {
     private typealias Unpack = @convention(c) (UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<CChar>?, Int32) -> Int32
     private let handle: UnsafeMutableRawPointer
     private let unpack: Unpack
-    private let lock = NSLock()
+    /// Serialises calls into the vendor library.
+    private let lock = Locked(())
     /// Size of the BMP the library writes.
     public static let bitmapSize = 38_862
 
@@ -63,7 +65,7 @@ public final class WLTPhotoDecoder: @unchecked Sendable {
         defer { for i in wlt.indices { wlt[i] = 0 } }
         guard wlt.count >= 3, photo.bytes.starts(with: [0x57, 0x4C, 0x66]) else { throw .notWLT }
         var bmp = [CChar](repeating: 0, count: WLTPhotoDecoder.bitmapSize + 1024)
-        let code = lock.withLock { unpack(&wlt, &bmp, 0) }
+        let code = lock.withLock { _ in unpack(&wlt, &bmp, 0) }
         guard code == 1 else {
             for i in bmp.indices { bmp[i] = 0 }
             throw .decodeFailed(code)

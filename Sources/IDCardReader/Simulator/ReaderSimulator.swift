@@ -109,84 +109,75 @@ public struct SimulatorReply: Sendable, Equatable {
 }
 
 /// The reader's side of SAM_V, byte for byte: a SAM with a card slot. Pure logic, no I/O.
-public final class ReaderSimulator: @unchecked Sendable {
-    private let lock = NSLock()
-    private var card: SimulatedCard?
-    private var cardActive = false
-    private var faults: [SimulatorFault] = []
-    private var decoder = SAMFrameDecoder()
-    /// Latency before each answer, per command (default: none).
-    private var latency: [String: Int] = [:]
-    /// Chunk size for delivering responses; 0 delivers each response at once.
-    private var chunkSize = 0
+public final class ReaderSimulator: Sendable {
+    fileprivate struct State {
+        var card: SimulatedCard?
+        var cardActive = false
+        var faults: [SimulatorFault] = []
+        var decoder = SAMFrameDecoder()
+        /// Latency before each answer, per command (default: none).
+        var latency: [String: Int] = [:]
+        /// Chunk size for delivering responses; 0 delivers each response at once.
+        var chunkSize = 0
+        /// The appended address `30 03` returns, if any.
+        var appendedAddress: String?
+        /// Commands received, by kind.
+        var received: [String: Int] = [:]
+    }
+
+    private let state: Locked<State>
+
     /// The appended address `30 03` returns, if any.
-    public var appendedAddress: String?
+    public var appendedAddress: String? {
+        get { state.withLock { $0.appendedAddress } }
+        set { state.withLock { $0.appendedAddress = newValue } }
+    }
 
     /// The golden SAM ID: `05.01-20101129-0001228293-0296863149`.
     public static let samIDData: [UInt8] = [0x05, 0x00, 0x01, 0x00, 0x09, 0xB8, 0x32, 0x01, 0x05,
                                             0xBE, 0x12, 0x00, 0xAD, 0xC5, 0xB1, 0x11]
 
     public init(card: CardIdentity? = nil) {
-        if let card { self.card = SimulatedCard(identity: card) }
+        var initial = State()
+        if let card { initial.card = SimulatedCard(identity: card) }
+        state = Locked(initial)
     }
 
     /// Puts a card on the reader.
     public func place(_ card: SimulatedCard) {
-        lock.withLock {
-            self.card = card
-            cardActive = false
+        state.withLock {
+            $0.card = card
+            $0.cardActive = false
         }
     }
 
     /// Takes the card off.
-    public func remove() { lock.withLock { card = nil; cardActive = false } }
+    public func remove() { state.withLock { $0.card = nil; $0.cardActive = false } }
 
     /// The reader lost power (unplugged): it forgets the half-received request and that the card
     /// on it was already read; the card stays where it is, and the faults and latencies set.
-    public func powerCycle() { lock.withLock { decoder = SAMFrameDecoder(); cardActive = false } }
+    public func powerCycle() { state.withLock { $0.decoder = SAMFrameDecoder(); $0.cardActive = false } }
 
     /// True while a card is on the reader.
-    public var hasCard: Bool { lock.withLock { card != nil } }
+    public var hasCard: Bool { state.withLock { $0.card != nil } }
 
     /// Queues a fault for the next matching command.
-    public func inject(_ fault: SimulatorFault) { lock.withLock { faults.append(fault) } }
+    public func inject(_ fault: SimulatorFault) { state.withLock { $0.faults.append(fault) } }
 
     /// Sets the latency for a command (`find`, `select`, `read`, or `all`).
     public func setLatency(_ milliseconds: Int, for command: String = "all") {
-        lock.withLock { latency[command] = milliseconds }
+        state.withLock { $0.latency[command] = milliseconds }
     }
 
     /// Delivers responses in chunks of `size` bytes (0: whole frames).
-    public func setChunkSize(_ size: Int) { lock.withLock { chunkSize = max(0, size) } }
+    public func setChunkSize(_ size: Int) { state.withLock { $0.chunkSize = max(0, size) } }
 
     /// Feeds host bytes; returns the replies to send, in order.
     public func receive(_ bytes: [UInt8]) -> [SimulatorReply] {
-        lock.withLock {
-            decoder.append(bytes)
-            var replies: [SimulatorReply] = []
-            while true {
-                switch nextRequest() {
-                case .success(nil): return replies
-                case .success(let body?): replies += respond(to: body)
-                case .failure(.checksum):
-                    replies.append(SimulatorReply(delayMilliseconds: 0, bytes: SAMResponse(status: .hostChecksumError).frame))
-                case .failure:
-                    replies.append(SimulatorReply(delayMilliseconds: 0, bytes: SAMResponse(status: .hostLengthError).frame))
-                }
-            }
-        }
+        state.withLock { $0.receive(bytes) }
     }
 
-    private func nextRequest() -> Result<[UInt8]?, FrameError> {
-        do throws(FrameError) { return .success(try decoder.nextBody()) } catch { return .failure(error) }
-    }
-
-    private func takeFault(_ match: (SimulatorFault) -> Bool) -> SimulatorFault? {
-        guard let i = faults.firstIndex(where: match) else { return nil }
-        return faults.remove(at: i)
-    }
-
-    private static func kind(of command: SAMCommand) -> String {
+    fileprivate static func kind(of command: SAMCommand) -> String {
         switch command {
         case .findCard: return "find"
         case .selectCard: return "select"
@@ -195,77 +186,9 @@ public final class ReaderSimulator: @unchecked Sendable {
         }
     }
 
-    private func delay(for command: SAMCommand) -> Int {
-        let key = Self.kind(of: command)
-        return latency[key] ?? latency["all"] ?? 0
-    }
-
-    private var received: [String: Int] = [:]
-
     /// How many commands of each kind (`find`, `select`, `read`, `other`) arrived so far, so a
     /// test can act at a known step of the host's exchange (e.g. unplug while a read is pending).
-    public var commandCounts: [String: Int] { lock.withLock { received } }
-
-    private func respond(to body: [UInt8]) -> [SimulatorReply] {
-        guard let command = SAMCommand(body: body) else {
-            return [SimulatorReply(delayMilliseconds: 0, bytes: SAMResponse(status: .commandError).frame)]
-        }
-        received[Self.kind(of: command), default: 0] += 1
-        if takeFault({ $0 == .noAnswer }) != nil { return [] }
-        var response = answer(command)
-        if case .status(let s)? = takeFault({ if case .status = $0 { return true } else { return false } }) {
-            response = SAMResponse(status: s)
-        }
-        var frame = response.frame
-        if takeFault({ $0 == .badChecksum }) != nil { frame[frame.count - 1] ^= 0x5A }
-        if takeFault({ $0 == .truncated }) != nil { frame = Array(frame.prefix(frame.count / 2)) }
-        if takeFault({ $0 == .garbageBefore }) != nil { frame = [0x00, 0x13, 0xAA, 0x96, 0xAA, 0xAA] + frame }
-        let wait = delay(for: command)
-        guard chunkSize > 0 else { return [SimulatorReply(delayMilliseconds: wait, bytes: frame)] }
-        var replies: [SimulatorReply] = []
-        var index = 0
-        while index < frame.count {
-            let end = min(frame.count, index + chunkSize)
-            replies.append(SimulatorReply(delayMilliseconds: index == 0 ? wait : 0, bytes: Array(frame[index..<end])))
-            index = end
-        }
-        return replies
-    }
-
-    private func answer(_ command: SAMCommand) -> SAMResponse {
-        switch command {
-        case .resetSAM, .samStatus, .setMaxRFBytes, .setBaudRate:
-            return SAMResponse(status: .success)
-        case .readSAMID:
-            return SAMResponse(status: .success, data: ReaderSimulator.samIDData)
-        case .findCard:
-            guard card != nil, !cardActive else { return SAMResponse(status: .findCardFailed) }
-            return SAMResponse(status: .findCardSuccess, data: [0x00, 0x00, 0x00, 0x00])
-        case .selectCard:
-            guard let card else { return SAMResponse(status: .selectCardFailed) }
-            return SAMResponse(status: .success, data: card.serial)
-        case .readText, .readTextAndFingerprint:
-            if takeFault({ $0 == .removeCardDuringRead }) != nil {
-                card = nil
-                cardActive = false
-                return SAMResponse(status: .readCardFailed)
-            }
-            if case .readStatus(let s)? = takeFault({ if case .readStatus = $0 { return true } else { return false } }) {
-                return SAMResponse(status: s)
-            }
-            guard let card else { return SAMResponse(status: .readCardFailed) }
-            cardActive = true
-            let withFingerprint = command == .readTextAndFingerprint
-            let data = ReadResponseLayout.encode(
-                text: CardText.encode(card.identity), photo: card.photo,
-                fingerprint: withFingerprint ? card.fingerprint : [], withFingerprintField: withFingerprint)
-            return SAMResponse(status: .success, data: data)
-        case .readAppendedAddress:
-            guard card != nil else { return SAMResponse(status: .readCardFailed) }
-            guard let address = appendedAddress else { return SAMResponse(status: .noContent) }
-            return SAMResponse(status: .success, data: CardText.encodeUCS2LE(address, byteCount: 70))
-        }
-    }
+    public var commandCounts: [String: Int] { state.withLock { $0.received } }
 
     /// Applies one line of the control language:
     /// `place KIND`, `remove`, `fault checksum|truncated|no-answer|garbage|remove-during-read`,
@@ -307,5 +230,97 @@ public final class ReaderSimulator: @unchecked Sendable {
             return "unknown command '\(line)'"
         }
         return nil
+    }
+}
+
+extension ReaderSimulator.State {
+    mutating func receive(_ bytes: [UInt8]) -> [SimulatorReply] {
+        decoder.append(bytes)
+        var replies: [SimulatorReply] = []
+        while true {
+            switch nextRequest() {
+            case .success(nil): return replies
+            case .success(let body?): replies += respond(to: body)
+            case .failure(.checksum):
+                replies.append(SimulatorReply(delayMilliseconds: 0, bytes: SAMResponse(status: .hostChecksumError).frame))
+            case .failure:
+                replies.append(SimulatorReply(delayMilliseconds: 0, bytes: SAMResponse(status: .hostLengthError).frame))
+            }
+        }
+    }
+
+    private mutating func nextRequest() -> Result<[UInt8]?, FrameError> {
+        do throws(FrameError) { return .success(try decoder.nextBody()) } catch { return .failure(error) }
+    }
+
+    private mutating func takeFault(_ match: (SimulatorFault) -> Bool) -> SimulatorFault? {
+        guard let i = faults.firstIndex(where: match) else { return nil }
+        return faults.remove(at: i)
+    }
+
+    private func delay(for command: SAMCommand) -> Int {
+        let key = ReaderSimulator.kind(of: command)
+        return latency[key] ?? latency["all"] ?? 0
+    }
+
+    private mutating func respond(to body: [UInt8]) -> [SimulatorReply] {
+        guard let command = SAMCommand(body: body) else {
+            return [SimulatorReply(delayMilliseconds: 0, bytes: SAMResponse(status: .commandError).frame)]
+        }
+        received[ReaderSimulator.kind(of: command), default: 0] += 1
+        if takeFault({ $0 == .noAnswer }) != nil { return [] }
+        var response = answer(command)
+        if case .status(let s)? = takeFault({ if case .status = $0 { return true } else { return false } }) {
+            response = SAMResponse(status: s)
+        }
+        var frame = response.frame
+        if takeFault({ $0 == .badChecksum }) != nil { frame[frame.count - 1] ^= 0x5A }
+        if takeFault({ $0 == .truncated }) != nil { frame = Array(frame.prefix(frame.count / 2)) }
+        if takeFault({ $0 == .garbageBefore }) != nil { frame = [0x00, 0x13, 0xAA, 0x96, 0xAA, 0xAA] + frame }
+        let wait = delay(for: command)
+        guard chunkSize > 0 else { return [SimulatorReply(delayMilliseconds: wait, bytes: frame)] }
+        var replies: [SimulatorReply] = []
+        var index = 0
+        while index < frame.count {
+            let end = min(frame.count, index + chunkSize)
+            replies.append(SimulatorReply(delayMilliseconds: index == 0 ? wait : 0, bytes: Array(frame[index..<end])))
+            index = end
+        }
+        return replies
+    }
+
+    private mutating func answer(_ command: SAMCommand) -> SAMResponse {
+        switch command {
+        case .resetSAM, .samStatus, .setMaxRFBytes, .setBaudRate:
+            return SAMResponse(status: .success)
+        case .readSAMID:
+            return SAMResponse(status: .success, data: ReaderSimulator.samIDData)
+        case .findCard:
+            guard card != nil, !cardActive else { return SAMResponse(status: .findCardFailed) }
+            return SAMResponse(status: .findCardSuccess, data: [0x00, 0x00, 0x00, 0x00])
+        case .selectCard:
+            guard let card else { return SAMResponse(status: .selectCardFailed) }
+            return SAMResponse(status: .success, data: card.serial)
+        case .readText, .readTextAndFingerprint:
+            if takeFault({ $0 == .removeCardDuringRead }) != nil {
+                card = nil
+                cardActive = false
+                return SAMResponse(status: .readCardFailed)
+            }
+            if case .readStatus(let s)? = takeFault({ if case .readStatus = $0 { return true } else { return false } }) {
+                return SAMResponse(status: s)
+            }
+            guard let card else { return SAMResponse(status: .readCardFailed) }
+            cardActive = true
+            let withFingerprint = command == .readTextAndFingerprint
+            let data = ReadResponseLayout.encode(
+                text: CardText.encode(card.identity), photo: card.photo,
+                fingerprint: withFingerprint ? card.fingerprint : [], withFingerprintField: withFingerprint)
+            return SAMResponse(status: .success, data: data)
+        case .readAppendedAddress:
+            guard card != nil else { return SAMResponse(status: .readCardFailed) }
+            guard let address = appendedAddress else { return SAMResponse(status: .noContent) }
+            return SAMResponse(status: .success, data: CardText.encodeUCS2LE(address, byteCount: 70))
+        }
     }
 }

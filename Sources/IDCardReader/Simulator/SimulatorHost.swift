@@ -2,10 +2,12 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import KioskCore
 
 /// Serves a `ReaderSimulator` on file descriptors: host bytes in, reader bytes out (stdio for
 /// the emulated USB reader, or a pseudo-terminal for the serial transport), with a control FIFO
 /// that takes the simulator's control lines (`place resident`, `remove`, `fault checksum` …).
+// Unchecked: descriptors, queue, counters and `statusPath` belong to the thread in `run()`; only stopping is shared.
 public final class SimulatorHost: @unchecked Sendable {
     public let simulator: ReaderSimulator
     private let input: Int32
@@ -15,8 +17,7 @@ public final class SimulatorHost: @unchecked Sendable {
     private var queue: [(due: UInt64, bytes: [UInt8])] = []
     /// Kept open so a pty master does not see EIO while no client has the slave open.
     private var keepAlive: Int32 = -1
-    private let stopLock = NSLock()
-    private var stopped = false
+    private let stopped = Locked(false)
     private var controlsApplied = 0
     private var powerCycles = 0
     /// When set, a status file rewritten (atomically) after every control line and every host
@@ -26,7 +27,7 @@ public final class SimulatorHost: @unchecked Sendable {
     public var statusPath: String? { didSet { writeStatus() } }
 
     /// Makes `run()` return within a second.
-    public func stop() { stopLock.withLock { stopped = true } }
+    public func stop() { stopped.withLock { $0 = true } }
 
     public init(simulator: ReaderSimulator, input: Int32, output: Int32) {
         self.simulator = simulator
@@ -82,7 +83,7 @@ public final class SimulatorHost: @unchecked Sendable {
     /// Serves until the input closes (stdio) or forever (pty).
     public func run() {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while !stopLock.withLock({ stopped }) {
+        while !stopped.withLock({ $0 }) {
             flushDue()
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
             if control >= 0 { fds.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0)) }

@@ -175,19 +175,18 @@ public struct CardIdentity: Sendable, Equatable, Codable, CustomStringConvertibl
 }
 
 /// Bytes that hold personal data (photo, fingerprint, raw card text): zeroed when wiped or freed.
-public final class SensitiveBytes: @unchecked Sendable {
-    private var storage: [UInt8]
-    private let lock = NSLock()
+public final class SensitiveBytes: Sendable {
+    private let storage: Locked<[UInt8]>
 
-    public init(_ bytes: [UInt8]) { storage = bytes }
+    public init(_ bytes: [UInt8]) { storage = Locked(bytes) }
 
     /// The bytes, or empty after `wipe()`.
-    public var bytes: [UInt8] { lock.withLock { storage } }
-    public var count: Int { lock.withLock { storage.count } }
+    public var bytes: [UInt8] { storage.withLock { $0 } }
+    public var count: Int { storage.withLock { $0.count } }
 
     /// Overwrites the bytes with zeros and empties the buffer.
     public func wipe() {
-        lock.withLock {
+        storage.withLock { storage in
             storage.withUnsafeMutableBufferPointer { buffer in
                 for i in buffer.indices { buffer[i] = 0 }
             }

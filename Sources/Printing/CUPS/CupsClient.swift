@@ -1,5 +1,6 @@
 import CCups
 import Foundation
+import KioskCore
 
 /// Why a CUPS operation failed.
 public enum PrintingError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -49,10 +50,12 @@ public struct JobState: Sendable, Equatable {
 
 /// A connection to CUPS (the server `CUPS_SERVER` names, else the default), with the 2.4
 /// destination API for submission and IPP for job and printer state. Blocking; one thread at a time.
+// Unchecked: the connection is a raw CUPS pointer; every call on it holds `lock`.
 public final class CupsClient: @unchecked Sendable {
     private let http: OpaquePointer
     public let server: String
-    private let lock = NSLock()
+    /// Serialises calls on the connection.
+    private let lock = Locked(())
 
     public init(server: String? = nil) throws(PrintingError) {
         let host = server ?? String(cString: cupsServer())
@@ -69,7 +72,7 @@ public final class CupsClient: @unchecked Sendable {
 
     /// The queues CUPS knows.
     public func queues() -> [String] {
-        lock.withLock {
+        lock.withLock { _ in
             var dests: UnsafeMutablePointer<cups_dest_t>?
             let count = cupsGetDests2(http, &dests)
             guard count > 0, let dests else { return [] }
@@ -108,7 +111,7 @@ public final class CupsClient: @unchecked Sendable {
 
     /// The printer's state in the kiosk's vocabulary.
     public func status(queue: String) throws(PrintingError) -> PrinterStatus {
-        let response = lock.withLock {
+        let response = lock.withLock { _ in
             request(IPP_OP_GET_PRINTER_ATTRIBUTES, queue: queue, attributes: [
                 "printer-state", "printer-state-reasons", "printer-is-accepting-jobs", "printer-state-message",
             ])
@@ -131,7 +134,7 @@ public final class CupsClient: @unchecked Sendable {
 
     /// A job's state.
     public func jobState(queue: String, jobID: Int) throws(PrintingError) -> JobState {
-        let response = lock.withLock {
+        let response = lock.withLock { _ in
             request(IPP_OP_GET_JOB_ATTRIBUTES, queue: queue, jobID: jobID,
                     attributes: ["job-state", "job-state-reasons", "job-printer-state-message", "job-state-message"])
         }
@@ -145,7 +148,7 @@ public final class CupsClient: @unchecked Sendable {
 
     /// Cancels a job (best effort).
     public func cancel(queue: String, jobID: Int) {
-        lock.withLock { if let r = request(IPP_OP_CANCEL_JOB, queue: queue, jobID: jobID, attributes: []) { ippDelete(r) } }
+        lock.withLock { _ in if let r = request(IPP_OP_CANCEL_JOB, queue: queue, jobID: jobID, attributes: []) { ippDelete(r) } }
     }
 
     /// Removes a finished (or any) job with its document files and history from cupsd's spool
@@ -153,7 +156,7 @@ public final class CupsClient: @unchecked Sendable {
     /// True when cupsd accepted it.
     @discardableResult
     public func purge(queue: String, jobID: Int) -> Bool {
-        lock.withLock {
+        lock.withLock { _ in
             guard let req = ippNewRequest(IPP_OP_CANCEL_JOB) else { return false }
             ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/printers/\(queue)")
             ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER, "job-id", Int32(jobID))
@@ -179,39 +182,42 @@ public final class CupsClient: @unchecked Sendable {
 
     /// Submits a PDF; returns the job id.
     public func submit(queue: String, pdf: Data, title: String, options: PrintOptions) throws(PrintingError) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        do {
-            guard let dest = cupsGetNamedDest(http, queue, nil) else { throw .noSuchQueue(queue) }
-            defer { cupsFreeDests(1, dest) }
-            guard let info = cupsCopyDestInfo(http, dest) else { throw .ipp("no information on \(queue): \(CupsClient.lastError)") }
-            defer { cupsFreeDestInfo(info) }
-            var numOptions: Int32 = 0
-            var opts: UnsafeMutablePointer<cups_option_t>?
-            if let media = options.media { numOptions = cupsAddOption("media", media, numOptions, &opts) }
-            if let sides = options.sides { numOptions = cupsAddOption("sides", sides, numOptions, &opts) }
-            if options.copies > 1 { numOptions = cupsAddOption("copies", String(options.copies), numOptions, &opts) }
-            if let quality = options.quality {
-                let value = quality == "draft" ? "3" : quality == "high" ? "5" : "4"
-                numOptions = cupsAddOption("print-quality", value, numOptions, &opts)
+        let result = lock.withLock { _ -> Result<Int, PrintingError> in
+            do throws(PrintingError) {
+                guard let dest = cupsGetNamedDest(http, queue, nil) else { throw .noSuchQueue(queue) }
+                defer { cupsFreeDests(1, dest) }
+                guard let info = cupsCopyDestInfo(http, dest) else { throw .ipp("no information on \(queue): \(CupsClient.lastError)") }
+                defer { cupsFreeDestInfo(info) }
+                var numOptions: Int32 = 0
+                var opts: UnsafeMutablePointer<cups_option_t>?
+                if let media = options.media { numOptions = cupsAddOption("media", media, numOptions, &opts) }
+                if let sides = options.sides { numOptions = cupsAddOption("sides", sides, numOptions, &opts) }
+                if options.copies > 1 { numOptions = cupsAddOption("copies", String(options.copies), numOptions, &opts) }
+                if let quality = options.quality {
+                    let value = quality == "draft" ? "3" : quality == "high" ? "5" : "4"
+                    numOptions = cupsAddOption("print-quality", value, numOptions, &opts)
+                }
+                defer { cupsFreeOptions(numOptions, opts) }
+                var jobID: Int32 = 0
+                let created = cupsCreateDestJob(http, dest, info, &jobID, title, numOptions, opts)
+                guard created.rawValue < 0x0400, jobID > 0 else { throw .refused(queue, CupsClient.lastError) }
+                let started = cupsStartDestDocument(http, dest, info, jobID, Self.documentName(title), CUPS_FORMAT_PDF, 0, nil, 1)
+                guard started == HTTP_STATUS_CONTINUE else {
+                    throw .refused(queue, "document not accepted: \(CupsClient.lastError)")
+                }
+                let written = pdf.withUnsafeBytes { raw -> http_status_t in
+                    guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return HTTP_STATUS_ERROR }
+                    return cupsWriteRequestData(http, base, raw.count)
+                }
+                guard written == HTTP_STATUS_CONTINUE else { throw .refused(queue, "sending the document failed: \(CupsClient.lastError)") }
+                let finished = cupsFinishDestDocument(http, dest, info)
+                guard finished.rawValue < 0x0400 else { throw PrintingError.refused(queue, CupsClient.lastError) }
+                return .success(Int(jobID))
+            } catch {
+                return .failure(error)
             }
-            defer { cupsFreeOptions(numOptions, opts) }
-            var jobID: Int32 = 0
-            let created = cupsCreateDestJob(http, dest, info, &jobID, title, numOptions, opts)
-            guard created.rawValue < 0x0400, jobID > 0 else { throw .refused(queue, CupsClient.lastError) }
-            let started = cupsStartDestDocument(http, dest, info, jobID, Self.documentName(title), CUPS_FORMAT_PDF, 0, nil, 1)
-            guard started == HTTP_STATUS_CONTINUE else {
-                throw .refused(queue, "document not accepted: \(CupsClient.lastError)")
-            }
-            let written = pdf.withUnsafeBytes { raw -> http_status_t in
-                guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return HTTP_STATUS_ERROR }
-                return cupsWriteRequestData(http, base, raw.count)
-            }
-            guard written == HTTP_STATUS_CONTINUE else { throw .refused(queue, "sending the document failed: \(CupsClient.lastError)") }
-            let finished = cupsFinishDestDocument(http, dest, info)
-            guard finished.rawValue < 0x0400 else { throw PrintingError.refused(queue, CupsClient.lastError) }
-            return Int(jobID)
         }
+        return try result.get()
     }
 }
 
@@ -333,7 +339,7 @@ extension CupsClient {
     /// The queue's jobs, finished and not (CUPS keeps history when PreserveJobHistory is on),
     /// lowest job id first.
     public func jobs(queue: String) throws(PrintingError) -> [JobSummary] {
-        let response: OpaquePointer? = lock.withLock {
+        let response: OpaquePointer? = lock.withLock { _ in
             guard let req = ippNewRequest(IPP_OP_GET_JOBS) else { return nil }
             ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", nil, "ipp://localhost/printers/\(queue)")
             ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME, "requesting-user-name", nil, cupsUser())
@@ -393,7 +399,7 @@ extension CupsClient {
     }
 
     public func printerAttributes(queue: String, names: [String]) throws(PrintingError) -> [String] {
-        let response: OpaquePointer? = lock.withLock {
+        let response: OpaquePointer? = lock.withLock { _ in
             request(IPP_OP_GET_PRINTER_ATTRIBUTES, queue: queue, attributes: names)
         }
         guard let response else {

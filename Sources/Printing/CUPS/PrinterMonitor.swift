@@ -1,14 +1,19 @@
 import Foundation
+import KioskCore
 
 /// Watches printers and publishes a printer's status whenever it changes (first poll: all of
 /// them). An unreachable CUPS shows as every printer offline.
-public final class PrinterMonitor: @unchecked Sendable {
+public final class PrinterMonitor: Sendable {
+    private struct State {
+        var stopped = false
+        var cycleCount = 0
+    }
+
     private let queues: [String]
     private let interval: Double
     private let connect: @Sendable () throws -> CupsClient
-    private let lock = NSLock()
-    private var stopped = false
-    private var continuation: AsyncStream<PrinterStatus>.Continuation?
+    private let state = Locked(State())
+    private let continuation: AsyncStream<PrinterStatus>.Continuation
     /// Status changes, for one consumer.
     public let events: AsyncStream<PrinterStatus>
 
@@ -16,9 +21,7 @@ public final class PrinterMonitor: @unchecked Sendable {
         self.queues = queues
         interval = intervalSeconds
         self.connect = connect
-        var c: AsyncStream<PrinterStatus>.Continuation?
-        events = AsyncStream(bufferingPolicy: .bufferingNewest(64)) { c = $0 }
-        continuation = c
+        (events, continuation) = AsyncStream.makeStream(of: PrinterStatus.self, bufferingPolicy: .bufferingNewest(64))
     }
 
     public func start() {
@@ -27,13 +30,12 @@ public final class PrinterMonitor: @unchecked Sendable {
         thread.start()
     }
 
-    public func stop() { lock.withLock { stopped = true } }
+    public func stop() { state.withLock { $0.stopped = true } }
 
     /// Polling rounds completed: the watchdog's sign that the monitor lives.
-    public var cycles: Int { lock.withLock { cycleCount } }
-    private var cycleCount = 0
+    public var cycles: Int { state.withLock { $0.cycleCount } }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
     private func loop() {
         var last: [String: PrinterStatus] = [:]
@@ -51,16 +53,16 @@ public final class PrinterMonitor: @unchecked Sendable {
                 }
                 if last[queue] != status {
                     last[queue] = status
-                    continuation?.yield(status)
+                    continuation.yield(status)
                 }
             }
-            lock.withLock { cycleCount &+= 1 }
+            state.withLock { $0.cycleCount &+= 1 }
             var waited = 0.0
             while waited < interval, !isStopped {
                 Thread.sleep(forTimeInterval: 0.05)
                 waited += 0.05
             }
         }
-        continuation?.finish()
+        continuation.finish()
     }
 }

@@ -96,14 +96,20 @@ public struct RenderedDocument: Sendable {
 }
 
 /// Renders the kiosk's documents to PDF in memory.
-public final class DocumentRenderer: @unchecked Sendable {
+public final class DocumentRenderer: Sendable {
+    private struct State {
+        var templates: [DocumentKind: DocumentTemplate] = [:]
+        /// Per kind: whether the common fonts cover the template's fixed texts and the provider
+        /// (read once, not on every render).
+        var templateCoverage: [DocumentKind: Bool] = [:]
+    }
+
     let fonts: DocumentFonts
     let templatesDirectory: String
     let signingKey: DocumentSigningKey
     /// Who provides the copy, for the copy line (此件由{provider}提供…).
     let provider: String
-    private var templates: [DocumentKind: DocumentTemplate] = [:]
-    private let lock = NSLock()
+    private let state: Locked<State>
 
     public init(signingKey: DocumentSigningKey, provider: String,
                 templatesDirectory: String = DocumentTemplate.defaultDirectory,
@@ -118,15 +124,21 @@ public final class DocumentRenderer: @unchecked Sendable {
         self.templatesDirectory = templatesDirectory
         self.signingKey = signingKey
         self.provider = provider
+        state = Locked(State())
     }
 
     func template(_ kind: DocumentKind) throws(RenderError) -> DocumentTemplate {
-        lock.lock()
-        defer { lock.unlock() }
-        if let t = templates[kind] { return t }
-        let t = try DocumentTemplate.load(kind: kind, directory: templatesDirectory)
-        templates[kind] = t
-        return t
+        let result = state.withLock { state -> Result<DocumentTemplate, RenderError> in
+            if let t = state.templates[kind] { return .success(t) }
+            do throws(RenderError) {
+                let t = try DocumentTemplate.load(kind: kind, directory: templatesDirectory)
+                state.templates[kind] = t
+                return .success(t)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     /// Shares everything with `base` but the fonts.
@@ -135,21 +147,18 @@ public final class DocumentRenderer: @unchecked Sendable {
         templatesDirectory = base.templatesDirectory
         signingKey = base.signingKey
         provider = base.provider
-        templates = base.lock.withLock { base.templates }
+        state = Locked(State(templates: base.state.withLock { $0.templates }))
         commonFonts = nil
     }
 
     /// The common-character fonts, when prepared and when this renderer uses the defaults.
-    private var commonFonts: DocumentFonts?
-    /// Per kind: whether the common fonts cover the template's fixed texts and the provider
-    /// (read once, not on every render).
-    private var templateCoverage: [DocumentKind: Bool] = [:]
+    private let commonFonts: DocumentFonts?
 
     private func commonFontsCoverTemplate(_ kind: DocumentKind, _ common: DocumentFonts) -> Bool {
-        if let known = lock.withLock({ templateCoverage[kind] }) { return known }
+        if let known = state.withLock({ $0.templateCoverage[kind] }) { return known }
         let text = (try? String(contentsOfFile: templatesDirectory + "/" + kind.rawValue + ".json", encoding: .utf8)) ?? ""
         let covered = !text.isEmpty && common.covers(text + provider)
-        lock.withLock { templateCoverage[kind] = covered }
+        state.withLock { $0.templateCoverage[kind] = covered }
         return covered
     }
 

@@ -1,6 +1,7 @@
 import CCairo
 import CQREncode
 import Foundation
+import KioskCore
 
 /// Why a document could not be rendered.
 public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -29,6 +30,7 @@ public enum RenderError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// The project's fonts, through a private fontconfig configuration: output never depends on what
 /// other fonts the machine has.
+// Unchecked: the fontconfig and pango handles are raw pointers, not changed after init.
 public final class DocumentFonts: @unchecked Sendable {
     let config: OpaquePointer
     let fontMap: UnsafeMutablePointer<PangoFontMap>
@@ -57,22 +59,26 @@ public final class DocumentFonts: @unchecked Sendable {
             .map { "\(dir)/\($0)\(suffix).otf" }
     }
 
-    /// One shared instance (fontconfig set-up costs tens of milliseconds).
-    nonisolated(unsafe) private static var sharedInstance: DocumentFonts?
-    private static let sharedLock = NSLock()
+    /// The shared instances, made once each.
+    private struct SharedInstances {
+        /// One shared instance (fontconfig set-up costs tens of milliseconds).
+        var full: DocumentFonts?
+        /// The common-characters instance; `.some(nil)` once found missing.
+        var common: DocumentFonts??
+    }
 
-    nonisolated(unsafe) private static var commonInstance: DocumentFonts??
+    private static let sharedInstances = Locked(SharedInstances())
 
     /// The prepared fonts cut down to common characters (GB 2312 and punctuation), when
     /// `scripts/fonts.sh` made them: far less font data for cairo to read per document.
     public static func sharedCommon() -> DocumentFonts? {
-        sharedLock.lock()
-        defer { sharedLock.unlock() }
-        if let c = commonInstance { return c }
-        let files = preparedFiles(suffix: "-common")
-        let c: DocumentFonts? = files.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) ? try? DocumentFonts(files: files) : nil
-        commonInstance = .some(c)
-        return c
+        sharedInstances.withLock { instances in
+            if let c = instances.common { return c }
+            let files = preparedFiles(suffix: "-common")
+            let c: DocumentFonts? = files.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) ? try? DocumentFonts(files: files) : nil
+            instances.common = .some(c)
+            return c
+        }
     }
 
     /// True when every character of `text` has a glyph here.
@@ -85,12 +91,17 @@ public final class DocumentFonts: @unchecked Sendable {
     }
 
     public static func shared() throws(RenderError) -> DocumentFonts {
-        sharedLock.lock()
-        defer { sharedLock.unlock() }
-        if let f = sharedInstance { return f }
-        let f = try DocumentFonts(files: defaultFiles)
-        sharedInstance = f
-        return f
+        let result = sharedInstances.withLock { instances -> Result<DocumentFonts, RenderError> in
+            if let f = instances.full { return .success(f) }
+            do throws(RenderError) {
+                let f = try DocumentFonts(files: defaultFiles)
+                instances.full = f
+                return .success(f)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     public init(files: [String]) throws(RenderError) {
