@@ -1,6 +1,7 @@
 import Foundation
 import IDCardReader
 import KioskCore
+import TestSupport
 import Testing
 
 /// The reader state machine against the in-process simulator.
@@ -161,4 +162,34 @@ final class PlugState: @unchecked Sendable {
     var isPlugged: Bool { lock.withLock { plugged } }
     func unplug() { lock.withLock { plugged = false }; current?.setUnplugged(true) }
     func plug() { lock.withLock { plugged = true } }
+}
+
+/// The control FIFO both simulators read: lines whole however they are written, a writer that
+/// never ends its line cannot grow the buffer, and a reader never blocks.
+@Suite struct ControlFIFOTests {
+    @Test func linesComeOutWholeHoweverTheyAreWritten() throws {
+        let dir = try TemporaryDirectory(prefix: "control-fifo")
+        defer { dir.remove() }
+        let fifo = try ControlFIFO(path: dir.path + "/control")
+        #expect(fifo.lines().isEmpty, "nothing written: an empty answer at once, not a wait")
+        let writer = try #require(FileHandle(forWritingAtPath: dir.path + "/control"))
+        writer.write(Data("place res".utf8))
+        #expect(fifo.waitForLines(timeoutMilliseconds: 1000).isEmpty)
+        writer.write(Data("ident\n\n  remove  \nfault".utf8))
+        #expect(fifo.waitForLines(timeoutMilliseconds: 1000) == ["place resident", "remove"])
+        writer.write(Data(" checksum\n".utf8))
+        #expect(fifo.waitForLines(timeoutMilliseconds: 1000) == ["fault checksum"])
+        // A writer closing does not end the reader (no end-of-file between writers).
+        try writer.close()
+        let again = try #require(FileHandle(forWritingAtPath: dir.path + "/control"))
+        again.write(Data(String(repeating: "x", count: ControlFIFO.maximumLineBytes + 10).utf8))
+        #expect(fifo.waitForLines(timeoutMilliseconds: 1000).isEmpty)
+        again.write(Data("\nremove\n".utf8))
+        #expect(fifo.waitForLines(timeoutMilliseconds: 1000) == ["remove"], "the overlong line was dropped, not applied")
+        try again.close()
+    }
+
+    @Test func aPathThatCannotBeAFIFOIsAClearError() {
+        #expect(throws: SimulatorHostError.self) { try ControlFIFO(path: "/nonexistent-dir/control") }
+    }
 }

@@ -12,8 +12,7 @@ public final class SimulatorHost: @unchecked Sendable {
     public let simulator: ReaderSimulator
     private let input: Int32
     private let output: Int32
-    private var control: Int32 = -1
-    private var controlBuffer: [UInt8] = []
+    private var control: ControlFIFO?
     private var queue: [(due: UInt64, bytes: [UInt8])] = []
     /// Kept open so a pty master does not see EIO while no client has the slave open.
     private var keepAlive: Int32 = -1
@@ -67,15 +66,7 @@ public final class SimulatorHost: @unchecked Sendable {
 
     /// Opens (creating if needed) the control FIFO at `path`.
     public func openControl(path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard mkfifo(path, 0o600) == 0 else {
-                throw SimulatorHostError("cannot create control FIFO \(path): \(String(cString: strerror(errno)))")
-            }
-        }
-        control = open(path, O_RDWR | O_NONBLOCK)
-        guard control >= 0 else {
-            throw SimulatorHostError("cannot open control FIFO \(path): \(String(cString: strerror(errno)))")
-        }
+        control = try ControlFIFO(path: path)
     }
 
     private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -86,7 +77,7 @@ public final class SimulatorHost: @unchecked Sendable {
         while !stopped.withLock({ $0 }) {
             flushDue()
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
-            if control >= 0 { fds.append(pollfd(fd: control, events: Int16(POLLIN), revents: 0)) }
+            if let control { fds.append(pollfd(fd: control.descriptor, events: Int16(POLLIN), revents: 0)) }
             var timeout: Int32 = 1000
             if let next = queue.first {
                 let now = SimulatorHost.now()
@@ -134,17 +125,8 @@ public final class SimulatorHost: @unchecked Sendable {
     }
 
     private func readControl() {
-        var chunk = [UInt8](repeating: 0, count: 512)
-        let n = chunk.withUnsafeMutableBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            return read(control, base, raw.count)
-        }
-        guard n > 0 else { return }
-        controlBuffer += chunk.prefix(n)
-        while let newline = controlBuffer.firstIndex(of: 0x0A) {
-            let line = String(decoding: controlBuffer[..<newline], as: UTF8.self).trimmingCharacters(in: .whitespaces)
-            controlBuffer.removeSubrange(...newline)
-            if line.isEmpty { continue }
+        guard let control else { return }
+        for line in control.lines() {
             if line == "power-cycle" {
                 queue.removeAll()  // answers the reader had not sent yet die with its power
                 powerCycles += 1

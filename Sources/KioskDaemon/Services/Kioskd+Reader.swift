@@ -13,7 +13,9 @@ extension Kioskd {
         if let opener { return ReaderPoller(timing: timing, opener: opener) }
         if let control = options.simulatorControl {
             let simulator = ReaderSimulator()
-            try? watchSimulatorControl(path: control, simulator: simulator, logger: logger)
+            do { try watchSimulatorControl(path: control, simulator: simulator, logger: logger) } catch {
+                throw DaemonError.configuration("simulator control: \(error)")
+            }
             return ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
                 SimulatedTransport(simulator: simulator)
             }
@@ -28,16 +30,14 @@ extension Kioskd {
         }
     }
 
-    /// Reads control lines (`place resident`, `remove`, …) for the in-process simulator.
+    /// Applies the control lines (`place resident`, `remove`, …) written to `path` to the
+    /// in-process simulator, on a thread of its own.
     static func watchSimulatorControl(path: String, simulator: ReaderSimulator, logger: Logger) throws {
-        if !FileManager.default.fileExists(atPath: path) { mkfifo(path, 0o600) }
+        let fifo = try ControlFIFO(path: path)
         let thread = Thread {
             while true {
-                guard let handle = FileHandle(forReadingAtPath: path) else { return }
-                let data = handle.readDataToEndOfFile()
-                try? handle.close()
-                for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-                    if let problem = simulator.control(String(line)) {
+                for line in fifo.waitForLines(timeoutMilliseconds: 1000) {
+                    if let problem = simulator.control(line) {
                         logger.warning("simulator control refused", metadata: ["problem": "\(problem)"])
                     }
                 }
