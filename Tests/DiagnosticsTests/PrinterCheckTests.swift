@@ -6,7 +6,7 @@ import Testing
 /// The printer row against the CUPS test bed, in process, with the clock moved on.
 @Suite(.serialized) struct PrinterCheckTests {
     @Test func jobsWaitingOnAStoppedPrinterAreCountedWithTheirAge() async throws {
-        let bed = try CupsTestBed()
+        let bed = try await offThePool { try CupsTestBed() }
         defer { bed.stop() }
         let state = try TemporaryDirectory(prefix: "diag")
         defer { state.remove() }

@@ -55,7 +55,7 @@ actor TestFeed: ConfigFeed {
     }
 
     @Test func publishedBundlesApplyAndBadOnesAreRejectedWithoutTouchingTheRunningConfiguration() async throws {
-        let cups = try CupsTestBed()
+        let cups = try await offThePool { try CupsTestBed() }
         defer { cups.stop() }
         let feed = TestFeed()
         let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
@@ -118,7 +118,7 @@ actor TestFeed: ConfigFeed {
     }
 
     @Test func aBundleArrivingMidSessionWaitsForTheSessionToEnd() async throws {
-        let cups = try CupsTestBed()
+        let cups = try await offThePool { try CupsTestBed() }
         defer { cups.stop() }
         let feed = TestFeed()
         let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
@@ -138,7 +138,7 @@ actor TestFeed: ConfigFeed {
     /// A new root arrives in a fleet bundle: accepted only with the old root's threshold and its
     /// own; from then on the publisher it revoked signs nothing this kiosk accepts.
     @Test func aRootRotationInABundleRevokesTheOldPublisher() async throws {
-        let cups = try CupsTestBed()
+        let cups = try await offThePool { try CupsTestBed() }
         defer { cups.stop() }
         let feed = TestFeed()
         let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,

@@ -158,7 +158,7 @@ import Yams
 
     /// A kiosk with the CUPS test bed's printers polled and the resident's card placed.
     static func holderAtAKioskWithPrinters() async throws -> (CupsTestBed, FakeGateway, DaemonHarness) {
-        let cups = try CupsTestBed()
+        let cups = try await offThePool { try CupsTestBed() }
         do {
             let gateway = try FakeGateway()
             let harness = try await DaemonHarness(gateway: gateway, cups: cups)

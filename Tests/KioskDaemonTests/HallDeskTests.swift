@@ -11,7 +11,7 @@ import Testing
 /// nothing new, offline numbers come from the kiosk's own block, and bad requests are refused.
 @Suite(.serialized) struct HallDeskTests {
     static func kiosk() async throws -> (CupsTestBed, FakeGateway, DaemonHarness) {
-        let cups = try CupsTestBed()
+        let cups = try await offThePool { try CupsTestBed() }
         do {
             let gateway = try FakeGateway()
             let harness = try await DaemonHarness(gateway: gateway, cups: cups)
@@ -30,7 +30,7 @@ import Testing
         #expect(first.number == "A001" && first.printed && first.ahead == 0 && !first.approximate && first.service.zh == "不动产登记")
         let again = try await harness.client.takeTicket(serviceCode: "SC-ESTATE", requestId: "ticket-request-0001")
         #expect(again.number == "A001")
-        #expect(eventually(10) { cups.printed("receipt").count == 1 })
+        #expect(await waitUntil(10) { cups.printed("receipt").count == 1 })
         #expect(await gateway.ticketReports.map(\.number) == ["A001", "A001"])   // the registry takes a repeated report as one
         #expect(await gateway.ticketReports.allSatisfy { !$0.offline && $0.site == "demo-hall" })
 
@@ -57,7 +57,7 @@ import Testing
         let before = cups.printed("receipt").count
         #expect(try await harness.client.printGuide(serviceCode: "SC-ESTATE", requestId: "guide-request-0001").messageKey == "guide.printed")
         #expect(try await harness.client.printGuide(serviceCode: "SC-ESTATE", requestId: "guide-request-0001").messageKey == "guide.printed")
-        #expect(eventually(10) { cups.printed("receipt").count == before + 1 }, "\(cups.printed("receipt"))")
+        #expect(await waitUntil(10) { cups.printed("receipt").count == before + 1 }, "\(cups.printed("receipt"))")
         try await Task.sleep(for: .seconds(1))
         #expect(cups.printed("receipt").count == before + 1)
         await harness.stop()
@@ -146,7 +146,7 @@ import Testing
         #expect(posted == again && posted.postedTo?.recipient == "张**")
         #expect(await gateway.deliveryRequests.count == 1)
         #expect(await gateway.deliveryRequests.first?.site == "demo-hall")
-        #expect(eventually(10) { cups.printed("receipt").count == 2 })
+        #expect(await waitUntil(10) { cups.printed("receipt").count == 2 })
         // Bad numbers and addresses are refused with the field named.
         let socket = harness.options.citizenSocket
         for (mobile, place, key) in [("12345678901", "演示市高新区创业路 277 号", "delivery.mobile"), ("1381234567", "演示市高新区", "delivery.mobile"),

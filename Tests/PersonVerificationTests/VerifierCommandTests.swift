@@ -20,8 +20,9 @@ import TestSupport
     static func script(_ body: String, in directory: TemporaryDirectory) throws -> VerifierCommand {
         let path = directory.path + "/verifier-\(UUID().uuidString).sh"
         try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
-        return try VerifierCommand([path])
+        // Run through the shell rather than exec'd: a file just written can be "busy" (ETXTBSY)
+        // while a process forked meanwhile by a test beside this one still holds it open.
+        return try VerifierCommand(["/bin/sh", path])
     }
 
     /// Whether any process still runs with `word` in its command line.
@@ -62,7 +63,7 @@ import TestSupport
         let outcome = await Self.check(command, timeout: 1.5)
         #expect(outcome == .failed(.timedOut(seconds: 1.5)))
         let scene = command.arguments[2]
-        #expect(eventually(5) { !Self.running(scene) }, "the hung simulator still runs")
+        #expect(await waitUntil(5) { !Self.running(scene) }, "the hung simulator still runs")
     }
 
     @Test func helpersTheVerifierLeftBehindAreKilledWithIt() async throws {
@@ -73,7 +74,7 @@ import TestSupport
         let command = try Self.script("sh -c 'sleep 300; echo \(marker)' &\nsleep 300", in: directory)
         let outcome = await Self.check(command, timeout: 1)
         #expect(outcome == .failed(.timedOut(seconds: 1)))
-        #expect(eventually(5) { !Self.running(marker) }, "a helper of the verifier still runs")
+        #expect(await waitUntil(5) { !Self.running(marker) }, "a helper of the verifier still runs")
     }
 
     @Test(arguments: [
@@ -89,7 +90,7 @@ import TestSupport
         let command = try Self.simulator(scene, in: directory)
         let outcome = await Self.check(command)
         #expect(outcome == .failed(expected))
-        #expect(eventually(5) { !Self.running(command.arguments[2]) })
+        #expect(await waitUntil(5) { !Self.running(command.arguments[2]) })
     }
 
     @Test func aVerifierThatNeverReadsItsInputDoesNotHurtTheCaller() async throws {

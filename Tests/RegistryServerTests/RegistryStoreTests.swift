@@ -357,7 +357,7 @@ import Testing
     }
 
     @Test func postgres() async throws {
-        let postgres = try PostgresTestBed()
+        let postgres = try await offThePool { try PostgresTestBed() }
         defer { postgres.stop() }
         let socket = postgres.socket
         let store = PostgresRegistryStore(client: PostgresRegistryStore.makeClient(unixSocketPath: socket, username: "registry", database: "registry"))

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import KioskCore
 import Registry
 import RegistryServer
+import TestSupport
 import Testing
 
 /// A probe the test steers: answers, fails, or hangs.
@@ -24,16 +25,6 @@ final class SteeredProbe: StoreProbe {
     func reset() async { resets.withLock { $0 += 1 } }
 }
 
-/// Until `condition` holds, checking every 10 ms for at most `seconds`.
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
-
 /// The store's availability: what the probe sees, and what requests get meanwhile.
 struct StoreAvailabilityTests {
     @Test func aFailingOrSilentProbeMarksTheStoreUnavailableAndAnAnswerBringsItBack() async throws {
@@ -50,7 +41,7 @@ struct StoreAvailabilityTests {
         #expect(probe.resets.withLock { $0 } >= 1, "a failed probe drops its connection")
 
         probe.behaviour.withLock { $0 = .answer }
-        #expect(await eventually { availability.isAvailable })
+        #expect(await waitUntil(5) { availability.isAvailable })
 
         // A probe that never answers counts as a failure once its timeout passes.
         probe.behaviour.withLock { $0 = .hang }

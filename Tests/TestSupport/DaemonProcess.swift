@@ -69,6 +69,26 @@ public final class DaemonProcess: @unchecked Sendable {
     deinit { if isRunning { kill(pid, SIGKILL); var s: Int32 = 0; waitpid(pid, &s, 0) } }
 }
 
+/// Waits up to `seconds` for `condition`, polling without blocking a thread of the concurrency
+/// pool: what an `async` test uses (a blocked pool thread stalls every test running beside it).
+public func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
+}
+
+/// Runs blocking work (starting a test bed, a child process to its end) on a thread of its own,
+/// so that an `async` test does not hold a thread of the concurrency pool meanwhile.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
+}
+
 /// Waits until `condition` holds, polling; false when `seconds` pass first.
 public func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
