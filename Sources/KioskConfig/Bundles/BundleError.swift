@@ -31,6 +31,8 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
     case freshness(String)
     /// A rollback asked for while the embedded default configuration is in use.
     case nothingToRollBack
+    /// A bundle arrived while the kiosk trusts no root yet: it cannot be verified.
+    case noTrustedRoot
 
     public var description: String {
         switch self {
@@ -48,6 +50,7 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .rootUpdate(why): return "trusted root update refused: \(why)"
         case let .freshness(why): return "feed statement refused: \(why)"
         case .nothingToRollBack: return "nothing to roll back: the embedded default configuration is in use"
+        case .noTrustedRoot: return "no trusted root is installed: put the fleet's root.json in the configuration's keys directory (keys/root.json) first"
         }
     }
 }

@@ -153,7 +153,7 @@ public actor ConfigAgent {
         let staged: (generation: ConfigGeneration, configuration: KioskConfiguration)
         do {
             guard let root = try await store.trustedRoot() else {
-                throw BundleError.rootUpdate("no trusted root is installed: install the fleet's root.json first")
+                throw BundleError.noTrustedRoot
             }
             bundle = try BundleVerifier(root: root, kioskId: kioskId, site: site)
                 .verify(data, installedVersions: await store.installedVersions(), now: now())

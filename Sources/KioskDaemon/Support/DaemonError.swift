@@ -8,8 +8,6 @@ public enum DaemonError: Error, Sendable, CustomStringConvertible, Equatable {
     case configuration(String)
     /// A key file is missing or unreadable.
     case key(String)
-    /// A socket could not be bound.
-    case socket(String)
     /// A demonstration key would be trusted outside `--demo`; the text names each file.
     case demoKeys([String])
 
@@ -19,7 +17,6 @@ public enum DaemonError: Error, Sendable, CustomStringConvertible, Equatable {
             return "cannot write \(path): check that the directory exists and belongs to the kioskd user"
         case .configuration(let text): return "configuration: \(text)"
         case .key(let text): return "key: \(text)"
-        case .socket(let text): return "socket: \(text)"
         case .demoKeys(let findings):
             return findings.joined(separator: "; ")
                 + ". Install the fleet's own keys (README: the keys of a real kiosk), or start with --demo on a demonstration machine"

@@ -8,15 +8,12 @@ import Registry
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     /// The database could not be opened, migrated or written; says which and why.
     case database(String)
-    /// A seed file that does not load: nothing of it was stored.
-    case seed(SeedError)
     /// A kiosk could not be registered or found.
     case kiosk(String)
 
     public var description: String {
         switch self {
         case .database(let why): return "database: \(why)"
-        case .seed(let error): return "seed: \(error)"
         case .kiosk(let why): return "kiosk: \(why)"
         }
     }
