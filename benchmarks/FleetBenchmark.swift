@@ -73,11 +73,14 @@ struct ShardFigures: Codable, Sendable {
     var retried = 0
     /// Submissions still not delivered when the run ended (a kiosk's outbox would still hold them).
     var undelivered = 0
+    /// The longest download spread a registry answer gave (seconds).
+    var spreadSeconds = 0
 
     mutating func merge(_ other: ShardFigures) {
         for (route, figures) in other.routes { routes[route, default: RouteFigures()].merge(figures) }
         fanout.merge(other.fanout)
         told.merge(other.told)
+        spreadSeconds = max(spreadSeconds, other.spreadSeconds)
         kiosks += other.kiosks
         started += other.started
         retried += other.retried
@@ -136,6 +139,7 @@ final class FleetRecorder: Sendable {
     func told(at: Double) { figures.withLock { $0.told.add(seconds: max(0, at - timeline.publishAt)) } }
     func downloaded(at: Double) { figures.withLock { $0.fanout.add(seconds: max(0, at - timeline.publishAt)) } }
     func kioskStarted() { figures.withLock { $0.started += 1 } }
+    func spread(_ seconds: Int) { figures.withLock { $0.spreadSeconds = max($0.spreadSeconds, seconds) } }
     func retried() { figures.withLock { $0.retried += 1 } }
     func undelivered() { figures.withLock { $0.undelivered += 1 } }
     var snapshot: ShardFigures { figures.withLock { $0 } }
@@ -202,6 +206,9 @@ struct SimulatedKiosk: Sendable {
                     // Counted once per kiosk: a failed download is retried from the next answer.
                     if !told { told = true; recorder.told(at: Date().timeIntervalSince1970) }
                     for bundle in answer.bundles {
+                        // The kiosk's turn in the registry's spread, as ConfigAgent waits it.
+                        recorder.spread(bundle.spreadSeconds ?? 0)
+                        try? await Task.sleep(for: bundle.downloadDelay(kioskId: credentials.kioskId))
                         _ = try await recorder.time("GET /v1/config/bundles/{id}") { try await requests.configBundle(id: bundle.id) }
                         if !downloaded { downloaded = true; recorder.downloaded(at: Date().timeIntervalSince1970) }
                         try await recorder.time("POST /v1/config/reports") {
@@ -640,7 +647,8 @@ func fleet(_ arguments: [String]) throws {
         print("config fan-out (\(publishOutcome)): told \(told.count) of \(total.kiosks) kiosks, p50 \(ms(told.quantile(0.5))) ms, "
               + "p99 \(ms(told.quantile(0.99))) ms, last \(ms(told.quantile(1))) ms after the publish")
         print("config fan-out: told and downloaded by \(got.count) of \(total.kiosks) kiosks; "
-              + "p50 \(ms(got.quantile(0.5))) ms, p99 \(ms(got.quantile(0.99))) ms, last \(ms(got.quantile(1))) ms after the publish")
+              + "p50 \(ms(got.quantile(0.5))) ms, p99 \(ms(got.quantile(0.99))) ms, last \(ms(got.quantile(1))) ms after the publish"
+              + "; downloads spread over \(total.spreadSeconds) s")
     }
     for (i, pid) in options.pids.enumerated() {
         guard let first = before[i], let up = held[i], let last = after[i] else { print("registryd \(pid): not readable"); continue }

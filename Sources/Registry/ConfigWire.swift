@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A configuration bundle published for a kiosk (`GET /v1/config/announcements`).
@@ -11,13 +12,33 @@ public struct ConfigAnnouncement: Codable, Sendable, Hashable {
     public var sha256: String
     /// The envelope's size in bytes.
     public var size: Int
+    /// Seconds over which the kiosks told at once spread their downloads (absent or 0: at once).
+    /// Each kiosk waits `downloadDelay(kioskId:)`, its own share, so a publish to thousands of
+    /// kiosks is not thousands of downloads in the same second.
+    public var spreadSeconds: Int?
 
-    public init(target: String, version: Int, id: String, sha256: String, size: Int) {
+    public init(target: String, version: Int, id: String, sha256: String, size: Int, spreadSeconds: Int? = nil) {
         self.target = target
         self.version = version
         self.id = id
         self.sha256 = sha256
         self.size = size
+        self.spreadSeconds = spreadSeconds
+    }
+
+    /// The longest spread a kiosk honours, whatever an answer says: a registry cannot hold a
+    /// kiosk's update back longer than this.
+    public static let maximumSpreadSeconds = 300
+
+    /// How long `kioskId` waits before downloading this bundle: a point in `[0, spreadSeconds)`
+    /// fixed by the kiosk ID and the bundle's hash (the same on every poll, different per kiosk
+    /// and per bundle); zero without a spread.
+    public func downloadDelay(kioskId: String) -> Duration {
+        let spread = min(max(spreadSeconds ?? 0, 0), Self.maximumSpreadSeconds)
+        guard spread > 0 else { return .zero }
+        let digest = Array(SHA256.hash(data: Data("\(kioskId):\(sha256.lowercased())".utf8)))
+        let value = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return .milliseconds(Int64(value % UInt64(spread * 1000)))
     }
 }
 

@@ -124,6 +124,8 @@ struct Serve: AsyncParsableCommand {
     var statementHours: Int = 24
     @Option(help: "Serve Prometheus metrics (requests by route and status, durations) on 127.0.0.1 at this port.")
     var metricsPort: Int?
+    @Option(help: "Bundle downloads per second this replica spreads a fleet or site publish over: the kiosks it tells at once download over (kiosks ÷ this) seconds, at most 30; 0 downloads at once.")
+    var bundleDownloadsPerSecond: Int = 500
 
     /// `7d`, `72h`, `30m`, `90s` in seconds.
     static func duration(_ text: String) -> TimeInterval? {
@@ -143,6 +145,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8480")
         }
         guard idempotencyDays >= 7 else { throw ValidationError("--idempotency-days must be at least 7") }
+        guard (0...1_000_000).contains(bundleDownloadsPerSecond) else {
+            throw ValidationError("--bundle-downloads-per-second must be 0 (no spread) to 1000000")
+        }
         guard let window = Self.duration(confirmationWindow), (10...30 * 86_400).contains(window) else {
             throw ValidationError("--confirmation-window is a number and a unit (d, h, m or s) from 10s to 30d, e.g. 7d, not '\(confirmationWindow.prefix(20))'")
         }
@@ -183,6 +188,7 @@ struct Serve: AsyncParsableCommand {
         options.statementValidity = TimeInterval(statementHours) * 3600
         options.acceptDemoKeys = demo
         options.keyMemory = TimeInterval(keyMemorySeconds)
+        options.bundleDownloadsPerSecond = bundleDownloadsPerSecond
         if let timestampKey {
             do { options.timestampKey = try BundleSigning.loadPrivateKey(path: timestampKey) } catch {
                 FileHandle.standardError.write(Data("registryd: --timestamp-key: \(error); give the private key whose public half the fleet root names as timestamp key\n".utf8))

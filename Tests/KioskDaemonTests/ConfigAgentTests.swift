@@ -11,6 +11,8 @@ actor TestFeed: ConfigFeed {
     private var bundles: [String: Data] = [:]
     private var truncate: Set<String> = []
     private(set) var reports: [ConfigHistoryEntry] = []
+    /// When each bundle was downloaded.
+    private(set) var downloadedAt: [String: ContinuousClock.Instant] = [:]
     private let stream: AsyncStream<FeedAnswer>
     private let continuation: AsyncStream<FeedAnswer>.Continuation
 
@@ -19,12 +21,20 @@ actor TestFeed: ConfigFeed {
     }
 
     /// Announces `data` as `target` version `version`.
-    func publish(_ data: Data, target: String, version: Int, truncated: Bool = false) {
+    @discardableResult
+    func publish(_ data: Data, target: String, version: Int, truncated: Bool = false, spreadSeconds: Int? = nil) -> BundleAnnouncement {
         let id = "\(target)-\(version)"
         bundles[id] = data
         if truncated { truncate.insert(id) }
+        let announcement = Self.announcement(data, target: target, version: version, spreadSeconds: spreadSeconds)
+        continuation.yield(FeedAnswer(bundles: [announcement]))
+        return announcement
+    }
+
+    static func announcement(_ data: Data, target: String, version: Int, spreadSeconds: Int? = nil) -> BundleAnnouncement {
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        continuation.yield(FeedAnswer(bundles: [BundleAnnouncement(target: target, version: version, id: id, sha256: digest, size: data.count)]))
+        return BundleAnnouncement(target: target, version: version, id: "\(target)-\(version)", sha256: digest, size: data.count,
+                                  spreadSeconds: spreadSeconds)
     }
 
     /// Sends one answer as it is, with a statement or none.
@@ -34,6 +44,7 @@ actor TestFeed: ConfigFeed {
 
     func download(_ announcement: BundleAnnouncement) async throws -> Data {
         guard let data = bundles[announcement.id] else { throw URLError(.fileDoesNotExist) }
+        downloadedAt[announcement.id] = .now
         return truncate.contains(announcement.id) ? data.prefix(data.count / 2) : data
     }
 
@@ -131,6 +142,32 @@ actor TestFeed: ConfigFeed {
         #expect(try await idlePrompt(harness) == "请将身份证放在读卡区")
         try await harness.removeCard()
         try await waitFor("bundle committed after the session") { await feed.reports.last?.result == .committed }
+        #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区")
+        await harness.stop()
+    }
+
+    /// A fleet publish told to many kiosks at once carries a spread: this kiosk downloads at its
+    /// own point in it, not at once, and applies the bundle then.
+    @Test func aSpreadBundleIsDownloadedAtTheKiosksOwnTurn() async throws {
+        let cups = try await offThePool { try CupsTestBed() }
+        defer { cups.stop() }
+        let feed = TestFeed()
+        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
+                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
+        let kioskId = harness.daemon.configuration.settings.kiosk.id
+        let envelope = try signers.bundle(version: 1, files: ["texts.yaml": try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")])
+        // A spread that puts this kiosk's turn a noticeable while after the publish.
+        let spread = try #require((2...20).first { seconds in
+            let delay = TestFeed.announcement(envelope, target: "fleet", version: 1, spreadSeconds: seconds).downloadDelay(kioskId: kioskId)
+            return delay >= .milliseconds(800) && delay <= .seconds(4)
+        })
+        let published = ContinuousClock.now
+        let announcement = await feed.publish(envelope, target: "fleet", version: 1, spreadSeconds: spread)
+        let turn = announcement.downloadDelay(kioskId: kioskId)
+        try await waitFor("the bundle committed at the kiosk's turn", seconds: 20) { await feed.reports.last?.result == .committed }
+        let downloaded = try #require(await feed.downloadedAt[announcement.id])
+        #expect(downloaded - published >= turn, "downloaded \(downloaded - published) after the publish; the kiosk's turn is \(turn)")
+        #expect(harness.log.text.contains("bundle download waits its turn"))
         #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区")
         await harness.stop()
     }

@@ -82,6 +82,29 @@ final class CountingConfigStore: ConfigBundleStore, @unchecked Sendable {
         #expect(woken.withLock { $0 } == kiosks.count)
         #expect(store.count("bundles") == 2, "one more read for the new revision, however many kiosks woke")
         #expect(await catalogue.held == 0)
+        // The 300 woken together are the herd the answers spread their downloads over.
+        #expect(await catalogue.herd == kiosks.count)
+        #expect(ConfigSpread(perSecond: 100).seconds(herd: await catalogue.herd) == 3)
+    }
+
+    /// A publish to many kiosks at once spreads their downloads; a few kiosks, a kiosk's own
+    /// bundle, or a spread switched off download at once; no herd gets more than the cap.
+    @Test func downloadsAreSpreadOverTheHerdAndNeverForAKiosksOwnBundle() {
+        let spread = ConfigSpread(perSecond: 500)
+        #expect(spread.seconds(herd: 0) == 0)
+        #expect(spread.seconds(herd: 499) == 0, "fewer kiosks than a second's downloads: at once")
+        #expect(spread.seconds(herd: 5_000) == 10)
+        #expect(spread.seconds(herd: 50_000) == ConfigSpread.maximumSeconds)
+        #expect(ConfigSpread(perSecond: 0).seconds(herd: 50_000) == 0, "0 switches the spread off")
+        let answer = ConfigAnnouncements(etag: "e", bundles: [
+            ConfigAnnouncement(target: "fleet", version: 2, id: "1", sha256: String(repeating: "a", count: 64), size: 10),
+            ConfigAnnouncement(target: "site:hall-1", version: 1, id: "2", sha256: String(repeating: "b", count: 64), size: 10),
+            ConfigAnnouncement(target: "kiosk:K1", version: 1, id: "3", sha256: String(repeating: "c", count: 64), size: 10),
+        ])
+        let spreadOut = spread.apply(10, to: answer)
+        #expect(spreadOut.bundles.map(\.spreadSeconds) == [10, 10, nil])
+        #expect(spreadOut.etag == answer.etag, "the spread is not part of what the kiosk compares")
+        #expect(spread.apply(0, to: answer) == answer)
     }
 
     @Test func aHeldPollEndsAtItsDeadlineOrWhenItsRequestIsCancelled() async throws {

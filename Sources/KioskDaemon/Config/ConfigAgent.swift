@@ -133,6 +133,14 @@ public actor ConfigAgent {
         guard announcement.size > 0, announcement.size <= Self.maxBundleBytes else {
             return await reject(target, announcement.version, "announced size \(announcement.size) bytes is outside 1…\(Self.maxBundleBytes)", feed)
         }
+        // The registry spreads a fleet's downloads: this kiosk's turn comes after its own delay.
+        let delay = announcement.downloadDelay(kioskId: kioskId)
+        if delay > .zero {
+            logger.info("bundle download waits its turn in the fleet's spread",
+                        metadata: ["target": "\(announcement.target)", "delay": "\(delay)"])
+            try? await Task.sleep(for: delay)
+            if Task.isCancelled { return nil }
+        }
         let data: Data
         do { data = try await feed.download(announcement) } catch {
             logger.warning("bundle download failed; will retry", metadata: ["target": "\(announcement.target)", "error": "\(error)"])

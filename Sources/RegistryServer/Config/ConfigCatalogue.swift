@@ -23,6 +23,8 @@ public actor ConfigCatalogue {
     private var watcher: Task<Void, Never>?
     /// The newest revision this process has seen.
     private var known: Int64 = -1
+    /// Held polls the last change woke, and when: the herd a publish sets off.
+    private var lastWake: (count: Int, at: ContinuousClock.Instant)?
 
     struct Waiter {
         let after: Int64
@@ -39,6 +41,13 @@ public actor ConfigCatalogue {
 
     /// Long polls held now.
     public var held: Int { waiters.count }
+
+    /// How many kiosks may download at once now: the polls held, or the ones the last change
+    /// woke (for a minute after it), whichever is more.
+    public var herd: Int {
+        let recent = lastWake.flatMap { ContinuousClock.now - $0.at < .seconds(60) ? $0.count : nil } ?? 0
+        return max(waiters.count, recent)
+    }
 
     /// The published bundles as of `revision`: read from the store once per revision.
     func bundles(at revision: Int64) async throws -> [PublishedBundle] {
@@ -106,12 +115,46 @@ public actor ConfigCatalogue {
             try? await Task.sleep(for: interval)
             if let revision = try? await store.configRevision() { known = max(known, revision) }
             let now = ContinuousClock.now
+            var woken = 0
             for (id, waiter) in waiters where known != waiter.after || waiter.deadline <= now {
                 waiters.removeValue(forKey: id)
+                if known != waiter.after { woken += 1 }
                 waiter.continuation.resume(returning: known != waiter.after ? known : nil)
             }
+            if woken > 0 { lastWake = (woken, now) }
         }
         watcher = nil
+    }
+}
+
+/// How a publish's downloads are spread: kiosks told together download over `herd ÷ perSecond`
+/// seconds (whole seconds, at most `maximumSeconds`), each at its own point
+/// (`ConfigAnnouncement.downloadDelay`). Fewer kiosks than `perSecond` download at once.
+public struct ConfigSpread: Sendable, Equatable {
+    /// Downloads per second to aim at; 0: no spread.
+    public var perSecond: Int
+    /// The longest spread given, whatever the herd.
+    public static let maximumSeconds = 30
+
+    public init(perSecond: Int) { self.perSecond = perSecond }
+
+    /// The spread for `herd` kiosks told at once.
+    public func seconds(herd: Int) -> Int {
+        guard perSecond > 0, herd > 0 else { return 0 }
+        return min(Self.maximumSeconds, herd / perSecond)
+    }
+
+    /// `answer` with the spread on its fleet and site bundles (a kiosk's own bundle is one
+    /// download: it comes at once).
+    public func apply(_ seconds: Int, to answer: ConfigAnnouncements) -> ConfigAnnouncements {
+        guard seconds > 0 else { return answer }
+        var answer = answer
+        answer.bundles = answer.bundles.map { bundle in
+            var bundle = bundle
+            if !bundle.target.hasPrefix("kiosk:") { bundle.spreadSeconds = seconds }
+            return bundle
+        }
+        return answer
     }
 }
 

@@ -169,6 +169,7 @@ public enum ConfigRoutes {
                            options: RegistryOptions = RegistryOptions()) {
         let (timestampKey, validity) = (options.timestampKey, options.statementValidity)
         let catalogue = ConfigCatalogue(store: store)
+        let spread = ConfigSpread(perSecond: options.bundleDownloadsPerSecond)
         reads.get("config/announcements") { request, context in
             let kioskId = try context.requireKiosk()
             let site = request.uri.queryParameters.get("site")
@@ -194,6 +195,7 @@ public enum ConfigRoutes {
                     return current
                 }
             }
+            current = spread.apply(spread.seconds(herd: await catalogue.herd), to: current)
             if let timestampKey {
                 current.statement = try freshnessStatement(for: current, kioskId: kioskId, key: timestampKey, validity: validity)
             }

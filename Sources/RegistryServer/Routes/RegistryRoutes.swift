@@ -88,6 +88,10 @@ public struct RegistryOptions: Sendable {
     public var timestampKey: Curve25519.Signing.PrivateKey?
     /// How long a freshness statement holds.
     public var statementValidity: TimeInterval = 86_400
+    /// Bundle downloads per second a publish is spread over: the kiosks told at once (held
+    /// polls woken together) get `ConfigAnnouncement.spreadSeconds` = kiosks ÷ this, at most
+    /// `ConfigSpread.maximumSeconds`; 0 tells them to download at once.
+    public var bundleDownloadsPerSecond = 500
     /// Accept the demonstration document key (whose private half is public) as a kiosk's: demos only.
     public var acceptDemoKeys = false
     /// Most document keys one kiosk may register.
