@@ -14,6 +14,8 @@
 #   submissions are retried with the same idempotency key, as the kiosk's outbox does; the run then
 #   fails if one was not delivered by the end or an error was not of the kind a retry gets past.
 #   BENCH_CONFIGURATION=debug uses the debug build (the test command's smoke run); figures come from release.
+#   BENCH_REGISTRYD_ARGS adds registryd serve options, e.g. "--bundle-downloads-per-second 0" to
+#   compare the publish without its download spread.
 # Exits non-zero when a route other than the held poll saw an error or a kiosk did not get the bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,7 +91,7 @@ for i in $(seq 1 "$replicas"); do
 #!/usr/bin/env bash
 # Only the standard descriptors go to registryd (see disrupt.sh).
 for fd in \$(ls /proc/\$\$/fd); do [ "\$fd" -gt 2 ] && eval "exec \$fd>&-" 2>/dev/null; done
-'$bin/registryd' ${store[*]} --listen 127.0.0.1:$port ${seed[*]} --max-connections $((limit - 256)) --metrics-port $metrics_port >>'$dir/registryd-$i.log' 2>&1 &
+'$bin/registryd' ${store[*]} --listen 127.0.0.1:$port ${seed[*]} --max-connections $((limit - 256)) --metrics-port $metrics_port ${BENCH_REGISTRYD_ARGS:-} >>'$dir/registryd-$i.log' 2>&1 &
 echo \$! >'$dir/replica-$i.pid'
 for _ in \$(seq 1 600); do curl -fsS http://127.0.0.1:$port/v1/health >/dev/null 2>&1 && exit 0; sleep 0.05; done
 exit 1
