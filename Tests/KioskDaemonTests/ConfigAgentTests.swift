@@ -55,6 +55,20 @@ actor TestFeed: ConfigFeed {
     let signers = Signers()
     static let embedded = URL(fileURLWithPath: BuiltProducts.repositoryPath("kiosk-config"))
 
+    /// kioskd on printers of its own, fed bundles by a test feed, trusting the signers' root.
+    func kioskOnAFeed() async throws -> (CupsTestBed, TestFeed, DaemonHarness) {
+        let cups = try await offThePool { try CupsTestBed() }
+        let feed = TestFeed()
+        do {
+            let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
+                                                  trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
+            return (cups, feed, harness)
+        } catch {
+            cups.stop()
+            throw error
+        }
+    }
+
     func file(_ name: String, replacing old: String, with new: String) throws -> Data {
         let text = try String(contentsOf: Self.embedded.appendingPathComponent(name), encoding: .utf8)
         #expect(text.contains(old))
@@ -66,11 +80,8 @@ actor TestFeed: ConfigFeed {
     }
 
     @Test func publishedBundlesApplyAndBadOnesAreRejectedWithoutTouchingTheRunningConfiguration() async throws {
-        let cups = try await offThePool { try CupsTestBed() }
+        let (cups, feed, harness) = try await kioskOnAFeed()
         defer { cups.stop() }
-        let feed = TestFeed()
-        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
-                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
         var events = try await harness.subscribedEvents()
         let newTexts = try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")
         await feed.publish(try signers.bundle(version: 1, files: ["texts.yaml": newTexts]), target: "fleet", version: 1)
@@ -129,11 +140,8 @@ actor TestFeed: ConfigFeed {
     }
 
     @Test func aBundleArrivingMidSessionWaitsForTheSessionToEnd() async throws {
-        let cups = try await offThePool { try CupsTestBed() }
+        let (cups, feed, harness) = try await kioskOnAFeed()
         defer { cups.stop() }
-        let feed = TestFeed()
-        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
-                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
         try await harness.placeCard()
         let newTexts = try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")
         await feed.publish(try signers.bundle(version: 1, files: ["texts.yaml": newTexts]), target: "fleet", version: 1)
@@ -149,11 +157,8 @@ actor TestFeed: ConfigFeed {
     /// A fleet publish told to many kiosks at once carries a spread: this kiosk downloads at its
     /// own point in it, not at once, and applies the bundle then.
     @Test func aSpreadBundleIsDownloadedAtTheKiosksOwnTurn() async throws {
-        let cups = try await offThePool { try CupsTestBed() }
+        let (cups, feed, harness) = try await kioskOnAFeed()
         defer { cups.stop() }
-        let feed = TestFeed()
-        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
-                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
         let kioskId = harness.daemon.configuration.settings.kiosk.id
         let envelope = try signers.bundle(version: 1, files: ["texts.yaml": try file("texts.yaml", replacing: "请将身份证放在读卡区", with: "请将居民身份证放在读卡区")])
         // A spread that puts this kiosk's turn a noticeable while after the publish.
@@ -175,11 +180,8 @@ actor TestFeed: ConfigFeed {
     /// A new root arrives in a fleet bundle: accepted only with the old root's threshold and its
     /// own; from then on the publisher it revoked signs nothing this kiosk accepts.
     @Test func aRootRotationInABundleRevokesTheOldPublisher() async throws {
-        let cups = try await offThePool { try CupsTestBed() }
+        let (cups, feed, harness) = try await kioskOnAFeed()
         defer { cups.stop() }
-        let feed = TestFeed()
-        let harness = try await DaemonHarness(gateway: try FakeGateway(), cups: cups, configFeed: feed,
-                                              trustedRoot: try signers.signedRoot(signers.rootMetadata(), by: signers.rootKeys))
         let newRootKeys = [Curve25519.Signing.PrivateKey(), Curve25519.Signing.PrivateKey()]
         let newPublisher = Curve25519.Signing.PrivateKey()
         let next = BundleSigning.rootMetadata(version: 2, expires: "2099-01-01T00:00:00Z", rootKeys: newRootKeys.map(\.publicKey),
