@@ -73,8 +73,9 @@ seen() { # PATTERN COUNT: wait up to 30 s until the watch has printed PATTERN CO
 seen "^connected" 1
 card "place resident"; seen "^card read" 1
 echo unplug > "$RUN/control"; seen "^disconnected" 1
-echo plug > "$RUN/control"; seen "^connected" 2
-card "place foreigner2023"; seen "^card read" 2
+# Plugged back, the reader finds the card still on it and reads it again.
+echo plug > "$RUN/control"; seen "^connected" 2; seen "^card read" 2
+card "place foreigner2023"; seen "^card read: foreigner" 1
 kill "$WATCH" 2>/dev/null || true; wait "$WATCH" 2>/dev/null || true
 cat "$RUN/watch.log"
 
