@@ -112,7 +112,8 @@ import Testing
         let kioskd = bed.kioskd
         let hanging = Thread { _ = kioskd.curl(kioskd.citizenSocket, "POST", "/v1/face-checks") }
         hanging.start()
-        Thread.sleep(forTimeInterval: 0.5)
+        // The check is under way once its verifier runs.
+        #expect(eventually(10) { (try? ProcessRunner.run("/usr/bin/pgrep", ["-f", "yitiji-verifier-sim"], timeout: 5))?.status == 0 })
         let started = Date()
         let (code, body) = bed.citizen("GET", "/v1/status")
         #expect(code == 200 && Date().timeIntervalSince(started) < 1, "\(body)")
