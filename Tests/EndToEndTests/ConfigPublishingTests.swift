@@ -195,7 +195,12 @@ import Testing
         let other = try signers.bundle(version: 1, target: BundleTarget(scope: .kiosk, id: "other-kiosk"),
                                        files: ["texts.yaml": try texts("请将身份证放在读卡区", "别的机器")])
         #expect(try publish(bed, other, target: "kiosk:other-kiosk").status == 0)
-        Thread.sleep(forTimeInterval: 2)
+        // A bundle for this kiosk published after it: once that is applied, the kiosk has had an
+        // answer from after the other kiosk's publish, and it did not name that bundle.
+        let own = try signers.bundle(version: 1, target: BundleTarget(scope: .kiosk, id: KioskStack.kioskId),
+                                     files: ["texts.yaml": try texts("请将身份证放在读卡区", "请将居民身份证放在读卡区")])
+        #expect(try publish(bed, own, target: "kiosk:\(KioskStack.kioskId)").status == 0)
+        #expect(eventually(20) { config().contains(#""kiosk:\#(KioskStack.kioskId)":1"#) }, "\(config())")
         #expect(!config().contains("other-kiosk"), "\(config())")
         let list = try registryd(bed, ["list"]).stdout
         #expect(list.contains("kiosk:other-kiosk") && list.contains("fleet"))
