@@ -108,6 +108,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             // The pool's own error type (its connection breaker), which PostgresNIO passes through.
             .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

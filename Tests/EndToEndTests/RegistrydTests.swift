@@ -38,6 +38,13 @@ import Testing
         }
     }
 
+    /// `yitiji_registry_config_polls_held` as registryd's metrics port says (nil: not there yet).
+    static func heldPolls(_ metricsPort: Int) -> Int? {
+        let scrape = (try? ProcessRunner.run("/usr/bin/curl", ["-s", "--max-time", "5", "http://127.0.0.1:\(metricsPort)/metrics"], timeout: 10))?.stdout ?? ""
+        let line = scrape.split(separator: "\n").first { $0.hasPrefix("yitiji_registry_config_polls_held ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "").map(Int.init) }
+    }
+
     static func get(_ port: Int, _ path: String) throws -> (Int, [String: Any]) {
         let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
         var request = URLRequest(url: url)
@@ -108,7 +115,9 @@ import Testing
         let dir = try TemporaryDirectory(prefix: "registryd-restart")
         defer { dir.remove() }
         let credentials = try #require(Self.credentials)
-        let registry = try RegistrydProcess(database: dir.path + "/registry.sqlite", kiosks: [(credentials.kioskId, credentials.publicKeyBase64)])
+        let metricsPort = freeLoopbackPort()
+        let registry = try RegistrydProcess(database: dir.path + "/registry.sqlite", kiosks: [(credentials.kioskId, credentials.publicKeyBase64)],
+                                            extraArguments: ["--metrics-port", String(metricsPort)])
         defer { registry.stop() }
         var config = RegistryClientConfiguration(baseURL: registry.baseURL, credentials: credentials)
         config.deadline = .seconds(60)
@@ -118,7 +127,8 @@ import Testing
         let client = RegistryClient(configuration: config)
         let first = try await client.configAnnouncements(site: nil, etag: nil, wait: 0)
         let held = Task { try await client.configAnnouncements(site: nil, etag: first.etag, wait: 50) }
-        try await Task.sleep(for: .milliseconds(500))  // the poll reaches registryd and is held
+        // The poll reached registryd and is held: its gauge says so.
+        #expect(await waitUntil(10) { Self.heldPolls(metricsPort) == 1 }, "the poll was never held")
         // Requests keep coming while it stops and starts, as a fleet's do.
         let pressing = Task {
             var longest = 0.0

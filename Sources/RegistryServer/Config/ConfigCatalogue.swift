@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KioskCore
+import Metrics
 import Registry
 
 /// What one registryd process knows of the published bundles, shared by every request: the
@@ -23,6 +24,9 @@ public actor ConfigCatalogue {
     private var watcher: Task<Void, Never>?
     /// The newest revision this process has seen.
     private var known: Int64 = -1
+    /// `yitiji_registry_config_polls_held`: the kiosks this process holds a poll for now (the
+    /// fleet connected to this replica).
+    private let heldGauge = Gauge(label: "yitiji_registry_config_polls_held")
     /// Held polls the last change woke, and when: the herd a publish sets off.
     private var lastWake: (count: Int, at: ContinuousClock.Instant)?
 
@@ -98,6 +102,7 @@ public actor ConfigCatalogue {
                     return
                 }
                 waiters[id] = Waiter(after: after, deadline: deadline, continuation: continuation)
+                heldGauge.record(waiters.count)
                 if watcher == nil { watcher = Task { await self.watch() } }
             }
         } onCancel: {
@@ -107,6 +112,7 @@ public actor ConfigCatalogue {
 
     private func release(_ id: Int) {
         waiters.removeValue(forKey: id)?.continuation.resume(returning: nil)
+        heldGauge.record(waiters.count)
     }
 
     /// Reads the revision every `interval` while anyone waits; wakes the waiters it concerns.
@@ -122,6 +128,7 @@ public actor ConfigCatalogue {
                 waiter.continuation.resume(returning: known != waiter.after ? known : nil)
             }
             if woken > 0 { lastWake = (woken, now) }
+            heldGauge.record(waiters.count)
         }
         watcher = nil
     }
