@@ -133,7 +133,8 @@ import Testing
         let relay = bed.relay
         let task = Task { try await relay.run() }
         let tracking = try Self.fill(bed.outbox, count: 100)  // the registry is down the whole time
-        try await Task.sleep(for: .milliseconds(600))
+        // The relay tried and failed: the head of a stream holds the error.
+        #expect(await waitUntil(10) { ((try? bed.outbox.status())?.streams.contains { $0.lastError != nil }) == true })
         #expect(try bed.outbox.status().depth == 301)
         try bed.registry.start()
         let deadline = Date().addingTimeInterval(30)
