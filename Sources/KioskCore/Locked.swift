@@ -8,8 +8,8 @@ public final class Locked<Value> {
 
     public init(_ value: Value) { self.value = value }
 
-    /// Runs `body` with the value, under the lock.
-    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+    /// Runs `body` with the value, under the lock; what `body` throws, typed, is thrown on.
+    public func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

@@ -41,12 +41,12 @@ final class RimeEngine: @unchecked Sendable {
         where !FileManager.default.fileExists(atPath: sharedData + "/" + file) {
             throw .dataMissing(sharedData + "/" + file)
         }
-        return try started.withLock { started -> Result<RimeEngine, PinyinInputError> in
-            if let started { return .success(started) }
-            let engine = Result { () throws(PinyinInputError) in try start(sharedData: sharedData, userData: userData) }
-            if case .success(let value) = engine { started = value }
+        return try started.withLock { started throws(PinyinInputError) -> RimeEngine in
+            if let started { return started }
+            let engine = try start(sharedData: sharedData, userData: userData)
+            started = engine
             return engine
-        }.get()
+        }
     }
 
     /// Sets librime up with these directories (once per process: under `started`'s lock).

@@ -182,42 +182,37 @@ public final class CupsClient: @unchecked Sendable {
 
     /// Submits a PDF; returns the job id.
     public func submit(queue: String, pdf: Data, title: String, options: PrintOptions) throws(PrintingError) -> Int {
-        let result = lock.withLock { _ -> Result<Int, PrintingError> in
-            do throws(PrintingError) {
-                guard let dest = cupsGetNamedDest(http, queue, nil) else { throw .noSuchQueue(queue) }
-                defer { cupsFreeDests(1, dest) }
-                guard let info = cupsCopyDestInfo(http, dest) else { throw .ipp("no information on \(queue): \(CupsClient.lastError)") }
-                defer { cupsFreeDestInfo(info) }
-                var numOptions: Int32 = 0
-                var opts: UnsafeMutablePointer<cups_option_t>?
-                if let media = options.media { numOptions = cupsAddOption("media", media, numOptions, &opts) }
-                if let sides = options.sides { numOptions = cupsAddOption("sides", sides, numOptions, &opts) }
-                if options.copies > 1 { numOptions = cupsAddOption("copies", String(options.copies), numOptions, &opts) }
-                if let quality = options.quality {
-                    let value = quality == "draft" ? "3" : quality == "high" ? "5" : "4"
-                    numOptions = cupsAddOption("print-quality", value, numOptions, &opts)
-                }
-                defer { cupsFreeOptions(numOptions, opts) }
-                var jobID: Int32 = 0
-                let created = cupsCreateDestJob(http, dest, info, &jobID, title, numOptions, opts)
-                guard created.rawValue < 0x0400, jobID > 0 else { throw .refused(queue, CupsClient.lastError) }
-                let started = cupsStartDestDocument(http, dest, info, jobID, Self.documentName(title), CUPS_FORMAT_PDF, 0, nil, 1)
-                guard started == HTTP_STATUS_CONTINUE else {
-                    throw .refused(queue, "document not accepted: \(CupsClient.lastError)")
-                }
-                let written = pdf.withUnsafeBytes { raw -> http_status_t in
-                    guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return HTTP_STATUS_ERROR }
-                    return cupsWriteRequestData(http, base, raw.count)
-                }
-                guard written == HTTP_STATUS_CONTINUE else { throw .refused(queue, "sending the document failed: \(CupsClient.lastError)") }
-                let finished = cupsFinishDestDocument(http, dest, info)
-                guard finished.rawValue < 0x0400 else { throw PrintingError.refused(queue, CupsClient.lastError) }
-                return .success(Int(jobID))
-            } catch {
-                return .failure(error)
+        try lock.withLock { _ throws(PrintingError) -> Int in
+            guard let dest = cupsGetNamedDest(http, queue, nil) else { throw .noSuchQueue(queue) }
+            defer { cupsFreeDests(1, dest) }
+            guard let info = cupsCopyDestInfo(http, dest) else { throw .ipp("no information on \(queue): \(CupsClient.lastError)") }
+            defer { cupsFreeDestInfo(info) }
+            var numOptions: Int32 = 0
+            var opts: UnsafeMutablePointer<cups_option_t>?
+            if let media = options.media { numOptions = cupsAddOption("media", media, numOptions, &opts) }
+            if let sides = options.sides { numOptions = cupsAddOption("sides", sides, numOptions, &opts) }
+            if options.copies > 1 { numOptions = cupsAddOption("copies", String(options.copies), numOptions, &opts) }
+            if let quality = options.quality {
+                let value = quality == "draft" ? "3" : quality == "high" ? "5" : "4"
+                numOptions = cupsAddOption("print-quality", value, numOptions, &opts)
             }
+            defer { cupsFreeOptions(numOptions, opts) }
+            var jobID: Int32 = 0
+            let created = cupsCreateDestJob(http, dest, info, &jobID, title, numOptions, opts)
+            guard created.rawValue < 0x0400, jobID > 0 else { throw .refused(queue, CupsClient.lastError) }
+            let started = cupsStartDestDocument(http, dest, info, jobID, Self.documentName(title), CUPS_FORMAT_PDF, 0, nil, 1)
+            guard started == HTTP_STATUS_CONTINUE else {
+                throw .refused(queue, "document not accepted: \(CupsClient.lastError)")
+            }
+            let written = pdf.withUnsafeBytes { raw -> http_status_t in
+                guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return HTTP_STATUS_ERROR }
+                return cupsWriteRequestData(http, base, raw.count)
+            }
+            guard written == HTTP_STATUS_CONTINUE else { throw .refused(queue, "sending the document failed: \(CupsClient.lastError)") }
+            let finished = cupsFinishDestDocument(http, dest, info)
+            guard finished.rawValue < 0x0400 else { throw PrintingError.refused(queue, CupsClient.lastError) }
+            return Int(jobID)
         }
-        return try result.get()
     }
 }
 

@@ -128,17 +128,12 @@ public final class DocumentRenderer: Sendable {
     }
 
     func template(_ kind: DocumentKind) throws(RenderError) -> DocumentTemplate {
-        let result = state.withLock { state -> Result<DocumentTemplate, RenderError> in
-            if let t = state.templates[kind] { return .success(t) }
-            do throws(RenderError) {
-                let t = try DocumentTemplate.load(kind: kind, directory: templatesDirectory)
-                state.templates[kind] = t
-                return .success(t)
-            } catch {
-                return .failure(error)
-            }
+        try state.withLock { state throws(RenderError) -> DocumentTemplate in
+            if let t = state.templates[kind] { return t }
+            let t = try DocumentTemplate.load(kind: kind, directory: templatesDirectory)
+            state.templates[kind] = t
+            return t
         }
-        return try result.get()
     }
 
     /// Shares everything with `base` but the fonts.

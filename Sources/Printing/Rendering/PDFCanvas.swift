@@ -91,17 +91,12 @@ public final class DocumentFonts: @unchecked Sendable {
     }
 
     public static func shared() throws(RenderError) -> DocumentFonts {
-        let result = sharedInstances.withLock { instances -> Result<DocumentFonts, RenderError> in
-            if let f = instances.full { return .success(f) }
-            do throws(RenderError) {
-                let f = try DocumentFonts(files: defaultFiles)
-                instances.full = f
-                return .success(f)
-            } catch {
-                return .failure(error)
-            }
+        try sharedInstances.withLock { instances throws(RenderError) -> DocumentFonts in
+            if let f = instances.full { return f }
+            let f = try DocumentFonts(files: defaultFiles)
+            instances.full = f
+            return f
         }
-        return try result.get()
     }
 
     public init(files: [String]) throws(RenderError) {

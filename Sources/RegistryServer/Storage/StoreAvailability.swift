@@ -171,7 +171,7 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
             return true
         case let error as PostgresTransactionError:
             // A transaction's BEGIN, body, ROLLBACK or COMMIT meeting the lost connection.
-            return [error.beginError, error.closureError, error.rollbackError, error.commitError].contains { $0.map(isOutage) ?? false }
+            return error.parts.contains(where: isOutage)
         case let error as DatabaseError:
             return error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
         default:
@@ -188,10 +188,14 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
             return "PostgreSQL \(error.code.description)"
         case let error as ConnectionPoolError: return "connection pool: \(error)"
         case let error as PostgresTransactionError:
-            let inner = [error.beginError, error.closureError, error.commitError, error.rollbackError].compactMap { $0 }.first { isOutage($0) }
-            return inner.map(describe) ?? "PostgreSQL transaction failed"
+            return error.parts.first(where: isOutage).map(describe) ?? "PostgreSQL transaction failed"
         case let error as DatabaseError: return "SQLite \(error.resultCode)"
         default: return String(describing: type(of: error))
         }
     }
+}
+
+extension PostgresTransactionError {
+    /// What went wrong at each step that failed: BEGIN, the body, COMMIT, ROLLBACK.
+    var parts: [any Error] { [beginError, closureError, commitError, rollbackError].compactMap { $0 } }
 }
