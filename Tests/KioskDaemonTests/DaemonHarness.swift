@@ -283,10 +283,5 @@ struct Timeout: Error, CustomStringConvertible {
 }
 
 func waitFor(_ what: String, seconds: Double = 10, _ condition: @Sendable () async -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw Timeout(what: what)
+    guard await waitUntil(seconds, condition) else { throw Timeout(what: what) }
 }

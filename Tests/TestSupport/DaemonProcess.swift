@@ -75,7 +75,8 @@ public func waitUntil(_ seconds: Double = 10, _ condition: () async -> Bool) asy
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
+        // Cancelled: one last look, not a busy loop until the deadline.
+        do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
     }
     return await condition()
 }
