@@ -293,9 +293,11 @@ public final class RegistryClient: Sendable {
     }
 
     /// What a document with this verification code said, as its kiosk reported it (unsigned:
-    /// anyone holding the document may ask).
+    /// anyone holding the document may ask). The code as printed or as its QR code holds it (`YTJ2:…`).
     public func verification(code: String) async throws(RegistryClientError) -> VerificationAnswer {
-        let compact = String(code.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(200))
+        var printed = Substring(code.trimmingCharacters(in: .whitespacesAndNewlines))
+        if printed.uppercased().hasPrefix("YTJ2:") { printed = printed.dropFirst(5) }
+        let compact = String(printed.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(200))
         guard !compact.isEmpty else { throw .invalidRequest("'\(code.prefix(20))' is not a verification code") }
         return try await get("/v1/verifications/\(compact)")
     }
