@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client", from: "1.5.0"),
     ],
     targets: [
         // C libraries (module maps live in drivers/)
@@ -61,6 +64,8 @@ let package = Package(
         ]),
         .target(name: "Registry", dependencies: [
             "KioskCore",
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -70,6 +75,10 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // The registry's types and client, generated from openapi/registry.yaml (scripts/generate-registry-api.sh).
+        .target(name: "RegistryAPI", dependencies: [
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+        ], exclude: ["Generated/registry.yaml.sha256"]),
         .target(name: "KioskConfig", dependencies: [
             "KioskCore",
             .product(name: "Yams", package: "Yams"),
@@ -175,7 +184,8 @@ let package = Package(
         ]),
         .testTarget(name: "KioskConfigTests", dependencies: ["KioskConfig", "TestSupport"]),
         .testTarget(name: "RegistryServerTests", dependencies: [
-            "RegistryServer", "Registry", "KioskConfig", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "RegistryServer", "Registry", "RegistryAPI", "KioskConfig", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
         ]),
         .testTarget(name: "PersonVerificationTests", dependencies: ["PersonVerification", "KioskCore", "TestSupport"]),
         .testTarget(name: "KioskTerminalTests", dependencies: ["KioskTerminal", "TestSupport"]),

@@ -48,6 +48,46 @@ struct RecordingMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// A registry over a fresh SQLite store holding the demo seed, with a kiosk and a counter of
+/// hall-1, the booking system, the back office and a bundle published for the fleet.
+struct ContractRegistry {
+    let store: SQLiteRegistryStore
+    let kiosk: KioskCredentials, counter: KioskCredentials, booking: KioskCredentials, office: KioskCredentials
+    let published: PublishedBundle
+
+    init(_ dir: TemporaryDirectory) async throws {
+        store = try SQLiteRegistryStore(path: dir.path + "/registry.sqlite")
+        try await store.load(try SignedReadTests.seed())
+        kiosk = try KioskCredentials.generate(kioskId: "DG-0001")
+        counter = try KioskCredentials.generate(kioskId: "W-01")
+        booking = try KioskCredentials.generate(kioskId: "BOOKING")
+        office = try KioskCredentials.generate(kioskId: "OFFICE-1")
+        for (credentials, role, site) in [(kiosk, PrincipalRole.kiosk, "hall-1"), (counter, .counter, "hall-1"), (booking, .booking, nil),
+                                          (office, .backoffice, nil)] as [(KioskCredentials, PrincipalRole, String?)] {
+            try await store.addPrincipal(id: credentials.kioskId, publicKey: try #require(Data(base64Encoded: credentials.publicKeyBase64)),
+                                         note: "", role: role, site: site)
+        }
+        published = try await store.publish(envelope: try FleetScaleTests.envelope(version: 3), target: "fleet", version: 3, stagePercent: 100,
+                                            note: "", at: Date())
+    }
+
+    /// The registry's routes.
+    func application() -> Application<RouterResponder<RegistryRequestContext>> { application { _ in } }
+
+    /// The registry's routes behind `middleware` (first in line).
+    func application<M: RouterMiddleware>(_ middleware: M) -> Application<RouterResponder<RegistryRequestContext>>
+    where M.Context == RegistryRequestContext {
+        application { $0.add(middleware: middleware) }
+    }
+
+    private func application(_ first: (Router<RegistryRequestContext>) -> Void) -> Application<RouterResponder<RegistryRequestContext>> {
+        let router = Router(context: RegistryRequestContext.self)
+        first(router)
+        RegistryRoutes.add(to: router, store: store)
+        return Application(router: router)
+    }
+}
+
 /// Every operation of `openapi/registry.yaml` answered by the real routes over a real SQLite
 /// store, through the kiosk's own client where it has a call for it: each answer must be one the
 /// document lists, match its schema with no field it does not name, and each request the client
@@ -60,23 +100,10 @@ struct RecordingMiddleware<Context: RequestContext>: RouterMiddleware {
     @Test func everyOperationAnswersAsTheDocumentSays() async throws {
         let dir = try TemporaryDirectory(prefix: "registry-contract")
         defer { dir.remove() }
-        let store = try SQLiteRegistryStore(path: dir.path + "/registry.sqlite")
-        try await store.load(try SignedReadTests.seed())
-        let kiosk = try KioskCredentials.generate(kioskId: "DG-0001"), counter = try KioskCredentials.generate(kioskId: "W-01")
-        let booking = try KioskCredentials.generate(kioskId: "BOOKING"), office = try KioskCredentials.generate(kioskId: "OFFICE-1")
-        for (credentials, role, site) in [(kiosk, PrincipalRole.kiosk, "hall-1"), (counter, .counter, "hall-1"), (booking, .booking, nil),
-                                          (office, .backoffice, nil)] as [(KioskCredentials, PrincipalRole, String?)] {
-            try await store.addPrincipal(id: credentials.kioskId, publicKey: try #require(Data(base64Encoded: credentials.publicKeyBase64)),
-                                         note: "", role: role, site: site)
-        }
-        let published = try await store.publish(envelope: try FleetScaleTests.envelope(version: 3), target: "fleet", version: 3, stagePercent: 100,
-                                                note: "", at: Date())
-
+        let fixture = try await ContractRegistry(dir)
+        let (kiosk, counter, booking, office, published) = (fixture.kiosk, fixture.counter, fixture.booking, fixture.office, fixture.published)
         let log = ExchangeLog()
-        let router = Router(context: RegistryRequestContext.self)
-        router.add(middleware: RecordingMiddleware(log: log))
-        RegistryRoutes.add(to: router, store: store)
-        try await Application(router: router).test(.live) { tester in
+        try await fixture.application(RecordingMiddleware(log: log)).test(.live) { tester in
             let port = try #require(tester.port)
             let base = "http://127.0.0.1:\(port)"
             func client(_ credentials: KioskCredentials) -> RegistryClient {
@@ -123,8 +150,12 @@ struct RecordingMiddleware<Context: RequestContext>: RouterMiddleware {
             // Enterprise reads and questions.
             _ = try await registry.enterprise(uscc: Self.uscc)
             _ = try await registry.archive(uscc: Self.uscc)
-            _ = try await registry.search(name: "东莞", limit: 5)
+            #expect(try await registry.search(name: "演示市", limit: 5).isEmpty == false)
             #expect(try await send(.get, "/v1/enterprises/123") == 400)
+            for read in ["/v1/enterprises/\(Self.uscc)", "/v1/enterprises/\(Self.uscc)/archive", "/v1/enterprises?name=x",
+                         "/v1/persons/\(Self.retiree.idNumber)/social-insurance"] {
+                #expect(try await send(.get, read, by: nil) == 401, "an unsigned \(read)")
+            }
             try await send(.get, "/v1/enterprises/91441900100000009X")
             #expect(try await send(.get, "/v1/enterprises?name=x&limit=zero") == 400)
             _ = try await registry.socialInsurance(idNumber: Self.retiree.idNumber)
