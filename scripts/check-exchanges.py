@@ -9,7 +9,7 @@ Each line of EXCHANGES.jsonl is one exchange as a test saw it on the wire:
 
 For every exchange: the target must match one of the document's paths and the method one of its
 operations; the status must be one the operation lists; a JSON answer must be valid against that
-answer's schema, and so must the request body of an answered (2xx) request against the operation's
+answer's schema (each line of an ndjson stream), and so must the request body of an answered (2xx) request against the operation's
 request body schema. Objects are closed: a property the schema does not name is a problem (the
 document is the contract, so a field it does not list is one nobody promised). With
 --every-operation, an operation no exchange reached is a problem too.
@@ -106,6 +106,11 @@ def problems_of(document, exchange, known):
         media, schema = media_schema(document, content, exchange.get("contentType"))
         if media is None:
             problems.append(f"{where}: answered as {exchange.get('contentType')!r}, the document says {', '.join(content)}")
+        elif schema is not None and media.endswith("ndjson"):
+            # A stream of JSON lines: each line is one value of the schema.
+            for number, line in enumerate(body.splitlines(), 1):
+                if line.strip():
+                    problems += validate(document, schema, line, f"{where}: answer line {number}")
         elif schema is not None and media.endswith("json"):
             problems += validate(document, schema, body, f"{where}: answer")
     elif body.strip() and status != 204:

@@ -164,7 +164,8 @@ struct CapturingLogHandler: LogHandler {
 }
 
 /// kioskd running in this process on sockets in a temporary directory, with the in-process
-/// reader simulator and, when given, a private cupsd.
+/// reader simulator and, when given, a private cupsd. Without a gateway, kioskd makes its own
+/// from the configuration: the registry client with its outbox, relay and heartbeat.
 final class DaemonHarness: @unchecked Sendable {
     let directory: TemporaryDirectory
     let simulator = ReaderSimulator()
@@ -173,7 +174,7 @@ final class DaemonHarness: @unchecked Sendable {
     let log = CapturedLog()
     private var task: Task<Void, any Error>?
 
-    init(gateway: any RegistryGateway, cups: CupsTestBed? = nil, idleTimeout: Int? = nil,
+    init(gateway: (any RegistryGateway)?, cups: CupsTestBed? = nil, idleTimeout: Int? = nil,
          configFeed: (any ConfigFeed)? = nil, trustedRoot: Data? = nil) async throws {
         directory = try TemporaryDirectory(prefix: "kd")
         let config = directory.url.appendingPathComponent("config")

@@ -115,8 +115,7 @@ public enum CitizenRoutes {
             guard (1...5).contains(rating.level) else {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "level must be 1 to 5")
             }
-            try await service.rate(rating)
-            return Response(status: .noContent)
+            return try await answered { try await service.rate(rating) }
         }
         v1.post("tickets") { request, context in
             let ask = try await decode(ServiceAsk.self, request, context)
@@ -242,8 +241,19 @@ public enum CitizenRoutes {
     }
 
     static func json<T: Encodable>(_ body: () async throws -> T) async throws -> Response {
+        try encoded(try await refusalsAsAnswers(body))
+    }
+
+    /// 204 once `body` is done; a citizen refusal is a 422 naming its text, as `json` answers it.
+    static func answered(_ body: () async throws -> Void) async throws -> Response {
+        try await refusalsAsAnswers(body)
+        return Response(status: .noContent)
+    }
+
+    /// Runs `body`; a `CitizenAPIError` becomes the 422 the interface shows the text of.
+    static func refusalsAsAnswers<T>(_ body: () async throws -> T) async throws -> T {
         do {
-            return try encoded(try await body())
+            return try await body()
         } catch let error as CitizenAPIError {
             throw LocalAPIError(status: .unprocessableContent, messageKey: error.messageKey, detail: error.detail, values: error.values)
         }
