@@ -77,8 +77,8 @@ extension Outbox {
         }
     }
 
-    /// One item (queued or dead letter) with its payload as JSON text, the applicant's ID number
-    /// and name masked.
+    /// One item (queued or dead letter) with its payload as JSON text, every personal field masked
+    /// (`masked(_:key:)`).
     public func show(id: Int64) throws(OutboxError) -> (summary: OutboxItemSummary, payload: String) {
         let found: (OutboxItemSummary, Data)?
         do {
@@ -99,25 +99,32 @@ extension Outbox {
         } catch { throw .database("\(error)") }
         guard let found else { throw .notFound(id) }
         let clear = try unseal(found.1)
-        var text = String(decoding: clear, as: UTF8.self)
-        if var object = (try? JSONSerialization.jsonObject(with: clear)) as? [String: Any],
-           var applicant = object["applicant"] as? [String: Any] {
-            applicant["idNumber"] = IDNumber.mask(applicant["idNumber"] as? String ?? "")
-            applicant["name"] = CardIdentity.maskName(applicant["name"] as? String ?? "")
-            object["applicant"] = applicant
-            if let parties = object["parties"] as? [[String: Any]] {
-                object["parties"] = parties.map { party -> [String: Any] in
-                    var party = party
-                    party["idNumber"] = IDNumber.mask(party["idNumber"] as? String ?? "")
-                    party["name"] = CardIdentity.maskName(party["name"] as? String ?? "")
-                    return party
-                }
-            }
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-                text = String(decoding: data, as: UTF8.self)
-            }
+        // Personal data stays masked wherever it sits in the item: the applicant and the parties,
+        // a delivery's recipient, mobile and address, a lost card's number.
+        guard let object = try? JSONSerialization.jsonObject(with: clear),
+              let data = try? JSONSerialization.data(withJSONObject: Self.masked(object, key: nil), options: [.sortedKeys]) else {
+            return (found.0, "(payload of \(clear.count) bytes is not JSON; not shown)")
         }
+        let text = String(decoding: data, as: UTF8.self)
         return (found.0, text)
+    }
+
+    /// `value` with every personal field masked, at any depth: ID numbers, names and recipients,
+    /// mobile numbers, addresses, card numbers.
+    static func masked(_ value: Any, key: String?) -> Any {
+        if let object = value as? [String: Any] {
+            return Dictionary(uniqueKeysWithValues: object.map { ($0.key, masked($0.value, key: $0.key)) })
+        }
+        if let list = value as? [Any] { return list.map { masked($0, key: key) } }
+        guard let text = value as? String else { return value }
+        switch key {
+        case "idNumber": return IDNumber.mask(text)
+        case "name", "recipient": return CardIdentity.maskName(text)
+        case "mobile": return DeliveryAddress.maskMobile(text)
+        case "address": return String(text.prefix(6)) + (text.count > 6 ? "****" : "")
+        case "cardNumber": return String(repeating: "*", count: max(0, text.count - 2)) + String(text.suffix(2))
+        default: return text
+        }
     }
 
     /// Puts dead letter `id` back at its place in its stream, attempts reset; writes an audit row.

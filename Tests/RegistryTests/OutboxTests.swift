@@ -116,6 +116,26 @@ import Testing
         #expect(!shown.payload.contains(Self.idNumber) && !shown.payload.contains(Self.name))  // masked for technicians
     }
 
+    @Test func aTechnicianSeesNoPersonalDataOfAnyItem() throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        let outbox = try open(dir)
+        let holder = Applicant(idNumber: Self.idNumber, name: Self.name)
+        let address = DeliveryAddress(recipient: "张三丰", mobile: "13812345678", address: "东莞市南城区鸿福路 100 号")
+        let delivery = try outbox.enqueue(.deliveries, DeliveryRequest(deliveryId: "delivery-0000001", site: "hall-1",
+                                                                       documentKind: "social-insurance-certificate", applicant: holder,
+                                                                       address: address, requestedAt: Date()))
+        let loss = try outbox.enqueue(.cardLosses, CardLossReport(reportId: "GS-loss-00000001", applicant: holder, cardNumber: "A12345678",
+                                                                  reportedAt: Date()))
+        for ticket in [delivery, loss] {
+            let shown = try outbox.show(id: ticket.id).payload
+            #expect(shown.contains("delivery-0000001") || shown.contains("GS-loss-00000001"), "\(shown)")
+            for secret in [Self.idNumber, Self.name, "张三丰", "13812345678", "鸿福路", "A12345678"] {
+                #expect(!shown.contains(secret), "\(secret) shown: \(shown)")
+            }
+        }
+    }
+
     @Test func trackingNumbersAreNeverReusedAcrossReopeningAndPurges() throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }
