@@ -4,6 +4,7 @@ import KioskCore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import RegistryAPI
 
 /// Why a registry call failed, and so what the kiosk should do.
 public enum RegistryClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -248,46 +249,44 @@ public final class RegistryClient: Sendable {
 
     /// The public record of an enterprise (the business-licence object).
     public func enterprise(uscc: String) async throws(RegistryClientError) -> Enterprise {
-        try await get("/v1/enterprises/\(try pathSegment(uscc))")
+        let uscc = try pathSegment(uscc)
+        return try domain(try await operation { try await $0.getEnterprisesByUscc(path: .init(uscc: uscc)).ok.body.json })
     }
 
     /// Enterprises whose name contains `name`, at most `limit` (1…100), each with its status.
     public func search(name: String, limit: Int = 20) async throws(RegistryClientError) -> [EnterpriseListing] {
-        var components = URLComponents()
-        components.queryItems = [URLQueryItem(name: "name", value: name), URLQueryItem(name: "limit", value: String(limit))]
-        let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
-        let list: EnterpriseList = try await get("/v1/enterprises?\(query)")
+        let list: EnterpriseList = try domain(try await operation { try await $0.getEnterprises(query: .init(name: name, limit: limit)).ok.body.json })
         return list.enterprises
     }
 
     /// The enterprise's public archive: licence record, status and events.
     public func archive(uscc: String) async throws(RegistryClientError) -> PublicArchive {
-        try await get("/v1/enterprises/\(try pathSegment(uscc))/archive")
+        let uscc = try pathSegment(uscc)
+        return try domain(try await operation { try await $0.getEnterprisesByUsccArchive(path: .init(uscc: uscc)).ok.body.json })
     }
 
     /// A person's social-insurance record (personal data: keep it in memory for the session only).
     public func socialInsurance(idNumber: String) async throws(RegistryClientError) -> SocialInsuranceRecord {
-        try await get("/v1/persons/\(try pathSegment(idNumber))/social-insurance")
+        let idNumber = try pathSegment(idNumber)
+        return try domain(try await operation { try await $0.getPersonsByIdNumberSocialInsurance(path: .init(idNumber: idNumber)).ok.body.json })
     }
 
     /// Asks whether the card holder `idNumber` may print `kind` for `uscc`. Answers the grant, or
     /// throws `.refused` with problem code `print.not-entitled` (403) when not.
     public func authorizePrint(kind: PrintKind, uscc: String, idNumber: String) async throws(RegistryClientError) -> PrintAuthorization {
-        let body = try encode(PrintAuthorizationRequest(kind: kind, uscc: uscc, idNumber: idNumber))
-        // A question, not a change: safe to repeat.
-        return try await call(method: .POST, path: "/v1/print-authorizations", body: body, headers: [], retryable: true)
+        let ask: Components.Schemas.PrintAuthorizationRequest = try wire(PrintAuthorizationRequest(kind: kind, uscc: uscc, idNumber: idNumber))
+        return try domain(try await operation { try await $0.postPrintAuthorizations(body: .json(ask)).ok.body.json })
     }
 
     /// The registry's verdict on a proposed enterprise name (企业名称自主申报).
     public func checkName(_ proposedName: String) async throws(RegistryClientError) -> NameCheckResult {
-        let body = try encode(NameCheckRequest(proposedName: proposedName))
-        return try await call(method: .POST, path: "/v1/name-checks", body: body, headers: [], retryable: true)
+        try domain(try await operation { try await $0.postNameChecks(body: .json(.init(proposedName: proposedName))).ok.body.json })
     }
 
     /// The registry's health and clock (unsigned); the clock is learnt for signing.
     public func health() async throws(RegistryClientError) -> HealthStatus {
         let sent = configuration.localClock()
-        let status: HealthStatus = try await get("/v1/health")
+        let status: HealthStatus = try domain(try await operation { try await $0.getHealth().ok.body.json })
         endpoint.learnClock(serverTime: status.serverTime, sent: sent, received: configuration.localClock())
         return status
     }
@@ -299,20 +298,20 @@ public final class RegistryClient: Sendable {
         if printed.uppercased().hasPrefix("YTJ2:") { printed = printed.dropFirst(5) }
         let compact = String(printed.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(200))
         guard !compact.isEmpty else { throw .invalidRequest("'\(code.prefix(20))' is not a verification code") }
-        return try await get("/v1/verifications/\(compact)")
+        return try domain(try await operation { try await $0.getVerificationsByCode(path: .init(code: compact)).ok.body.json })
     }
 
     /// Registers this kiosk's document-signing public key (base64 raw Ed25519) so that anyone can
     /// check the codes it prints; registering it again is harmless.
     public func registerDocumentKey(publicKey: String) async throws(RegistryClientError) -> RegisteredDocumentKey {
-        try await call(method: .PUT, path: "/v1/document-keys", body: try encode(DocumentKeyRegistration(publicKey: publicKey)),
-                       headers: [], retryable: true)
+        let registration: Operations.PutDocumentKeys.Input.Body.JsonPayload = try wire(DocumentKeyRegistration(publicKey: publicKey))
+        return try domain(try await operation { try await $0.putDocumentKeys(body: .json(registration)).ok.body.json })
     }
 
     /// The document keys registered under a code's key id (8 hex digits); unsigned.
     public func documentKeys(keyId: String) async throws(RegistryClientError) -> [RegisteredDocumentKey] {
         guard RegisteredDocumentKey.isKeyId(keyId) else { throw .invalidRequest("'\(keyId.prefix(20))' is not a document key id (8 hex digits)") }
-        return try await get("/v1/document-keys/\(keyId)")
+        return try domain(try await operation { try await $0.getDocumentKeysByKeyId(path: .init(keyId: keyId)).ok.body.json })
     }
 
     // MARK: Hall
@@ -320,72 +319,98 @@ public final class RegistryClient: Sendable {
     /// Reserves the next number of a queue at the kiosk's site; asking again with the same ticket
     /// id answers the same ticket. It waits in the queue once reported printed (`TicketReport`).
     public func reserveTicket(site: String, _ request: TicketRequest) async throws(RegistryClientError) -> HallTicket {
-        try await call(method: .POST, path: "/v1/halls/\(try pathSegment(site))/tickets", body: try encode(request), headers: [], retryable: true)
+        let site = try pathSegment(site)
+        let ask: Components.Schemas.TicketRequest = try wire(request)
+        return try domain(try await operation { try await $0.postHallsBySiteTickets(path: .init(site: site), body: .json(ask)).created.body.json })
     }
 
     /// Checks the card holder in for today's appointment at the kiosk's site: a reserved priority
     /// ticket (the same one again for a repeated check-in), or `.refused` with problem code
     /// `appointment.not-found`, `appointment.too-early`, `appointment.too-late` or `appointment.other-site`.
     public func checkIn(site: String, _ request: CheckInRequest) async throws(RegistryClientError) -> HallTicket {
-        try await call(method: .POST, path: "/v1/halls/\(try pathSegment(site))/check-ins", body: try encode(request), headers: [], retryable: true)
+        let site = try pathSegment(site)
+        let ask: Components.Schemas.CheckInRequest = try wire(request)
+        return try domain(try await operation { try await $0.postHallsBySiteCheckIns(path: .init(site: site), body: .json(ask)).created.body.json })
     }
 
     /// Today's queues of the site: waiting tickets and the number called last.
     public func hallFigures(site: String) async throws(RegistryClientError) -> HallFigures {
-        try await get("/v1/halls/\(try pathSegment(site))/queues")
+        let site = try pathSegment(site)
+        return try domain(try await operation { try await $0.getHallsBySiteQueues(path: .init(site: site)).ok.body.json })
     }
 
     /// A counter calls the next number of `queue`; retried with the same key, the same ticket.
     public func callNext(site: String, queue: String, counter: Int, idempotencyKey: String) async throws(RegistryClientError) -> HallTicket {
-        try await call(method: .POST, path: "/v1/halls/\(try pathSegment(site))/queues/\(try pathSegment(queue))/call",
-                       body: try encode(CallRequest(counter: counter)), headers: [("Idempotency-Key", idempotencyKey)], retryable: true)
+        let (site, queue) = (try pathSegment(site), try pathSegment(queue))
+        return try domain(try await operation {
+            try await $0.postHallsBySiteQueuesByQueueCall(path: .init(site: site, queue: queue), headers: .init(idempotencyKey: idempotencyKey),
+                                                          body: .json(.init(counter: counter))).ok.body.json
+        })
     }
 
     /// The booking system stores (or replaces) an appointment.
     public func storeAppointment(_ appointment: Appointment) async throws(RegistryClientError) -> Appointment {
-        try await call(method: .POST, path: "/v1/appointments", body: try encode(appointment), headers: [], retryable: true)
+        let ask: Components.Schemas.Appointment = try wire(appointment)
+        return try domain(try await operation {
+            switch try await $0.postAppointments(body: .json(ask)) {
+            case .ok(let stored): return try stored.body.json
+            case .created(let stored): return try stored.body.json
+            case let other: throw RegistryClientError.malformedAnswer("appointment answered \(other)")
+            }
+        })
     }
 
     // MARK: Progress
 
     /// An application's progress by its tracking number (or the registry's number).
     public func progress(number: String) async throws(RegistryClientError) -> ApplicationProgress {
-        try await get("/v1/applications/\(try pathSegment(number))/progress")
+        let number = try pathSegment(number)
+        return try domain(try await operation { try await $0.getApplicationsByNumberProgress(path: .init(number: number)).ok.body.json })
     }
 
     /// The card holder's applications (the ID number travels in the body, never in a URL).
     public func progress(idNumber: String) async throws(RegistryClientError) -> [ApplicationProgress] {
-        let list: ProgressList = try await call(method: .POST, path: "/v1/applications/progress",
-                                                body: try encode(ProgressQuery(idNumber: idNumber)), headers: [], retryable: true)
+        let list: ProgressList = try domain(try await operation {
+            try await $0.postApplicationsProgress(body: .json(.init(idNumber: idNumber))).ok.body.json
+        })
         return list.applications
     }
 
     /// The establishment applications naming the person with `idNumber` as a party, newest first.
     public func openings(idNumber: String) async throws(RegistryClientError) -> [OpeningInvitation] {
-        let list: OpeningList = try await call(method: .POST, path: "/v1/openings/mine",
-                                               body: try encode(ProgressQuery(idNumber: idNumber)), headers: [], retryable: true)
+        let list: OpeningList = try domain(try await operation { try await $0.postOpeningsMine(body: .json(.init(idNumber: idNumber))).ok.body.json })
         return list.openings
     }
 
     /// The back office moves an application on; retried with the same key, one step.
     public func setStatus(number: String, _ change: StatusChange, idempotencyKey: String) async throws(RegistryClientError) -> ApplicationProgress {
-        try await call(method: .POST, path: "/v1/applications/\(try pathSegment(number))/status", body: try encode(change),
-                       headers: [("Idempotency-Key", idempotencyKey)], retryable: true)
+        let number = try pathSegment(number)
+        let ask: Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload = try wire(change)
+        return try domain(try await operation {
+            try await $0.postApplicationsByNumberStatus(path: .init(number: number), headers: .init(idempotencyKey: idempotencyKey),
+                                                        body: .json(ask)).ok.body.json
+        })
     }
 
     // MARK: Writes
 
-    /// Submits one item; the same key with the same body answers the same receipt again.
-    public func submit(kind: SubmissionKind, idempotencyKey: String, body: Data) async throws(RegistryClientError) -> SubmissionReceipt {
-        guard !idempotencyKey.isEmpty, idempotencyKey.utf8.count <= 128 else { throw .invalidRequest("idempotency key must hold 1 to 128 bytes") }
-        return try await call(method: .POST, path: "/v1/\(kind.rawValue)", body: body,
-                              headers: [("Idempotency-Key", idempotencyKey)], retryable: true)
+    /// Submits one item; the same key with the same body answers the same receipt again. The body
+    /// goes byte for byte as the outbox stored it (the registry knows a resend, alone or in a
+    /// batch, by its key and its exact bytes), so it is not decoded and encoded again on the way.
+    public func submit(kind: SubmissionKind, idempotencyKey key: String, body: Data) async throws(RegistryClientError) -> SubmissionReceipt {
+        guard !key.isEmpty, key.utf8.count <= 128 else { throw .invalidRequest("idempotency key must hold 1 to 128 bytes") }
+        let answer = try await exchange(method: .POST, path: "/v1/\(kind.rawValue)", body: body, headers: [(KioskSignature.idempotencyKeyHeader, key)])
+        guard answer.status == 201 else { throw .malformedAnswer("a submission answered HTTP \(answer.status), not 201") }
+        do { return try RegistryJSON.decoder().decode(SubmissionReceipt.self, from: answer.body) } catch {
+            breaker.failed()
+            throw .malformedAnswer("a submission's receipt is not the receipt openapi/registry.yaml describes")
+        }
     }
 
     /// Submits several items in one request, processed in order; one result per item.
     public func submitBatch(_ items: [BatchItem]) async throws(RegistryClientError) -> [BatchResult] {
-        let response: BatchResponse = try await call(method: .POST, path: "/v1/submissions", body: try encode(BatchRequest(items: items)),
-                                                     headers: [], retryable: true)
+        let batch: Components.Schemas.BatchRequest = try wire(BatchRequest(items: items))
+        let response: BatchResponse = try domain(try await operation { try await $0.postSubmissions(body: .json(batch)).ok.body.json })
         guard response.results.count == items.count,
               zip(response.results, items).allSatisfy({ $0.idempotencyKey == $1.idempotencyKey }) else {
             throw .malformedAnswer("batch answer does not match the items sent")
@@ -398,27 +423,22 @@ public final class RegistryClient: Sendable {
     /// The bundles published for this kiosk now. With `etag` and `wait`, a long poll: answers when
     /// they differ from `etag`, or after `wait` seconds (give the client a deadline beyond `wait`).
     public func configAnnouncements(site: String?, etag: String?, wait: Int) async throws(RegistryClientError) -> ConfigAnnouncements {
-        var components = URLComponents()
-        var items: [URLQueryItem] = []
-        if let site { items.append(URLQueryItem(name: "site", value: site)) }
-        if let etag { items.append(URLQueryItem(name: "etag", value: etag)) }
-        if wait > 0 { items.append(URLQueryItem(name: "wait", value: String(wait))) }
-        components.queryItems = items
-        let query = components.percentEncodedQuery.map { "?" + $0 } ?? ""
-        return try await get("/v1/config/announcements" + query)
+        try domain(try await operation {
+            try await $0.getConfigAnnouncements(query: .init(site: site, etag: etag, wait: wait > 0 ? wait : nil)).ok.body.json
+        })
     }
 
-    /// The signed envelope of bundle `id`, byte for byte.
+    /// The signed envelope of bundle `id`, byte for byte (its signatures are checked over these
+    /// bytes, so it is not decoded and encoded again on the way).
     public func configBundle(id: String) async throws(RegistryClientError) -> Data {
-        try await call(method: .GET, path: "/v1/config/bundles/\(try pathSegment(id))", body: nil, headers: [], retryable: true) { $0 }
+        try await exchange(method: .GET, path: "/v1/config/bundles/\(try pathSegment(id))", body: nil, headers: []).body
     }
 
     /// Tells central operations what became of a bundle.
     public func reportConfig(_ report: ConfigReport) async throws(RegistryClientError) {
-        let _: Empty = try await call(method: .POST, path: "/v1/config/reports", body: try encode(report), headers: [], retryable: true) { _ in Empty() }
+        let sent: Components.Schemas.ConfigReport = try wire(report)
+        _ = try await operation { try await $0.postConfigReports(body: .json(sent)).noContent }
     }
-
-    struct Empty {}
 
     // MARK: Plumbing
 
@@ -433,23 +453,11 @@ public final class RegistryClient: Sendable {
         return encoded
     }
 
-    func encode<T: Encodable>(_ value: T) throws(RegistryClientError) -> Data {
-        do { return try RegistryJSON.encoder().encode(value) } catch { throw .invalidRequest("cannot encode: \(error)") }
-    }
-
-    func get<T: Decodable>(_ pathAndQuery: String) async throws(RegistryClientError) -> T {
-        try await call(method: .GET, path: pathAndQuery, body: nil, headers: [], retryable: true)
-    }
-
-    func call<T: Decodable>(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
-                            retryable: Bool) async throws(RegistryClientError) -> T {
-        try await call(method: method, path: path, body: body, headers: headers, retryable: retryable) { buffer in
-            try RegistryJSON.decoder().decode(T.self, from: buffer)
-        }
-    }
-
-    func call<T>(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
-                 retryable: Bool, decode: (Data) throws -> T) async throws(RegistryClientError) -> T {
+    /// One request under the client's policy: signed, within the call's deadline, retried while
+    /// the registry is unreachable or unhealthy, through the circuit breaker. Answers a 2xx answer's
+    /// status, content type and body; any other answer is thrown as what it means.
+    func exchange(method: HTTPMethod, path: String, body: Data?,
+                  headers: [(String, String)]) async throws(RegistryClientError) -> (status: Int, contentType: String?, body: Data) {
         let clock = ContinuousClock()
         let deadline = clock.now + configuration.deadline
         var attempt = 0
@@ -459,7 +467,7 @@ public final class RegistryClient: Sendable {
             try breaker.admit()
             let remaining = deadline - clock.now
             let timeout = min(configuration.attemptTimeout, remaining)
-            let outcome: Result<(Int, ByteBuffer), RegistryClientError>
+            let outcome: Result<(Int, String?, ByteBuffer), RegistryClientError>
             if timeout <= .zero {
                 outcome = .failure(.timeout)
             } else {
@@ -468,17 +476,12 @@ public final class RegistryClient: Sendable {
             var failure: RegistryClientError
             var retry = false
             switch outcome {
-            case .success(let (status, received)):
+            case .success(let (status, contentType, received)):
                 let buffer = Data(received.readableBytesView)
                 if (200..<300).contains(status) {
-                    do {
-                        let value = try decode(buffer)
-                        breaker.succeeded()
-                        return value
-                    } catch {
-                        breaker.failed()
-                        throw .malformedAnswer("HTTP \(status) body is not the expected JSON")
-                    }
+                    // Decoded by the caller, which tells the breaker if it is not what was promised.
+                    breaker.succeeded()
+                    return (status, contentType, buffer)
                 }
                 let problem = try? RegistryJSON.decoder().decode(Problem.self, from: buffer)
                 if [502, 503, 504].contains(status) {
@@ -505,7 +508,8 @@ public final class RegistryClient: Sendable {
                 default: break
                 }
             }
-            guard retry, retryable, attempt < configuration.maxAttempts, !Task.isCancelled else { throw failure }
+            // Every request may be repeated: reads and questions change nothing, writes carry an Idempotency-Key.
+            guard retry, attempt < configuration.maxAttempts, !Task.isCancelled else { throw failure }
             // Full jitter: a random wait up to base·2^(attempt-1), within the deadline.
             let base = configuration.retryBaseDelay
             let wait = Backoff.jittered(afterFailures: attempt, base: base, cap: base * 1024)
@@ -515,7 +519,7 @@ public final class RegistryClient: Sendable {
     }
 
     func attemptOnce(method: HTTPMethod, path: String, body: Data?, headers: [(String, String)],
-                     timeout: Duration) async -> Result<(Int, ByteBuffer), RegistryClientError> {
+                     timeout: Duration) async -> Result<(Int, String?, ByteBuffer), RegistryClientError> {
         let base = endpoint.baseURL
         var request = HTTPClientRequest(url: base + path)
         let roots = endpoint.trustRoots
@@ -548,7 +552,7 @@ public final class RegistryClient: Sendable {
         let http = self.http
         let nioDeadline = NIODeadline.now() + .nanoseconds(timeout.nanoseconds)
         let prepared = request
-        return await withTaskGroup(of: Result<(Int, ByteBuffer), RegistryClientError>?.self) { group in
+        return await withTaskGroup(of: Result<(Int, String?, ByteBuffer), RegistryClientError>?.self) { group in
             group.addTask {
                 do {
                     let response = try await http.execute(prepared, deadline: nioDeadline)
@@ -556,7 +560,7 @@ public final class RegistryClient: Sendable {
                         return .failure(.malformedAnswer("answer of \(length) bytes is over the \(limit)-byte limit"))
                     }
                     let buffer = try await response.body.collect(upTo: limit)
-                    return .success((Int(response.status.code), buffer))
+                    return .success((Int(response.status.code), response.headers.first(name: "Content-Type"), buffer))
                 } catch is NIOTooManyBytesError {
                     return .failure(.malformedAnswer("answer is over the \(limit)-byte limit"))
                 } catch {
