@@ -109,7 +109,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "RegistryServer", dependencies: [
-            "KioskCore", "Registry", "KioskConfig",
+            "KioskCore", "Registry", "RegistryAPI", "KioskConfig",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -179,13 +179,6 @@ public struct CheckInRequest: Codable, Sendable, Hashable {
     public init(idNumber: String, ticketId: String) { self.idNumber = idNumber; self.ticketId = ticketId }
 }
 
-/// `POST /v1/halls/{site}/queues/{queue}/call`: a counter calls the next number.
-public struct CallRequest: Codable, Sendable, Hashable {
-    /// The counter's number in the hall (窗口号), 1 to 999.
-    public var counter: Int
-    public init(counter: Int) { self.counter = counter }
-}
-
 /// One queue's figures today.
 public struct QueueFigure: Codable, Sendable, Hashable {
     public var queue: String

@@ -33,12 +33,6 @@ public struct NameConflict: Codable, Sendable, Equatable {
     }
 }
 
-/// `POST /v1/name-checks`: a proposed enterprise name.
-public struct NameCheckRequest: Codable, Sendable, Equatable {
-    public var proposedName: String
-    public init(proposedName: String) { self.proposedName = proposedName }
-}
-
 /// The registry's answer on a proposed name (企业名称自主申报).
 public struct NameCheckResult: Codable, Sendable, Equatable {
     /// `available`, `conflict`, `forbidden` or `malformed`.

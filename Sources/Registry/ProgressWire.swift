@@ -71,13 +71,6 @@ public struct StatusChange: Codable, Sendable, Hashable {
     }
 }
 
-/// `POST /v1/applications/progress`: the applications of the card holder (the ID number in the
-/// body, never in a URL).
-public struct ProgressQuery: Codable, Sendable, Hashable {
-    public var idNumber: String
-    public init(idNumber: String) { self.idNumber = idNumber }
-}
-
 /// The answer to a progress query by person.
 public struct ProgressList: Codable, Sendable, Hashable {
     public var applications: [ApplicationProgress]

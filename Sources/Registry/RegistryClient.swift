@@ -274,7 +274,10 @@ public final class RegistryClient: Sendable {
     /// Asks whether the card holder `idNumber` may print `kind` for `uscc`. Answers the grant, or
     /// throws `.refused` with problem code `print.not-entitled` (403) when not.
     public func authorizePrint(kind: PrintKind, uscc: String, idNumber: String) async throws(RegistryClientError) -> PrintAuthorization {
-        let ask: Components.Schemas.PrintAuthorizationRequest = try wire(PrintAuthorizationRequest(kind: kind, uscc: uscc, idNumber: idNumber))
+        guard let kind = Components.Schemas.PrintAuthorizationRequest.KindPayload(rawValue: kind.rawValue) else {
+            throw .invalidRequest("\(kind) is not a kind openapi/registry.yaml lists")
+        }
+        let ask = Components.Schemas.PrintAuthorizationRequest(kind: kind, uscc: uscc, idNumber: idNumber)
         return try domain(try await operation { try await $0.postPrintAuthorizations(body: .json(ask)).ok.body.json })
     }
 
@@ -304,8 +307,7 @@ public final class RegistryClient: Sendable {
     /// Registers this kiosk's document-signing public key (base64 raw Ed25519) so that anyone can
     /// check the codes it prints; registering it again is harmless.
     public func registerDocumentKey(publicKey: String) async throws(RegistryClientError) -> RegisteredDocumentKey {
-        let registration: Operations.PutDocumentKeys.Input.Body.JsonPayload = try wire(DocumentKeyRegistration(publicKey: publicKey))
-        return try domain(try await operation { try await $0.putDocumentKeys(body: .json(registration)).ok.body.json })
+        try domain(try await operation { try await $0.putDocumentKeys(body: .json(.init(publicKey: publicKey))).ok.body.json })
     }
 
     /// The document keys registered under a code's key id (8 hex digits); unsigned.

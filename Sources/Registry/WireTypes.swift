@@ -251,14 +251,6 @@ public struct RegisteredDocumentKey: Codable, Sendable, Hashable {
     }
 }
 
-/// The body of `PUT /v1/document-keys`: the signing kiosk's document key.
-public struct DocumentKeyRegistration: Codable, Sendable, Hashable {
-    /// Base64 of the raw 32-byte Ed25519 public key.
-    public var publicKey: String
-
-    public init(publicKey: String) { self.publicKey = publicKey }
-}
-
 /// A kiosk's periodic heartbeat.
 public struct Heartbeat: Codable, Sendable, Hashable {
     /// Device states by device, e.g. `["reader": "ok", "printer.a4": "nopaper"]`.
@@ -345,15 +337,6 @@ public enum PrintKind: String, Codable, Sendable, CaseIterable {
     case businessLicence = "business-licence"
     /// The enterprise's full registration archive.
     case archive
-}
-
-/// `POST /v1/print-authorizations`: may the card holder of this session print this document?
-public struct PrintAuthorizationRequest: Codable, Sendable, Hashable {
-    public var kind: PrintKind
-    public var uscc: String
-    /// The ID number read from the card in this session.
-    public var idNumber: String
-    public init(kind: PrintKind, uscc: String, idNumber: String) { self.kind = kind; self.uscc = uscc; self.idNumber = idNumber }
 }
 
 /// A granted print authorisation (a refusal is a 403 problem `print.not-entitled`).

@@ -19,6 +19,72 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     public enum Schemas {
+        /// - Remark: Generated from `#/components/schemas/DocumentKeyRegistration`.
+        public struct DocumentKeyRegistration: Codable, Hashable, Sendable {
+            /// base64 of the raw 32-byte Ed25519 key
+            ///
+            /// - Remark: Generated from `#/components/schemas/DocumentKeyRegistration/publicKey`.
+            public var publicKey: Swift.String
+            /// Creates a new `DocumentKeyRegistration`.
+            ///
+            /// - Parameters:
+            ///   - publicKey: base64 of the raw 32-byte Ed25519 key
+            public init(publicKey: Swift.String) {
+                self.publicKey = publicKey
+            }
+            public enum CodingKeys: String, CodingKey {
+                case publicKey
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/NameCheckRequest`.
+        public struct NameCheckRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NameCheckRequest/proposedName`.
+            public var proposedName: Swift.String
+            /// Creates a new `NameCheckRequest`.
+            ///
+            /// - Parameters:
+            ///   - proposedName:
+            public init(proposedName: Swift.String) {
+                self.proposedName = proposedName
+            }
+            public enum CodingKeys: String, CodingKey {
+                case proposedName
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CallRequest`.
+        public struct CallRequest: Codable, Hashable, Sendable {
+            /// The counter (窗口) calling.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CallRequest/counter`.
+            public var counter: Swift.Int
+            /// Creates a new `CallRequest`.
+            ///
+            /// - Parameters:
+            ///   - counter: The counter (窗口) calling.
+            public init(counter: Swift.Int) {
+                self.counter = counter
+            }
+            public enum CodingKeys: String, CodingKey {
+                case counter
+            }
+        }
+        /// A person asked about; the ID number travels in the body, never in a URL.
+        ///
+        /// - Remark: Generated from `#/components/schemas/PersonQuery`.
+        public struct PersonQuery: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PersonQuery/idNumber`.
+            public var idNumber: Swift.String
+            /// Creates a new `PersonQuery`.
+            ///
+            /// - Parameters:
+            ///   - idNumber:
+            public init(idNumber: Swift.String) {
+                self.idNumber = idNumber
+            }
+            public enum CodingKeys: String, CodingKey {
+                case idNumber
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/DeliveryAddress`.
         public struct DeliveryAddress: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/DeliveryAddress/recipient`.

@@ -609,25 +609,8 @@ public enum Operations {
             public var headers: Operations.PutDocumentKeys.Input.Headers
             /// - Remark: Generated from `#/paths/v1/document-keys/PUT/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/document-keys/PUT/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// base64 of the raw 32-byte Ed25519 key
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/document-keys/PUT/requestBody/json/publicKey`.
-                    public var publicKey: Swift.String
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - publicKey: base64 of the raw 32-byte Ed25519 key
-                    public init(publicKey: Swift.String) {
-                        self.publicKey = publicKey
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case publicKey
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/document-keys/PUT/requestBody/content/application\/json`.
-                case json(Operations.PutDocumentKeys.Input.Body.JsonPayload)
+                case json(Components.Schemas.DocumentKeyRegistration)
             }
             public var body: Operations.PutDocumentKeys.Input.Body
             /// Creates a new `Input`.
@@ -1636,23 +1619,8 @@ public enum Operations {
             public var headers: Operations.PostNameChecks.Input.Headers
             /// - Remark: Generated from `#/paths/v1/name-checks/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/name-checks/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// - Remark: Generated from `#/paths/v1/name-checks/POST/requestBody/json/proposedName`.
-                    public var proposedName: Swift.String
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - proposedName:
-                    public init(proposedName: Swift.String) {
-                        self.proposedName = proposedName
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case proposedName
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/name-checks/POST/requestBody/content/application\/json`.
-                case json(Operations.PostNameChecks.Input.Body.JsonPayload)
+                case json(Components.Schemas.NameCheckRequest)
             }
             public var body: Operations.PostNameChecks.Input.Body
             /// Creates a new `Input`.
@@ -3940,23 +3908,8 @@ public enum Operations {
             public var headers: Operations.PostOpeningsMine.Input.Headers
             /// - Remark: Generated from `#/paths/v1/openings/mine/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/openings/mine/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// - Remark: Generated from `#/paths/v1/openings/mine/POST/requestBody/json/idNumber`.
-                    public var idNumber: Swift.String
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - idNumber:
-                    public init(idNumber: Swift.String) {
-                        self.idNumber = idNumber
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case idNumber
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/openings/mine/POST/requestBody/content/application\/json`.
-                case json(Operations.PostOpeningsMine.Input.Body.JsonPayload)
+                case json(Components.Schemas.PersonQuery)
             }
             public var body: Operations.PostOpeningsMine.Input.Body
             /// Creates a new `Input`.
@@ -4460,23 +4413,8 @@ public enum Operations {
             public var headers: Operations.PostApplicationsProgress.Input.Headers
             /// - Remark: Generated from `#/paths/v1/applications/progress/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/applications/progress/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// - Remark: Generated from `#/paths/v1/applications/progress/POST/requestBody/json/idNumber`.
-                    public var idNumber: Swift.String
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - idNumber:
-                    public init(idNumber: Swift.String) {
-                        self.idNumber = idNumber
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case idNumber
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/applications/progress/POST/requestBody/content/application\/json`.
-                case json(Operations.PostApplicationsProgress.Input.Body.JsonPayload)
+                case json(Components.Schemas.PersonQuery)
             }
             public var body: Operations.PostApplicationsProgress.Input.Body
             /// Creates a new `Input`.
@@ -6423,23 +6361,8 @@ public enum Operations {
             public var headers: Operations.PostHallsBySiteQueuesByQueueCall.Input.Headers
             /// - Remark: Generated from `#/paths/v1/halls/{site}/queues/{queue}/call/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/halls/{site}/queues/{queue}/call/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// - Remark: Generated from `#/paths/v1/halls/{site}/queues/{queue}/call/POST/requestBody/json/counter`.
-                    public var counter: Swift.Int
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - counter:
-                    public init(counter: Swift.Int) {
-                        self.counter = counter
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case counter
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/halls/{site}/queues/{queue}/call/POST/requestBody/content/application\/json`.
-                case json(Operations.PostHallsBySiteQueuesByQueueCall.Input.Body.JsonPayload)
+                case json(Components.Schemas.CallRequest)
             }
             public var body: Operations.PostHallsBySiteQueuesByQueueCall.Input.Body
             /// Creates a new `Input`.

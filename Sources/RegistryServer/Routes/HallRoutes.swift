@@ -3,6 +3,7 @@ import Hummingbird
 import KioskCore
 import NIOCore
 import Registry
+import RegistryAPI
 
 /// The service hall's routes: kiosks take numbers and check appointments in for their own site,
 /// counters of that site call the next number, the booking system stores appointments.
@@ -37,7 +38,7 @@ enum HallRoutes {
             let queue = context.parameters.get("queue") ?? ""
             guard HallNames.isQueue(queue) else { throw invalid("call.invalid", "the queue is one capital letter, e.g. A") }
             let key = try RegistryRoutes.idempotencyKey(in: request, per: "one per press of the call button")
-            let ask = try await body(CallRequest.self, request, expected: "{\"counter\": 3}")
+            let ask = try await body(Components.Schemas.CallRequest.self, request, expected: "{\"counter\": 3}")
             guard (1...999).contains(ask.counter) else { throw invalid("call.invalid", "counter must be 1 to 999") }
             return try answer(try await store.callNext(site: site, queue: queue, counter: ask.counter, caller: counterId, key: key, now: Date()),
                               created: false)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KioskCore
 import Registry
+import RegistryAPI
 
 /// Applications' progress: kiosks read it by number or for the card holder, and the
 /// applications naming the card holder as a party; the back office moves applications on.
@@ -50,7 +51,7 @@ enum ProgressRoutes {
 
     /// The ID number in a `{"idNumber"}` body.
     static func person(_ request: Request) async throws -> IDNumber {
-        let query = try await HallRoutes.body(ProgressQuery.self, request, expected: "{\"idNumber\"}")
+        let query = try await HallRoutes.body(Components.Schemas.PersonQuery.self, request, expected: "{\"idNumber\"}")
         do { return try IDNumber(query.idNumber) } catch {
             throw Problem(status: .badRequest, code: "id-number.invalid", title: "Invalid ID number", detail: "\(error)")
         }

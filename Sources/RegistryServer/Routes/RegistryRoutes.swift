@@ -5,6 +5,7 @@ import KioskConfig
 import KioskCore
 import NIOCore
 import Registry
+import RegistryAPI
 
 extension Problem: HTTPResponseError {
     /// A problem with an HTTP status.
@@ -278,7 +279,7 @@ public enum RegistryRoutes {
         questions.put("document-keys") { request, context in
             let kioskId = try context.requireKiosk()
             let body = try await request.body.collect(upTo: RegistryBodyLimit.question)
-            guard let registration = try? RegistryJSON.decoder().decode(DocumentKeyRegistration.self, from: Data(body.readableBytesView)),
+            guard let registration = try? RegistryJSON.decoder().decode(Components.Schemas.DocumentKeyRegistration.self, from: Data(body.readableBytesView)),
                   let raw = Data(base64Encoded: registration.publicKey), raw.count == 32,
                   (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil else {
                 throw Problem(status: .unprocessableContent, code: "document-key.invalid", title: "Not a document key",
@@ -364,7 +365,7 @@ public enum RegistryRoutes {
             _ = try context.requireKiosk()
             var request = request
             let body = try await request.collectBody(upTo: context.maxUploadSize)
-            guard let ask = try? RegistryJSON.decoder().decode(NameCheckRequest.self, from: body), (1...60).contains(ask.proposedName.count) else {
+            guard let ask = try? RegistryJSON.decoder().decode(Components.Schemas.NameCheckRequest.self, from: body), (1...60).contains(ask.proposedName.count) else {
                 throw Problem(status: .badRequest, code: "request.invalid", title: "Invalid request",
                               detail: "expected {\"proposedName\": …} with 1 to 60 characters")
             }
@@ -378,7 +379,7 @@ public enum RegistryRoutes {
             _ = try context.requireKiosk()
             var request = request
             let body = try await request.collectBody(upTo: context.maxUploadSize)
-            guard let ask = try? RegistryJSON.decoder().decode(PrintAuthorizationRequest.self, from: body) else {
+            guard let ask = try? RegistryJSON.decoder().decode(Components.Schemas.PrintAuthorizationRequest.self, from: body) else {
                 throw Problem(status: .badRequest, code: "request.invalid", title: "Invalid request",
                               detail: "expected {\"kind\": \"business-licence\"|\"archive\", \"uscc\": …, \"idNumber\": …}")
             }
@@ -392,7 +393,11 @@ public enum RegistryRoutes {
                 throw Problem(status: .forbidden, code: "print.not-entitled", title: "Not entitled to print",
                               detail: "only the legal representative of \(code) may print its \(ask.kind == .archive ? "full archive" : "business licence")")
             }
-            return try json(PrintAuthorization(allowed: true, kind: ask.kind, uscc: code))
+            let kind: PrintKind = switch ask.kind {
+            case .businessLicence: .businessLicence
+            case .archive: .archive
+            }
+            return try json(PrintAuthorization(allowed: true, kind: kind, uscc: code))
         }
         for kind in SubmissionKind.allCases {
             submissions.post(RouterPath(kind.rawValue)) { request, context in
