@@ -250,7 +250,6 @@ struct Wire {
         let answer = lines.joined(separator: "\n")
         log.record(method: method, target: target, status: code, contentType: contentType.isEmpty ? nil : contentType, body: answer,
                    requestBody: body)
-        tempDump(method, target, code, contentType.isEmpty ? nil : contentType, answer, body) // TEMP-DUMP
         #expect(code == status, "\(method) \(target): \(code) \(answer.prefix(400))", sourceLocation: sourceLocation)
         return answer
     }
@@ -281,20 +280,6 @@ struct Wire {
             .map { String($0.dropFirst("content-type:".count)).trimmingCharacters(in: .whitespaces) }
         let first = try String(contentsOfFile: events, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
         log.record(method: "GET", target: target, status: code, contentType: contentType, body: first)
-        tempDump("GET", target, code, contentType, first, nil) // TEMP-DUMP
         #expect(code == 200, "GET \(target): \(head)", sourceLocation: sourceLocation)
     }
 }
-
-// TEMP-DUMP begin
-func tempDump(_ method: String, _ target: String, _ status: Int, _ contentType: String?, _ body: String, _ requestBody: String?) {
-    var object: [String: Any] = ["method": method, "target": target, "status": status, "body": body]
-    if let contentType { object["contentType"] = contentType }
-    if let requestBody { object["requestBody"] = requestBody; object["requestContentType"] = "application/json" }
-    guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-    data.append(0x0A)
-    let path = "/tmp/kioskd-contract-exchanges.jsonl"
-    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-    if let handle = FileHandle(forWritingAtPath: path) { handle.seekToEndOfFile(); handle.write(data); handle.closeFile() }
-}
-// TEMP-DUMP end
