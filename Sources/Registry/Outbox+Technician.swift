@@ -115,6 +115,10 @@ extension Outbox {
         if let object = value as? [String: Any] {
             return Dictionary(uniqueKeysWithValues: object.map { ($0.key, masked($0.value, key: $0.key)) })
         }
+        // A document's canonical fields are [name, value] pairs: the value is masked by its name.
+        if let pairs = value as? [[String]], pairs.allSatisfy({ $0.count == 2 }) {
+            return pairs.map { [$0[0], masked($0[1], key: $0[0]) as? String ?? ""] }
+        }
         if let list = value as? [Any] { return list.map { masked($0, key: key) } }
         guard let text = value as? String else { return value }
         switch key {

@@ -127,9 +127,16 @@ import Testing
                                                                        address: address, requestedAt: Date()))
         let loss = try outbox.enqueue(.cardLosses, CardLossReport(reportId: "GS-loss-00000001", applicant: holder, cardNumber: "A12345678",
                                                                   reportedAt: Date()))
-        for ticket in [delivery, loss] {
+        let certificate = VerificationRecord(code: "C0DE", kind: "social-insurance-certificate",
+                                             fields: [["name", Self.name], ["idNumber", Self.idNumber], ["region", "东莞市"]],
+                                             sha256: String(repeating: "ab", count: 32))
+        let printed = try outbox.enqueue(.printRecords, PrintRecord(visitId: "visit-1", documentKind: "social-insurance-certificate", uscc: nil,
+                                                                    verificationCode: "C0DE", outcome: "completed", pages: 1, printedAt: Date(),
+                                                                    verification: certificate))
+        #expect(try outbox.show(id: printed.id).payload.contains("东莞市"))
+        for ticket in [delivery, loss, printed] {
             let shown = try outbox.show(id: ticket.id).payload
-            #expect(shown.contains("delivery-0000001") || shown.contains("GS-loss-00000001"), "\(shown)")
+            #expect(shown.contains("delivery-0000001") || shown.contains("GS-loss-00000001") || shown.contains("C0DE"), "\(shown)")
             for secret in [Self.idNumber, Self.name, "张三丰", "13812345678", "鸿福路", "A12345678"] {
                 #expect(!shown.contains(secret), "\(secret) shown: \(shown)")
             }
