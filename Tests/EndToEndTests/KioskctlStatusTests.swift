@@ -22,7 +22,12 @@ import Testing
         let log = bed.directory.path + "/events.log"
         let events = try DaemonProcess(kioskctl, ["events", "--json"] + socket, logPath: log)
         defer { _ = events.stop() }
-        Thread.sleep(forTimeInterval: 1)
+        // Following once kioskd counts it among the event stream's subscribers.
+        #expect(eventually(15) {
+            bed.metrics().split(separator: "\n").contains { line in
+                line.hasPrefix("yitiji_event_subscribers ") && (Double(line.split(separator: " ").last ?? "") ?? 0) >= 1
+            }
+        }, "\(bed.metrics())")
         try bed.reader.control("place resident")
         #expect(eventually(15) { events.log.contains("\"session.started\"") }, "\(events.log)")
         try bed.reader.control("remove")
