@@ -60,6 +60,9 @@ def closed(schema, inside_combination=False):
             result[key] = value
     if "properties" in result and "additionalProperties" not in result and not inside_combination:
         result["additionalProperties"] = False
+    if "allOf" in result and "unevaluatedProperties" not in result and not inside_combination:
+        # The parts name the properties together: a property none of them names is a problem.
+        result["unevaluatedProperties"] = False
     return result
 
 

@@ -4869,7 +4869,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            OpenAPIRuntime.OpenAPIObjectContainer.self,
+                            Components.Schemas.SignedEnvelope.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)

@@ -85,6 +85,36 @@ extension Components {
                 case idNumber
             }
         }
+        /// The card holder of the kiosk session, as a submission names them. Pension confirmations, card-loss reports and party confirmations take a name of at most 60 characters.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/Applicant`.
+        public struct Applicant: Codable, Hashable, Sendable {
+            /// 公民身份号码, as read from the card.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Applicant/idNumber`.
+            public var idNumber: Swift.String
+            /// 姓名, as read from the card.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Applicant/name`.
+            public var name: Swift.String
+            /// Creates a new `Applicant`.
+            ///
+            /// - Parameters:
+            ///   - idNumber: 公民身份号码, as read from the card.
+            ///   - name: 姓名, as read from the card.
+            public init(
+                idNumber: Swift.String,
+                name: Swift.String
+            ) {
+                self.idNumber = idNumber
+                self.name = name
+            }
+            public enum CodingKeys: String, CodingKey {
+                case idNumber
+                case name
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/DeliveryAddress`.
         public struct DeliveryAddress: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/DeliveryAddress/recipient`.
@@ -129,31 +159,10 @@ extension Components {
             }
             /// - Remark: Generated from `#/components/schemas/DeliveryRequest/documentKind`.
             public var documentKind: Components.Schemas.DeliveryRequest.DocumentKindPayload
+            /// Whose document it is: the card holder of the session.
+            ///
             /// - Remark: Generated from `#/components/schemas/DeliveryRequest/applicant`.
-            public struct ApplicantPayload: Codable, Hashable, Sendable {
-                /// - Remark: Generated from `#/components/schemas/DeliveryRequest/applicant/idNumber`.
-                public var idNumber: Swift.String
-                /// - Remark: Generated from `#/components/schemas/DeliveryRequest/applicant/name`.
-                public var name: Swift.String
-                /// Creates a new `ApplicantPayload`.
-                ///
-                /// - Parameters:
-                ///   - idNumber:
-                ///   - name:
-                public init(
-                    idNumber: Swift.String,
-                    name: Swift.String
-                ) {
-                    self.idNumber = idNumber
-                    self.name = name
-                }
-                public enum CodingKeys: String, CodingKey {
-                    case idNumber
-                    case name
-                }
-            }
-            /// - Remark: Generated from `#/components/schemas/DeliveryRequest/applicant`.
-            public var applicant: Components.Schemas.DeliveryRequest.ApplicantPayload
+            public var applicant: Components.Schemas.Applicant
             /// - Remark: Generated from `#/components/schemas/DeliveryRequest/address`.
             public var address: Components.Schemas.DeliveryAddress
             /// - Remark: Generated from `#/components/schemas/DeliveryRequest/requestedAt`.
@@ -164,14 +173,14 @@ extension Components {
             ///   - deliveryId:
             ///   - site:
             ///   - documentKind:
-            ///   - applicant:
+            ///   - applicant: Whose document it is: the card holder of the session.
             ///   - address:
             ///   - requestedAt:
             public init(
                 deliveryId: Swift.String,
                 site: Swift.String,
                 documentKind: Components.Schemas.DeliveryRequest.DocumentKindPayload,
-                applicant: Components.Schemas.DeliveryRequest.ApplicantPayload,
+                applicant: Components.Schemas.Applicant,
                 address: Components.Schemas.DeliveryAddress,
                 requestedAt: Foundation.Date
             ) {
@@ -280,20 +289,16 @@ extension Components {
             public var proposedName: Swift.String
             /// - Remark: Generated from `#/components/schemas/ApplicationProgress/submittedAt`.
             public var submittedAt: Foundation.Date
+            /// The current status (the last of the history).
+            ///
             /// - Remark: Generated from `#/components/schemas/ApplicationProgress/status`.
-            @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                case received = "received"
-                case underReview = "under-review"
-                case moreMaterials = "more-materials"
-                case approved = "approved"
-                case refused = "refused"
-            }
-            /// - Remark: Generated from `#/components/schemas/ApplicationProgress/status`.
-            public var status: Components.Schemas.ApplicationProgress.StatusPayload
+            public var status: Components.Schemas.ApplicationStatus
             /// - Remark: Generated from `#/components/schemas/ApplicationProgress/HistoryPayload`.
             public struct HistoryPayloadPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/ApplicationProgress/HistoryPayload/status`.
-                public var status: Swift.String
+                public var status: Components.Schemas.ApplicationStatus
+                /// What to bring (more-materials) or why (refused).
+                ///
                 /// - Remark: Generated from `#/components/schemas/ApplicationProgress/HistoryPayload/note`.
                 public var note: Swift.String?
                 /// - Remark: Generated from `#/components/schemas/ApplicationProgress/HistoryPayload/at`.
@@ -302,10 +307,10 @@ extension Components {
                 ///
                 /// - Parameters:
                 ///   - status:
-                ///   - note:
+                ///   - note: What to bring (more-materials) or why (refused).
                 ///   - at:
                 public init(
-                    status: Swift.String,
+                    status: Components.Schemas.ApplicationStatus,
                     note: Swift.String? = nil,
                     at: Foundation.Date
                 ) {
@@ -319,10 +324,16 @@ extension Components {
                     case at
                 }
             }
+            /// Oldest first; the first is received.
+            ///
             /// - Remark: Generated from `#/components/schemas/ApplicationProgress/history`.
             public typealias HistoryPayload = [Components.Schemas.ApplicationProgress.HistoryPayloadPayload]
+            /// Oldest first; the first is received.
+            ///
             /// - Remark: Generated from `#/components/schemas/ApplicationProgress/history`.
             public var history: Components.Schemas.ApplicationProgress.HistoryPayload
+            /// Every named party's confirmation; absent from a registry that does not keep them.
+            ///
             /// - Remark: Generated from `#/components/schemas/ApplicationProgress/opening`.
             public var opening: Components.Schemas.OpeningState?
             /// Creates a new `ApplicationProgress`.
@@ -332,15 +343,15 @@ extension Components {
             ///   - registryNumber:
             ///   - proposedName:
             ///   - submittedAt:
-            ///   - status:
-            ///   - history:
-            ///   - opening:
+            ///   - status: The current status (the last of the history).
+            ///   - history: Oldest first; the first is received.
+            ///   - opening: Every named party's confirmation; absent from a registry that does not keep them.
             public init(
                 trackingNumber: Swift.String,
                 registryNumber: Swift.String,
                 proposedName: Swift.String,
                 submittedAt: Foundation.Date,
-                status: Components.Schemas.ApplicationProgress.StatusPayload,
+                status: Components.Schemas.ApplicationStatus,
                 history: Components.Schemas.ApplicationProgress.HistoryPayload,
                 opening: Components.Schemas.OpeningState? = nil
             ) {
@@ -361,6 +372,16 @@ extension Components {
                 case history
                 case opening
             }
+        }
+        /// 办件状态: received (已受理), under-review, more-materials (需补正材料), approved, refused.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ApplicationStatus`.
+        @frozen public enum ApplicationStatus: String, Codable, Hashable, Sendable, CaseIterable {
+            case received = "received"
+            case underReview = "under-review"
+            case moreMaterials = "more-materials"
+            case approved = "approved"
+            case refused = "refused"
         }
         /// - Remark: Generated from `#/components/schemas/PartyRole`.
         @frozen public enum PartyRole: String, Codable, Hashable, Sendable, CaseIterable {
@@ -508,8 +529,12 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/HallTicket/ahead`.
             public var ahead: Swift.Int
+            /// The counter that called it; absent until called.
+            ///
             /// - Remark: Generated from `#/components/schemas/HallTicket/counter`.
             public var counter: Swift.Int?
+            /// Absent until called.
+            ///
             /// - Remark: Generated from `#/components/schemas/HallTicket/calledAt`.
             public var calledAt: Foundation.Date?
             /// Creates a new `HallTicket`.
@@ -524,8 +549,8 @@ extension Components {
             ///   - priority: An appointment's check-in: called first.
             ///   - state:
             ///   - ahead: Waiting tickets that will be called before this one.
-            ///   - counter:
-            ///   - calledAt:
+            ///   - counter: The counter that called it; absent until called.
+            ///   - calledAt: Absent until called.
             public init(
                 ticketId: Swift.String,
                 site: Swift.String,
@@ -657,19 +682,25 @@ extension Components {
             public struct QueuesPayloadPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/HallFigures/QueuesPayload/queue`.
                 public var queue: Swift.String
+                /// Printed tickets not yet called.
+                ///
                 /// - Remark: Generated from `#/components/schemas/HallFigures/QueuesPayload/waiting`.
                 public var waiting: Swift.Int
+                /// The number called last; absent while none was called today.
+                ///
                 /// - Remark: Generated from `#/components/schemas/HallFigures/QueuesPayload/lastCalled`.
                 public var lastCalled: Swift.String?
+                /// The counter that called it.
+                ///
                 /// - Remark: Generated from `#/components/schemas/HallFigures/QueuesPayload/lastCounter`.
                 public var lastCounter: Swift.Int?
                 /// Creates a new `QueuesPayloadPayload`.
                 ///
                 /// - Parameters:
                 ///   - queue:
-                ///   - waiting:
-                ///   - lastCalled:
-                ///   - lastCounter:
+                ///   - waiting: Printed tickets not yet called.
+                ///   - lastCalled: The number called last; absent while none was called today.
+                ///   - lastCounter: The counter that called it.
                 public init(
                     queue: Swift.String,
                     waiting: Swift.Int,
@@ -860,10 +891,82 @@ extension Components {
                 case statement
             }
         }
+        /// A signed configuration bundle, byte for byte as it was published (payload and signatures, DSSE-style).
+        ///
+        /// - Remark: Generated from `#/components/schemas/SignedEnvelope`.
+        public struct SignedEnvelope: Codable, Hashable, Sendable {
+            /// application/vnd.yitiji.config+json
+            ///
+            /// - Remark: Generated from `#/components/schemas/SignedEnvelope/payloadType`.
+            public var payloadType: Swift.String
+            /// The bundle's manifest (JSON), base64.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SignedEnvelope/payload`.
+            public var payload: OpenAPIRuntime.Base64EncodedData
+            /// - Remark: Generated from `#/components/schemas/SignedEnvelope/SignaturesPayload`.
+            public struct SignaturesPayloadPayload: Codable, Hashable, Sendable {
+                /// The id of the key that signed.
+                ///
+                /// - Remark: Generated from `#/components/schemas/SignedEnvelope/SignaturesPayload/keyid`.
+                public var keyid: Swift.String
+                /// A 64-byte Ed25519 signature.
+                ///
+                /// - Remark: Generated from `#/components/schemas/SignedEnvelope/SignaturesPayload/sig`.
+                public var sig: OpenAPIRuntime.Base64EncodedData
+                /// Creates a new `SignaturesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - keyid: The id of the key that signed.
+                ///   - sig: A 64-byte Ed25519 signature.
+                public init(
+                    keyid: Swift.String,
+                    sig: OpenAPIRuntime.Base64EncodedData
+                ) {
+                    self.keyid = keyid
+                    self.sig = sig
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case keyid
+                    case sig
+                }
+            }
+            /// Ed25519 over the DSSE pre-authentication encoding of payloadType and the payload's bytes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SignedEnvelope/signatures`.
+            public typealias SignaturesPayload = [Components.Schemas.SignedEnvelope.SignaturesPayloadPayload]
+            /// Ed25519 over the DSSE pre-authentication encoding of payloadType and the payload's bytes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SignedEnvelope/signatures`.
+            public var signatures: Components.Schemas.SignedEnvelope.SignaturesPayload
+            /// Creates a new `SignedEnvelope`.
+            ///
+            /// - Parameters:
+            ///   - payloadType: application/vnd.yitiji.config+json
+            ///   - payload: The bundle's manifest (JSON), base64.
+            ///   - signatures: Ed25519 over the DSSE pre-authentication encoding of payloadType and the payload's bytes.
+            public init(
+                payloadType: Swift.String,
+                payload: OpenAPIRuntime.Base64EncodedData,
+                signatures: Components.Schemas.SignedEnvelope.SignaturesPayload
+            ) {
+                self.payloadType = payloadType
+                self.payload = payload
+                self.signatures = signatures
+            }
+            public enum CodingKeys: String, CodingKey {
+                case payloadType
+                case payload
+                case signatures
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ConfigReport`.
         public struct ConfigReport: Codable, Hashable, Sendable {
+            /// The bundle's target; absent when no bundle was involved (e.g. a manual rollback).
+            ///
             /// - Remark: Generated from `#/components/schemas/ConfigReport/target`.
             public var target: Swift.String?
+            /// The bundle's version; absent with target.
+            ///
             /// - Remark: Generated from `#/components/schemas/ConfigReport/version`.
             public var version: Swift.Int?
             /// - Remark: Generated from `#/components/schemas/ConfigReport/result`.
@@ -884,8 +987,8 @@ extension Components {
             /// Creates a new `ConfigReport`.
             ///
             /// - Parameters:
-            ///   - target:
-            ///   - version:
+            ///   - target: The bundle's target; absent when no bundle was involved (e.g. a manual rollback).
+            ///   - version: The bundle's version; absent with target.
             ///   - result:
             ///   - reason:
             ///   - generation:
@@ -924,7 +1027,7 @@ extension Components {
             public var status: Swift.Int
             /// - Remark: Generated from `#/components/schemas/Problem/detail`.
             public var detail: Swift.String
-            /// Stable: uscc.invalid, id-number.invalid, query.invalid, request.invalid, request.too-large, enterprise.not-found, person.not-found, auth.missing, auth.unknown-kiosk, auth.clock-skew, auth.bad-signature, print.not-entitled, idempotency.key-missing, idempotency.key-invalid, idempotency.key-reused, submission.invalid, rating.duplicate-visit, batch.invalid, auth.wrong-role, hall.no-site, hall.other-site, hall.site-invalid, hall.queue-empty, ticket.invalid, ticket.id-reused, ticket.report-invalid, call.invalid, check-in.invalid, application.not-found, application.final, application.number-invalid, status.invalid, delivery.not-found, delivery.id-invalid, delivery.status-invalid, appointment.invalid, appointment.not-found, appointment.too-early, appointment.too-late, appointment.other-site, appointment.checked-in
+            /// Stable: uscc.invalid, id-number.invalid, query.invalid, request.invalid, request.too-large, enterprise.not-found, person.not-found, auth.missing, auth.unknown-kiosk, auth.clock-skew, auth.bad-signature, print.not-entitled, idempotency.key-missing, idempotency.key-invalid, idempotency.key-reused, submission.invalid, rating.duplicate-visit, batch.invalid, auth.wrong-role, hall.no-site, hall.other-site, hall.site-invalid, hall.queue-empty, ticket.invalid, ticket.id-reused, ticket.report-invalid, call.invalid, check-in.invalid, application.not-found, application.final, application.number-invalid, status.invalid, delivery.not-found, delivery.id-invalid, delivery.status-invalid, appointment.invalid, appointment.not-found, appointment.too-early, appointment.too-late, appointment.other-site, appointment.checked-in, auth.replayed, auth.busy, request.path-invalid, store.unavailable, rate.limited, verification.code-invalid, verification.not-found, document-key.invalid, document-key.demo, document-key.taken, document-key.limit, document-key.id-invalid, document-key.not-found, submission.not-recorded, submission.tracking-reused, application.unconfirmed, application.lapsed, config.not-found
             ///
             ///
             /// - Remark: Generated from `#/components/schemas/Problem/code`.
@@ -960,7 +1063,7 @@ extension Components {
             ///   - title:
             ///   - status:
             ///   - detail:
-            ///   - code: Stable: uscc.invalid, id-number.invalid, query.invalid, request.invalid, request.too-large, enterprise.not-found, person.not-found, auth.missing, auth.unknown-kiosk, auth.clock-skew, auth.bad-signature, print.not-entitled, idempotency.key-missing, idempotency.key-invalid, idempotency.key-reused, submission.invalid, rating.duplicate-visit, batch.invalid, auth.wrong-role, hall.no-site, hall.other-site, hall.site-invalid, hall.queue-empty, ticket.invalid, ticket.id-reused, ticket.report-invalid, call.invalid, check-in.invalid, application.not-found, application.final, application.number-invalid, status.invalid, delivery.not-found, delivery.id-invalid, delivery.status-invalid, appointment.invalid, appointment.not-found, appointment.too-early, appointment.too-late, appointment.other-site, appointment.checked-in
+            ///   - code: Stable: uscc.invalid, id-number.invalid, query.invalid, request.invalid, request.too-large, enterprise.not-found, person.not-found, auth.missing, auth.unknown-kiosk, auth.clock-skew, auth.bad-signature, print.not-entitled, idempotency.key-missing, idempotency.key-invalid, idempotency.key-reused, submission.invalid, rating.duplicate-visit, batch.invalid, auth.wrong-role, hall.no-site, hall.other-site, hall.site-invalid, hall.queue-empty, ticket.invalid, ticket.id-reused, ticket.report-invalid, call.invalid, check-in.invalid, application.not-found, application.final, application.number-invalid, status.invalid, delivery.not-found, delivery.id-invalid, delivery.status-invalid, appointment.invalid, appointment.not-found, appointment.too-early, appointment.too-late, appointment.other-site, appointment.checked-in, auth.replayed, auth.busy, request.path-invalid, store.unavailable, rate.limited, verification.code-invalid, verification.not-found, document-key.invalid, document-key.demo, document-key.taken, document-key.limit, document-key.id-invalid, document-key.not-found, submission.not-recorded, submission.tracking-reused, application.unconfirmed, application.lapsed, config.not-found
             ///   - facts: Facts a client may show in its own words, e.g. an appointment's startsAt and endsAt (ISO 8601) and site.
             public init(
                 _type: Swift.String,
@@ -1155,7 +1258,12 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/PrintAuthorization/allowed`.
             public var allowed: Swift.Bool
             /// - Remark: Generated from `#/components/schemas/PrintAuthorization/kind`.
-            public var kind: Swift.String
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case businessLicence = "business-licence"
+                case archive = "archive"
+            }
+            /// - Remark: Generated from `#/components/schemas/PrintAuthorization/kind`.
+            public var kind: Components.Schemas.PrintAuthorization.KindPayload
             /// - Remark: Generated from `#/components/schemas/PrintAuthorization/uscc`.
             public var uscc: Swift.String
             /// Creates a new `PrintAuthorization`.
@@ -1166,7 +1274,7 @@ extension Components {
             ///   - uscc:
             public init(
                 allowed: Swift.Bool,
-                kind: Swift.String,
+                kind: Components.Schemas.PrintAuthorization.KindPayload,
                 uscc: Swift.String
             ) {
                 self.allowed = allowed
@@ -1186,30 +1294,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/ApplicationSubmission/trackingNumber`.
             public var trackingNumber: Swift.String
             /// - Remark: Generated from `#/components/schemas/ApplicationSubmission/applicant`.
-            public struct ApplicantPayload: Codable, Hashable, Sendable {
-                /// - Remark: Generated from `#/components/schemas/ApplicationSubmission/applicant/idNumber`.
-                public var idNumber: Swift.String
-                /// - Remark: Generated from `#/components/schemas/ApplicationSubmission/applicant/name`.
-                public var name: Swift.String
-                /// Creates a new `ApplicantPayload`.
-                ///
-                /// - Parameters:
-                ///   - idNumber:
-                ///   - name:
-                public init(
-                    idNumber: Swift.String,
-                    name: Swift.String
-                ) {
-                    self.idNumber = idNumber
-                    self.name = name
-                }
-                public enum CodingKeys: String, CodingKey {
-                    case idNumber
-                    case name
-                }
-            }
-            /// - Remark: Generated from `#/components/schemas/ApplicationSubmission/applicant`.
-            public var applicant: Components.Schemas.ApplicationSubmission.ApplicantPayload
+            public var applicant: Components.Schemas.Applicant
             /// - Remark: Generated from `#/components/schemas/ApplicationSubmission/proposedName`.
             public var proposedName: Swift.String
             /// - Remark: Generated from `#/components/schemas/ApplicationSubmission/type`.
@@ -1286,7 +1371,7 @@ extension Components {
             ///   - parties: The natural persons named, the applicant among them: investors' shares make 10000 basis points, exactly one legal representative and one contact, a supervisor is not the legal representative, each person once. Absent: the applicant alone, in every role.
             public init(
                 trackingNumber: Swift.String,
-                applicant: Components.Schemas.ApplicationSubmission.ApplicantPayload,
+                applicant: Components.Schemas.Applicant,
                 proposedName: Swift.String,
                 _type: Swift.String,
                 registeredCapital: Swift.String,
@@ -1328,6 +1413,8 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/RatingRecord/level`.
             public var level: Swift.Int
+            /// Why, in the citizen's words; absent when none was given.
+            ///
             /// - Remark: Generated from `#/components/schemas/RatingRecord/reason`.
             public var reason: Swift.String?
             /// - Remark: Generated from `#/components/schemas/RatingRecord/serviceCode`.
@@ -1341,7 +1428,7 @@ extension Components {
             /// - Parameters:
             ///   - visitId:
             ///   - level: 1 非常不满意 … 5 非常满意
-            ///   - reason:
+            ///   - reason: Why, in the citizen's words; absent when none was given.
             ///   - serviceCode:
             ///   - formVersion:
             ///   - ratedAt:
@@ -1373,10 +1460,16 @@ extension Components {
         public struct PrintRecord: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/PrintRecord/visitId`.
             public var visitId: Swift.String
+            /// business-licence, archive-extract, social-insurance-certificate, application-receipt, ...
+            ///
             /// - Remark: Generated from `#/components/schemas/PrintRecord/documentKind`.
             public var documentKind: Swift.String
+            /// The enterprise, for enterprise documents.
+            ///
             /// - Remark: Generated from `#/components/schemas/PrintRecord/uscc`.
             public var uscc: Swift.String?
+            /// The code printed on the document, when it carries one.
+            ///
             /// - Remark: Generated from `#/components/schemas/PrintRecord/verificationCode`.
             public var verificationCode: Swift.String?
             /// - Remark: Generated from `#/components/schemas/PrintRecord/outcome`.
@@ -1399,9 +1492,9 @@ extension Components {
             ///
             /// - Parameters:
             ///   - visitId:
-            ///   - documentKind:
-            ///   - uscc:
-            ///   - verificationCode:
+            ///   - documentKind: business-licence, archive-extract, social-insurance-certificate, application-receipt, ...
+            ///   - uscc: The enterprise, for enterprise documents.
+            ///   - verificationCode: The code printed on the document, when it carries one.
             ///   - outcome:
             ///   - pages:
             ///   - printedAt:
@@ -1603,19 +1696,7 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/SubmissionReceipt`.
         public struct SubmissionReceipt: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/SubmissionReceipt/kind`.
-            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                case applications = "applications"
-                case ratings = "ratings"
-                case printRecords = "print-records"
-                case heartbeats = "heartbeats"
-                case tickets = "tickets"
-                case deliveries = "deliveries"
-                case pensionConfirmations = "pension-confirmations"
-                case cardLosses = "card-losses"
-                case partyConfirmations = "party-confirmations"
-            }
-            /// - Remark: Generated from `#/components/schemas/SubmissionReceipt/kind`.
-            public var kind: Components.Schemas.SubmissionReceipt.KindPayload
+            public var kind: Components.Schemas.SubmissionKind
             /// e.g. SQ-20261123-00000042 (SQ application, PJ rating, DY print record, XT heartbeat)
             ///
             /// - Remark: Generated from `#/components/schemas/SubmissionReceipt/registryNumber`.
@@ -1629,7 +1710,7 @@ extension Components {
             ///   - registryNumber: e.g. SQ-20261123-00000042 (SQ application, PJ rating, DY print record, XT heartbeat)
             ///   - receivedAt:
             public init(
-                kind: Components.Schemas.SubmissionReceipt.KindPayload,
+                kind: Components.Schemas.SubmissionKind,
                 registryNumber: Swift.String,
                 receivedAt: Foundation.Date
             ) {
@@ -1643,27 +1724,31 @@ extension Components {
                 case receivedAt
             }
         }
+        /// What a submission is; also its path under /v1 and the outbox stream that carries it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SubmissionKind`.
+        @frozen public enum SubmissionKind: String, Codable, Hashable, Sendable, CaseIterable {
+            case applications = "applications"
+            case ratings = "ratings"
+            case printRecords = "print-records"
+            case heartbeats = "heartbeats"
+            case tickets = "tickets"
+            case deliveries = "deliveries"
+            case pensionConfirmations = "pension-confirmations"
+            case cardLosses = "card-losses"
+            case partyConfirmations = "party-confirmations"
+        }
         /// - Remark: Generated from `#/components/schemas/BatchRequest`.
         public struct BatchRequest: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/BatchRequest/ItemsPayload`.
             public struct ItemsPayloadPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/BatchRequest/ItemsPayload/kind`.
-                @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                    case applications = "applications"
-                    case ratings = "ratings"
-                    case printRecords = "print-records"
-                    case heartbeats = "heartbeats"
-                    case tickets = "tickets"
-                    case deliveries = "deliveries"
-                    case pensionConfirmations = "pension-confirmations"
-                    case cardLosses = "card-losses"
-                    case partyConfirmations = "party-confirmations"
-                }
-                /// - Remark: Generated from `#/components/schemas/BatchRequest/ItemsPayload/kind`.
-                public var kind: Components.Schemas.BatchRequest.ItemsPayloadPayload.KindPayload
+                public var kind: Components.Schemas.SubmissionKind
+                /// The item's Idempotency-Key.
+                ///
                 /// - Remark: Generated from `#/components/schemas/BatchRequest/ItemsPayload/idempotencyKey`.
                 public var idempotencyKey: Swift.String
-                /// The item's JSON body
+                /// The item's JSON body, base64.
                 ///
                 /// - Remark: Generated from `#/components/schemas/BatchRequest/ItemsPayload/body`.
                 public var body: OpenAPIRuntime.Base64EncodedData
@@ -1671,10 +1756,10 @@ extension Components {
                 ///
                 /// - Parameters:
                 ///   - kind:
-                ///   - idempotencyKey:
-                ///   - body: The item's JSON body
+                ///   - idempotencyKey: The item's Idempotency-Key.
+                ///   - body: The item's JSON body, base64.
                 public init(
-                    kind: Components.Schemas.BatchRequest.ItemsPayloadPayload.KindPayload,
+                    kind: Components.Schemas.SubmissionKind,
                     idempotencyKey: Swift.String,
                     body: OpenAPIRuntime.Base64EncodedData
                 ) {
@@ -1849,12 +1934,18 @@ extension Components {
             public var kind: Components.Schemas.ArchiveEvent.KindPayload
             /// - Remark: Generated from `#/components/schemas/ArchiveEvent/date`.
             public var date: Swift.String
+            /// 登记机关 that recorded the event, when different from the enterprise's.
+            ///
             /// - Remark: Generated from `#/components/schemas/ArchiveEvent/authority`.
             public var authority: Swift.String?
+            /// Free text, e.g. 2023年度报告已公示.
+            ///
             /// - Remark: Generated from `#/components/schemas/ArchiveEvent/summary`.
             public var summary: Swift.String?
             /// - Remark: Generated from `#/components/schemas/ArchiveEvent/ChangesPayload`.
             public struct ChangesPayloadPayload: Codable, Hashable, Sendable {
+                /// The registered item, e.g. 住所, 法定代表人, 注册资本.
+                ///
                 /// - Remark: Generated from `#/components/schemas/ArchiveEvent/ChangesPayload/item`.
                 public var item: Swift.String
                 /// - Remark: Generated from `#/components/schemas/ArchiveEvent/ChangesPayload/before`.
@@ -1864,7 +1955,7 @@ extension Components {
                 /// Creates a new `ChangesPayloadPayload`.
                 ///
                 /// - Parameters:
-                ///   - item:
+                ///   - item: The registered item, e.g. 住所, 法定代表人, 注册资本.
                 ///   - before:
                 ///   - after:
                 public init(
@@ -1882,8 +1973,12 @@ extension Components {
                     case after
                 }
             }
+            /// For a change: every item changed (变更事项); empty otherwise.
+            ///
             /// - Remark: Generated from `#/components/schemas/ArchiveEvent/changes`.
             public typealias ChangesPayload = [Components.Schemas.ArchiveEvent.ChangesPayloadPayload]
+            /// For a change: every item changed (变更事项); empty otherwise.
+            ///
             /// - Remark: Generated from `#/components/schemas/ArchiveEvent/changes`.
             public var changes: Components.Schemas.ArchiveEvent.ChangesPayload
             /// Creates a new `ArchiveEvent`.
@@ -1891,9 +1986,9 @@ extension Components {
             /// - Parameters:
             ///   - kind:
             ///   - date:
-            ///   - authority:
-            ///   - summary:
-            ///   - changes:
+            ///   - authority: 登记机关 that recorded the event, when different from the enterprise's.
+            ///   - summary: Free text, e.g. 2023年度报告已公示.
+            ///   - changes: For a change: every item changed (变更事项); empty otherwise.
             public init(
                 kind: Components.Schemas.ArchiveEvent.KindPayload,
                 date: Swift.String,
@@ -1977,30 +2072,38 @@ extension Components {
             public var idNumber: Swift.String
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/name`.
             public var name: Swift.String
+            /// 参保地, e.g. 广东省东莞市.
+            ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/region`.
             public var region: Swift.String
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/EnrolmentsPayload`.
             public struct EnrolmentsPayloadPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/EnrolmentsPayload/type`.
-                public var _type: Swift.String?
+                public var _type: Components.Schemas.InsuranceType
+                /// 参保日期.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/EnrolmentsPayload/startedOn`.
-                public var startedOn: Swift.String?
+                public var startedOn: Swift.String
+                /// 累计缴费月数.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/EnrolmentsPayload/monthsPaid`.
-                public var monthsPaid: Swift.Int?
+                public var monthsPaid: Swift.Int
+                /// 参保状态, e.g. 正常参保, 暂停缴费.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/EnrolmentsPayload/status`.
-                public var status: Swift.String?
+                public var status: Swift.String
                 /// Creates a new `EnrolmentsPayloadPayload`.
                 ///
                 /// - Parameters:
                 ///   - _type:
-                ///   - startedOn:
-                ///   - monthsPaid:
-                ///   - status:
+                ///   - startedOn: 参保日期.
+                ///   - monthsPaid: 累计缴费月数.
+                ///   - status: 参保状态, e.g. 正常参保, 暂停缴费.
                 public init(
-                    _type: Swift.String? = nil,
-                    startedOn: Swift.String? = nil,
-                    monthsPaid: Swift.Int? = nil,
-                    status: Swift.String? = nil
+                    _type: Components.Schemas.InsuranceType,
+                    startedOn: Swift.String,
+                    monthsPaid: Swift.Int,
+                    status: Swift.String
                 ) {
                     self._type = _type
                     self.startedOn = startedOn
@@ -2020,34 +2123,44 @@ extension Components {
             public var enrolments: Components.Schemas.SocialInsuranceRecord.EnrolmentsPayload
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/PaymentsPayload`.
             public struct PaymentsPayloadPayload: Codable, Hashable, Sendable {
+                /// 费款所属期, YYYY-MM.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/PaymentsPayload/month`.
-                public var month: Swift.String?
+                public var month: Swift.String
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/PaymentsPayload/type`.
-                public var _type: Swift.String?
+                public var _type: Components.Schemas.InsuranceType
+                /// 缴费基数.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/PaymentsPayload/base`.
-                public var base: Swift.String?
+                public var base: Components.Schemas.Money
+                /// 单位缴纳.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/PaymentsPayload/employerAmount`.
-                public var employerAmount: Swift.String?
+                public var employerAmount: Components.Schemas.Money
+                /// 个人缴纳.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/PaymentsPayload/personalAmount`.
-                public var personalAmount: Swift.String?
+                public var personalAmount: Components.Schemas.Money
+                /// 缴费单位.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/PaymentsPayload/employer`.
-                public var employer: Swift.String?
+                public var employer: Swift.String
                 /// Creates a new `PaymentsPayloadPayload`.
                 ///
                 /// - Parameters:
-                ///   - month:
+                ///   - month: 费款所属期, YYYY-MM.
                 ///   - _type:
-                ///   - base:
-                ///   - employerAmount:
-                ///   - personalAmount:
-                ///   - employer:
+                ///   - base: 缴费基数.
+                ///   - employerAmount: 单位缴纳.
+                ///   - personalAmount: 个人缴纳.
+                ///   - employer: 缴费单位.
                 public init(
-                    month: Swift.String? = nil,
-                    _type: Swift.String? = nil,
-                    base: Swift.String? = nil,
-                    employerAmount: Swift.String? = nil,
-                    personalAmount: Swift.String? = nil,
-                    employer: Swift.String? = nil
+                    month: Swift.String,
+                    _type: Components.Schemas.InsuranceType,
+                    base: Components.Schemas.Money,
+                    employerAmount: Components.Schemas.Money,
+                    personalAmount: Components.Schemas.Money,
+                    employer: Swift.String
                 ) {
                     self.month = month
                     self._type = _type
@@ -2065,26 +2178,34 @@ extension Components {
                     case employer
                 }
             }
+            /// Oldest first.
+            ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/payments`.
             public typealias PaymentsPayload = [Components.Schemas.SocialInsuranceRecord.PaymentsPayloadPayload]
+            /// Oldest first.
+            ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/payments`.
             public var payments: Components.Schemas.SocialInsuranceRecord.PaymentsPayload
             /// The pension the person receives, if retired.
             ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pension`.
             public struct PensionPayload: Codable, Hashable, Sendable {
+                /// 待遇领取开始日期.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pension/startedOn`.
-                public var startedOn: Swift.String?
+                public var startedOn: Swift.String
+                /// 月养老金.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pension/monthlyAmount`.
-                public var monthlyAmount: Swift.String?
+                public var monthlyAmount: Components.Schemas.Money
                 /// Creates a new `PensionPayload`.
                 ///
                 /// - Parameters:
-                ///   - startedOn:
-                ///   - monthlyAmount:
+                ///   - startedOn: 待遇领取开始日期.
+                ///   - monthlyAmount: 月养老金.
                 public init(
-                    startedOn: Swift.String? = nil,
-                    monthlyAmount: Swift.String? = nil
+                    startedOn: Swift.String,
+                    monthlyAmount: Components.Schemas.Money
                 ) {
                     self.startedOn = startedOn
                     self.monthlyAmount = monthlyAmount
@@ -2102,19 +2223,19 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pensionAccount`.
             public struct PensionAccountPayload: Codable, Hashable, Sendable {
-                /// Yuan, two decimals.
+                /// 个人账户累计储存额: yuan, two decimals.
                 ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pensionAccount/balance`.
-                public var balance: Swift.String
+                public var balance: Components.Schemas.Money
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pensionAccount/asOf`.
                 public var asOf: Swift.String
                 /// Creates a new `PensionAccountPayload`.
                 ///
                 /// - Parameters:
-                ///   - balance: Yuan, two decimals.
+                ///   - balance: 个人账户累计储存额: yuan, two decimals.
                 ///   - asOf:
                 public init(
-                    balance: Swift.String,
+                    balance: Components.Schemas.Money,
                     asOf: Swift.String
                 ) {
                     self.balance = balance
@@ -2129,25 +2250,29 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pensionAccount`.
             public var pensionAccount: Components.Schemas.SocialInsuranceRecord.PensionAccountPayload?
-            /// The social security card; lostOn once reported lost.
+            /// The social security card, if one was issued; lostOn once reported lost.
             ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/securityCard`.
             public struct SecurityCardPayload: Codable, Hashable, Sendable {
+                /// As printed, 9 capitals and digits.
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/securityCard/number`.
-                public var number: Swift.String?
+                public var number: Swift.String
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/securityCard/issuedOn`.
-                public var issuedOn: Swift.String?
+                public var issuedOn: Swift.String
+                /// The day it was reported lost (挂失).
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/securityCard/lostOn`.
                 public var lostOn: Swift.String?
                 /// Creates a new `SecurityCardPayload`.
                 ///
                 /// - Parameters:
-                ///   - number:
+                ///   - number: As printed, 9 capitals and digits.
                 ///   - issuedOn:
-                ///   - lostOn:
+                ///   - lostOn: The day it was reported lost (挂失).
                 public init(
-                    number: Swift.String? = nil,
-                    issuedOn: Swift.String? = nil,
+                    number: Swift.String,
+                    issuedOn: Swift.String,
                     lostOn: Swift.String? = nil
                 ) {
                     self.number = number
@@ -2160,7 +2285,7 @@ extension Components {
                     case lostOn
                 }
             }
-            /// The social security card; lostOn once reported lost.
+            /// The social security card, if one was issued; lostOn once reported lost.
             ///
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/securityCard`.
             public var securityCard: Components.Schemas.SocialInsuranceRecord.SecurityCardPayload?
@@ -2169,17 +2294,19 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pensionConfirmed`.
             public struct PensionConfirmedPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pensionConfirmed/year`.
-                public var year: Swift.Int?
+                public var year: Swift.Int
+                /// The day it was confirmed (China time).
+                ///
                 /// - Remark: Generated from `#/components/schemas/SocialInsuranceRecord/pensionConfirmed/confirmedOn`.
-                public var confirmedOn: Swift.String?
+                public var confirmedOn: Swift.String
                 /// Creates a new `PensionConfirmedPayload`.
                 ///
                 /// - Parameters:
                 ///   - year:
-                ///   - confirmedOn:
+                ///   - confirmedOn: The day it was confirmed (China time).
                 public init(
-                    year: Swift.Int? = nil,
-                    confirmedOn: Swift.String? = nil
+                    year: Swift.Int,
+                    confirmedOn: Swift.String
                 ) {
                     self.year = year
                     self.confirmedOn = confirmedOn
@@ -2198,12 +2325,12 @@ extension Components {
             /// - Parameters:
             ///   - idNumber:
             ///   - name:
-            ///   - region:
+            ///   - region: 参保地, e.g. 广东省东莞市.
             ///   - enrolments:
-            ///   - payments:
+            ///   - payments: Oldest first.
             ///   - pension: The pension the person receives, if retired.
             ///   - pensionAccount: The personal pension account, where the registry keeps one.
-            ///   - securityCard: The social security card; lostOn once reported lost.
+            ///   - securityCard: The social security card, if one was issued; lostOn once reported lost.
             ///   - pensionConfirmed: The latest yearly entitlement confirmation on record (a pension-confirmations submission marks its year once).
             public init(
                 idNumber: Swift.String,
@@ -2238,5 +2365,19 @@ extension Components {
                 case pensionConfirmed
             }
         }
+        /// The five social insurances (五险): 养老, 医疗, 失业, 工伤, 生育.
+        ///
+        /// - Remark: Generated from `#/components/schemas/InsuranceType`.
+        @frozen public enum InsuranceType: String, Codable, Hashable, Sendable, CaseIterable {
+            case pension = "pension"
+            case medical = "medical"
+            case unemployment = "unemployment"
+            case workInjury = "workInjury"
+            case maternity = "maternity"
+        }
+        /// Yuan with two decimals, e.g. 1234.50.
+        ///
+        /// - Remark: Generated from `#/components/schemas/Money`.
+        public typealias Money = Swift.String
     }
 }

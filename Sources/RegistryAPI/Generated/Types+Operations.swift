@@ -1249,12 +1249,12 @@ public enum Operations {
                     /// - Remark: Generated from `#/paths/v1/enterprises/GET/responses/200/content/json`.
                     public struct JsonPayload: Codable, Hashable, Sendable {
                         /// - Remark: Generated from `#/paths/v1/enterprises/GET/responses/200/content/json/enterprises`.
-                        public var enterprises: [Components.Schemas.EnterpriseListing]?
+                        public var enterprises: [Components.Schemas.EnterpriseListing]
                         /// Creates a new `JsonPayload`.
                         ///
                         /// - Parameters:
                         ///   - enterprises:
-                        public init(enterprises: [Components.Schemas.EnterpriseListing]? = nil) {
+                        public init(enterprises: [Components.Schemas.EnterpriseListing]) {
                             self.enterprises = enterprises
                         }
                         public enum CodingKeys: String, CodingKey {
@@ -1650,31 +1650,43 @@ public enum Operations {
                             case malformed = "malformed"
                         }
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/verdict`.
-                        public var verdict: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.VerdictPayload?
+                        public var verdict: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.VerdictPayload
+                        /// The proposed name as checked (trimmed).
+                        ///
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/name`.
-                        public var name: Swift.String?
+                        public var name: Swift.String
+                        /// The name's four parts; absent when malformed.
+                        ///
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts`.
                         public struct PartsPayload: Codable, Hashable, Sendable {
+                            /// 行政区划, e.g. 演示市.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/region`.
-                            public var region: Swift.String?
+                            public var region: Swift.String
+                            /// 字号: what tells the enterprise apart.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/core`.
-                            public var core: Swift.String?
+                            public var core: Swift.String
+                            /// 行业; absent when the name states none.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/industry`.
                             public var industry: Swift.String?
+                            /// 组织形式, e.g. 有限公司.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/form`.
-                            public var form: Swift.String?
+                            public var form: Swift.String
                             /// Creates a new `PartsPayload`.
                             ///
                             /// - Parameters:
-                            ///   - region:
-                            ///   - core:
-                            ///   - industry:
-                            ///   - form:
+                            ///   - region: 行政区划, e.g. 演示市.
+                            ///   - core: 字号: what tells the enterprise apart.
+                            ///   - industry: 行业; absent when the name states none.
+                            ///   - form: 组织形式, e.g. 有限公司.
                             public init(
-                                region: Swift.String? = nil,
-                                core: Swift.String? = nil,
+                                region: Swift.String,
+                                core: Swift.String,
                                 industry: Swift.String? = nil,
-                                form: Swift.String? = nil
+                                form: Swift.String
                             ) {
                                 self.region = region
                                 self.core = core
@@ -1688,31 +1700,37 @@ public enum Operations {
                                 case form
                             }
                         }
+                        /// The name's four parts; absent when malformed.
+                        ///
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts`.
                         public var parts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.PartsPayload?
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload`.
                         public struct ConflictsPayloadPayload: Codable, Hashable, Sendable {
+                            /// similar: the same 字号 in the same region and industry.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/kind`.
                             @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
                                 case identical = "identical"
                                 case similar = "similar"
                             }
+                            /// similar: the same 字号 in the same region and industry.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/kind`.
-                            public var kind: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload.KindPayload?
+                            public var kind: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload.KindPayload
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/name`.
-                            public var name: Swift.String?
+                            public var name: Swift.String
                             /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/uscc`.
-                            public var uscc: Swift.String?
+                            public var uscc: Swift.String
                             /// Creates a new `ConflictsPayloadPayload`.
                             ///
                             /// - Parameters:
-                            ///   - kind:
+                            ///   - kind: similar: the same 字号 in the same region and industry.
                             ///   - name:
                             ///   - uscc:
                             public init(
-                                kind: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload.KindPayload? = nil,
-                                name: Swift.String? = nil,
-                                uscc: Swift.String? = nil
+                                kind: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload.KindPayload,
+                                name: Swift.String,
+                                uscc: Swift.String
                             ) {
                                 self.kind = kind
                                 self.name = name
@@ -1724,29 +1742,37 @@ public enum Operations {
                                 case uscc
                             }
                         }
+                        /// Empty unless the verdict is conflict.
+                        ///
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/conflicts`.
                         public typealias ConflictsPayload = [Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload]
+                        /// Empty unless the verdict is conflict.
+                        ///
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/conflicts`.
-                        public var conflicts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayload?
+                        public var conflicts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayload
+                        /// Each word the name may not use, with why; empty unless the verdict is forbidden.
+                        ///
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/forbiddenWords`.
-                        public var forbiddenWords: [Swift.String]?
+                        public var forbiddenWords: [Swift.String]
+                        /// What is wrong, in words; absent when available.
+                        ///
                         /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/detail`.
                         public var detail: Swift.String?
                         /// Creates a new `JsonPayload`.
                         ///
                         /// - Parameters:
                         ///   - verdict:
-                        ///   - name:
-                        ///   - parts:
-                        ///   - conflicts:
-                        ///   - forbiddenWords:
-                        ///   - detail:
+                        ///   - name: The proposed name as checked (trimmed).
+                        ///   - parts: The name's four parts; absent when malformed.
+                        ///   - conflicts: Empty unless the verdict is conflict.
+                        ///   - forbiddenWords: Each word the name may not use, with why; empty unless the verdict is forbidden.
+                        ///   - detail: What is wrong, in words; absent when available.
                         public init(
-                            verdict: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.VerdictPayload? = nil,
-                            name: Swift.String? = nil,
+                            verdict: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.VerdictPayload,
+                            name: Swift.String,
                             parts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.PartsPayload? = nil,
-                            conflicts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayload? = nil,
-                            forbiddenWords: [Swift.String]? = nil,
+                            conflicts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayload,
+                            forbiddenWords: [Swift.String],
                             detail: Swift.String? = nil
                         ) {
                             self.verdict = verdict
@@ -3126,31 +3152,10 @@ public enum Operations {
                 public struct JsonPayload: Codable, Hashable, Sendable {
                     /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/confirmationId`.
                     public var confirmationId: Swift.String
+                    /// The retiree: the card holder of the session.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/applicant`.
-                    public struct ApplicantPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/applicant/idNumber`.
-                        public var idNumber: Swift.String?
-                        /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/applicant/name`.
-                        public var name: Swift.String?
-                        /// Creates a new `ApplicantPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - idNumber:
-                        ///   - name:
-                        public init(
-                            idNumber: Swift.String? = nil,
-                            name: Swift.String? = nil
-                        ) {
-                            self.idNumber = idNumber
-                            self.name = name
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case idNumber
-                            case name
-                        }
-                    }
-                    /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/applicant`.
-                    public var applicant: Operations.PostPensionConfirmations.Input.Body.JsonPayload.ApplicantPayload
+                    public var applicant: Components.Schemas.Applicant
                     /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/year`.
                     public var year: Swift.Int
                     /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/confirmedAt`.
@@ -3165,13 +3170,13 @@ public enum Operations {
                     ///
                     /// - Parameters:
                     ///   - confirmationId:
-                    ///   - applicant:
+                    ///   - applicant: The retiree: the card holder of the session.
                     ///   - year:
                     ///   - confirmedAt:
                     ///   - liveness:
                     public init(
                         confirmationId: Swift.String,
-                        applicant: Operations.PostPensionConfirmations.Input.Body.JsonPayload.ApplicantPayload,
+                        applicant: Components.Schemas.Applicant,
                         year: Swift.Int,
                         confirmedAt: Foundation.Date,
                         liveness: Operations.PostPensionConfirmations.Input.Body.JsonPayload.LivenessPayload
@@ -3396,31 +3401,12 @@ public enum Operations {
                 public struct JsonPayload: Codable, Hashable, Sendable {
                     /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/reportId`.
                     public var reportId: Swift.String
+                    /// The card holder of the session, after a face match.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/applicant`.
-                    public struct ApplicantPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/applicant/idNumber`.
-                        public var idNumber: Swift.String?
-                        /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/applicant/name`.
-                        public var name: Swift.String?
-                        /// Creates a new `ApplicantPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - idNumber:
-                        ///   - name:
-                        public init(
-                            idNumber: Swift.String? = nil,
-                            name: Swift.String? = nil
-                        ) {
-                            self.idNumber = idNumber
-                            self.name = name
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case idNumber
-                            case name
-                        }
-                    }
-                    /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/applicant`.
-                    public var applicant: Operations.PostCardLosses.Input.Body.JsonPayload.ApplicantPayload
+                    public var applicant: Components.Schemas.Applicant
+                    /// The card's number as the holder confirmed it; absent (reported offline): the current card.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/cardNumber`.
                     public var cardNumber: Swift.String?
                     /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/reportedAt`.
@@ -3429,12 +3415,12 @@ public enum Operations {
                     ///
                     /// - Parameters:
                     ///   - reportId:
-                    ///   - applicant:
-                    ///   - cardNumber:
+                    ///   - applicant: The card holder of the session, after a face match.
+                    ///   - cardNumber: The card's number as the holder confirmed it; absent (reported offline): the current card.
                     ///   - reportedAt:
                     public init(
                         reportId: Swift.String,
-                        applicant: Operations.PostCardLosses.Input.Body.JsonPayload.ApplicantPayload,
+                        applicant: Components.Schemas.Applicant,
                         cardNumber: Swift.String? = nil,
                         reportedAt: Foundation.Date
                     ) {
@@ -3658,33 +3644,14 @@ public enum Operations {
                     public var confirmationId: Swift.String
                     /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/trackingNumber`.
                     public var trackingNumber: Swift.String
+                    /// The confirming card holder.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/applicant`.
-                    public struct ApplicantPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/applicant/idNumber`.
-                        public var idNumber: Swift.String?
-                        /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/applicant/name`.
-                        public var name: Swift.String?
-                        /// Creates a new `ApplicantPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - idNumber:
-                        ///   - name:
-                        public init(
-                            idNumber: Swift.String? = nil,
-                            name: Swift.String? = nil
-                        ) {
-                            self.idNumber = idNumber
-                            self.name = name
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case idNumber
-                            case name
-                        }
-                    }
-                    /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/applicant`.
-                    public var applicant: Operations.PostPartyConfirmations.Input.Body.JsonPayload.ApplicantPayload
+                    public var applicant: Components.Schemas.Applicant
                     /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/confirmedAt`.
                     public var confirmedAt: Foundation.Date
+                    /// Whether the holder passed the face match at the kiosk.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/faceMatched`.
                     public var faceMatched: Swift.Bool
                     /// Creates a new `JsonPayload`.
@@ -3692,13 +3659,13 @@ public enum Operations {
                     /// - Parameters:
                     ///   - confirmationId:
                     ///   - trackingNumber:
-                    ///   - applicant:
+                    ///   - applicant: The confirming card holder.
                     ///   - confirmedAt:
-                    ///   - faceMatched:
+                    ///   - faceMatched: Whether the holder passed the face match at the kiosk.
                     public init(
                         confirmationId: Swift.String,
                         trackingNumber: Swift.String,
-                        applicant: Operations.PostPartyConfirmations.Input.Body.JsonPayload.ApplicantPayload,
+                        applicant: Components.Schemas.Applicant,
                         confirmedAt: Foundation.Date,
                         faceMatched: Swift.Bool
                     ) {
@@ -3941,12 +3908,20 @@ public enum Operations {
                             public var _type: Swift.String
                             /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/registeredCapital`.
                             public var registeredCapital: Swift.String
+                            /// The applicant's name, masked.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/applicantMaskedName`.
                             public var applicantMaskedName: Swift.String
+                            /// The asking person's roles in it.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/roles`.
                             public var roles: [Components.Schemas.PartyRole]
+                            /// The asking person's share in hundredths of a percent; absent when they invest nothing.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/shareBasisPoints`.
                             public var shareBasisPoints: Swift.Int?
+                            /// When the asking person's confirmation counted; absent while it has not.
+                            ///
                             /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/confirmedAt`.
                             public var confirmedAt: Foundation.Date?
                             /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/state`.
@@ -3958,10 +3933,10 @@ public enum Operations {
                             ///   - proposedName:
                             ///   - _type:
                             ///   - registeredCapital:
-                            ///   - applicantMaskedName:
-                            ///   - roles:
-                            ///   - shareBasisPoints:
-                            ///   - confirmedAt:
+                            ///   - applicantMaskedName: The applicant's name, masked.
+                            ///   - roles: The asking person's roles in it.
+                            ///   - shareBasisPoints: The asking person's share in hundredths of a percent; absent when they invest nothing.
+                            ///   - confirmedAt: When the asking person's confirmation counted; absent while it has not.
                             ///   - state:
                             public init(
                                 trackingNumber: Swift.String,
@@ -3999,12 +3974,12 @@ public enum Operations {
                         /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/openings`.
                         public typealias OpeningsPayload = [Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayloadPayload]
                         /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/openings`.
-                        public var openings: Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayload?
+                        public var openings: Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayload
                         /// Creates a new `JsonPayload`.
                         ///
                         /// - Parameters:
                         ///   - openings:
-                        public init(openings: Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayload? = nil) {
+                        public init(openings: Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayload) {
                             self.openings = openings
                         }
                         public enum CodingKeys: String, CodingKey {
@@ -4437,12 +4412,12 @@ public enum Operations {
                     /// - Remark: Generated from `#/paths/v1/applications/progress/POST/responses/200/content/json`.
                     public struct JsonPayload: Codable, Hashable, Sendable {
                         /// - Remark: Generated from `#/paths/v1/applications/progress/POST/responses/200/content/json/applications`.
-                        public var applications: [Components.Schemas.ApplicationProgress]?
+                        public var applications: [Components.Schemas.ApplicationProgress]
                         /// Creates a new `JsonPayload`.
                         ///
                         /// - Parameters:
                         ///   - applications:
-                        public init(applications: [Components.Schemas.ApplicationProgress]? = nil) {
+                        public init(applications: [Components.Schemas.ApplicationProgress]) {
                             self.applications = applications
                         }
                         public enum CodingKeys: String, CodingKey {
@@ -4647,6 +4622,8 @@ public enum Operations {
             @frozen public enum Body: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json`.
                 public struct JsonPayload: Codable, Hashable, Sendable {
+                    /// Any status but received, where every application starts.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json/status`.
                     @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
                         case underReview = "under-review"
@@ -4654,15 +4631,19 @@ public enum Operations {
                         case approved = "approved"
                         case refused = "refused"
                     }
+                    /// Any status but received, where every application starts.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json/status`.
                     public var status: Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload.StatusPayload
+                    /// What to bring (more-materials) or why (refused); required for those two.
+                    ///
                     /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json/note`.
                     public var note: Swift.String?
                     /// Creates a new `JsonPayload`.
                     ///
                     /// - Parameters:
-                    ///   - status:
-                    ///   - note:
+                    ///   - status: Any status but received, where every application starts.
+                    ///   - note: What to bring (more-materials) or why (refused); required for those two.
                     public init(
                         status: Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload.StatusPayload,
                         note: Swift.String? = nil
@@ -4989,12 +4970,12 @@ public enum Operations {
                     /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content/json`.
                     public struct JsonPayload: Codable, Hashable, Sendable {
                         /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content/json/deliveries`.
-                        public var deliveries: [Components.Schemas.DeliveryRecord]?
+                        public var deliveries: [Components.Schemas.DeliveryRecord]
                         /// Creates a new `JsonPayload`.
                         ///
                         /// - Parameters:
                         ///   - deliveries:
-                        public init(deliveries: [Components.Schemas.DeliveryRecord]? = nil) {
+                        public init(deliveries: [Components.Schemas.DeliveryRecord]) {
                             self.deliveries = deliveries
                         }
                         public enum CodingKeys: String, CodingKey {
@@ -7277,12 +7258,12 @@ public enum Operations {
                 /// - Remark: Generated from `#/paths/v1/config/bundles/{id}/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
                     /// - Remark: Generated from `#/paths/v1/config/bundles/{id}/GET/responses/200/content/application\/json`.
-                    case json(OpenAPIRuntime.OpenAPIObjectContainer)
+                    case json(Components.Schemas.SignedEnvelope)
                     /// The associated value of the enum case if `self` is `.json`.
                     ///
                     /// - Throws: An error if `self` is not `.json`.
                     /// - SeeAlso: `.json`.
-                    public var json: OpenAPIRuntime.OpenAPIObjectContainer {
+                    public var json: Components.Schemas.SignedEnvelope {
                         get throws {
                             switch self {
                             case let .json(body):
