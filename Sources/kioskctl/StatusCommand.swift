@@ -41,9 +41,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// The overview, a few lines.
     static func text(_ s: TechnicianStatus) -> String {
-        let up = s.uptimeSeconds
-        let uptime = up >= 86_400 ? "\(up / 86_400)d \(up % 86_400 / 3600)h" : up >= 3600 ? "\(up / 3600)h \(up % 3600 / 60)m" : "\(up / 60)m \(up % 60)s"
-        var lines = ["● kioskd \(s.kioskId) (site \(s.site)) · version \(s.version) · pid \(s.pid) · up \(uptime)"]
+        var lines = ["● kioskd \(s.kioskId) (site \(s.site)) · version \(s.version) · pid \(s.pid) · up \(duration(s.uptimeSeconds))"]
         if let summary = s.summary { lines.append("  " + summary) }
         lines.append("  maintenance: " + (s.maintenance ? "on" + (s.maintenanceReason.map { " (\($0))" } ?? "") : "off"))
         lines.append("  reader:      " + (s.readerPresent ? "connected \(s.readerEndpoint ?? "")" + (s.samID.map { ", SAM \($0)" } ?? "") : "missing"))
@@ -52,7 +50,19 @@ struct StatusCommand: AsyncParsableCommand {
                          + (printer.accepting ? "" : ", not accepting jobs"))
         }
         lines.append("  sessions:    \(s.sessionsStarted) started" + (s.sessionActive ? ", one active" : ""))
+        if let version = s.configVersion { lines.append("  config:      " + version) }
+        if let outbox = s.outbox {
+            lines.append("  outbox:      \(outbox.depth) waiting" + (outbox.oldestAgeSeconds.map { ", oldest \(duration(Int($0)))" } ?? "")
+                         + ", \(outbox.deadLetters) dead letter\(outbox.deadLetters == 1 ? "" : "s")")
+            lines.append("  heartbeat:   " + (s.lastHeartbeatAgeSeconds.map { "accepted \(duration($0)) ago" } ?? "none accepted yet"))
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// `42s`, `5m 3s`, `2h 10m`, `3d 4h`.
+    static func duration(_ seconds: Int) -> String {
+        seconds >= 86_400 ? "\(seconds / 86_400)d \(seconds % 86_400 / 3600)h" : seconds >= 3600 ? "\(seconds / 3600)h \(seconds % 3600 / 60)m"
+            : seconds >= 60 ? "\(seconds / 60)m \(seconds % 60)s" : "\(seconds)s"
     }
 }
 

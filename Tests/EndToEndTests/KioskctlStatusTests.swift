@@ -14,6 +14,9 @@ import Testing
         #expect(r.status == 0 && r.stdout.contains("● kioskd demo-kiosk-01") && r.stdout.contains("serving; reader ok; a4 ready"),
                 "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("printer a4: queue a4, online"), "\(r.stdout)")
+        // What the technician needs at a glance: the configuration in force and the queue to the registry.
+        #expect(r.stdout.contains("config:      embedded default") || r.stdout.contains("config:      generation "), "\(r.stdout)")
+        #expect(r.stdout.contains("outbox:      ") && r.stdout.contains("dead letters") && r.stdout.contains("heartbeat:   "), "\(r.stdout)")
         r = try ProcessRunner.run(kioskctl, ["status", "--json"] + socket, timeout: 30)
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         #expect((object?["summary"] as? String)?.hasPrefix("serving") == true, "\(r.stdout)")

@@ -30,10 +30,19 @@ extension Kioskd {
             maintenance: await state.maintenance, maintenanceReason: await state.maintenanceReason,
             readerPresent: await state.readerPresent, readerEndpoint: await state.readerEndpoint, samID: await state.samID,
             printers: views, sessionActive: await sessions.isActive, sessionsStarted: await sessions.sessionsStarted,
-            counters: await state.counters, configDirectory: options.configDirectory.path, configVersion: nil,
-            outbox: nil, lastHeartbeatAgeSeconds: nil)
+            counters: await state.counters, configDirectory: options.configDirectory.path,
+            configVersion: Self.versionText(await configStore.currentGeneration()), outbox: backedGateway?.figures(),
+            lastHeartbeatAgeSeconds: (await heartbeatFigures())?.lastAcceptedAt.map { max(0, Int(Date().timeIntervalSince($0))) })
         status.summary = await statusLine()
         return status
+    }
+
+    /// The configuration in force in a few words: `generation 3: fleet v3, site:demo-hall v1`, or the
+    /// embedded default when no bundle was ever applied.
+    static func versionText(_ generation: ConfigGeneration?) -> String {
+        guard let generation else { return "embedded default" }
+        let layers = generation.layers.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }
+        return "generation \(generation.generation)" + (layers.isEmpty ? "" : ": " + layers.joined(separator: ", "))
     }
 
     public func setMaintenance(_ request: MaintenanceRequest, by account: String) async throws {
