@@ -72,7 +72,7 @@ public final class Kioskd: TechnicianOperations {
         sessions = SessionManager(hub: hub, audit: audit, idleTimeout: TimeInterval(settings.session.idleTimeoutSeconds),
                                   warningLead: TimeInterval(settings.session.idleWarningSeconds))
 
-        let signingKey = try Self.documentSigningKey(state: options.stateDirectory, config: options.configDirectory)
+        let signingKey = try Self.documentSigningKey(state: options.stateDirectory)
         documentKeyPublic = signingKey.key.publicKeyBase64
         if !options.allowDemoKeys { try Self.refuseDemoKeys(options: options, configuration: directory, signingKey: signingKey) }
         let desk = try DocumentDesk.make(settings: settings, options: options, signingKey: signingKey.key,

@@ -29,6 +29,9 @@ public final class OutboxRelay: Service, Sendable {
     /// Wakes the relay now (e.g. when the network comes back).
     public func wake() { signal.fire() }
 
+    /// True while the relay waits for an enqueue, a wake or its next item's time.
+    public var isIdle: Bool { signal.isWaiting }
+
     /// Delivers until cancelled or shut down gracefully.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -142,6 +145,9 @@ final class WakeSignal: Sendable {
     }
 
     private let state = Locked(State())
+
+    /// True while a `wait` is under way.
+    var isWaiting: Bool { state.withLock { $0.waiter != nil } }
 
     func fire() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in

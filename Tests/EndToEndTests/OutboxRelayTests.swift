@@ -112,7 +112,7 @@ import Testing
                                 idleInterval: .seconds(60))
         let task = Task { try await relay.run() }
         defer { task.cancel() }
-        try await Task.sleep(for: .milliseconds(300))  // the relay is idle, for up to a minute
+        #expect(await waitUntil(10) { relay.isIdle })  // nothing to send: idle for up to a minute
         func rating(_ visit: String, _ level: Int) -> RatingRecord {
             RatingRecord(visitId: visit, level: level, reason: nil, serviceCode: "archive-query", formVersion: 1, ratedAt: Date())
         }

@@ -5,7 +5,7 @@ import Printing
 /// The kiosk's document-signing key, and the refusal to run with the demo keys.
 extension Kioskd {
     /// The document-signing key: the state directory's, else the system's.
-    static func documentSigningKey(state: URL, config: URL) throws -> (key: DocumentSigningKey, path: String) {
+    static func documentSigningKey(state: URL) throws -> (key: DocumentSigningKey, path: String) {
         let candidates = [state.appendingPathComponent("document-signing.key").path,
                           "/etc/yitiji/document-signing.key"]
         for path in candidates where FileManager.default.fileExists(atPath: path) {
