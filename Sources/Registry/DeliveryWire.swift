@@ -28,7 +28,7 @@ public struct DeliveryRequest: Codable, Sendable, Hashable {
     public func problem() -> String? {
         if let problem = HallNames.problem(ticketId: ("deliveryId", deliveryId), site: site) { return problem }
         if !["social-insurance-certificate", "business-licence"].contains(documentKind) { return "documentKind \(documentKind.prefix(40)) is not posted" }
-        if (try? IDNumber(applicant.idNumber)) == nil { return "applicant.idNumber is not a valid ID number" }
+        if let problem = applicant.problem() { return problem }
         if let (field, why) = address.problem() { return "address.\(field): \(why)" }
         return nil
     }

@@ -61,10 +61,11 @@ public struct PensionConfirmation: Codable, Sendable, Hashable {
 }
 
 extension Applicant {
-    /// Why the registry would refuse this card holder's ID number or name, or nil.
+    /// Why the registry would refuse this card holder's ID number or name, or nil: the one rule for
+    /// every submission that names a person.
     public func problem() -> String? {
         if (try? IDNumber(idNumber)) == nil { return "applicant.idNumber is not a valid ID number" }
-        if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 60 { return "applicant.name must be 1–60 characters" }
+        if name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 64 { return "applicant.name must hold 1 to 64 characters" }
         return nil
     }
 }

@@ -71,10 +71,10 @@ public struct ApplicationSubmission: Codable, Sendable, Hashable {
     /// Why the registry would refuse it, or nil when it is well formed.
     public func problem() -> String? {
         if trackingNumber.isEmpty || trackingNumber.count > 64 { return "trackingNumber must hold 1 to 64 characters" }
-        if (try? IDNumber(applicant.idNumber)) == nil { return "applicant.idNumber is not a valid ID number" }
+        if let problem = applicant.problem() { return problem }
         if let (field, why) = delivery?.problem() { return "delivery.\(field): \(why)" }
         if let parties, let problem = OpeningRules.problem(parties, applicant: applicant) { return problem }
-        for (field, value, limit) in [("applicant.name", applicant.name, 64), ("proposedName", proposedName, 100),
+        for (field, value, limit) in [("proposedName", proposedName, 100),
                                       ("type", type, 64), ("registeredCapital", registeredCapital, 64),
                                       ("address", address, 200), ("businessScope", businessScope, 2000)] {
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)

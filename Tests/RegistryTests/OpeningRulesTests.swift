@@ -111,4 +111,28 @@ import Testing
         confirmation.applicant = Applicant(idNumber: "123", name: "李四")
         #expect(confirmation.problem() != nil)
     }
+
+    /// One rule for a person a submission names, whatever the submission: 1 to 64 characters of
+    /// name (a long name of a minority nationality fits) and a valid ID number.
+    @Test func everySubmissionNamingAPersonTakesTheSameName() {
+        let long = Applicant(idNumber: Self.li.idNumber, name: String(repeating: "阿", count: 64))
+        let tooLong = Applicant(idNumber: Self.li.idNumber, name: String(repeating: "阿", count: 65))
+        let now = Date()
+        func problems(_ who: Applicant) -> [String?] {
+            let address = DeliveryAddress(recipient: "李四", mobile: "13812345678", address: "东莞市南城区鸿福路 100 号")
+            return [
+                PensionConfirmation(confirmationId: "RZ-confirm-0001", applicant: who, year: 2026, confirmedAt: now, liveness: "blink").problem(),
+                CardLossReport(reportId: "GS-loss-00000001", applicant: who, cardNumber: nil, reportedAt: now).problem(),
+                PartyConfirmation(confirmationId: "QR-12345678", trackingNumber: "YT-DG-0001-20261204-000001", applicant: who,
+                                  confirmedAt: now, faceMatched: true).problem(),
+                DeliveryRequest(deliveryId: "delivery-0000001", site: "hall-1", documentKind: "social-insurance-certificate", applicant: who,
+                                address: address, requestedAt: now).problem(),
+                ApplicationSubmission(trackingNumber: "YT-DG-0001-20261204-000001", applicant: who, proposedName: "东莞市测试有限公司",
+                                      type: "有限责任公司", registeredCapital: "人民币壹佰万元", address: "东莞市", businessScope: "软件",
+                                      submittedAt: now).problem(),
+            ]
+        }
+        #expect(problems(long).allSatisfy { $0 == nil }, "\(problems(long))")
+        #expect(problems(tooLong).allSatisfy { $0?.contains("applicant.name") == true }, "\(problems(tooLong))")
+    }
 }

@@ -85,8 +85,7 @@ extension Components {
                 case idNumber
             }
         }
-        /// The card holder of the kiosk session, as a submission names them. Pension confirmations, card-loss reports and party confirmations take a name of at most 60 characters.
-        ///
+        /// The card holder of the kiosk session, as a submission names them (one rule for every submission).
         ///
         /// - Remark: Generated from `#/components/schemas/Applicant`.
         public struct Applicant: Codable, Hashable, Sendable {
