@@ -12,7 +12,7 @@ public struct KioskSigningMiddleware: ClientMiddleware {
     public let maxBodyBytes: Int
 
     /// Signs as `credentials`, bodies up to `maxBodyBytes`.
-    public init(credentials: KioskCredentials, maxBodyBytes: Int = 8 << 20) {
+    public init(credentials: KioskCredentials, maxBodyBytes: Int = RegistryClient.maxRequestBytes) {
         self.credentials = credentials
         self.maxBodyBytes = maxBodyBytes
     }
@@ -24,7 +24,7 @@ public struct KioskSigningMiddleware: ClientMiddleware {
         if let body { bytes = try await Data(collecting: body, upTo: maxBodyBytes) } else { bytes = Data() }
         var prefix = baseURL.path
         while prefix.hasSuffix("/") { prefix.removeLast() }
-        let idempotencyKey = HTTPField.Name("Idempotency-Key").flatMap { request.headerFields[$0] }
+        let idempotencyKey = HTTPField.Name(KioskSignature.idempotencyKeyHeader).flatMap { request.headerFields[$0] }
         for (name, value) in credentials.headers(method: request.method.rawValue, pathAndQuery: prefix + (request.path ?? "/"),
                                                  body: bytes, idempotencyKey: idempotencyKey) {
             guard let field = HTTPField.Name(name) else { continue }

@@ -13,7 +13,7 @@ struct RegistryWireTransport: ClientTransport {
 
     func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String) async throws -> (HTTPResponse, HTTPBody?) {
         var bytes: Data?
-        if let body { bytes = try await Data(collecting: body, upTo: 8 << 20) }   // the largest request: a batch
+        if let body { bytes = try await Data(collecting: body, upTo: RegistryClient.maxRequestBytes) }
         var headers: [(String, String)] = []
         if let name = HTTPField.Name(KioskSignature.idempotencyKeyHeader), let key = request.headerFields[name] {
             headers.append((KioskSignature.idempotencyKeyHeader, key))
@@ -27,6 +27,9 @@ struct RegistryWireTransport: ClientTransport {
 }
 
 extension RegistryClient {
+    /// The largest request the registry takes: a batch of submissions.
+    public static let maxRequestBytes = 8 << 20
+
     /// The client generated from `openapi/registry.yaml`, sending through this client's policy.
     /// Made per call: it holds this client, which must not hold it back.
     var api: Client {
@@ -54,14 +57,14 @@ extension RegistryClient {
     }
 
     /// A value of the kiosk's own types as the generated type of the same schema.
-    func wire<Generated: Decodable>(_ value: some Encodable, as type: Generated.Type = Generated.self) throws(RegistryClientError) -> Generated {
+    func wire<Generated: Decodable>(_ value: some Encodable) throws(RegistryClientError) -> Generated {
         do { return try RegistryJSON.decoder().decode(Generated.self, from: RegistryJSON.encoder().encode(value)) } catch {
             throw .invalidRequest("\(Generated.self): \(error)")
         }
     }
 
     /// A generated answer as the kiosk's own type of the same schema.
-    func domain<Value: Decodable>(_ answer: some Encodable, as type: Value.Type = Value.self) throws(RegistryClientError) -> Value {
+    func domain<Value: Decodable>(_ answer: some Encodable) throws(RegistryClientError) -> Value {
         do { return try RegistryJSON.decoder().decode(Value.self, from: RegistryJSON.encoder().encode(answer)) } catch {
             breaker.failed()
             throw .malformedAnswer("\(Value.self): \(error)")

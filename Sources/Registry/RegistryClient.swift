@@ -249,7 +249,7 @@ public final class RegistryClient: Sendable {
 
     /// The public record of an enterprise (the business-licence object).
     public func enterprise(uscc: String) async throws(RegistryClientError) -> Enterprise {
-        let uscc = try pathSegment(uscc)
+        let uscc = try checkedSegment(uscc)
         return try domain(try await operation { try await $0.getEnterprisesByUscc(path: .init(uscc: uscc)).ok.body.json })
     }
 
@@ -261,13 +261,13 @@ public final class RegistryClient: Sendable {
 
     /// The enterprise's public archive: licence record, status and events.
     public func archive(uscc: String) async throws(RegistryClientError) -> PublicArchive {
-        let uscc = try pathSegment(uscc)
+        let uscc = try checkedSegment(uscc)
         return try domain(try await operation { try await $0.getEnterprisesByUsccArchive(path: .init(uscc: uscc)).ok.body.json })
     }
 
     /// A person's social-insurance record (personal data: keep it in memory for the session only).
     public func socialInsurance(idNumber: String) async throws(RegistryClientError) -> SocialInsuranceRecord {
-        let idNumber = try pathSegment(idNumber)
+        let idNumber = try checkedSegment(idNumber)
         return try domain(try await operation { try await $0.getPersonsByIdNumberSocialInsurance(path: .init(idNumber: idNumber)).ok.body.json })
     }
 
@@ -321,7 +321,7 @@ public final class RegistryClient: Sendable {
     /// Reserves the next number of a queue at the kiosk's site; asking again with the same ticket
     /// id answers the same ticket. It waits in the queue once reported printed (`TicketReport`).
     public func reserveTicket(site: String, _ request: TicketRequest) async throws(RegistryClientError) -> HallTicket {
-        let site = try pathSegment(site)
+        let site = try checkedSegment(site)
         let ask: Components.Schemas.TicketRequest = try wire(request)
         return try domain(try await operation { try await $0.postHallsBySiteTickets(path: .init(site: site), body: .json(ask)).created.body.json })
     }
@@ -330,20 +330,20 @@ public final class RegistryClient: Sendable {
     /// ticket (the same one again for a repeated check-in), or `.refused` with problem code
     /// `appointment.not-found`, `appointment.too-early`, `appointment.too-late` or `appointment.other-site`.
     public func checkIn(site: String, _ request: CheckInRequest) async throws(RegistryClientError) -> HallTicket {
-        let site = try pathSegment(site)
+        let site = try checkedSegment(site)
         let ask: Components.Schemas.CheckInRequest = try wire(request)
         return try domain(try await operation { try await $0.postHallsBySiteCheckIns(path: .init(site: site), body: .json(ask)).created.body.json })
     }
 
     /// Today's queues of the site: waiting tickets and the number called last.
     public func hallFigures(site: String) async throws(RegistryClientError) -> HallFigures {
-        let site = try pathSegment(site)
+        let site = try checkedSegment(site)
         return try domain(try await operation { try await $0.getHallsBySiteQueues(path: .init(site: site)).ok.body.json })
     }
 
     /// A counter calls the next number of `queue`; retried with the same key, the same ticket.
     public func callNext(site: String, queue: String, counter: Int, idempotencyKey: String) async throws(RegistryClientError) -> HallTicket {
-        let (site, queue) = (try pathSegment(site), try pathSegment(queue))
+        let (site, queue) = (try checkedSegment(site), try checkedSegment(queue))
         return try domain(try await operation {
             try await $0.postHallsBySiteQueuesByQueueCall(path: .init(site: site, queue: queue), headers: .init(idempotencyKey: idempotencyKey),
                                                           body: .json(.init(counter: counter))).ok.body.json
@@ -366,7 +366,7 @@ public final class RegistryClient: Sendable {
 
     /// An application's progress by its tracking number (or the registry's number).
     public func progress(number: String) async throws(RegistryClientError) -> ApplicationProgress {
-        let number = try pathSegment(number)
+        let number = try checkedSegment(number)
         return try domain(try await operation { try await $0.getApplicationsByNumberProgress(path: .init(number: number)).ok.body.json })
     }
 
@@ -386,7 +386,7 @@ public final class RegistryClient: Sendable {
 
     /// The back office moves an application on; retried with the same key, one step.
     public func setStatus(number: String, _ change: StatusChange, idempotencyKey: String) async throws(RegistryClientError) -> ApplicationProgress {
-        let number = try pathSegment(number)
+        let number = try checkedSegment(number)
         let ask: Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload = try wire(change)
         return try domain(try await operation {
             try await $0.postApplicationsByNumberStatus(path: .init(number: number), headers: .init(idempotencyKey: idempotencyKey),
@@ -447,9 +447,16 @@ public final class RegistryClient: Sendable {
     /// RFC 3986's unreserved characters, sent as they are (the registry refuses them encoded).
     static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
+    /// `text` if it can be one path segment (1 to 64 bytes), as it is: the generated client
+    /// percent-encodes what it puts in a path.
+    func checkedSegment(_ text: String) throws(RegistryClientError) -> String {
+        guard !text.isEmpty, text.utf8.count <= 64 else { throw .invalidRequest("'\(text.prefix(20))' is not a valid path segment") }
+        return text
+    }
+
+    /// `text` as one path segment percent-encoded, for a request made without the generated client.
     func pathSegment(_ text: String) throws(RegistryClientError) -> String {
-        guard !text.isEmpty, text.utf8.count <= 64,
-              let encoded = text.addingPercentEncoding(withAllowedCharacters: Self.unreserved) else {
+        guard let encoded = try checkedSegment(text).addingPercentEncoding(withAllowedCharacters: Self.unreserved) else {
             throw .invalidRequest("'\(text.prefix(20))' is not a valid path segment")
         }
         return encoded

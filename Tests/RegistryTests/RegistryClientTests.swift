@@ -34,6 +34,19 @@ import Testing
         #expect(elapsed < limit, "took \(elapsed) s", sourceLocation: sourceLocation)
     }
 
+    /// A path segment with reserved characters is percent-encoded once, as the registry decodes it.
+    @Test func aPathSegmentIsEncodedOnce() async throws {
+        let targets = Locked<[String]>([])
+        let problem = Data(#"{"type":"about:blank","title":"x","status":404,"detail":"x","code":"hall.site-invalid"}"#.utf8)
+        let server = try LoopbackHTTPServer { request in
+            targets.withLock { $0.append(request.target) }
+            return .reply(status: 404, body: problem, contentType: "application/problem+json")
+        }
+        let c = try client(server)
+        _ = try? await c.hallFigures(site: "hall 1/东")
+        #expect(targets.withLock { $0 } == ["/v1/halls/hall%201%2F%E4%B8%9C/queues"])
+    }
+
     @Test func aMovedRegistryIsFollowedByTheClientAndEveryClientMadeFromIt() async throws {
         let health = Data(#"{"status":"ok","serverTime":"2026-01-01T00:00:00Z","version":"1"}"#.utf8)
         let old = try LoopbackHTTPServer { _ in .reply(status: 200, body: health) }
