@@ -125,7 +125,7 @@ extension Outbox {
         case "idNumber": return IDNumber.mask(text)
         case "name", "recipient": return CardIdentity.maskName(text)
         case "mobile": return DeliveryAddress.maskMobile(text)
-        case "address": return String(text.prefix(6)) + (text.count > 6 ? "****" : "")
+        case "address": return DeliveryAddress.maskPlace(text)
         case "cardNumber": return String(repeating: "*", count: max(0, text.count - 2)) + String(text.suffix(2))
         default: return text
         }

@@ -75,7 +75,7 @@ struct ConfigShowCommand: AsyncParsableCommand {
         print("kiosk       \(view.kioskId) (site \(view.site))")
         print("directory   \(view.directory)")
         print("generation  \(view.generation.map(String.init) ?? "embedded default")")
-        print("layers      \(view.layers.isEmpty ? "none" : view.layers.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", "))")
+        print("layers      \(view.layers.isEmpty ? "none" : ConfigGeneration.layerText(view.layers))")
         print("registry    \(view.registryURL)")
         print("trust       \(view.trustedRoot ? "root installed" : "no trusted root: bundles cannot be verified")")
         if let last = view.history.last {

@@ -41,7 +41,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// The overview, a few lines.
     static func text(_ s: TechnicianStatus) -> String {
-        var lines = ["● kioskd \(s.kioskId) (site \(s.site)) · version \(s.version) · pid \(s.pid) · up \(duration(s.uptimeSeconds))"]
+        var lines = ["● kioskd \(s.kioskId) (site \(s.site)) · version \(s.version) · pid \(s.pid) · up \(Durations.words(Double(s.uptimeSeconds)))"]
         if let summary = s.summary { lines.append("  " + summary) }
         lines.append("  maintenance: " + (s.maintenance ? "on" + (s.maintenanceReason.map { " (\($0))" } ?? "") : "off"))
         lines.append("  reader:      " + (s.readerPresent ? "connected \(s.readerEndpoint ?? "")" + (s.samID.map { ", SAM \($0)" } ?? "") : "missing"))
@@ -52,17 +52,11 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("  sessions:    \(s.sessionsStarted) started" + (s.sessionActive ? ", one active" : ""))
         if let version = s.configVersion { lines.append("  config:      " + version) }
         if let outbox = s.outbox {
-            lines.append("  outbox:      \(outbox.depth) waiting" + (outbox.oldestAgeSeconds.map { ", oldest \(duration(Int($0)))" } ?? "")
+            lines.append("  outbox:      \(outbox.depth) waiting" + (outbox.oldestAgeSeconds.map { ", oldest \(Durations.words($0))" } ?? "")
                          + ", \(outbox.deadLetters) dead letter\(outbox.deadLetters == 1 ? "" : "s")")
-            lines.append("  heartbeat:   " + (s.lastHeartbeatAgeSeconds.map { "accepted \(duration($0)) ago" } ?? "none accepted yet"))
+            lines.append("  heartbeat:   " + (s.lastHeartbeatAgeSeconds.map { "accepted \(Durations.words(Double($0))) ago" } ?? "none accepted yet"))
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// `42s`, `5m 3s`, `2h 10m`, `3d 4h`.
-    static func duration(_ seconds: Int) -> String {
-        seconds >= 86_400 ? "\(seconds / 86_400)d \(seconds % 86_400 / 3600)h" : seconds >= 3600 ? "\(seconds / 3600)h \(seconds % 3600 / 60)m"
-            : seconds >= 60 ? "\(seconds / 60)m \(seconds % 60)s" : "\(seconds)s"
     }
 }
 

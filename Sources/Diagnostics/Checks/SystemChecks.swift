@@ -105,7 +105,7 @@ public struct ConfigCheck: DiagnosticCheck {
         }
         let facts = ConfigStoreFacts.read(root: storeRoot)
         if let generation = facts.generation {
-            let layers = generation.layers.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")
+            let layers = ConfigGeneration.layerText(generation.layers)
             parts.append("generation \(generation.generation)" + (layers.isEmpty ? "" : " (\(layers))"))
         } else {
             parts.append("no bundle applied: the embedded default is in use")

@@ -30,6 +30,11 @@ public struct ConfigGeneration: Codable, Sendable, Equatable {
     public var generation: Int
     /// The version installed for each target, e.g. `["fleet": 3, "site:demo-hall": 1]`.
     public var layers: [String: Int]
+
+    /// Layers as a technician reads them, by target: `fleet v3, site:demo-hall v1`.
+    public static func layerText(_ layers: [String: Int]) -> String {
+        layers.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }.joined(separator: ", ")
+    }
 }
 
 /// Keeps trusted metadata, accepted layers and composed configuration generations on disk, and

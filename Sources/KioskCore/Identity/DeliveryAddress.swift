@@ -49,7 +49,12 @@ public struct DeliveryAddress: Codable, Sendable, Hashable {
     /// As a screen or a log may show it: 张*, 138****1234, the address's first six characters.
     public var masked: DeliveryAddress {
         DeliveryAddress(recipient: CardIdentity.maskName(recipient), mobile: Self.maskMobile(mobile),
-                        address: String(address.prefix(6)) + (address.count > 6 ? "****" : ""))
+                        address: Self.maskPlace(address))
+    }
+
+    /// An address as a screen or a log may show it: its first six characters.
+    public static func maskPlace(_ address: String) -> String {
+        String(address.prefix(6)) + (address.count > 6 ? "****" : "")
     }
 
     public static func maskMobile(_ mobile: String) -> String {

@@ -31,7 +31,7 @@ extension Kioskd {
             readerPresent: await state.readerPresent, readerEndpoint: await state.readerEndpoint, samID: await state.samID,
             printers: views, sessionActive: await sessions.isActive, sessionsStarted: await sessions.sessionsStarted,
             counters: await state.counters, configDirectory: options.configDirectory.path,
-            configVersion: Self.versionText(await configStore.currentGeneration()), outbox: backedGateway?.figures(),
+            configVersion: Self.versionText(await configStore.currentGeneration()), outbox: await outboxFigures(),
             lastHeartbeatAgeSeconds: (await heartbeatFigures())?.lastAcceptedAt.map { max(0, Int(Date().timeIntervalSince($0))) })
         status.summary = await statusLine()
         return status
@@ -41,8 +41,7 @@ extension Kioskd {
     /// embedded default when no bundle was ever applied.
     static func versionText(_ generation: ConfigGeneration?) -> String {
         guard let generation else { return "embedded default" }
-        let layers = generation.layers.sorted { $0.key < $1.key }.map { "\($0.key) v\($0.value)" }
-        return "generation \(generation.generation)" + (layers.isEmpty ? "" : ": " + layers.joined(separator: ", "))
+        return "generation \(generation.generation)" + (generation.layers.isEmpty ? "" : ": " + ConfigGeneration.layerText(generation.layers))
     }
 
     public func setMaintenance(_ request: MaintenanceRequest, by account: String) async throws {
