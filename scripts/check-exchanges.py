@@ -9,8 +9,8 @@ Each line of EXCHANGES.jsonl is one exchange as a test saw it on the wire:
 
 For every exchange: the target must match one of the document's paths and the method one of its
 operations; the status must be one the operation lists; a JSON answer must be valid against that
-answer's schema (each line of an ndjson stream), and so must the request body of an answered (2xx) request against the operation's
-request body schema. Objects are closed: a property the schema does not name is a problem (the
+answer's schema (each line of an ndjson stream), and so must the request body of an answered (2xx)
+request against the operation's request body schema. Objects are closed: a property the schema does not name is a problem (the
 document is the contract, so a field it does not list is one nobody promised). With
 --every-operation, an operation no exchange reached is a problem too.
 Prints each problem and a summary line; exits 1 if there is any problem."""
@@ -50,7 +50,7 @@ def closed(schema, inside_combination=False):
         return schema
     result = {}
     for key, value in schema.items():
-        if key in ("allOf",):
+        if key == "allOf":
             result[key] = closed(value, True)
         elif key in ("properties", "patternProperties", "$defs", "definitions"):
             result[key] = {name: closed(sub) for name, sub in value.items()}
@@ -78,7 +78,7 @@ def operations(document):
     return found
 
 
-def media_schema(document, content, content_type):
+def media_schema(content, content_type):
     if not content:
         return None, None
     base = (content_type or "").split(";")[0].strip()
@@ -106,7 +106,7 @@ def problems_of(document, exchange, known):
     body = exchange.get("body") or ""
     content = answer.get("content")
     if content:
-        media, schema = media_schema(document, content, exchange.get("contentType"))
+        media, schema = media_schema(content, exchange.get("contentType"))
         if media is None:
             problems.append(f"{where}: answered as {exchange.get('contentType')!r}, the document says {', '.join(content)}")
         elif schema is not None and media.endswith("ndjson"):
@@ -121,7 +121,7 @@ def problems_of(document, exchange, known):
     request_body = exchange.get("requestBody")
     if 200 <= status < 300 and request_body and operation.get("requestBody"):
         described = resolve(document, operation["requestBody"]).get("content") or {}
-        media, schema = media_schema(document, described, exchange.get("requestContentType") or "application/json")
+        media, schema = media_schema(described, exchange.get("requestContentType") or "application/json")
         if media is None:
             problems.append(f"{where}: request sent as {exchange.get('requestContentType')!r}, the document says {', '.join(described)}")
         elif schema is not None and media.endswith("json"):

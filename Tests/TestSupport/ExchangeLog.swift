@@ -31,12 +31,6 @@ public final class ExchangeLog: Sendable {
         exchanges.withLock { $0.append(exchange) }
     }
 
-    /// How many exchanges were recorded.
-    public var count: Int { exchanges.withLock { $0.count } }
-
-    /// The operations' (method, path) pairs seen so far, for messages.
-    public var targets: [String] { exchanges.withLock { $0.map { "\($0.method) \($0.target) → \($0.status)" } } }
-
     /// Writes the exchanges as JSON lines and runs the checker against `document` (a path in the
     /// repository, such as `openapi/registry.yaml`); with `everyOperation`, an operation no
     /// exchange reached is a problem too. Answers the checker's exit status and its report.
