@@ -120,14 +120,14 @@ func relayDrainBenchmark() async throws {
                                                       verificationCode: "ABCD-\(i)", outcome: "completed", pages: 1, printedAt: Date()))
     }
     let relay = OutboxRelay(outbox: outbox, client: client)
-    let total = try outbox.status().depth
+    let total = try await outbox.status().depth
     let start = DispatchTime.now().uptimeNanoseconds
     let task = Task { try await relay.run() }
-    while try outbox.status().depth > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    while try await outbox.status().depth > 0 { try await Task.sleep(for: .milliseconds(5)) }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     task.cancel()
     _ = await task.result
-    let dead = try outbox.status().deadLetters
+    let dead = try await outbox.status().deadLetters
     print(String(format: "outbox relay drain to registryd (loopback, batches of %d, 3 streams): %d items in %.2f s = %.0f items/s (%d dead letters)",
                  policy.batchSize, total, seconds, Double(total) / seconds, dead))
 }

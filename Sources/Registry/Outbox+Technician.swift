@@ -7,9 +7,9 @@ import KioskCore
 /// (with who and why), the audit of those actions, and what is still queued, read in memory only.
 extension Outbox {
     /// Depth, oldest age and dead letters per stream.
-    public func status(now: Date = Date()) throws(OutboxError) -> OutboxStatus {
+    public func status(now: Date = Date()) async throws(OutboxError) -> OutboxStatus {
         do {
-            return try database.read { db in
+            return try await database.read { db in
                 var streams: [OutboxStreamStatus] = []
                 for stream in SubmissionKind.allCases {
                     let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox_item WHERE stream = ?",
@@ -28,9 +28,9 @@ extension Outbox {
     }
 
     /// Queued items (oldest first) and, with `deadLetters`, dead letters, without payloads.
-    public func list(stream: SubmissionKind? = nil, deadLetters: Bool = false, limit: Int = 100) throws(OutboxError) -> [OutboxItemSummary] {
+    public func list(stream: SubmissionKind? = nil, deadLetters: Bool = false, limit: Int = 100) async throws(OutboxError) -> [OutboxItemSummary] {
         do {
-            return try database.read { db in
+            return try await database.read { db in
                 let table = deadLetters ? "outbox_dead_letter" : "outbox_item"
                 let extra = deadLetters ? ", reason" : ", NULL AS reason"
                 var sql = "SELECT id, stream, idempotency_key, tracking_number, created_at, attempts, last_error\(extra) FROM \(table)"
@@ -50,19 +50,19 @@ extension Outbox {
 
     /// The applications still queued here (not yet delivered), decrypted in memory: by tracking
     /// number, or those naming the person with `idNumber` as applicant or party.
-    public func queuedApplications(trackingNumber: String? = nil, idNumber: String? = nil) throws(OutboxError) -> [ApplicationSubmission] {
+    public func queuedApplications(trackingNumber: String? = nil, idNumber: String? = nil) async throws(OutboxError) -> [ApplicationSubmission] {
         let wanted = idNumber?.uppercased()
-        return try queued(.applications, as: ApplicationSubmission.self, trackingNumber: trackingNumber).filter { application in
+        return try await queued(.applications, as: ApplicationSubmission.self, trackingNumber: trackingNumber).filter { application in
             wanted.map { id in OpeningRules.parties(of: application).contains { $0.idNumber.uppercased() == id } } ?? true
         }
     }
 
     /// The items of `stream` still queued here (not yet delivered), decrypted in memory, oldest
     /// first (at most 1,000); with `trackingNumber`, only that one.
-    public func queued<T: Decodable>(_ stream: SubmissionKind, as type: T.Type, trackingNumber: String? = nil) throws(OutboxError) -> [T] {
+    public func queued<T: Decodable>(_ stream: SubmissionKind, as type: T.Type, trackingNumber: String? = nil) async throws(OutboxError) -> [T] {
         let payloads: [Data]
         do {
-            payloads = try database.read { db in
+            payloads = try await database.read { db in
                 if let trackingNumber {
                     return try Data.fetchAll(db, sql: "SELECT payload FROM outbox_item WHERE stream = ? AND tracking_number = ?",
                                              arguments: [stream.rawValue, trackingNumber])
@@ -79,10 +79,10 @@ extension Outbox {
 
     /// One item (queued or dead letter) with its payload as JSON text, every personal field masked
     /// (`masked(_:key:)`).
-    public func show(id: Int64) throws(OutboxError) -> (summary: OutboxItemSummary, payload: String) {
+    public func show(id: Int64) async throws(OutboxError) -> (summary: OutboxItemSummary, payload: String) {
         let found: (OutboxItemSummary, Data)?
         do {
-            found = try database.read { db -> (OutboxItemSummary, Data)? in
+            found = try await database.read { db -> (OutboxItemSummary, Data)? in
                 for dead in [false, true] {
                     let table = dead ? "outbox_dead_letter" : "outbox_item"
                     let reason = dead ? "reason" : "NULL AS reason"
@@ -132,10 +132,10 @@ extension Outbox {
     }
 
     /// Puts dead letter `id` back at its place in its stream, attempts reset; writes an audit row.
-    public func retry(id: Int64, who: String, why: String) throws(OutboxError) {
+    public func retry(id: Int64, who: String, why: String) async throws(OutboxError) {
         try checkAudit(who: who, why: why)
         do {
-            try database.write { db in
+            try await database.write { db in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM outbox_dead_letter WHERE id = ?", arguments: [id]) else {
                     throw OutboxError.notFound(id)
                 }
@@ -147,17 +147,17 @@ extension Outbox {
                                      row["payload"] as Data, now, now, row["last_error"] as String?])
                 try db.execute(sql: "DELETE FROM outbox_dead_letter WHERE id = ?", arguments: [id])
                 try audit(db, action: "retry", id: id, stream: row["stream"], tracking: row["tracking_number"], who: who, why: why)
+                depths.set(try Self.counts(db))
             }
         } catch let error as OutboxError { throw error } catch { throw .database("\(error)") }
-        try? recount()
         wakers.fire()
     }
 
     /// Removes queued item or dead letter `id` for good; writes an audit row with `who` and `why`.
-    public func purge(id: Int64, who: String, why: String) throws(OutboxError) {
+    public func purge(id: Int64, who: String, why: String) async throws(OutboxError) {
         try checkAudit(who: who, why: why)
         do {
-            try database.write { db in
+            try await database.write { db in
                 var found = false
                 for table in ["outbox_item", "outbox_dead_letter"] {
                     if let row = try Row.fetchOne(db, sql: "SELECT stream, tracking_number FROM \(table) WHERE id = ?", arguments: [id]) {
@@ -167,15 +167,15 @@ extension Outbox {
                     }
                 }
                 if !found { throw OutboxError.notFound(id) }
+                depths.set(try Self.counts(db))
             }
         } catch let error as OutboxError { throw error } catch { throw .database("\(error)") }
-        try? recount()
     }
 
     /// The audit trail of retries and purges, newest first: (when, action, item, who, why).
-    public func auditTrail(limit: Int = 100) throws(OutboxError) -> [(at: Date, action: String, itemId: Int64, who: String, why: String)] {
+    public func auditTrail(limit: Int = 100) async throws(OutboxError) -> [(at: Date, action: String, itemId: Int64, who: String, why: String)] {
         do {
-            return try database.read { db in
+            return try await database.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM outbox_audit ORDER BY id DESC LIMIT ?", arguments: [limit]).map { row in
                     (Date(timeIntervalSince1970: row["at"]), row["action"], row["item_id"], row["who"], row["why"])
                 }

@@ -39,6 +39,10 @@ public enum OutboxError: Error, Sendable, Equatable, CustomStringConvertible {
 /// stream. Size policy: heartbeats coalesce to the newest; ratings and print records are refused
 /// with `OutboxError.full` beyond their cap; applications are never dropped: beyond the hard cap
 /// `enqueue` throws so the citizen is told, and expired or refused ones stay as dead letters.
+///
+/// Every read is `async`. A synchronous read waits for one of the pool's readers on a thread of
+/// the concurrency pool, while an async read gives its reader back only once it resumes on such a
+/// thread: with the pool's few threads all waiting, the daemon would stop for good.
 public final class Outbox: Sendable {
     let database: DatabasePool
     /// The kiosk ID used in tracking numbers.
@@ -49,7 +53,7 @@ public final class Outbox: Sendable {
     /// Used only inside write transactions, which GRDB runs one at a time.
     let encoder = RegistryJSON.encoder()
     let wakers = Wakers()
-    /// Items per stream, for the size policy: counted at open, kept on enqueue, recounted after other changes.
+    /// Items per stream, for the size policy: counted at open, kept on enqueue, recounted inside the other writes.
     let depths = Depths()
     let trackingCounter: TrackingCounter
     let dayStamp = DayStamp()
@@ -136,14 +140,12 @@ public final class Outbox: Sendable {
         }
     }
 
-    /// Counts each stream's items again (after anything but an enqueue changed them).
+    /// Counts each stream's items (when the outbox opens).
     func recount() throws {
         depths.set(try database.read(Self.counts))
     }
 
-    /// Each stream's item count in `db`. The async paths take it inside the write that changed
-    /// them: a synchronous read there would wait for a reader on a cooperative thread while the
-    /// relay's async reads, which release theirs only when they resume on such a thread, hold them all.
+    /// Each stream's item count in `db`, taken inside the write that changed them.
     static func counts(_ db: Database) throws -> [(SubmissionKind, Int)] {
         try SubmissionKind.allCases.map { stream in
             (stream, try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox_item WHERE stream = ?"), arguments: [stream.rawValue]) ?? 0)
@@ -280,9 +282,9 @@ public final class Outbox: Sendable {
     // MARK: Lookups
 
     /// Where the application with `trackingNumber` is.
-    public func applicationState(trackingNumber: String) throws(OutboxError) -> ApplicationState {
+    public func applicationState(trackingNumber: String) async throws(OutboxError) -> ApplicationState {
         do {
-            return try database.read { db -> ApplicationState in
+            return try await database.read { db -> ApplicationState in
                 if let number = try String.fetchOne(db, sql: "SELECT registry_number FROM outbox_delivered_application WHERE tracking_number = ?",
                                                     arguments: [trackingNumber]) {
                     return .delivered(registryNumber: number)
@@ -300,8 +302,8 @@ public final class Outbox: Sendable {
     }
 
     /// The registry's number for the application with `trackingNumber`, once delivered.
-    public func registryNumber(trackingNumber: String) throws(OutboxError) -> String? {
-        if case .delivered(let number) = try applicationState(trackingNumber: trackingNumber) { return number }
+    public func registryNumber(trackingNumber: String) async throws(OutboxError) -> String? {
+        if case .delivered(let number) = try await applicationState(trackingNumber: trackingNumber) { return number }
         return nil
     }
 }

@@ -61,7 +61,7 @@ import Testing
         defer { task.cancel() }
         try await meanwhile()
         let deadline = Date().addingTimeInterval(timeout)
-        while try bed.outbox.status().depth > 0, Date() < deadline {
+        while try await bed.outbox.status().depth > 0, Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
         task.cancel()
@@ -69,11 +69,11 @@ import Testing
     }
 
     /// Every item arrived exactly once and in order per stream.
-    static func verify(_ bed: Bed, tracking: [String], count: Int) throws {
-        #expect(try bed.outbox.status().depth == 0)
-        #expect(try bed.outbox.status().deadLetters == 0)
+    static func verify(_ bed: Bed, tracking: [String], count: Int) async throws {
+        #expect(try await bed.outbox.status().depth == 0)
+        #expect(try await bed.outbox.status().deadLetters == 0)
         let registry = try DatabaseQueue(path: bed.registry.database)
-        try registry.read { db in
+        try await registry.read { db in
             for kind in ["applications", "ratings", "print-records"] {
                 #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submission WHERE kind = ?", arguments: [kind]) == count, "\(kind)")
                 #expect(try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT idempotency_key) FROM submission WHERE kind = ?", arguments: [kind]) == count)
@@ -85,8 +85,8 @@ import Testing
             #expect(visits == visits.sorted() && Set(visits).count == count)
         }
         for number in [tracking.first, tracking.last].compactMap({ $0 }) {
-            let registryNumber = try bed.outbox.registryNumber(trackingNumber: number)
-            let recorded = try registry.read { db in
+            let registryNumber = try await bed.outbox.registryNumber(trackingNumber: number)
+            let recorded = try await registry.read { db in
                 try String.fetchOne(db, sql: "SELECT registry_number FROM submission WHERE tracking_number = ?", arguments: [number])
             }
             #expect(registryNumber != nil && registryNumber == recorded)
@@ -98,7 +98,7 @@ import Testing
         defer { bed.registry.stop(); bed.dir.remove() }
         let tracking = try Self.fill(bed.outbox, count: 300)
         try await Self.drain(bed, timeout: 30)
-        try Self.verify(bed, tracking: tracking, count: 300)
+        try await Self.verify(bed, tracking: tracking, count: 300)
     }
 
     @Test func anEnqueueWakesTheRelayAndARefusedItemIsADeadLetterAtOnce() async throws {
@@ -119,12 +119,12 @@ import Testing
         let bad = try outbox.enqueue(.ratings, rating("v1", 9))  // the registry refuses a level 9 for good
         let good = try outbox.enqueue(.ratings, rating("v2", 5))
         let start = Date()
-        while try outbox.status().depth > 0, Date().timeIntervalSince(start) < 5 { try await Task.sleep(for: .milliseconds(10)) }
+        while try await outbox.status().depth > 0, Date().timeIntervalSince(start) < 5 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(Date().timeIntervalSince(start) < 2)
-        let dead = try outbox.list(deadLetters: true)
+        let dead = try await outbox.list(deadLetters: true)
         #expect(dead.map(\.id) == [bad.id])
         #expect(dead.first?.deadReason?.contains("submission.invalid") == true)
-        #expect(try outbox.list().isEmpty && good.id > bad.id)  // the item behind it went on
+        #expect(try await outbox.list().isEmpty && good.id > bad.id)  // the item behind it went on
     }
 
     @Test func deliversEverythingOnceTheRegistryComesUp() async throws {
@@ -134,14 +134,14 @@ import Testing
         let task = Task { try await relay.run() }
         let tracking = try Self.fill(bed.outbox, count: 100)  // the registry is down the whole time
         // The relay tried and failed: the head of a stream holds the error.
-        #expect(await waitUntil(10) { ((try? bed.outbox.status())?.streams.contains { $0.lastError != nil }) == true })
-        #expect(try bed.outbox.status().depth == 301)
+        #expect(await waitUntil(10) { ((try? await bed.outbox.status())?.streams.contains { $0.lastError != nil }) == true })
+        #expect(try await bed.outbox.status().depth == 301)
         try bed.registry.start()
         let deadline = Date().addingTimeInterval(30)
-        while try bed.outbox.status().depth > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while try await bed.outbox.status().depth > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         task.cancel()
         _ = await task.result
-        try Self.verify(bed, tracking: tracking, count: 100)
+        try await Self.verify(bed, tracking: tracking, count: 100)
     }
 
     @Test func everyItemIsRecordedOnceThoughTheRegistryIsKilledAgainAndAgain() async throws {
@@ -154,14 +154,14 @@ import Testing
         try await Self.drain(bed, timeout: 60) {
             for _ in 0..<6 {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 40...120)))
-                if try outbox.status().depth == 0 { break }
+                if try await outbox.status().depth == 0 { break }
                 registry.kill()
                 kills.add()
                 try registry.start(seedAgain: false)
             }
         }
         #expect(kills.value >= 3)  // killed while items were still being delivered
-        try Self.verify(bed, tracking: tracking, count: 400)
+        try await Self.verify(bed, tracking: tracking, count: 400)
     }
 }
 

@@ -28,10 +28,10 @@ import Testing
         let relay = OutboxRelay(outbox: outbox, client: client)
         let task = Task { try await relay.run() }
         let deadline = Date().addingTimeInterval(20)
-        while try outbox.status().depth > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while try await outbox.status().depth > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         task.cancel()
         _ = await task.result
-        #expect(try outbox.status().depth == 0)
+        #expect(try await outbox.status().depth == 0)
         let host = (socket as NSString).deletingLastPathComponent
         let port = String(socket.split(separator: ".").last ?? "5432")
         let counted = try ProcessRunner.run("/usr/bin/psql", ["-h", host, "-p", port, "-U", "registry", "-tAc",
@@ -145,17 +145,17 @@ import Testing
         #expect(answers.allSatisfy { $0.seconds < 3 }, "\(answers.map(\.seconds))")
         #expect(eventually(10) { health() == 503 })
         // The relay meets the outage more often than its poison threshold; nothing becomes a dead letter.
-        #expect(eventually(20) { ((try? outbox.list(stream: .ratings)) ?? []).contains { $0.attempts >= 4 } })
-        #expect(try outbox.status().deadLetters == 0)
-        #expect(try outbox.status().depth > 0)
+        #expect(await waitUntil(20) { ((try? await outbox.list(stream: .ratings)) ?? []).contains { $0.attempts >= 4 } })
+        #expect(try await outbox.status().deadLetters == 0)
+        #expect(try await outbox.status().depth > 0)
 
         try postgres.resume()
         #expect(eventually(30) { health() == 200 })
         let after = try lookup()
         #expect(after?.status == 200, "\(String(describing: after))")
         relay.wake()
-        #expect(eventually(60) { ((try? outbox.status().depth) ?? 1) == 0 })
-        #expect(try outbox.status().deadLetters == 0)
+        #expect(await waitUntil(60) { ((try? await outbox.status().depth) ?? 1) == 0 })
+        #expect(try await outbox.status().deadLetters == 0)
         #expect(try postgres.psql("SELECT count(*), count(DISTINCT idempotency_key) FROM submission WHERE kind = 'ratings'") == "40|40")
     }
 }

@@ -39,7 +39,7 @@ import Testing
         #expect(numbers.count == 5 && Set(numbers).count == 5)
         let first = try #require(numbers.first)
         #expect(first.hasPrefix("YT-DG-0001-") && first.hasSuffix("-000001"), "\(first)")
-        #expect(try outbox.applicationState(trackingNumber: first) == .queued)
+        #expect(try await outbox.applicationState(trackingNumber: first) == .queued)
     }
 
     @Test func offlineHallNumbersAreOnePerTicketAndStopAtTheBlocksEnd() async throws {
@@ -98,7 +98,7 @@ import Testing
         #expect(tables == ["kiosk_offline_number", "kiosk_queue_figure"])
     }
 
-    @Test func anEnqueuedItemSurvivesReopening() throws {
+    @Test func anEnqueuedItemSurvivesReopening() async throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }
         var ticket: OutboxTicket?
@@ -110,13 +110,13 @@ import Testing
         // when it was killed; WAL with synchronous=FULL has the commit on disk once enqueue returns).
         let reopened = try open(dir)
         let tracking = try #require(ticket?.trackingNumber)
-        #expect(try reopened.applicationState(trackingNumber: tracking) == .queued)
-        let shown = try reopened.show(id: try #require(ticket?.id))
+        #expect(try await reopened.applicationState(trackingNumber: tracking) == .queued)
+        let shown = try await reopened.show(id: try #require(ticket?.id))
         #expect(shown.payload.contains("东莞市云端测试科技有限公司"))
         #expect(!shown.payload.contains(Self.idNumber) && !shown.payload.contains(Self.name))  // masked for technicians
     }
 
-    @Test func aTechnicianSeesNoPersonalDataOfAnyItem() throws {
+    @Test func aTechnicianSeesNoPersonalDataOfAnyItem() async throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }
         let outbox = try open(dir)
@@ -133,9 +133,9 @@ import Testing
         let printed = try outbox.enqueue(.printRecords, PrintRecord(visitId: "visit-1", documentKind: "social-insurance-certificate", uscc: nil,
                                                                     verificationCode: "C0DE", outcome: "completed", pages: 1, printedAt: Date(),
                                                                     verification: certificate))
-        #expect(try outbox.show(id: printed.id).payload.contains("东莞市"))
+        #expect(try await outbox.show(id: printed.id).payload.contains("东莞市"))
         for ticket in [delivery, loss, printed] {
-            let shown = try outbox.show(id: ticket.id).payload
+            let shown = try await outbox.show(id: ticket.id).payload
             #expect(shown.contains("delivery-0000001") || shown.contains("GS-loss-00000001") || shown.contains("C0DE"), "\(shown)")
             for secret in [Self.idNumber, Self.name, "张三丰", "13812345678", "鸿福路", "A12345678"] {
                 #expect(!shown.contains(secret), "\(secret) shown: \(shown)")
@@ -143,7 +143,7 @@ import Testing
         }
     }
 
-    @Test func trackingNumbersAreNeverReusedAcrossReopeningAndPurges() throws {
+    @Test func trackingNumbersAreNeverReusedAcrossReopeningAndPurges() async throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }
         var numbers: [String] = []
@@ -152,13 +152,13 @@ import Testing
             numbers.append(try #require(try outbox.enqueueApplication(Self.draft()).trackingNumber))
             let second = try outbox.enqueueApplication(Self.draft())
             numbers.append(try #require(second.trackingNumber))
-            try outbox.purge(id: second.id, who: "tech-07", why: "citizen withdrew it")
+            try await outbox.purge(id: second.id, who: "tech-07", why: "citizen withdrew it")
         }
         let reopened = try open(dir)
         numbers.append(try #require(try reopened.enqueueApplication(Self.draft()).trackingNumber))
         #expect(numbers.map { String($0.suffix(6)) } == ["000001", "000002", "000003"])
         // The size policy counts what is there after reopening.
-        #expect(try reopened.status().streams.first { $0.stream == .applications }?.depth == 2)
+        #expect(try await reopened.status().streams.first { $0.stream == .applications }?.depth == 2)
     }
 
     @Test func backoffStaysWithinItsBounds() {
@@ -186,11 +186,11 @@ import Testing
         #expect(try await outbox.expire(now: Date().addingTimeInterval(60)) == 0)
         #expect(try await outbox.expire(now: Date().addingTimeInterval(7200)) == 1)
         let tracking = try #require(ticket.trackingNumber)
-        guard case .deadLetter(let reason) = try outbox.applicationState(trackingNumber: tracking) else {
+        guard case .deadLetter(let reason) = try await outbox.applicationState(trackingNumber: tracking) else {
             Issue.record("not a dead letter"); return
         }
         #expect(reason.contains("expired"))
-        #expect(try outbox.status().deadLetters == 1)
+        #expect(try await outbox.status().deadLetters == 1)
     }
 
     @Test func aPoisonItemBecomesADeadLetterAfterTheThreshold() async throws {
@@ -207,13 +207,13 @@ import Testing
             let item = try #require(try await outbox.head(of: .printRecords, limit: 1, now: Date().addingTimeInterval(3600)).items.first)
             try await outbox.record([(item, .failed(error: "unreachable", refusal: false))])
         }
-        #expect(try outbox.list(stream: .printRecords).first?.attempts == 5)
+        #expect(try await outbox.list(stream: .printRecords).first?.attempts == 5)
         // …refusals do.
         for _ in 0..<3 {
             let item = try #require(try await outbox.head(of: .printRecords, limit: 1, now: Date().addingTimeInterval(3600)).items.first)
             try await outbox.record([(item, .failed(error: "500 internal", refusal: true))])
         }
-        let dead = try outbox.list(deadLetters: true)
+        let dead = try await outbox.list(deadLetters: true)
         #expect(dead.map(\.id) == [ticket.id])
         #expect(dead.first?.deadReason?.hasPrefix("poison") == true)
     }
@@ -253,10 +253,10 @@ import Testing
         }
         let head = try await outbox.head(of: .ratings, limit: 10)
         #expect(head.items.map(\.id) == [ids[0], ids[2]])
-        let dead = try outbox.list(stream: .ratings, deadLetters: true)
+        let dead = try await outbox.list(stream: .ratings, deadLetters: true)
         #expect(dead.map(\.id) == [ids[1]])
         #expect(dead.first?.deadReason?.contains("cannot be decrypted") == true)
-        #expect(try outbox.status().streams.first { $0.stream == .ratings }?.deadLetters == 1)
+        #expect(try await outbox.status().streams.first { $0.stream == .ratings }?.deadLetters == 1)
     }
 
     /// Its key lost, an outbox with sealed items refuses to open and names the file; it never
@@ -281,7 +281,35 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: empty.path + "/outbox.key"))
     }
 
-    @Test func sizePolicies() throws {
+    /// Technician reads (status, lists, items) and the relay's reads all at once, many more than
+    /// the concurrency pool has threads: none may wait for a database reader on a pool thread
+    /// while the readers are held by reads that need a pool thread to give them back.
+    @Test func readsFromEverySideAtOnceNeverDeadlock() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox")
+        defer { dir.remove() }
+        let outbox = try open(dir)
+        try outbox.enqueueApplication(Self.draft())
+        for i in 0..<3 { try outbox.enqueue(.ratings, Self.rating("v\(i)")) }
+        try await abortingOnDeadlock(after: 60, "concurrent outbox reads") {
+            for _ in 0..<20 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for i in 0..<48 {
+                        group.addTask {
+                            switch i % 4 {
+                            case 0: _ = try await outbox.status()
+                            case 1: _ = try await outbox.list(deadLetters: i % 8 == 1)
+                            default: _ = try await outbox.head(of: SubmissionKind.allCases[i % SubmissionKind.allCases.count], limit: 10)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+        #expect(try await outbox.status().depth == 4)
+    }
+
+    @Test func sizePolicies() async throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }
         var policy = OutboxPolicy()
@@ -295,9 +323,9 @@ import Testing
         for depth in 0..<5 {
             try outbox.enqueue(.heartbeats, Heartbeat(deviceStatus: ["reader": "ok"], outboxDepth: depth, configVersion: "1", sentAt: Date()))
         }
-        let beats = try outbox.list(stream: .heartbeats)
+        let beats = try await outbox.list(stream: .heartbeats)
         #expect(beats.count == 1)  // coalesced to the newest
-        let newest = try outbox.show(id: try #require(beats.first?.id)).payload
+        let newest = try await outbox.show(id: try #require(beats.first?.id)).payload
         #expect(newest.contains("\"outboxDepth\":4"))
         #expect(throws: OutboxError.invalidArgument("applications are queued with enqueueApplication")) {
             try outbox.enqueue(.applications, Self.rating("x"))
@@ -312,16 +340,16 @@ import Testing
         let b = try outbox.enqueue(.ratings, Self.rating("v"))
         let item = try #require(try await outbox.head(of: .applications, limit: 1).items.first)
         try await outbox.record([(item, .rejected(reason: "refused by the registry: 422 submission.invalid"))])
-        #expect(try outbox.list(deadLetters: true).map(\.id) == [a.id])
-        #expect(throws: OutboxError.invalidArgument("say who you are and why (both are kept in the audit trail)")) {
-            try outbox.retry(id: a.id, who: "", why: "")
+        #expect(try await outbox.list(deadLetters: true).map(\.id) == [a.id])
+        await #expect(throws: OutboxError.invalidArgument("say who you are and why (both are kept in the audit trail)")) {
+            try await outbox.retry(id: a.id, who: "", why: "")
         }
-        try outbox.retry(id: a.id, who: "tech-07", why: "registry fixed its validation")
-        #expect(try outbox.list(stream: .applications).map(\.id) == [a.id])
-        #expect(try outbox.list(deadLetters: true).isEmpty)
-        try outbox.purge(id: b.id, who: "tech-07", why: "test rating")
-        #expect(throws: OutboxError.notFound(b.id)) { try outbox.purge(id: b.id, who: "tech-07", why: "again") }
-        let trail = try outbox.auditTrail()
+        try await outbox.retry(id: a.id, who: "tech-07", why: "registry fixed its validation")
+        #expect(try await outbox.list(stream: .applications).map(\.id) == [a.id])
+        #expect(try await outbox.list(deadLetters: true).isEmpty)
+        try await outbox.purge(id: b.id, who: "tech-07", why: "test rating")
+        await #expect(throws: OutboxError.notFound(b.id)) { try await outbox.purge(id: b.id, who: "tech-07", why: "again") }
+        let trail = try await outbox.auditTrail()
         #expect(trail.map(\.action) == ["purge", "retry"])
         #expect(trail.allSatisfy { $0.who == "tech-07" })
     }

@@ -61,7 +61,7 @@ extension Kioskd {
                              samStatus: present ? "success" : nil, lastError: await state.lastReaderError)
     }
 
-    public func outboxFigures() async -> OutboxFigures? { backedGateway?.figures() }
+    public func outboxFigures() async -> OutboxFigures? { await backedGateway?.figures() }
 
     public func verifierFigures() async -> VerifierFigures {
         await faces.figures(servicesNeedingIt: configuration.services.items.filter(\.needsFaceMatch).map(\.code))

@@ -34,7 +34,7 @@ public enum QueueRoutes {
             return outbox
         }
         queue.get { _, _ in
-            do { return try CitizenRoutes.iso8601Encoded(try require().status()) } catch let e as OutboxError { throw problem(e) }
+            do { return try CitizenRoutes.iso8601Encoded(try await require().status()) } catch let e as OutboxError { throw problem(e) }
         }
         queue.get("items") { request, _ in
             let dead = request.uri.queryParameters.get("dead") == "true"
@@ -50,13 +50,13 @@ public enum QueueRoutes {
                 }
                 stream = kind
             }
-            do { return try CitizenRoutes.iso8601Encoded(try require().list(stream: stream, deadLetters: dead, limit: limit)) }
+            do { return try CitizenRoutes.iso8601Encoded(try await require().list(stream: stream, deadLetters: dead, limit: limit)) }
             catch let e as OutboxError { throw problem(e) }
         }
         queue.get("items/:id") { _, context in
             let id = try id(context)
             do {
-                let (summary, payload) = try require().show(id: id)
+                let (summary, payload) = try await require().show(id: id)
                 return try CitizenRoutes.iso8601Encoded(QueueItemDetail(item: summary, payload: payload))
             } catch let e as OutboxError { throw problem(e) }
         }
@@ -73,8 +73,8 @@ public enum QueueRoutes {
                 let who = body.who == account || account.hasPrefix(body.who + " (") ? account : "\(account) as '\(body.who)'"
                 do {
                     let outbox = try require()
-                    if action == "retry" { try outbox.retry(id: id, who: who, why: body.why) } else {
-                        try outbox.purge(id: id, who: who, why: body.why)
+                    if action == "retry" { try await outbox.retry(id: id, who: who, why: body.why) } else {
+                        try await outbox.purge(id: id, who: who, why: body.why)
                     }
                 } catch let e as OutboxError { throw problem(e) }
                 audit?.record(actor: "technician", action: "queue.\(action)", by: account, detail: "item \(id): \(body.why)")

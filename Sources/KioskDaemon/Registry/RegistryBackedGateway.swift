@@ -145,11 +145,13 @@ public final class RegistryBackedGateway: RegistryGateway {
         let tracking = ticket.trackingNumber ?? "?"
         // The relay was woken by the enqueue: online, the registry's number comes within moments.
         // Known to be offline (circuit open, or the stream's head failing): no point waiting.
-        let offline = client.breaker.isOpen
-            || ((try? outbox.status())?.streams.first { $0.stream == .applications }?.lastError != nil)
+        var offline = client.breaker.isOpen
+        if !offline, let status = try? await outbox.status() {
+            offline = status.streams.first { $0.stream == .applications }?.lastError != nil
+        }
         let deadline = ContinuousClock.now + (offline ? .zero : deliveryWait)
         while ContinuousClock.now < deadline {
-            if let number = try? outbox.registryNumber(trackingNumber: tracking) {
+            if let number = try? await outbox.registryNumber(trackingNumber: tracking) {
                 return QueuedApplication(trackingNumber: tracking, registryNumber: number)
             }
             try? await Task.sleep(for: .milliseconds(50))
@@ -204,7 +206,7 @@ public final class RegistryBackedGateway: RegistryGateway {
     }
 
     public func undelivered(trackingNumber: String?, idNumber: String?) async -> [ApplicationSubmission] {
-        (try? outbox.queuedApplications(trackingNumber: trackingNumber, idNumber: idNumber)) ?? []
+        (try? await outbox.queuedApplications(trackingNumber: trackingNumber, idNumber: idNumber)) ?? []
     }
 
     public func requestDelivery(_ request: DeliveryRequest) async throws(GatewayError) {
@@ -240,7 +242,7 @@ public final class RegistryBackedGateway: RegistryGateway {
 
     public func queuedConfirmations(idNumber: String) async -> Set<String> {
         let id = idNumber.uppercased()
-        let queued = (try? outbox.queued(.partyConfirmations, as: PartyConfirmation.self)) ?? []
+        let queued = (try? await outbox.queued(.partyConfirmations, as: PartyConfirmation.self)) ?? []
         return Set(queued.filter { $0.applicant.idNumber.uppercased() == id }.map(\.trackingNumber))
     }
 
@@ -265,8 +267,8 @@ public final class RegistryBackedGateway: RegistryGateway {
     }
 
     /// Outbox figures for diagnostics.
-    public func figures() -> OutboxFigures? {
-        guard let status = try? outbox.status() else { return nil }
+    public func figures() async -> OutboxFigures? {
+        guard let status = try? await outbox.status() else { return nil }
         let oldest = status.streams.compactMap(\.oldestAgeSeconds).max()
         return OutboxFigures(depth: status.depth, oldestAgeSeconds: oldest, deadLetters: status.deadLetters)
     }

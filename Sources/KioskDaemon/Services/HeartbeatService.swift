@@ -24,7 +24,7 @@ struct HeartbeatService: Service {
         }
         let view = await daemon.configuration()
         let version = view.layers.isEmpty ? "embedded" : view.layers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-        let depth = (try? gateway.outbox.status().depth) ?? 0
+        let depth = (try? await gateway.outbox.status().depth) ?? 0
         let heartbeat = Heartbeat(deviceStatus: devices, outboxDepth: depth, configVersion: String(version.prefix(64)), sentAt: Date())
         do {
             try gateway.outbox.enqueue(.heartbeats, heartbeat)
@@ -35,7 +35,7 @@ struct HeartbeatService: Service {
         // Delivered when the heartbeat stream is empty again within a few seconds.
         for _ in 0..<50 {
             guard await sleepUnlessStopping(.milliseconds(100)) else { return }
-            if let status = try? gateway.outbox.status(), status.streams.first(where: { $0.stream == .heartbeats })?.depth == 0 {
+            if let status = try? await gateway.outbox.status(), status.streams.first(where: { $0.stream == .heartbeats })?.depth == 0 {
                 daemon.heartbeat.withLock {
                     $0.lastAcceptedAt = Date()
                     $0.lastError = nil
@@ -43,7 +43,7 @@ struct HeartbeatService: Service {
                 return
             }
         }
-        let why = (try? gateway.outbox.status())?.streams.first { $0.stream == .heartbeats }?.lastError ?? "not delivered yet"
+        let why = (try? await gateway.outbox.status())?.streams.first { $0.stream == .heartbeats }?.lastError ?? "not delivered yet"
         daemon.heartbeat.withLock { $0.lastError = why }
     }
 }

@@ -24,7 +24,7 @@ extension Kioskd {
         for (role, status) in await state.printers.sorted(by: { $0.key < $1.key }) {
             parts.append("\(role) " + Self.describe(status))
         }
-        if let depth = backedGateway?.figures()?.depth, depth > 0 { parts.append("\(depth) waiting for the registry") }
+        if let depth = await backedGateway?.figures()?.depth, depth > 0 { parts.append("\(depth) waiting for the registry") }
         if await configAgent.freezeStatus(window: configuration.settings.registry.freezeWindow).isFrozen {
             parts.append("configuration feed frozen")
         }
@@ -74,7 +74,7 @@ extension Kioskd {
             }
         }
         if let gateway = backedGateway {
-            let figures = gateway.figures()
+            let figures = await gateway.figures()
             metrics.gauge("outbox_depth", help: "Writes waiting for the registry.", Double(figures?.depth ?? 0))
             metrics.gauge("outbox_dead_letters", help: "Writes given up on, waiting for a technician.", Double(figures?.deadLetters ?? 0))
             metrics.gauge("outbox_oldest_age", unit: "seconds", help: "Age of the oldest waiting write.", (figures?.oldestAgeSeconds ?? 0).rounded())
