@@ -15,7 +15,7 @@ public struct Cached<Value: Sendable>: Sendable {
 
 /// A cache of public enterprise data only (the business-licence object, status and archive;
 /// never the legal representative's ID number, never persons), to show "cached, as of …" when
-/// the registry cannot be reached. Its own SQLite file (WAL).
+/// the registry cannot be reached. Its own SQLite file (WAL), read and written asynchronously.
 public final class QueryCache: Sendable {
     let database: DatabasePool
     /// Entries older than this are not shown.
@@ -36,47 +36,48 @@ public final class QueryCache: Sendable {
         } catch { throw .database("\(path): \(error)") }
     }
 
-    func put(_ key: String, _ value: some Encodable, at date: Date) {
+    func put(_ key: String, _ value: some Encodable, at date: Date) async {
         guard let body = try? RegistryJSON.encoder().encode(value) else { return }
-        _ = try? database.write { db in
+        _ = try? await database.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO cache_entry (key, body, stored_at) VALUES (?, ?, ?)",
                            arguments: [key, body, date.timeIntervalSince1970])
         }
     }
 
-    func get<T: Decodable & Sendable>(_ key: String, as type: T.Type, now: Date) -> Cached<T>? {
-        guard let row = try? database.read({ db in try Row.fetchOne(db, sql: "SELECT body, stored_at FROM cache_entry WHERE key = ?", arguments: [key]) }) else {
-            return nil
+    func get<T: Decodable & Sendable>(_ key: String, as type: T.Type, now: Date) async -> Cached<T>? {
+        let found = try? await database.read { db -> (body: Data, storedAt: Double)? in
+            try Row.fetchOne(db, sql: "SELECT body, stored_at FROM cache_entry WHERE key = ?", arguments: [key]).map { ($0["body"], $0["stored_at"]) }
         }
-        let storedAt = Date(timeIntervalSince1970: row["stored_at"])
-        guard now.timeIntervalSince(storedAt) <= maxAge, let value = try? RegistryJSON.decoder().decode(T.self, from: row["body"] as Data) else {
+        guard let row = found ?? nil else { return nil }
+        let storedAt = Date(timeIntervalSince1970: row.storedAt)
+        guard now.timeIntervalSince(storedAt) <= maxAge, let value = try? RegistryJSON.decoder().decode(T.self, from: row.body) else {
             return nil
         }
         return Cached(value: value, storedAt: storedAt, fromCache: true)
     }
 
     /// Keeps an enterprise's public record.
-    public func store(_ enterprise: Enterprise, at date: Date = Date()) { put("enterprise:" + enterprise.uscc, enterprise, at: date) }
+    public func store(_ enterprise: Enterprise, at date: Date = Date()) async { await put("enterprise:" + enterprise.uscc, enterprise, at: date) }
     /// Keeps an enterprise's public archive (and its record).
-    public func store(_ archive: PublicArchive, at date: Date = Date()) {
-        put("archive:" + archive.enterprise.uscc, archive, at: date)
-        store(archive.enterprise, at: date)
+    public func store(_ archive: PublicArchive, at date: Date = Date()) async {
+        await put("archive:" + archive.enterprise.uscc, archive, at: date)
+        await store(archive.enterprise, at: date)
     }
 
     /// The cached public record of `uscc`, if any and not too old.
-    public func enterprise(uscc: String, now: Date = Date()) -> Cached<Enterprise>? { get("enterprise:" + uscc, as: Enterprise.self, now: now) }
+    public func enterprise(uscc: String, now: Date = Date()) async -> Cached<Enterprise>? { await get("enterprise:" + uscc, as: Enterprise.self, now: now) }
     /// The cached public archive of `uscc`, if any and not too old.
-    public func archive(uscc: String, now: Date = Date()) -> Cached<PublicArchive>? { get("archive:" + uscc, as: PublicArchive.self, now: now) }
+    public func archive(uscc: String, now: Date = Date()) async -> Cached<PublicArchive>? { await get("archive:" + uscc, as: PublicArchive.self, now: now) }
 
     /// The registry's answer (kept in the cache), or the cached one when the registry is
     /// unreachable, timed out or its circuit is open. Refusals (e.g. not found) are thrown.
     public func enterprise(uscc: String, via client: RegistryClient) async throws(RegistryClientError) -> Cached<Enterprise> {
         do {
             let value = try await client.enterprise(uscc: uscc)
-            store(value)
+            await store(value)
             return Cached(value: value, storedAt: Date(), fromCache: false)
         } catch {
-            if error.isFallback, let cached = enterprise(uscc: uscc) { return cached }
+            if error.isFallback, let cached = await enterprise(uscc: uscc) { return cached }
             throw error
         }
     }
@@ -85,10 +86,10 @@ public final class QueryCache: Sendable {
     public func archive(uscc: String, via client: RegistryClient) async throws(RegistryClientError) -> Cached<PublicArchive> {
         do {
             let value = try await client.archive(uscc: uscc)
-            store(value)
+            await store(value)
             return Cached(value: value, storedAt: Date(), fromCache: false)
         } catch {
-            if error.isFallback, let cached = archive(uscc: uscc) { return cached }
+            if error.isFallback, let cached = await archive(uscc: uscc) { return cached }
             throw error
         }
     }

@@ -130,18 +130,23 @@ import Testing
         #expect(try bed.submissions("ratings").isEmpty, "the purged rating never reaches the registry")
     }
 
-    @Test func sigkillWhileDrainingDeliversEveryItemExactlyOnce() throws {
-        let bed = try KioskStack(registryRunning: false)
-        defer { bed.stop() }
+    /// Stops kioskd and queues `count` ratings in its outbox, as a kiosk that was offline for a
+    /// while would hold them.
+    static func queueRatingsWhileStopped(_ bed: KioskStack, count: Int) throws {
         bed.kioskd.stop()
-        // Queue items with kioskd stopped, as a kiosk that was offline for a while would hold them.
         let state = bed.kioskd.stateDirectory
-        let outbox = try Outbox(path: state + "/outbox.sqlite", keyFile: state + "-keys/outbox.key", kioskId: Self.kioskId)
-        let total = 300
-        for i in 0..<total {
+        let outbox = try Outbox(path: state + "/outbox.sqlite", keyFile: state + "-keys/outbox.key", kioskId: kioskId)
+        for i in 0..<count {
             try outbox.enqueue(.ratings, RatingRecord(visitId: "visit-\(i)", level: 1 + i % 5, reason: "原因\(i)", serviceCode: "SC-\(i % 4)",
                                                       formVersion: 1, ratedAt: Date()))
         }
+    }
+
+    @Test func sigkillWhileDrainingDeliversEveryItemExactlyOnce() throws {
+        let bed = try KioskStack(registryRunning: false)
+        defer { bed.stop() }
+        let total = 300
+        try Self.queueRatingsWhileStopped(bed, count: total)
         try bed.registry.start()
         var kills = 0
         for round in 0..<8 {
@@ -161,6 +166,42 @@ import Testing
         }
         #expect(Set(visits).count == total && rows.count == total, "every rating exactly once")
         #expect(kills >= 1)
+    }
+
+    /// The worst moment for the daemon's threads: the relay draining a long outbox while every
+    /// client asks at once (technician status, queue, items and metrics, the citizen's status and
+    /// interface), many more requests than the concurrency pool has threads. Every one is answered,
+    /// and SIGTERM still ends kioskd at once.
+    @Test func everyClientAskingAtOnceDuringADrainIsAnswered() throws {
+        let bed = try KioskStack(registryRunning: false)
+        defer { bed.stop() }
+        try Self.queueRatingsWhileStopped(bed, count: 400)
+        try bed.registry.start()
+        bed.kioskd = try bed.kioskd.restart(environment: bed.environment, arguments: ["--metrics-port", String(bed.metricsPort)])
+        let asks: [(technician: Bool, path: String)] = [(true, "/v1/status"), (true, "/v1/queue"), (true, "/v1/queue/items?limit=50"),
+                                                        (false, "/v1/status"), (false, "/v1/interface"), (true, "/v1/queue/items?dead=true")]
+        let answers = Locked([Int](repeating: 0, count: 60))
+        let done = DispatchGroup()
+        let kioskd = bed.kioskd, metrics = "http://127.0.0.1:\(bed.metricsPort)/metrics"
+        for i in 0..<60 {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                let ask = asks[i % asks.count]
+                let code = i % 10 == 9
+                    ? Int((try? ProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20", metrics],
+                                                  timeout: 30))?.stdout ?? "") ?? 0
+                    : kioskd.curl(ask.technician ? kioskd.technicianSocket : kioskd.citizenSocket, "GET", ask.path).0
+                answers.withLock { $0[i] = code }
+            }.start()
+        }
+        #expect(done.wait(timeout: .now() + 90) == .success, "requests still unanswered after 90 s")
+        let codes = answers.withLock { $0 }
+        #expect(codes.allSatisfy { $0 == 200 }, "answers: \(codes)")
+        #expect(eventually(60) { ((try? bed.submissions("ratings").count) ?? 0) == 400 })
+        let stopping = Date()
+        bed.kioskd.process.stop(signal: SIGTERM, seconds: 30)
+        #expect(Date().timeIntervalSince(stopping) < 5, "graceful stop took \(Date().timeIntervalSince(stopping)) s")
     }
 }
 

@@ -39,7 +39,7 @@ import Testing
         // Nothing cached for an unknown enterprise: the failure is the registry's.
         await #expect(throws: RegistryClientError.self) { _ = try await cache.enterprise(uscc: "91350100M000100Y43", via: client) }
         // Too old is not shown.
-        #expect(cache.archive(uscc: "91441900100000008X", now: Date().addingTimeInterval(31 * 24 * 3600)) == nil)
+        #expect(await cache.archive(uscc: "91441900100000008X", now: Date().addingTimeInterval(31 * 24 * 3600)) == nil)
         for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/" + file))
             #expect(bytes.range(of: Data("441900199003181234".utf8)) == nil, "\(file)")

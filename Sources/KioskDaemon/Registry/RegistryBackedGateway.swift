@@ -102,7 +102,7 @@ public final class RegistryBackedGateway: RegistryGateway {
     public func search(name: String, limit: Int) async throws(GatewayError) -> (results: [EnterpriseSummary], cachedAgeSeconds: Int?) {
         do {
             let found = try await timed { () throws(RegistryClientError) in try await client.search(name: name, limit: limit) }
-            for hit in found { cache.store(hit.enterprise) }
+            for hit in found { await cache.store(hit.enterprise) }
             return (found.map {
                 EnterpriseSummary(uscc: $0.enterprise.uscc, name: $0.enterprise.name, status: $0.status,
                                   legalRepresentative: $0.enterprise.legalRepresentative)
