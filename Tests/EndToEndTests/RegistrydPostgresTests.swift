@@ -32,11 +32,16 @@ import Testing
         task.cancel()
         _ = await task.result
         #expect(try await outbox.status().depth == 0)
-        let host = (socket as NSString).deletingLastPathComponent
-        let port = String(socket.split(separator: ".").last ?? "5432")
-        let counted = try ProcessRunner.run("/usr/bin/psql", ["-h", host, "-p", port, "-U", "registry", "-tAc",
-                                                              "SELECT count(*), count(DISTINCT idempotency_key) FROM submission WHERE kind = 'ratings'", "registry"])
-        #expect(counted.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "50|50", "\(counted.stderr)")
+        #expect(try postgres.psql("SELECT count(*), count(DISTINCT idempotency_key) FROM submission WHERE kind = 'ratings'") == "50|50")
+        // Registry numbers carry the row's id in at least eight digits; a heartbeat marks its kiosk seen.
+        let number = try postgres.psql("SELECT registry_number FROM submission WHERE kind = 'ratings' ORDER BY id LIMIT 1")
+        #expect(number.range(of: #"^PJ-\d{8}-\d{8}$"#, options: .regularExpression) != nil, "\(number)")
+        _ = try postgres.psql("SELECT setval('submission_id_seq', 123456788)")
+        let heartbeat = try RegistryJSON.encoder().encode(Heartbeat(deviceStatus: ["reader": "ok"], outboxDepth: 0, configVersion: "1", sentAt: Date()))
+        let beat = try await client.submit(kind: .heartbeats, idempotencyKey: "pg-heartbeat-0001", body: heartbeat)
+        #expect(beat.registryNumber.hasPrefix("XT-") && beat.registryNumber.hasSuffix("-123456789"), "\(beat.registryNumber)")
+        #expect(try postgres.psql("SELECT registry_number FROM submission WHERE kind = 'heartbeats'") == beat.registryNumber)
+        #expect(try postgres.psql("SELECT last_heartbeat_at IS NOT NULL FROM kiosk WHERE id = 'DG-0001'") == "t")
     }
 
     /// The hall on PostgreSQL through a live registryd: numbers, a counter's call, a check-in, an

@@ -331,14 +331,18 @@ public final class PostgresRegistryStore: RegistryStore {
                     results.append(.failure(problem))
                     continue
                 }
-                var id: Int64 = 0
-                for try await value in try await connection.query("SELECT nextval('submission_id_seq')", logger: logger).decode(Int64.self) { id = value }
-                let number = "\(SQLiteRegistryStore.prefix(item.kind))-\(day)-\(String(format: "%08lld", id))"
+                // The number comes from the row's id (at least eight digits), in the insert itself.
+                let prefix = "\(SQLiteRegistryStore.prefix(item.kind))-\(day)-"
                 let body = String(decoding: item.body, as: UTF8.self)
-                try await connection.query("""
+                var inserted: String?
+                for try await value in try await connection.query("""
                     INSERT INTO submission (id, kind, registry_number, kiosk_id, idempotency_key, tracking_number, visit_id, body, received_at)
-                    VALUES (\(id), \(kind), \(number), \(kioskId), \(key), \(item.trackingNumber), \(item.visitId), \(body), \(at))
-                    """, logger: logger)
+                    SELECT n, \(kind), \(prefix) || CASE WHEN n >= 100000000 THEN n::text ELSE lpad(n::text, 8, '0') END,
+                           \(kioskId), \(key), \(item.trackingNumber), \(item.visitId), \(body), \(at)
+                    FROM (SELECT nextval('submission_id_seq') AS n) AS next
+                    RETURNING registry_number
+                    """, logger: logger).decode(String.self) { inserted = value }
+                guard let number = inserted else { throw StoreError.database("the insert of a submission returned no registry number") }
                 let receipt = SubmissionReceipt(kind: item.kind, registryNumber: number, receivedAt: now)
                 if let application = item.application {
                     try await Self.indexApplication(application, registryNumber: number, at: at, connection, logger)
@@ -349,12 +353,18 @@ public final class PostgresRegistryStore: RegistryStore {
                 try await Self.indexParties(item, registryNumber: number, now: now, connection, logger)
                 try await Self.recordConfirmation(item, kioskId: kioskId, registryNumber: number, now: now, connection, logger)
                 let receiptText = try SQLiteRegistryStore.encode(receipt)
-                try await connection.query("""
-                    INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
-                    VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at))
-                    """, logger: logger)
                 if item.kind == .heartbeats {
-                    try await connection.query("UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId)", logger: logger)
+                    // The key kept and the kiosk seen, in one round trip.
+                    try await connection.query("""
+                        WITH kept AS (INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
+                                      VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at)))
+                        UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId)
+                        """, logger: logger)
+                } else {
+                    try await connection.query("""
+                        INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
+                        VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at))
+                        """, logger: logger)
                 }
                 if let verification = item.verification, let recordKey = VerificationRecord.recordKey(code: verification.code) {
                     let record = try SQLiteRegistryStore.encode(verification)
