@@ -32,3 +32,12 @@ import Testing
         try bed.fault("a4", "ok")
     }
 }
+
+/// Durations as a technician reads them in checks and in `kioskctl status`.
+@Suite struct DurationWordsTests {
+    @Test(arguments: [(0.4, "0 s"), (45, "45 s"), (119, "119 s"), (720, "12 min"), (11_100, "3 h 5 min"), (86_400, "24 h"),
+                      (187_200, "2 d 4 h"), (604_800, "7 d"), (-5, "0 s")] as [(Double, String)])
+    func inWords(seconds: Double, words: String) {
+        #expect(Durations.words(seconds) == words)
+    }
+}

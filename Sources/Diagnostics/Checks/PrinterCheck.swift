@@ -140,12 +140,12 @@ public struct PrinterCheck: DiagnosticCheck {
 
 /// Durations in a technician's words.
 public enum Durations {
-    /// `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`.
+    /// `45 s`, `12 min`, `3 h 5 min`, `24 h`, `2 d 4 h`, `7 d` (a second unit only when not zero).
     public static func words(_ seconds: Double) -> String {
         let s = max(0, Int(seconds.rounded()))
         if s < 120 { return "\(s) s" }
         if s < 7200 { return "\(s / 60) min" }
-        if s < 172_800 { return "\(s / 3600) h \(s % 3600 / 60) min" }
-        return "\(s / 86_400) d \(s % 86_400 / 3600) h"
+        if s < 172_800 { return "\(s / 3600) h" + (s % 3600 / 60 > 0 ? " \(s % 3600 / 60) min" : "") }
+        return "\(s / 86_400) d" + (s % 86_400 / 3600 > 0 ? " \(s % 86_400 / 3600) h" : "")
     }
 }

@@ -150,7 +150,7 @@ public struct FreshnessCheck: DiagnosticCheck {
         let freshness = FeedFreshness.read(storeRoot: storeRoot)
         let status = FeedFreezeStatus.evaluate(root: root, rootTrustedSince: since, freshness: freshness, window: window, now: Date())
         let refusal = freshness?.lastRefusal.map { "; last statement refused: \($0)" } ?? ""
-        let windowText = "window \(Self.duration(window))"
+        let windowText = "window \(Durations.words(window))"
         switch status {
         case .unprotected:
             if root == nil {
@@ -161,29 +161,21 @@ public struct FreshnessCheck: DiagnosticCheck {
         case let .heard(age, frozen):
             let heard = freshness?.heard ?? "?"
             if frozen {
-                return .fail(id, "frozen: the last fresh signed statement from the feed was \(Self.duration(age)) ago (\(heard); \(windowText))\(refusal)",
+                return .fail(id, "frozen: the last fresh signed statement from the feed was \(Durations.words(age)) ago (\(heard); \(windowText))\(refusal)",
                              action: "check the network to the registry (kioskctl diag registry); if it answers, its statements are refused or replayed: tell central operations")
             }
             if freshness?.lastRefusal != nil {
-                return .warn(id, "fresh: last signed statement \(Self.duration(age)) ago (\(windowText))\(refusal)",
+                return .warn(id, "fresh: last signed statement \(Durations.words(age)) ago (\(windowText))\(refusal)",
                              action: "tell central operations: the registry's statements are being refused")
             }
-            return .ok(id, "fresh: last signed statement from the feed \(Self.duration(age)) ago (\(windowText))")
+            return .ok(id, "fresh: last signed statement from the feed \(Durations.words(age)) ago (\(windowText))")
         case let .neverHeard(waiting, frozen):
-            let text = "no fresh signed statement from the feed since the root was trusted \(Self.duration(waiting)) ago (\(windowText))\(refusal)"
+            let text = "no fresh signed statement from the feed since the root was trusted \(Durations.words(waiting)) ago (\(windowText))\(refusal)"
             if frozen {
                 return .fail(id, "frozen: " + text, action: "check the network to the registry (kioskctl diag registry) and that registryd runs with --timestamp-key")
             }
             return .warn(id, text, action: "wait for the registry's next answer; if this stays, check that registryd runs with --timestamp-key")
         }
-    }
-
-    static func duration(_ seconds: TimeInterval) -> String {
-        let whole = Int(seconds)
-        if whole < 120 { return "\(whole) s" }
-        if whole < 7200 { return "\(whole / 60) min" }
-        if whole < 172_800 { return "\(whole / 3600) h" }
-        return "\(whole / 86_400) days"
     }
 }
 
