@@ -273,7 +273,7 @@ import Yams
         defer { dir.remove() }
         let state = dir.url.appendingPathComponent("state"), keys = dir.url.appendingPathComponent("keys")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: state.path + "/outbox.key", contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: state.path + "/outbox.key", contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o600])
         _ = try KeysDirectory.prepare(keys, legacyStateDirectory: state)
         #expect(!FileManager.default.fileExists(atPath: state.path + "/outbox.key"))
         #expect(FileManager.default.contents(atPath: keys.path + "/outbox.key") == Data(repeating: 1, count: 32))

@@ -37,13 +37,15 @@ public enum QueueRoutes {
             do { return try CitizenRoutes.iso8601Encoded(try await require().status()) } catch let e as OutboxError { throw problem(e) }
         }
         queue.get("items") { request, _ in
-            let dead = request.uri.queryParameters.get("dead") == "true"
-            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
-            guard (1...1000).contains(limit) else {
+            let parameters = request.uri.queryParameters
+            guard let dead = parameters.get("dead").map({ ["true": true, "false": false][$0] }) ?? false else {
+                throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "dead must be true or false")
+            }
+            guard let limit = parameters.get("limit").map({ Int($0) }) ?? 100, (1...1000).contains(limit) else {
                 throw LocalAPIError(status: .badRequest, messageKey: "error.generic", detail: "limit must be 1 to 1000")
             }
             var stream: SubmissionKind?
-            if let name = request.uri.queryParameters.get("stream") {
+            if let name = parameters.get("stream") {
                 guard let kind = SubmissionKind(rawValue: name) else {
                     throw LocalAPIError(status: .badRequest, messageKey: "error.generic",
                                         detail: "stream must be one of \(SubmissionKind.allCases.map(\.rawValue).joined(separator: ", "))")
