@@ -110,8 +110,7 @@ actor TestFeed: ConfigFeed {
              "meant for kiosk:other-kiosk"),
         ]
         for (name, data, reason) in cases {
-            let (code, body) = try harness.curl(harness.options.technicianSocket, "POST", "/v1/config/bundles",
-                                                body: String(decoding: data, as: UTF8.self))
+            let (code, body) = try await harness.technician(.post, "/v1/config/bundles", body: String(decoding: data, as: UTF8.self))
             #expect(code == 422, "\(name): \(body)")
             #expect(body.contains("rejected") && body.contains(reason), "\(name): \(body)")
             #expect(try await idlePrompt(harness) == "请将居民身份证放在读卡区", "\(name) changed the running configuration")
@@ -133,7 +132,7 @@ actor TestFeed: ConfigFeed {
         #expect(history.last == "rolledBack")
 
         // A technician can go back to the embedded default.
-        let (code, body) = try harness.curl(harness.options.technicianSocket, "POST", "/v1/config/rollback", body: #"{"reason":"test"}"#)
+        let (code, body) = try await harness.technician(.post, "/v1/config/rollback", body: #"{"reason":"test"}"#)
         #expect(code == 200, "\(body)")
         #expect(try await idlePrompt(harness) == "请将身份证放在读卡区")
         await harness.stop()

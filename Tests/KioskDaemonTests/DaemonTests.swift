@@ -114,9 +114,8 @@ import Yams
     @Test func maintenanceModeEndsTheSessionAndIgnoresCards() async throws {
         let harness = try await DaemonHarness(gateway: try FakeGateway())
         try await harness.placeCard()
-        let technician = harness.options.technicianSocket
-        #expect(try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":true}"#).0 == 400)
-        let (code, body) = try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":true,"reason":"更换打印纸"}"#)
+        #expect(try await harness.technician(.post, "/v1/maintenance", body: #"{"on":true}"#).0 == 400)
+        let (code, body) = try await harness.technician(.post, "/v1/maintenance", body: #"{"on":true,"reason":"更换打印纸"}"#)
         #expect(code == 200)
         #expect(body.contains(#""maintenance":true"#))
         #expect(await harness.daemon.sessions.isActive == false)
@@ -128,10 +127,10 @@ import Yams
         try await harness.readerPolled(rounds: 3)
         #expect(await harness.daemon.sessions.isActive == false)
         await #expect(throws: CitizenAPIError.self) { _ = try await harness.client.searchEnterprises("演示市") }
-        #expect(try harness.curl(technician, "POST", "/v1/maintenance", body: #"{"on":false}"#).0 == 200)
+        #expect(try await harness.technician(.post, "/v1/maintenance", body: #"{"on":false}"#).0 == 200)
         #expect(harness.daemon.audit.recent().contains { $0.action == "maintenance.on" && $0.detail == "更换打印纸" })
         // The audit log names the account the kernel reports for the connection, not a claimed name.
-        let account = PeerCredentials(pid: 0, uid: getuid(), gid: 0, userName: PeerCredentials.accountName(getuid())).description
+        let account = PeerContext.localAccount.description
         #expect(harness.daemon.audit.recent().filter { $0.action.hasPrefix("maintenance.") }.map(\.by) == [account, account])
         await harness.stop()
     }

@@ -6,9 +6,10 @@ import Registry
 import TestSupport
 import Testing
 
-/// kioskd's hall services over its citizen socket, with a real cupsd's receipt printer and a
-/// registry in memory: a printed ticket is reported once, an unprinted one never, a retry gives
-/// nothing new, offline numbers come from the kiosk's own block, and bad requests are refused.
+/// kioskd's hall services through its citizen client (bad requests on its routes in process), with a
+/// real cupsd's receipt printer and a registry in memory: a printed ticket is reported once, an
+/// unprinted one never, a retry gives nothing new, offline numbers come from the kiosk's own block,
+/// and bad requests are refused.
 @Suite(.serialized) struct HallDeskTests {
     static func kiosk() async throws -> (CupsTestBed, FakeGateway, DaemonHarness) {
         let cups = try await offThePool { try CupsTestBed() }
@@ -120,9 +121,8 @@ import Testing
             _ = try await harness.client.progress(trackingNumber: "YT-demo-kiosk-01-20261203-000404")
             Issue.record("an unknown number was answered")
         } catch let error as CitizenAPIError { #expect(error.messageKey == "progress.none") }
-        let socket = harness.options.citizenSocket
         for body in [#"{"trackingNumber":"YT/../../etc"}"#, #"{"trackingNumber":"x"}"#, #"{"trackingNumber":"YT-1 OR 1=1"}"#] {
-            let (code, answer) = try harness.curl(socket, "POST", "/v1/progress", body: body)
+            let (code, answer) = try await harness.citizen(.post, "/v1/progress", body: body)
             #expect(code == 400 && answer.contains("progress.invalid"), "\(body): \(code) \(answer)")
         }
         #expect(!harness.log.text.contains("441900199003181234"))
@@ -148,15 +148,14 @@ import Testing
         #expect(await gateway.deliveryRequests.first?.site == "demo-hall")
         #expect(await waitUntil(10) { cups.printed("receipt").count == 2 })
         // Bad numbers and addresses are refused with the field named.
-        let socket = harness.options.citizenSocket
         for (mobile, place, key) in [("12345678901", "演示市高新区创业路 277 号", "delivery.mobile"), ("1381234567", "演示市高新区", "delivery.mobile"),
                                      ("13812345678", "演示市", "delivery.address")] {
             let body = #"{"request":{"kind":"social-insurance-certificate"},"address":{"recipient":"张三","mobile":"\#(mobile)","address":"\#(place)"},"requestId":"delivery-request-0009"}"#
-            let (code, answer) = try harness.curl(socket, "POST", "/v1/deliveries", body: body)
+            let (code, answer) = try await harness.citizen(.post, "/v1/deliveries", body: body)
             #expect(code == 400 && answer.contains(key), "\(mobile) \(place): \(code) \(answer)")
         }
         let licence = #"{"request":{"kind":"business-licence","uscc":"91441900100000008X"},"address":{"recipient":"张三","mobile":"13812345678","address":"演示市高新区创业路"},"requestId":"delivery-request-0010"}"#
-        #expect(try harness.curl(socket, "POST", "/v1/deliveries", body: licence).0 == 400)
+        #expect(try await harness.citizen(.post, "/v1/deliveries", body: licence).0 == 400)
         #expect(await gateway.deliveryRequests.count == 1)
         // Never in the logs, in clear or otherwise.
         let log = harness.log.text
@@ -167,7 +166,6 @@ import Testing
     @Test func badTicketRequestsAreRefusedWithAReason() async throws {
         let gateway = try FakeGateway()
         let harness = try await DaemonHarness(gateway: gateway)
-        let socket = harness.options.citizenSocket
         let cases: [(String, String, Int, String)] = [
             ("/v1/tickets", "not json", 400, "invalid JSON"),
             ("/v1/tickets", #"{"serviceCode":"SC-ESTATE"}"#, 400, "invalid JSON"),
@@ -183,7 +181,7 @@ import Testing
             ("/v1/guides/print", #"{"serviceCode":"SC-ESTATE","requestId":"x"}"#, 400, "requestId"),
         ]
         for (path, body, status, says) in cases {
-            let (code, answer) = try harness.curl(socket, "POST", path, body: body)
+            let (code, answer) = try await harness.citizen(.post, path, body: body)
             #expect(code == status && answer.contains(says), "\(path) \(body.prefix(60)): \(code) \(answer)")
         }
         let (reports, tickets) = (await gateway.ticketReports, await gateway.tickets)

@@ -7,17 +7,6 @@ import Registry
 import TestSupport
 import Testing
 
-/// A request context whose peer is the one the test names (`PeerContext.$peer`): routes and the
-/// technician check run in process, on Hummingbird's test client, without a socket.
-struct PeerContext: PeerAwareRequestContext {
-    @TaskLocal static var peer: PeerCredentials?
-    var coreContext: CoreRequestContextStorage
-
-    init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
-
-    func peer() async -> PeerCredentials? { Self.peer }
-}
-
 /// The technician's queue routes in process: figures, lists and items, retries and purges audited
 /// under the account the kernel reports, and every malformed or unauthorised request refused with
 /// what was wrong.
@@ -33,15 +22,9 @@ struct PeerContext: PeerAwareRequestContext {
         return Application(router: router)
     }
 
-    /// (status, body) of one request made as `peer`.
     static func ask(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, body: String? = nil,
                     as peer: PeerCredentials? = technician) async throws -> (Int, String) {
-        try await PeerContext.$peer.withValue(peer) {
-            try await client.execute(uri: path, method: method, headers: [.contentType: "application/json"],
-                                     body: body.map { ByteBuffer(string: $0) }) { response in
-                (Int(response.status.code), String(buffer: response.body))
-            }
-        }
+        try await PeerContext.ask(client, method, path, body: body, as: peer)
     }
 
     static func rating(_ visit: String) -> RatingRecord {

@@ -14,8 +14,9 @@ import ServiceLifecycle
 /// Prometheus endpoint on loopback.
 extension Kioskd {
     /// The technician socket's routes: diagnostics, maintenance, audit, configuration, queue.
-    public func technicianRouter() -> Router<LocalRequestContext> {
-        let router = Router(context: LocalRequestContext.self)
+    /// `context` tells who is connected (the socket's peer credentials by default).
+    public func technicianRouter<Context: PeerAwareRequestContext>(context: Context.Type = LocalRequestContext.self) -> Router<Context> {
+        let router = Router(context: Context.self)
         router.add(middleware: TechnicianAccessMiddleware(groupName: options.technicianGroup))
         TechnicianRoutes.add(to: router, service: self)
         QueueRoutes.add(to: router, outbox: backedGateway?.outbox, audit: audit)
@@ -23,8 +24,8 @@ extension Kioskd {
     }
 
     /// The citizen socket's routes: the session's operations only.
-    public func citizenRouter() -> Router<LocalRequestContext> {
-        let router = Router(context: LocalRequestContext.self)
+    public func citizenRouter<Context: RequestContext>(context: Context.Type = LocalRequestContext.self) -> Router<Context> {
+        let router = Router(context: Context.self)
         CitizenRoutes.add(to: router, service: citizen)
         return router
     }
