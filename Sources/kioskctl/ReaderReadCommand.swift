@@ -8,7 +8,8 @@ struct ReaderReadCommand: ParsableCommand {
         abstract: "Wait for a card and print it.",
         discussion: """
         Opens the reader directly and waits for a card. Personal fields are masked unless --show.
-        Exit codes: 0 card read, 1 no card or the card could not be read, 2 no reader.
+        Exit codes: 0 card read, 1 no card or the card could not be read, 2 no reader (or one
+        that stopped answering: the command ends within --timeout plus 5 s whatever the reader does).
         Examples:
           kioskctl reader read --timeout 20
           kioskctl reader read --json --device /dev/ttyUSB0
@@ -26,7 +27,22 @@ struct ReaderReadCommand: ParsableCommand {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
     }
 
+    /// Beyond the card's wait, the longest a reader's own transfer timeouts may add.
+    static let grace: Double = 5
+
     func run() throws {
+        // A reader pulled out mid-transfer can leave the USB stack waiting on a transfer that never
+        // completes: the command ends at its deadline whatever the stack does.
+        let deadline = timeout + Self.grace
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: deadline)
+            FileHandle.standardError.write(Data("""
+                kioskctl: the reader gave no answer within \(Int(deadline)) s; it may have been disconnected: check its cable, \
+                then kioskctl reader list
+
+                """.utf8))
+            Foundation.exit(2)
+        }
         let database = try selection.database()
         let context: USBContext
         do { context = try USBContext() } catch { throw CardOutput.fail("\(error)", code: 2) }
