@@ -36,6 +36,7 @@ import Testing
         // Registry numbers carry the row's id in at least eight digits; a heartbeat marks its kiosk seen.
         let number = try postgres.psql("SELECT registry_number FROM submission WHERE kind = 'ratings' ORDER BY id LIMIT 1")
         #expect(number.range(of: #"^PJ-\d{8}-\d{8}$"#, options: .regularExpression) != nil, "\(number)")
+        #expect(try postgres.psql("SELECT last_heartbeat_at IS NULL FROM kiosk WHERE id = 'DG-0001'") == "t", "ratings do not mark the kiosk seen")
         _ = try postgres.psql("SELECT setval('submission_id_seq', 123456788)")
         let heartbeat = try RegistryJSON.encoder().encode(Heartbeat(deviceStatus: ["reader": "ok"], outboxDepth: 0, configVersion: "1", sentAt: Date()))
         let beat = try await client.submit(kind: .heartbeats, idempotencyKey: "pg-heartbeat-0001", body: heartbeat)

@@ -353,19 +353,12 @@ public final class PostgresRegistryStore: RegistryStore {
                 try await Self.indexParties(item, registryNumber: number, now: now, connection, logger)
                 try await Self.recordConfirmation(item, kioskId: kioskId, registryNumber: number, now: now, connection, logger)
                 let receiptText = try SQLiteRegistryStore.encode(receipt)
-                if item.kind == .heartbeats {
-                    // The key kept and the kiosk seen, in one round trip.
-                    try await connection.query("""
-                        WITH kept AS (INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
-                                      VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at)))
-                        UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId)
-                        """, logger: logger)
-                } else {
-                    try await connection.query("""
-                        INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
-                        VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at))
-                        """, logger: logger)
-                }
+                // The key kept and, for a heartbeat, the kiosk seen: one round trip.
+                try await connection.query("""
+                    WITH kept AS (INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
+                                  VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at)))
+                    UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId) AND \(item.kind == .heartbeats)
+                    """, logger: logger)
                 if let verification = item.verification, let recordKey = VerificationRecord.recordKey(code: verification.code) {
                     let record = try SQLiteRegistryStore.encode(verification)
                     try await connection.query("""
