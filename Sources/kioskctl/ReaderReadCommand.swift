@@ -31,8 +31,9 @@ struct ReaderReadCommand: ParsableCommand {
     static let grace: Double = 5
 
     func run() throws {
-        // A reader pulled out mid-transfer can leave the USB stack waiting on a transfer that never
-        // completes: the command ends at its deadline whatever the stack does.
+        // The USB transport gives up a transfer that never ends; this deadline is the last resort
+        // for whatever else could wait on a broken device (opening, closing): the command ends
+        // at it whatever the stack does.
         let deadline = timeout + Self.grace
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: deadline)

@@ -76,6 +76,36 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("<5>") && $0.contains("kioskd ready") }, "notice")
     }
 
+    @Test func aReaderWhoseUSBLocksUpIsMissingWhileTheWatchdogStaysFed() throws {
+        let reader = try EmulatedUSBReader()
+        defer { reader.stop() }
+        let cups = try CupsTestBed()
+        defer { cups.stop() }
+        let dir = try TemporaryDirectory(prefix: "systemd-wedged")
+        defer { dir.remove() }
+        let notify = try NotifySocket(path: dir.path + "/notify.sock")
+        let bed = try start(in: dir, notify: notify, reader: reader, cups: cups.environment)
+        defer { bed.stop() }
+        #expect(eventually(20) { notify.messages.contains { $0.hasPrefix("STATUS=serving; reader ok") } }, "\(notify.messages)")
+        // Transfers that never end, cancellations that never come back: the reader's transport
+        // gives the device up, kioskd says the reader is missing and keeps its reader thread
+        // going (no restart by the watchdog), and takes the reader back after a power cycle.
+        reader.wedge()
+        #expect(eventually(20) { notify.messages.contains { $0.hasPrefix("STATUS=") && $0.contains("reader missing") } },
+                "\(notify.messages.suffix(5))")
+        let missingAt = notify.messages.count
+        let fed = notify.messages.filter { $0 == "WATCHDOG=1" }.count
+        #expect(eventually(20) { notify.messages.filter { $0 == "WATCHDOG=1" }.count >= fed + 6 }, "the watchdog is fed while the reader is wedged")
+        let since = notify.messages.dropFirst(missingAt)
+        #expect(!since.contains { $0.hasPrefix("STATUS=") && $0.contains("reader ok") }, "a wedged reader is not taken for a working one: \(Array(since))")
+        #expect(!bed.process.log.contains("watchdog not fed"), "\(bed.process.log.suffix(800))")
+        #expect(bed.process.log.contains("reader disconnected"))
+        reader.unplug()
+        reader.plug()
+        #expect(eventually(20) { notify.messages.dropFirst(missingAt).contains { $0.hasPrefix("STATUS=") && $0.contains("reader ok") } },
+                "\(notify.messages.suffix(5))")
+    }
+
     @Test func aHungPrinterMonitorStarvesTheWatchdog() throws {
         let reader = try EmulatedUSBReader()
         defer { reader.stop() }

@@ -69,6 +69,28 @@ import Testing
         #expect(again.stdout.contains("441900199003181234"))
     }
 
+    @Test func aReaderWhoseUSBLocksUpIsGivenUpByTheTransportAndReadsAfterAPowerCycle() throws {
+        let bed = try EmulatedUSBReader(card: "resident")
+        defer { bed.stop() }
+        bed.wedge()
+        #expect(bed.plugState().contains("wedged"))
+        // Every transfer stays pending and its cancellation never comes back: the transport gives
+        // the device up (within a command's timeout and two short graces), not the command's own
+        // last-resort deadline ("gave no answer").
+        let read = try ProcessRunner.run(kioskctl, ["reader", "read", "--json", "--timeout", "20"],
+                                         environment: bed.environment, timeout: 60)
+        #expect(read.status == 2, "\(read.stderr)")
+        #expect(read.stderr.contains("the reader was disconnected"), "\(read.stderr)")
+        #expect(!read.stderr.contains("gave no answer"), "\(read.stderr)")
+
+        bed.unplug()
+        bed.plug()
+        let again = try ProcessRunner.run(kioskctl, ["reader", "read", "--json", "--timeout", "10"],
+                                          environment: bed.environment, timeout: 60)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("441900199003181234"))
+    }
+
     @Test func oneProcessFollowsTheReaderAcrossUnplugAndReplug() throws {
         let bed = try EmulatedUSBReader()
         defer { bed.stop() }

@@ -149,6 +149,35 @@ import Testing
         guard case .cardRead(let card)? = await iterator.next() else { Issue.record("no read after replug"); return }
         #expect(card.identity.cardType == .foreigner2023)
     }
+
+    @Test func aReaderGoneAtItsFirstCommandIsNeverReportedConnected() async throws {
+        let simulator = ReaderSimulator(card: nil)
+        let opens = Locked(0)
+        var timing = ReaderTiming()
+        timing.pollIntervalMilliseconds = 20
+        // The first three opens succeed on a device that is gone at once (its USB locked up);
+        // the fourth is a working reader.
+        let service = ReaderPoller(timing: timing) { () throws(ReaderError) -> any ReaderTransport in
+            let transport = SimulatedTransport(simulator: simulator)
+            if opens.withLock({ $0 += 1; return $0 }) <= 3 { transport.setUnplugged(true) }
+            return transport
+        }
+        service.reopenIntervalMilliseconds = 20
+        service.start()
+        defer { service.stop() }
+        var events: [String] = []
+        for await event in service.events {
+            switch event {
+            case .connected: events.append("connected")
+            case .disconnected: events.append("disconnected")
+            default: events.append("other")
+            }
+            if case .connected = event { break }
+        }
+        #expect(events == ["disconnected", "connected"], "one disconnect for the three failed opens, then connected")
+        #expect(opens.withLock { $0 } == 4)
+        #expect(service.cycles >= 4, "every open counts as progress for the watchdog")
+    }
 }
 
 final class PlugState: @unchecked Sendable {

@@ -92,7 +92,14 @@ public final class EmulatedUSBReader: @unchecked Sendable {
         _ = wait { self.plugState().hasPrefix("plugged") }
     }
 
-    /// `plugged BUS DEV` or `unplugged`, as the test bed reports it.
+    /// Locks the reader's USB side up, as a wedged controller or firmware would: transfers never
+    /// complete and their cancellations never come back. `unplug()` then `plug()` ends it.
+    public func wedge() {
+        bedControl("wedge")
+        _ = wait { self.plugState().contains("wedged") }
+    }
+
+    /// `plugged BUS DEV` (with ` wedged` while locked up) or `unplugged`, as the test bed reports it.
     public func plugState() -> String {
         (try? String(contentsOfFile: directory.path + "/state", encoding: .utf8)) ?? ""
     }

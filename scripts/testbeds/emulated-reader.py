@@ -31,7 +31,12 @@ State directory:
   DIR/pid      pid of this process
   DIR/ready    exists while serving (contains the device node path)
   DIR/state    "plugged BUS DEV" or "unplugged"
-  DIR/control  FIFO accepting the lines "unplug" and "plug"
+  DIR/control  FIFO accepting the lines "unplug", "plug" and "wedge"
+
+"wedge" stops the device's USB side as a locked-up controller or firmware would:
+every transfer stays pending, and cancelling one is acknowledged but its URB never
+comes back to be reaped (libusb's synchronous calls would wait for ever). The next
+unplug and plug (a power cycle) ends it. DIR/state then reads "plugged BUS DEV wedged".
 
 Signals:
   SIGTERM/SIGINT  stop the simulator, remove the test bed, exit
@@ -307,6 +312,7 @@ class Emulator:
         self.exit_code = 0
         self.pumping = False
         self.pump_again = False
+        self.wedged = False         # "wedge": nothing completes, cancellations never come back
 
     # -- state directory ---------------------------------------------------
 
@@ -315,7 +321,8 @@ class Emulator:
 
     def write_state(self):
         if self.plug and self.plug.alive:
-            write_atomic(self.path('state'), 'plugged %03d %03d\n' % (self.desc.busnum, self.plug.devnum))
+            write_atomic(self.path('state'), 'plugged %03d %03d%s\n' % (
+                self.desc.busnum, self.plug.devnum, ' wedged' if self.wedged else ''))
         else:
             write_atomic(self.path('state'), 'unplugged\n')
 
@@ -353,6 +360,7 @@ class Emulator:
             log('unplug: already unplugged')
             return
         plug.alive = False
+        self.wedged = False  # losing power ends a lock-up
         # the kernel kills every pending URB of a disconnected device with -ESHUTDOWN
         for urb in self.pending_in:
             st = plug.clients.get(urb.client)
@@ -378,6 +386,14 @@ class Emulator:
             debug('detach_ioctl(%s): %s' % (plug.devnode, e.message))
         self.write_state()
         log('unplugged: %s' % plug.devnode)
+
+    def do_wedge(self):
+        if self.plug is None or not self.plug.alive:
+            log('wedge: unplugged, nothing to wedge')
+            return
+        self.wedged = True
+        self.write_state()
+        log('wedged: transfers stay pending, cancellations never complete')
 
     def power_cycle_simulator(self):
         """A reader without power sends nothing more: answers the simulator still has queued
@@ -566,7 +582,7 @@ class Emulator:
 
     def pump_once(self):
         plug = self.plug
-        if plug is None or not plug.alive:
+        if plug is None or not plug.alive or self.wedged:
             return
         progress = True
         while progress and self.pending_in:
@@ -736,6 +752,11 @@ class Emulator:
                 client.complete(-1, err)
                 return True
 
+        if self.wedged:
+            st.inflight[addr] = urb  # never completed, IN or OUT
+            client.complete(0, 0)
+            debug('wedged: %s 0x%02X submitted, never to complete' % ('IN' if ep & 0x80 else 'OUT', ep))
+            return True
         if ep & 0x80:
             st.inflight[addr] = urb
             self.pending_in.append(urb)
@@ -788,6 +809,11 @@ class Emulator:
             return True
         if urb in self.pending_in:
             self.pending_in.remove(urb)
+        if self.wedged:
+            # acknowledged, but the URB is never given back: the host cannot reap it
+            debug('wedged: cancellation of 0x%02X acknowledged, the URB never returns' % urb.ep)
+            client.complete(0, 0)
+            return True
         urb.finish(-errno.ENOENT)
         st.completed.append(urb)
         debug('IN 0x%02X cancelled after %.1f ms' % (urb.ep, (time.monotonic() - urb.submitted) * 1000))
@@ -892,8 +918,10 @@ class Emulator:
                 self.do_unplug()
             elif cmd == 'plug':
                 self.do_plug()
+            elif cmd == 'wedge':
+                self.do_wedge()
             elif cmd:
-                log('control: unknown command %r (use "unplug" or "plug")' % cmd)
+                log('control: unknown command %r (use "unplug", "plug" or "wedge")' % cmd)
         return True
 
     # -- main ----------------------------------------------------------------

@@ -175,8 +175,11 @@ public final class ReaderPoller: Sendable {
 
     private func emit(_ event: ReaderEvent) { continuation.yield(event) }
 
+    /// Counts one round: every device call that returned, whatever it returned, is progress.
+    private func tick() { state.withLock { $0.cycleCount &+= 1 } }
+
     private func sleep(_ ms: Int) {
-        state.withLock { $0.cycleCount &+= 1 }
+        tick()
         var left = ms
         while left > 0, !isStopped {
             Thread.sleep(forTimeInterval: Double(min(left, 50)) / 1000)
@@ -196,9 +199,20 @@ public final class ReaderPoller: Sendable {
                 sleep(reopenIntervalMilliseconds)
                 continue
             }
-            lastReason = nil
             let reader = SAMReader(transport: transport, timing: timing)
-            let samID = try? reader.samIdentifier()
+            let samID: SAMIdentifier?
+            tick()
+            do { samID = try reader.samIdentifier() } catch where error.isDisconnect {
+                // Opened, but gone at its first command (e.g. its USB locked up): not connected.
+                transport.close()
+                if lastReason != error.description {
+                    lastReason = error.description
+                    emit(.disconnected(reason: error.description))
+                }
+                sleep(reopenIntervalMilliseconds)
+                continue
+            } catch { samID = nil }
+            lastReason = nil
             state.withLock { $0.connected = true }
             emit(.connected(endpoint: transport.endpointDescription, samID: samID?.description))
             let machine = CardPresenceMachine(reader: reader)
@@ -216,6 +230,7 @@ public final class ReaderPoller: Sendable {
                         emit(event)
                     }
                 } catch {
+                    tick()
                     transport.close()
                     state.withLock { $0.connected = false }
                     if hadCard { emit(.cardRemoved) }

@@ -115,29 +115,89 @@ public final class USBDeviceHandle: @unchecked Sendable {
         }
     }
 
+    /// How long past its own timeout a transfer may take to end, and then how long its
+    /// cancellation may take, before the device is given up as gone.
+    static let graceMilliseconds = 250
+
     /// One transfer: OUT sends `data`; IN fills up to `length` bytes. Returns the bytes read (IN)
     /// or an empty array (OUT).
+    ///
+    /// Never waits much past `timeoutMilliseconds`: libusb's own timeout cancels the transfer;
+    /// if it has not ended `graceMilliseconds` later it is cancelled again, and if that
+    /// cancellation does not come back either (a locked-up controller or firmware), the transfer
+    /// is abandoned, the device closed and `.disconnected` thrown. libusb's synchronous calls
+    /// would wait for that cancellation for ever.
     public func transfer(_ kind: Kind, endpoint: UInt8, data: [UInt8] = [], length: Int = 0,
                          timeoutMilliseconds: Int) throws(TransportError) -> [UInt8] {
         guard let handle else { throw .disconnected }
         let isIn = endpoint & 0x80 != 0
-        var buffer = isIn ? [UInt8](repeating: 0, count: max(1, length)) : data
-        var transferred: Int32 = 0
-        let timeout = UInt32(clamping: max(1, timeoutMilliseconds))
-        let rc = buffer.withUnsafeMutableBufferPointer { ptr -> Int32 in
-            switch kind {
-            case .bulk:
-                return libusb_bulk_transfer(handle, endpoint, ptr.baseAddress, Int32(ptr.count), &transferred, timeout)
-            case .interrupt:
-                return libusb_interrupt_transfer(handle, endpoint, ptr.baseAddress, Int32(ptr.count), &transferred, timeout)
+        let count = isIn ? max(1, length) : data.count
+        guard let transfer = libusb_alloc_transfer(0) else { throw .io("libusb could not allocate a transfer") }
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, count))
+        buffer.initialize(repeating: 0, count: max(1, count))
+        if !isIn { for (i, byte) in data.enumerated() { buffer[i] = byte } }
+        let done = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        done.initialize(to: 0)
+        defer {
+            libusb_free_transfer(transfer)
+            buffer.deallocate()
+            done.deallocate()
+        }
+        let timeout = max(1, timeoutMilliseconds)
+        transfer.pointee.dev_handle = handle
+        transfer.pointee.endpoint = endpoint
+        transfer.pointee.type = UInt8(kind == .bulk ? LIBUSB_TRANSFER_TYPE_BULK.rawValue : LIBUSB_TRANSFER_TYPE_INTERRUPT.rawValue)
+        transfer.pointee.timeout = UInt32(clamping: timeout)
+        transfer.pointee.buffer = buffer
+        transfer.pointee.length = Int32(clamping: count)
+        transfer.pointee.user_data = UnsafeMutableRawPointer(done)
+        transfer.pointee.callback = { finished in
+            finished?.pointee.user_data?.assumingMemoryBound(to: Int32.self).pointee = 1
+        }
+        let submitted = libusb_submit_transfer(transfer)
+        guard submitted == 0 else { throw USBDeviceHandle.error(submitted) }
+
+        var deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout + Self.graceMilliseconds) * 1_000_000
+        var cancelled = false
+        while done.pointee == 0 {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now >= deadline {
+                if cancelled {
+                    // The cancellation never came back: give the device up. Closing the handle
+                    // takes the transfer off libusb's list, so it can be freed.
+                    close()
+                    throw .disconnected
+                }
+                _ = libusb_cancel_transfer(transfer)
+                cancelled = true
+                deadline = now + UInt64(Self.graceMilliseconds) * 1_000_000
+                continue
+            }
+            let left = deadline - now
+            var wait = timeval(tv_sec: Int(left / 1_000_000_000), tv_usec: Int(left % 1_000_000_000 / 1000))
+            let handled = libusb_handle_events_timeout_completed(context.pointer, &wait, done)
+            if handled < 0, handled != LIBUSB_ERROR_INTERRUPTED.rawValue {
+                // Events cannot be handled (the device node broke): do not spin until the deadline.
+                usleep(1000)
             }
         }
-        if rc == LIBUSB_ERROR_TIMEOUT.rawValue, isIn, transferred > 0 {
-            return Array(buffer.prefix(Int(transferred)))
+        let actual = Int(max(0, min(transfer.pointee.actual_length, Int32(count))))
+        switch transfer.pointee.status {
+        case LIBUSB_TRANSFER_COMPLETED:
+            if !isIn, actual != data.count { throw .timeout }
+            return isIn ? Array(UnsafeBufferPointer(start: buffer, count: actual)) : []
+        case LIBUSB_TRANSFER_TIMED_OUT, LIBUSB_TRANSFER_CANCELLED:
+            if isIn, actual > 0 { return Array(UnsafeBufferPointer(start: buffer, count: actual)) }
+            throw .timeout
+        case LIBUSB_TRANSFER_NO_DEVICE:
+            throw .disconnected
+        case LIBUSB_TRANSFER_STALL:
+            throw .io("endpoint \(String(format: "0x%02X", endpoint)) stalled")
+        case LIBUSB_TRANSFER_OVERFLOW:
+            throw .io("the reader sent more than the \(count) bytes asked for on endpoint \(String(format: "0x%02X", endpoint))")
+        default:
+            throw .io("transfer on endpoint \(String(format: "0x%02X", endpoint)) failed")
         }
-        guard rc == 0 else { throw USBDeviceHandle.error(rc) }
-        if !isIn, Int(transferred) != data.count { throw .timeout }
-        return isIn ? Array(buffer.prefix(Int(transferred))) : []
     }
 
     /// The transfer type of an endpoint, from the device's active configuration descriptor
