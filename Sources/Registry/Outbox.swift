@@ -281,6 +281,13 @@ public final class Outbox: Sendable {
 
     // MARK: Lookups
 
+    /// How many items wait in `stream` (dead letters not counted), or in every stream when nil.
+    /// Kept in memory beside the database: no read, so it can be asked often.
+    public func depth(of stream: SubmissionKind? = nil) -> Int {
+        guard let stream else { return SubmissionKind.allCases.reduce(0) { $0 + depths.value($1) } }
+        return depths.value(stream)
+    }
+
     /// Where the application with `trackingNumber` is.
     public func applicationState(trackingNumber: String) async throws(OutboxError) -> ApplicationState {
         do {

@@ -98,8 +98,8 @@ import Testing
             if let range = body.range(of: #"YT-[A-Za-z0-9.-]+-\d{8}-\d{6}"#, options: .regularExpression) { tracking.append(String(body[range])) }
         }
         #expect(tracking.count == 3)
-        (code, _) = bed.citizen("POST", "/v1/ratings", #"{"level":1,"reason":"系统太慢","serviceCode":"SC-APPLY","formVersion":1}"#)
-        #expect(code == 204)
+        (code, body) = bed.citizen("POST", "/v1/ratings", #"{"level":1,"reason":"系统太慢","serviceCode":"SC-APPLY","formVersion":1}"#)
+        #expect(code == 204, "\(body)")
         try bed.reader.control("remove")
         let queued = bed.kioskd.curl(bed.kioskd.technicianSocket, "GET", "/v1/queue").1
         #expect(queued.contains(#""depth":3"#), "\(queued)")

@@ -354,6 +354,45 @@ import Testing
         #expect(trail.allSatisfy { $0.who == "tech-07" })
     }
 
+    /// The depths kept in memory (what the heartbeat asks every 100 ms) agree with the database
+    /// after every kind of change: enqueue, a coalesced heartbeat, delivery, refusal, dead letter,
+    /// retry, purge and reopening.
+    @Test func depthsKeptInMemoryFollowTheDatabase() async throws {
+        let dir = try TemporaryDirectory(prefix: "outbox-depths")
+        defer { dir.remove() }
+        var outbox = try open(dir)
+        func agrees(_ step: String) async throws {
+            let status = try await outbox.status()
+            for stream in status.streams {
+                #expect(outbox.depth(of: stream.stream) == stream.depth, "\(step): \(stream.stream)")
+            }
+            #expect(outbox.depth() == status.depth, "\(step): all streams")
+        }
+        try await agrees("empty")
+        let application = try outbox.enqueueApplication(Self.draft())
+        let first = try outbox.enqueue(.ratings, Self.rating("a"))
+        try outbox.enqueue(.ratings, Self.rating("b"))
+        for _ in 0..<3 { try outbox.enqueue(.heartbeats, Heartbeat(deviceStatus: [:], outboxDepth: 0, configVersion: "embedded", sentAt: Date())) }
+        try await agrees("enqueued, heartbeats coalesced")
+        #expect(outbox.depth(of: .heartbeats) == 1 && outbox.depth() == 4)
+        let heartbeat = try #require(try await outbox.head(of: .heartbeats, limit: 1).items.first)
+        try await outbox.record([(heartbeat, .delivered(registryNumber: ""))])
+        try await agrees("heartbeat delivered")
+        let rating = try #require(try await outbox.head(of: .ratings, limit: 1).items.first)
+        try await outbox.record([(rating, .failed(error: "timeout", refusal: false))])
+        try await agrees("rating failed once")
+        let head = try #require(try await outbox.head(of: .applications, limit: 1).items.first)
+        try await outbox.record([(head, .rejected(reason: "refused by the registry: 422 submission.invalid"))])
+        try await agrees("application a dead letter")
+        try await outbox.retry(id: application.id, who: "tech-07", why: "fixed")
+        try await agrees("application retried")
+        try await outbox.purge(id: first.id, who: "tech-07", why: "test rating")
+        try await agrees("rating purged")
+        outbox = try open(dir)
+        try await agrees("reopened")
+        #expect(outbox.depth(of: .applications) == 1 && outbox.depth(of: .ratings) == 1 && outbox.depth() == 2)
+    }
+
     @Test func noPersonalDataIsOnDiskInClear() throws {
         let dir = try TemporaryDirectory(prefix: "outbox")
         defer { dir.remove() }

@@ -116,8 +116,9 @@ public final class USBDeviceHandle: @unchecked Sendable {
     }
 
     /// How long past its own timeout a transfer may take to end, and then how long its
-    /// cancellation may take, before the device is given up as gone.
-    static let graceMilliseconds = 250
+    /// cancellation may take, before the device is given up as gone. Hardware ends a cancelled
+    /// transfer within milliseconds; a second leaves room for a loaded machine.
+    static let graceMilliseconds = 1000
 
     /// One transfer: OUT sends `data`; IN fills up to `length` bytes. Returns the bytes read (IN)
     /// or an empty array (OUT).

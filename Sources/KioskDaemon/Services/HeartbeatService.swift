@@ -24,18 +24,18 @@ struct HeartbeatService: Service {
         }
         let view = await daemon.configuration()
         let version = view.layers.isEmpty ? "embedded" : view.layers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-        let depth = (try? await gateway.outbox.status().depth) ?? 0
-        let heartbeat = Heartbeat(deviceStatus: devices, outboxDepth: depth, configVersion: String(version.prefix(64)), sentAt: Date())
+        let heartbeat = Heartbeat(deviceStatus: devices, outboxDepth: gateway.outbox.depth(), configVersion: String(version.prefix(64)), sentAt: Date())
         do {
             try gateway.outbox.enqueue(.heartbeats, heartbeat)
         } catch {
             daemon.heartbeat.withLock { $0.lastError = "\(error)" }
             return
         }
-        // Delivered when the heartbeat stream is empty again within a few seconds.
+        // Delivered when the heartbeat stream is empty again within a few seconds (its depth is
+        // kept in memory: asking costs no database read).
         for _ in 0..<50 {
             guard await sleepUnlessStopping(.milliseconds(100)) else { return }
-            if let status = try? await gateway.outbox.status(), status.streams.first(where: { $0.stream == .heartbeats })?.depth == 0 {
+            if gateway.outbox.depth(of: .heartbeats) == 0 {
                 daemon.heartbeat.withLock {
                     $0.lastAcceptedAt = Date()
                     $0.lastError = nil

@@ -16,7 +16,8 @@ struct RegistryWatchService: Service {
         var wasDown = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             guard await sleepUnlessStopping(interval) else { return }
-            guard let status = try? await gateway.outbox.status(), status.depth > 0,
+            // Nothing queued (known from memory): nothing to read, nobody waiting on the registry.
+            guard gateway.outbox.depth() > 0, let status = try? await gateway.outbox.status(), status.depth > 0,
                   status.streams.contains(where: { $0.lastError != nil }) || gateway.client.breaker.isOpen else {
                 wasDown = false
                 continue
