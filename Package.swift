@@ -63,7 +63,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Registry", dependencies: [
-            "KioskCore", "RegistryAPI",
+            "KioskCore", "RegistryWire", "RegistryAPI",
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
@@ -75,8 +75,15 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        // The registry's types and client, generated from openapi/registry.yaml (scripts/generate-registry-api.sh).
+        // The types that cross the registry's wire, as both ends use them; the generated API
+        // names them for the document's schemas (openapi/registry-generator.yaml, typeOverrides).
+        .target(name: "RegistryWire", dependencies: [
+            "KioskCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The registry's operations and client, generated from openapi/registry.yaml (scripts/generate-registry-api.sh).
         .target(name: "RegistryAPI", dependencies: [
+            "KioskCore", "RegistryWire",
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
         ], exclude: ["Generated/registry.yaml.sha256"]),
         .target(name: "KioskConfig", dependencies: [

@@ -163,7 +163,7 @@ public struct SupportBundle: Sendable {
     }
 
     func versions() -> String {
-        var lines = ["kioskctl \(KioskCore.version)", "kioskd \(daemonVersion ?? "not running")"]
+        var lines = ["kioskctl \(Yitiji.version)", "kioskd \(daemonVersion ?? "not running")"]
         if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
            let pretty = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) {
             lines.append("os \(pretty.dropFirst(12).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))")

@@ -145,7 +145,7 @@ public final class Kioskd: TechnicianOperations {
         await installInitialRoot()
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        audit.record(actor: "kioskd", action: "daemon.start", detail: "version \(KioskCore.version)")
+        audit.record(actor: "kioskd", action: "daemon.start", detail: "version \(Yitiji.version)")
         let stopAtOnce = runningGroup.withLock { $0.group = group; return $0.stopRequested }
         if !stopAtOnce { try await group.run() }
         runningGroup.withLock { $0.group = nil }

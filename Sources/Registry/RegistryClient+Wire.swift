@@ -55,19 +55,4 @@ extension RegistryClient {
             throw .malformedAnswer("the answer is not one openapi/registry.yaml lists (\(error))")
         }
     }
-
-    /// A value of the kiosk's own types as the generated type of the same schema.
-    func wire<Generated: Decodable>(_ value: some Encodable) throws(RegistryClientError) -> Generated {
-        do { return try RegistryJSON.decoder().decode(Generated.self, from: RegistryJSON.encoder().encode(value)) } catch {
-            throw .invalidRequest("\(Generated.self): \(error)")
-        }
-    }
-
-    /// A generated answer as the kiosk's own type of the same schema.
-    func domain<Value: Decodable>(_ answer: some Encodable) throws(RegistryClientError) -> Value {
-        do { return try RegistryJSON.decoder().decode(Value.self, from: RegistryJSON.encoder().encode(answer)) } catch {
-            breaker.failed()
-            throw .malformedAnswer("\(Value.self): \(error)")
-        }
-    }
 }

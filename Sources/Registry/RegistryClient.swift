@@ -250,25 +250,25 @@ public final class RegistryClient: Sendable {
     /// The public record of an enterprise (the business-licence object).
     public func enterprise(uscc: String) async throws(RegistryClientError) -> Enterprise {
         let uscc = try checkedSegment(uscc)
-        return try domain(try await operation { try await $0.getEnterprisesByUscc(path: .init(uscc: uscc)).ok.body.json })
+        return try await operation { try await $0.getEnterprisesByUscc(path: .init(uscc: uscc)).ok.body.json }
     }
 
     /// Enterprises whose name contains `name`, at most `limit` (1…100), each with its status.
     public func search(name: String, limit: Int = 20) async throws(RegistryClientError) -> [EnterpriseListing] {
-        let list: EnterpriseList = try domain(try await operation { try await $0.getEnterprises(query: .init(name: name, limit: limit)).ok.body.json })
+        let list = try await operation { try await $0.getEnterprises(query: .init(name: name, limit: limit)).ok.body.json }
         return list.enterprises
     }
 
     /// The enterprise's public archive: licence record, status and events.
     public func archive(uscc: String) async throws(RegistryClientError) -> PublicArchive {
         let uscc = try checkedSegment(uscc)
-        return try domain(try await operation { try await $0.getEnterprisesByUsccArchive(path: .init(uscc: uscc)).ok.body.json })
+        return try await operation { try await $0.getEnterprisesByUsccArchive(path: .init(uscc: uscc)).ok.body.json }
     }
 
     /// A person's social-insurance record (personal data: keep it in memory for the session only).
     public func socialInsurance(idNumber: String) async throws(RegistryClientError) -> SocialInsuranceRecord {
         let idNumber = try checkedSegment(idNumber)
-        return try domain(try await operation { try await $0.getPersonsByIdNumberSocialInsurance(path: .init(idNumber: idNumber)).ok.body.json })
+        return try await operation { try await $0.getPersonsByIdNumberSocialInsurance(path: .init(idNumber: idNumber)).ok.body.json }
     }
 
     /// Asks whether the card holder `idNumber` may print `kind` for `uscc`. Answers the grant, or
@@ -278,18 +278,18 @@ public final class RegistryClient: Sendable {
             throw .invalidRequest("\(kind) is not a kind openapi/registry.yaml lists")
         }
         let ask = Components.Schemas.PrintAuthorizationRequest(kind: kind, uscc: uscc, idNumber: idNumber)
-        return try domain(try await operation { try await $0.postPrintAuthorizations(body: .json(ask)).ok.body.json })
+        return try await operation { try await $0.postPrintAuthorizations(body: .json(ask)).ok.body.json }
     }
 
     /// The registry's verdict on a proposed enterprise name (企业名称自主申报).
     public func checkName(_ proposedName: String) async throws(RegistryClientError) -> NameCheckResult {
-        try domain(try await operation { try await $0.postNameChecks(body: .json(.init(proposedName: proposedName))).ok.body.json })
+        try await operation { try await $0.postNameChecks(body: .json(.init(proposedName: proposedName))).ok.body.json }
     }
 
     /// The registry's health and clock (unsigned); the clock is learnt for signing.
     public func health() async throws(RegistryClientError) -> HealthStatus {
         let sent = configuration.localClock()
-        let status: HealthStatus = try domain(try await operation { try await $0.getHealth().ok.body.json })
+        let status = try await operation { try await $0.getHealth().ok.body.json }
         endpoint.learnClock(serverTime: status.serverTime, sent: sent, received: configuration.localClock())
         return status
     }
@@ -301,19 +301,19 @@ public final class RegistryClient: Sendable {
         if printed.uppercased().hasPrefix("YTJ2:") { printed = printed.dropFirst(5) }
         let compact = String(printed.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }.prefix(200))
         guard !compact.isEmpty else { throw .invalidRequest("'\(code.prefix(20))' is not a verification code") }
-        return try domain(try await operation { try await $0.getVerificationsByCode(path: .init(code: compact)).ok.body.json })
+        return try await operation { try await $0.getVerificationsByCode(path: .init(code: compact)).ok.body.json }
     }
 
     /// Registers this kiosk's document-signing public key (base64 raw Ed25519) so that anyone can
     /// check the codes it prints; registering it again is harmless.
     public func registerDocumentKey(publicKey: String) async throws(RegistryClientError) -> RegisteredDocumentKey {
-        try domain(try await operation { try await $0.putDocumentKeys(body: .json(.init(publicKey: publicKey))).ok.body.json })
+        try await operation { try await $0.putDocumentKeys(body: .json(.init(publicKey: publicKey))).ok.body.json }
     }
 
     /// The document keys registered under a code's key id (8 hex digits); unsigned.
     public func documentKeys(keyId: String) async throws(RegistryClientError) -> [RegisteredDocumentKey] {
         guard RegisteredDocumentKey.isKeyId(keyId) else { throw .invalidRequest("'\(keyId.prefix(20))' is not a document key id (8 hex digits)") }
-        return try domain(try await operation { try await $0.getDocumentKeysByKeyId(path: .init(keyId: keyId)).ok.body.json })
+        return try await operation { try await $0.getDocumentKeysByKeyId(path: .init(keyId: keyId)).ok.body.json }
     }
 
     // MARK: Hall
@@ -322,8 +322,7 @@ public final class RegistryClient: Sendable {
     /// id answers the same ticket. It waits in the queue once reported printed (`TicketReport`).
     public func reserveTicket(site: String, _ request: TicketRequest) async throws(RegistryClientError) -> HallTicket {
         let site = try checkedSegment(site)
-        let ask: Components.Schemas.TicketRequest = try wire(request)
-        return try domain(try await operation { try await $0.postHallsBySiteTickets(path: .init(site: site), body: .json(ask)).created.body.json })
+        return try await operation { try await $0.postHallsBySiteTickets(path: .init(site: site), body: .json(request)).created.body.json }
     }
 
     /// Checks the card holder in for today's appointment at the kiosk's site: a reserved priority
@@ -331,35 +330,33 @@ public final class RegistryClient: Sendable {
     /// `appointment.not-found`, `appointment.too-early`, `appointment.too-late` or `appointment.other-site`.
     public func checkIn(site: String, _ request: CheckInRequest) async throws(RegistryClientError) -> HallTicket {
         let site = try checkedSegment(site)
-        let ask: Components.Schemas.CheckInRequest = try wire(request)
-        return try domain(try await operation { try await $0.postHallsBySiteCheckIns(path: .init(site: site), body: .json(ask)).created.body.json })
+        return try await operation { try await $0.postHallsBySiteCheckIns(path: .init(site: site), body: .json(request)).created.body.json }
     }
 
     /// Today's queues of the site: waiting tickets and the number called last.
     public func hallFigures(site: String) async throws(RegistryClientError) -> HallFigures {
         let site = try checkedSegment(site)
-        return try domain(try await operation { try await $0.getHallsBySiteQueues(path: .init(site: site)).ok.body.json })
+        return try await operation { try await $0.getHallsBySiteQueues(path: .init(site: site)).ok.body.json }
     }
 
     /// A counter calls the next number of `queue`; retried with the same key, the same ticket.
     public func callNext(site: String, queue: String, counter: Int, idempotencyKey: String) async throws(RegistryClientError) -> HallTicket {
         let (site, queue) = (try checkedSegment(site), try checkedSegment(queue))
-        return try domain(try await operation {
+        return try await operation {
             try await $0.postHallsBySiteQueuesByQueueCall(path: .init(site: site, queue: queue), headers: .init(idempotencyKey: idempotencyKey),
                                                           body: .json(.init(counter: counter))).ok.body.json
-        })
+        }
     }
 
     /// The booking system stores (or replaces) an appointment.
     public func storeAppointment(_ appointment: Appointment) async throws(RegistryClientError) -> Appointment {
-        let ask: Components.Schemas.Appointment = try wire(appointment)
-        return try domain(try await operation {
-            switch try await $0.postAppointments(body: .json(ask)) {
+        return try await operation {
+            switch try await $0.postAppointments(body: .json(appointment)) {
             case .ok(let stored): return try stored.body.json
             case .created(let stored): return try stored.body.json
             case let other: throw RegistryClientError.malformedAnswer("appointment answered \(other)")
             }
-        })
+        }
     }
 
     // MARK: Progress
@@ -367,31 +364,30 @@ public final class RegistryClient: Sendable {
     /// An application's progress by its tracking number (or the registry's number).
     public func progress(number: String) async throws(RegistryClientError) -> ApplicationProgress {
         let number = try checkedSegment(number)
-        return try domain(try await operation { try await $0.getApplicationsByNumberProgress(path: .init(number: number)).ok.body.json })
+        return try await operation { try await $0.getApplicationsByNumberProgress(path: .init(number: number)).ok.body.json }
     }
 
     /// The card holder's applications (the ID number travels in the body, never in a URL).
     public func progress(idNumber: String) async throws(RegistryClientError) -> [ApplicationProgress] {
-        let list: ProgressList = try domain(try await operation {
+        let list = try await operation {
             try await $0.postApplicationsProgress(body: .json(.init(idNumber: idNumber))).ok.body.json
-        })
+        }
         return list.applications
     }
 
     /// The establishment applications naming the person with `idNumber` as a party, newest first.
     public func openings(idNumber: String) async throws(RegistryClientError) -> [OpeningInvitation] {
-        let list: OpeningList = try domain(try await operation { try await $0.postOpeningsMine(body: .json(.init(idNumber: idNumber))).ok.body.json })
+        let list = try await operation { try await $0.postOpeningsMine(body: .json(.init(idNumber: idNumber))).ok.body.json }
         return list.openings
     }
 
     /// The back office moves an application on; retried with the same key, one step.
     public func setStatus(number: String, _ change: StatusChange, idempotencyKey: String) async throws(RegistryClientError) -> ApplicationProgress {
         let number = try checkedSegment(number)
-        let ask: Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload = try wire(change)
-        return try domain(try await operation {
+        return try await operation {
             try await $0.postApplicationsByNumberStatus(path: .init(number: number), headers: .init(idempotencyKey: idempotencyKey),
-                                                        body: .json(ask)).ok.body.json
-        })
+                                                        body: .json(change)).ok.body.json
+        }
     }
 
     // MARK: Writes
@@ -411,8 +407,7 @@ public final class RegistryClient: Sendable {
 
     /// Submits several items in one request, processed in order; one result per item.
     public func submitBatch(_ items: [BatchItem]) async throws(RegistryClientError) -> [BatchResult] {
-        let batch: Components.Schemas.BatchRequest = try wire(BatchRequest(items: items))
-        let response: BatchResponse = try domain(try await operation { try await $0.postSubmissions(body: .json(batch)).ok.body.json })
+        let response = try await operation { try await $0.postSubmissions(body: .json(BatchRequest(items: items))).ok.body.json }
         guard response.results.count == items.count,
               zip(response.results, items).allSatisfy({ $0.idempotencyKey == $1.idempotencyKey }) else {
             throw .malformedAnswer("batch answer does not match the items sent")
@@ -425,9 +420,9 @@ public final class RegistryClient: Sendable {
     /// The bundles published for this kiosk now. With `etag` and `wait`, a long poll: answers when
     /// they differ from `etag`, or after `wait` seconds (give the client a deadline beyond `wait`).
     public func configAnnouncements(site: String?, etag: String?, wait: Int) async throws(RegistryClientError) -> ConfigAnnouncements {
-        try domain(try await operation {
+        try await operation {
             try await $0.getConfigAnnouncements(query: .init(site: site, etag: etag, wait: wait > 0 ? wait : nil)).ok.body.json
-        })
+        }
     }
 
     /// The signed envelope of bundle `id`, byte for byte (its signatures are checked over these
@@ -438,8 +433,7 @@ public final class RegistryClient: Sendable {
 
     /// Tells central operations what became of a bundle.
     public func reportConfig(_ report: ConfigReport) async throws(RegistryClientError) {
-        let sent: Components.Schemas.ConfigReport = try wire(report)
-        _ = try await operation { try await $0.postConfigReports(body: .json(sent)).noContent }
+        _ = try await operation { try await $0.postConfigReports(body: .json(report)).noContent }
     }
 
     // MARK: Plumbing

@@ -42,11 +42,7 @@ public enum KioskSignature {
     }
 
     /// Whether `id` is acceptable as a kiosk ID.
-    public static func isValidKioskId(_ id: String) -> Bool {
-        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D
-        }
-    }
+    public static func isValidKioskId(_ id: String) -> Bool { KioskIdentifier.isValid(id) }
 
     /// Whether `nonce` is acceptable: 16 to 64 of `A-Z a-z 0-9 _ -`.
     public static func isValidNonce(_ nonce: String) -> Bool {

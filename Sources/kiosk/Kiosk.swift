@@ -18,7 +18,7 @@ struct KioskCommand: AsyncParsableCommand {
         its number or space, page with - and =; F2 switches between pinyin and Latin letters.
         Example: kiosk --socket /run/yitiji/citizen.sock
         """,
-        version: KioskCore.version)
+        version: Yitiji.version)
 
     @Option(help: "kioskd's citizen socket.")
     var socket: String = "/run/yitiji/citizen.sock"

@@ -11,7 +11,7 @@ struct Kioskctl: AsyncParsableCommand {
         Start with `kioskctl diag`: it says what is wrong and what to do.
         Shell completions: kioskctl --generate-completion-script bash|zsh|fish
         """,
-        version: KioskCore.version,
+        version: Yitiji.version,
         subcommands: [
             ReaderCommand.self,
             ValidateCommand.self,

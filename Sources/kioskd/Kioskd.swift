@@ -19,7 +19,7 @@ struct KioskdCommand: AsyncParsableCommand {
           kioskd
           kioskd --config ./kiosk-config --state /tmp/k/state --runtime /tmp/k/run --metrics-port 9464
         """,
-        version: KioskCore.version)
+        version: Yitiji.version)
 
     @Option(help: "Configuration directory.")
     var config: String?

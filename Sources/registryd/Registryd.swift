@@ -31,7 +31,7 @@ struct Registryd: AsyncParsableCommand {
               registryd applications set-status SQ-20261203-00000042 --status approved --db /var/lib/registryd/registry.sqlite
               registryd config publish bundle.json --target fleet --stage 10 --db /var/lib/registryd/registry.sqlite
             """,
-        version: KioskCore.version,
+        version: Yitiji.version,
         subcommands: [Serve.self, Kiosk.self, Hall.self, Appointments.self, Applications.self, Deliveries.self, Config.self],
         defaultSubcommand: Serve.self)
 }

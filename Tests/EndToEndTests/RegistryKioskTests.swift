@@ -68,7 +68,7 @@ import Testing
         let archive = try await client.archive(uscc: Self.uscc)
         #expect(!archive.archive.isEmpty)
         #expect(try await client.socialInsurance(idNumber: Self.legalRepresentative).name == "张三")
-        #expect(try await client.health().status == "ok")
+        #expect(try await client.health().status == .ok)
 
         let stranger = try KioskCredentials.generate(kioskId: "DG-9999")
         #expect(await Self.refusalCode { () async throws(RegistryClientError) in _ = try await bed.client(stranger).enterprise(uscc: Self.uscc) } == "auth.unknown-kiosk")

@@ -2,5 +2,5 @@ import Testing
 import KioskCore
 
 @Test func versionIsSemantic() {
-    #expect(KioskCore.version.split(separator: ".").count == 3)
+    #expect(Yitiji.version.split(separator: ".").count == 3)
 }

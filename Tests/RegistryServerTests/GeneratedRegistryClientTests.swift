@@ -41,7 +41,7 @@ import Testing
             #expect(check.conflicts.isEmpty || !check.verdict.rawValue.isEmpty)
 
             // A submission with its idempotency key; the same key with another body is a conflict.
-            let rating = Components.Schemas.RatingRecord(visitId: "visit-1", level: 5, serviceCode: "archive-query", formVersion: 1, ratedAt: Date())
+            let rating = Components.Schemas.RatingRecord(visitId: "visit-1", level: 5, reason: nil, serviceCode: "archive-query", formVersion: 1, ratedAt: Date())
             let receipt = try await kiosk.postRatings(headers: .init(idempotencyKey: "rating-1"), body: .json(rating)).created.body.json
             #expect(receipt.registryNumber.isEmpty == false)
             var other = rating

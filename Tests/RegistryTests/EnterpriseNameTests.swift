@@ -19,14 +19,14 @@ import Testing
                       String(repeating: "长", count: 60) + "有限公司", ""])
     func aMalformedNameIsSaidWhy(_ name: String) {
         let result = EnterpriseNames.check(name, against: Self.registered)
-        #expect(result.verdict == "malformed" && result.detail?.isEmpty == false, "\(name): \(result)")
+        #expect(result.verdict == .malformed && result.detail?.isEmpty == false, "\(name): \(result)")
     }
 
     @Test func identicalAndSimilarNamesConflictOtherIndustriesAndRegionsDoNot() {
         var result = EnterpriseNames.check("演示市云端科技有限公司", against: Self.registered)
-        #expect(result.verdict == "conflict" && result.conflicts == [NameConflict(kind: "identical", name: "演示市云端科技有限公司", uscc: "91441900100000008X")])
+        #expect(result.verdict == .conflict && result.conflicts == [NameConflict(kind: .identical, name: "演示市云端科技有限公司", uscc: "91441900100000008X")])
         result = EnterpriseNames.check("演示市云端科技股份有限公司", against: Self.registered)
-        #expect(result.verdict == "conflict" && result.conflicts.first?.kind == "similar")
+        #expect(result.verdict == .conflict && result.conflicts.first?.kind == .similar)
         #expect(EnterpriseNames.check("演示市云端商贸有限公司", against: Self.registered).available, "another industry")
         #expect(EnterpriseNames.check("东莞市云端科技有限公司", against: Self.registered).available, "another region")
         #expect(EnterpriseNames.check("演示市云途科技有限公司", against: Self.registered).available)
@@ -34,7 +34,7 @@ import Testing
 
     @Test func forbiddenWordsAreNamedWithWhy() {
         let result = EnterpriseNames.check("演示市中国云端科技有限公司", against: [])
-        #expect(result.verdict == "forbidden" && result.forbiddenWords == ["中国（须经国务院批准）"], "\(result)")
+        #expect(result.verdict == .forbidden && result.forbiddenWords == ["中国（须经国务院批准）"], "\(result)")
         #expect(EnterpriseNames.check("演示市云端银行科技有限公司", against: []).forbiddenWords.first?.hasPrefix("银行") == true)
     }
 }

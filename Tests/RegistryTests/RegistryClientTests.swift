@@ -122,7 +122,7 @@ import Testing
     }
 
     @Test func a503IsRetriedThenAnswered() async throws {
-        let health = try RegistryJSON.encoder().encode(HealthStatus(status: "ok", serverTime: Date(), version: "t"))
+        let health = try RegistryJSON.encoder().encode(HealthStatus(status: .ok, serverTime: Date(), version: "t"))
         let counter = Counter()
         let server = try LoopbackHTTPServer { _ in
             counter.next() < 2 ? .reply(status: 503, body: Data("busy".utf8), contentType: "text/plain") : .reply(status: 200, body: health)
@@ -130,7 +130,7 @@ import Testing
         defer { server.stop() }
         let c = try client(server, deadline: .seconds(8), attempts: 3, attemptTimeout: .seconds(4))
         let answer = try await c.health()
-        #expect(answer.status == "ok" && server.requests == 3)
+        #expect(answer.status == .ok && server.requests == 3)
     }
 
     @Test func theCircuitOpensAfterRepeatedFailuresThenLetsOneTrialThrough() async throws {

@@ -33,8 +33,8 @@ public struct DaemonCheck: DiagnosticCheck {
                 detail += "; maintenance mode on" + (status.maintenanceReason.map { " (\($0))" } ?? "")
             }
             let verbose = [Self.versionPrefix + version]
-            if let reported = status.version, reported != KioskCore.version {
-                return .warn(id, detail + "; kioskctl is \(KioskCore.version)",
+            if let reported = status.version, reported != Yitiji.version {
+                return .warn(id, detail + "; kioskctl is \(Yitiji.version)",
                              action: "install the same version of kioskd and kioskctl", verbose: verbose)
             }
             if status.maintenance == true {

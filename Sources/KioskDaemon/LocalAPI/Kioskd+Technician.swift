@@ -25,7 +25,7 @@ extension Kioskd {
                          accepting: s.accepting, reasons: s.reasons, message: s.message)
         }
         var status = TechnicianStatus(
-            version: KioskCore.version, kioskId: configuration.settings.kiosk.id, site: configuration.settings.kiosk.site,
+            version: Yitiji.version, kioskId: configuration.settings.kiosk.id, site: configuration.settings.kiosk.site,
             pid: getpid(), uptimeSeconds: Int(Date().timeIntervalSince(startedAt)),
             maintenance: await state.maintenance, maintenanceReason: await state.maintenanceReason,
             readerPresent: await state.readerPresent, readerEndpoint: await state.readerEndpoint, samID: await state.samID,

@@ -322,7 +322,7 @@ public final class CitizenDesk: CitizenOperations {
     }
 
     static func view(_ result: NameCheckResult) -> NameCheckView {
-        NameCheckView(verdict: result.verdict, messageKey: "name." + result.verdict, conflicts: result.conflicts.map(\.name),
+        NameCheckView(verdict: result.verdict.rawValue, messageKey: "name." + result.verdict.rawValue, conflicts: result.conflicts.map(\.name),
                       forbiddenWords: result.forbiddenWords, detail: result.detail)
     }
 

@@ -17,7 +17,7 @@ public final class KioskMetrics: Sendable {
                                              .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10)]
     static let printBuckets: [Duration] = [.seconds(2), .seconds(5), .seconds(10), .seconds(20), .seconds(30), .seconds(60), .seconds(120)]
 
-    public init(version: String = KioskCore.version) {
+    public init(version: String = Yitiji.version) {
         registry.makeGauge(descriptor: Self.name("build", unit: "info", help: "1, labelled with the running version."),
                            labels: [("version", version)]).set(to: 1.0)
         registryRequests = registry.makeDurationHistogram(

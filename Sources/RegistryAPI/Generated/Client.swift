@@ -17,6 +17,14 @@ public import struct Foundation.Data
 #endif
 public import struct Foundation.Date
 import HTTPTypes
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import KioskCore
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import RegistryWire
 /// The reference central registry (registryd). Kiosks read public enterprise records, registration
 /// archives and persons' social-insurance records, ask whether a card holder may print, and submit
 /// applications, ratings, print records and heartbeats. The service hall runs through it too: kiosks
@@ -885,7 +893,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Operations.GetEnterprises.Output.Ok.Body.JsonPayload.self,
+                            Components.Schemas.EnterpriseList.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1129,7 +1137,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Operations.PostNameChecks.Output.Ok.Body.JsonPayload.self,
+                            Components.Schemas.NameCheckResult.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2686,7 +2694,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.self,
+                            Components.Schemas.OpeningList.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2972,7 +2980,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Operations.PostApplicationsProgress.Output.Ok.Body.JsonPayload.self,
+                            Components.Schemas.ProgressList.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -3322,7 +3330,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Operations.GetDeliveries.Output.Ok.Body.JsonPayload.self,
+                            Components.Schemas.DeliveryList.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)

@@ -16,6 +16,14 @@ public import struct Foundation.Data
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
 public import struct Foundation.Date
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import KioskCore
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import RegistryWire
 /// API operations, with input and output types, generated from `#/paths` in the OpenAPI document.
 public enum Operations {
     /// The registry is up; its clock (unsigned, for clock-skew checks).
@@ -1246,28 +1254,13 @@ public enum Operations {
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/enterprises/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
-                    /// - Remark: Generated from `#/paths/v1/enterprises/GET/responses/200/content/json`.
-                    public struct JsonPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/enterprises/GET/responses/200/content/json/enterprises`.
-                        public var enterprises: [Components.Schemas.EnterpriseListing]
-                        /// Creates a new `JsonPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - enterprises:
-                        public init(enterprises: [Components.Schemas.EnterpriseListing]) {
-                            self.enterprises = enterprises
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case enterprises
-                        }
-                    }
                     /// - Remark: Generated from `#/paths/v1/enterprises/GET/responses/200/content/application\/json`.
-                    case json(Operations.GetEnterprises.Output.Ok.Body.JsonPayload)
+                    case json(Components.Schemas.EnterpriseList)
                     /// The associated value of the enum case if `self` is `.json`.
                     ///
                     /// - Throws: An error if `self` is not `.json`.
                     /// - SeeAlso: `.json`.
-                    public var json: Operations.GetEnterprises.Output.Ok.Body.JsonPayload {
+                    public var json: Components.Schemas.EnterpriseList {
                         get throws {
                             switch self {
                             case let .json(body):
@@ -1640,164 +1633,13 @@ public enum Operations {
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
-                    /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json`.
-                    public struct JsonPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/verdict`.
-                        @frozen public enum VerdictPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                            case available = "available"
-                            case conflict = "conflict"
-                            case forbidden = "forbidden"
-                            case malformed = "malformed"
-                        }
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/verdict`.
-                        public var verdict: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.VerdictPayload
-                        /// The proposed name as checked (trimmed).
-                        ///
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/name`.
-                        public var name: Swift.String
-                        /// The name's four parts; absent when malformed.
-                        ///
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts`.
-                        public struct PartsPayload: Codable, Hashable, Sendable {
-                            /// 行政区划, e.g. 演示市.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/region`.
-                            public var region: Swift.String
-                            /// 字号: what tells the enterprise apart.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/core`.
-                            public var core: Swift.String
-                            /// 行业; absent when the name states none.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/industry`.
-                            public var industry: Swift.String?
-                            /// 组织形式, e.g. 有限公司.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts/form`.
-                            public var form: Swift.String
-                            /// Creates a new `PartsPayload`.
-                            ///
-                            /// - Parameters:
-                            ///   - region: 行政区划, e.g. 演示市.
-                            ///   - core: 字号: what tells the enterprise apart.
-                            ///   - industry: 行业; absent when the name states none.
-                            ///   - form: 组织形式, e.g. 有限公司.
-                            public init(
-                                region: Swift.String,
-                                core: Swift.String,
-                                industry: Swift.String? = nil,
-                                form: Swift.String
-                            ) {
-                                self.region = region
-                                self.core = core
-                                self.industry = industry
-                                self.form = form
-                            }
-                            public enum CodingKeys: String, CodingKey {
-                                case region
-                                case core
-                                case industry
-                                case form
-                            }
-                        }
-                        /// The name's four parts; absent when malformed.
-                        ///
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/parts`.
-                        public var parts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.PartsPayload?
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload`.
-                        public struct ConflictsPayloadPayload: Codable, Hashable, Sendable {
-                            /// similar: the same 字号 in the same region and industry.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/kind`.
-                            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                                case identical = "identical"
-                                case similar = "similar"
-                            }
-                            /// similar: the same 字号 in the same region and industry.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/kind`.
-                            public var kind: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload.KindPayload
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/name`.
-                            public var name: Swift.String
-                            /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/ConflictsPayload/uscc`.
-                            public var uscc: Swift.String
-                            /// Creates a new `ConflictsPayloadPayload`.
-                            ///
-                            /// - Parameters:
-                            ///   - kind: similar: the same 字号 in the same region and industry.
-                            ///   - name:
-                            ///   - uscc:
-                            public init(
-                                kind: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload.KindPayload,
-                                name: Swift.String,
-                                uscc: Swift.String
-                            ) {
-                                self.kind = kind
-                                self.name = name
-                                self.uscc = uscc
-                            }
-                            public enum CodingKeys: String, CodingKey {
-                                case kind
-                                case name
-                                case uscc
-                            }
-                        }
-                        /// Empty unless the verdict is conflict.
-                        ///
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/conflicts`.
-                        public typealias ConflictsPayload = [Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayloadPayload]
-                        /// Empty unless the verdict is conflict.
-                        ///
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/conflicts`.
-                        public var conflicts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayload
-                        /// Each word the name may not use, with why; empty unless the verdict is forbidden.
-                        ///
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/forbiddenWords`.
-                        public var forbiddenWords: [Swift.String]
-                        /// What is wrong, in words; absent when available.
-                        ///
-                        /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/json/detail`.
-                        public var detail: Swift.String?
-                        /// Creates a new `JsonPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - verdict:
-                        ///   - name: The proposed name as checked (trimmed).
-                        ///   - parts: The name's four parts; absent when malformed.
-                        ///   - conflicts: Empty unless the verdict is conflict.
-                        ///   - forbiddenWords: Each word the name may not use, with why; empty unless the verdict is forbidden.
-                        ///   - detail: What is wrong, in words; absent when available.
-                        public init(
-                            verdict: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.VerdictPayload,
-                            name: Swift.String,
-                            parts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.PartsPayload? = nil,
-                            conflicts: Operations.PostNameChecks.Output.Ok.Body.JsonPayload.ConflictsPayload,
-                            forbiddenWords: [Swift.String],
-                            detail: Swift.String? = nil
-                        ) {
-                            self.verdict = verdict
-                            self.name = name
-                            self.parts = parts
-                            self.conflicts = conflicts
-                            self.forbiddenWords = forbiddenWords
-                            self.detail = detail
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case verdict
-                            case name
-                            case parts
-                            case conflicts
-                            case forbiddenWords
-                            case detail
-                        }
-                    }
                     /// - Remark: Generated from `#/paths/v1/name-checks/POST/responses/200/content/application\/json`.
-                    case json(Operations.PostNameChecks.Output.Ok.Body.JsonPayload)
+                    case json(Components.Schemas.NameCheckResult)
                     /// The associated value of the enum case if `self` is `.json`.
                     ///
                     /// - Throws: An error if `self` is not `.json`.
                     /// - SeeAlso: `.json`.
-                    public var json: Operations.PostNameChecks.Output.Ok.Body.JsonPayload {
+                    public var json: Components.Schemas.NameCheckResult {
                         get throws {
                             switch self {
                             case let .json(body):
@@ -3148,55 +2990,8 @@ public enum Operations {
             public var headers: Operations.PostPensionConfirmations.Input.Headers
             /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/confirmationId`.
-                    public var confirmationId: Swift.String
-                    /// The retiree: the card holder of the session.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/applicant`.
-                    public var applicant: Components.Schemas.Applicant
-                    /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/year`.
-                    public var year: Swift.Int
-                    /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/confirmedAt`.
-                    public var confirmedAt: Foundation.Date
-                    /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/liveness`.
-                    @frozen public enum LivenessPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                        case blink = "blink"
-                    }
-                    /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/json/liveness`.
-                    public var liveness: Operations.PostPensionConfirmations.Input.Body.JsonPayload.LivenessPayload
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - confirmationId:
-                    ///   - applicant: The retiree: the card holder of the session.
-                    ///   - year:
-                    ///   - confirmedAt:
-                    ///   - liveness:
-                    public init(
-                        confirmationId: Swift.String,
-                        applicant: Components.Schemas.Applicant,
-                        year: Swift.Int,
-                        confirmedAt: Foundation.Date,
-                        liveness: Operations.PostPensionConfirmations.Input.Body.JsonPayload.LivenessPayload
-                    ) {
-                        self.confirmationId = confirmationId
-                        self.applicant = applicant
-                        self.year = year
-                        self.confirmedAt = confirmedAt
-                        self.liveness = liveness
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case confirmationId
-                        case applicant
-                        case year
-                        case confirmedAt
-                        case liveness
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/pension-confirmations/POST/requestBody/content/application\/json`.
-                case json(Operations.PostPensionConfirmations.Input.Body.JsonPayload)
+                case json(Components.Schemas.PensionConfirmation)
             }
             public var body: Operations.PostPensionConfirmations.Input.Body
             /// Creates a new `Input`.
@@ -3397,47 +3192,8 @@ public enum Operations {
             public var headers: Operations.PostCardLosses.Input.Headers
             /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/reportId`.
-                    public var reportId: Swift.String
-                    /// The card holder of the session, after a face match.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/applicant`.
-                    public var applicant: Components.Schemas.Applicant
-                    /// The card's number as the holder confirmed it; absent (reported offline): the current card.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/cardNumber`.
-                    public var cardNumber: Swift.String?
-                    /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/json/reportedAt`.
-                    public var reportedAt: Foundation.Date
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - reportId:
-                    ///   - applicant: The card holder of the session, after a face match.
-                    ///   - cardNumber: The card's number as the holder confirmed it; absent (reported offline): the current card.
-                    ///   - reportedAt:
-                    public init(
-                        reportId: Swift.String,
-                        applicant: Components.Schemas.Applicant,
-                        cardNumber: Swift.String? = nil,
-                        reportedAt: Foundation.Date
-                    ) {
-                        self.reportId = reportId
-                        self.applicant = applicant
-                        self.cardNumber = cardNumber
-                        self.reportedAt = reportedAt
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case reportId
-                        case applicant
-                        case cardNumber
-                        case reportedAt
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/card-losses/POST/requestBody/content/application\/json`.
-                case json(Operations.PostCardLosses.Input.Body.JsonPayload)
+                case json(Components.Schemas.CardLossReport)
             }
             public var body: Operations.PostCardLosses.Input.Body
             /// Creates a new `Input`.
@@ -3638,53 +3394,8 @@ public enum Operations {
             public var headers: Operations.PostPartyConfirmations.Input.Headers
             /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/confirmationId`.
-                    public var confirmationId: Swift.String
-                    /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/trackingNumber`.
-                    public var trackingNumber: Swift.String
-                    /// The confirming card holder.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/applicant`.
-                    public var applicant: Components.Schemas.Applicant
-                    /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/confirmedAt`.
-                    public var confirmedAt: Foundation.Date
-                    /// Whether the holder passed the face match at the kiosk.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/json/faceMatched`.
-                    public var faceMatched: Swift.Bool
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - confirmationId:
-                    ///   - trackingNumber:
-                    ///   - applicant: The confirming card holder.
-                    ///   - confirmedAt:
-                    ///   - faceMatched: Whether the holder passed the face match at the kiosk.
-                    public init(
-                        confirmationId: Swift.String,
-                        trackingNumber: Swift.String,
-                        applicant: Components.Schemas.Applicant,
-                        confirmedAt: Foundation.Date,
-                        faceMatched: Swift.Bool
-                    ) {
-                        self.confirmationId = confirmationId
-                        self.trackingNumber = trackingNumber
-                        self.applicant = applicant
-                        self.confirmedAt = confirmedAt
-                        self.faceMatched = faceMatched
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case confirmationId
-                        case trackingNumber
-                        case applicant
-                        case confirmedAt
-                        case faceMatched
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/party-confirmations/POST/requestBody/content/application\/json`.
-                case json(Operations.PostPartyConfirmations.Input.Body.JsonPayload)
+                case json(Components.Schemas.PartyConfirmation)
             }
             public var body: Operations.PostPartyConfirmations.Input.Body
             /// Creates a new `Input`.
@@ -3896,103 +3607,13 @@ public enum Operations {
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
-                    /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json`.
-                    public struct JsonPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload`.
-                        public struct OpeningsPayloadPayload: Codable, Hashable, Sendable {
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/trackingNumber`.
-                            public var trackingNumber: Swift.String
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/proposedName`.
-                            public var proposedName: Swift.String
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/type`.
-                            public var _type: Swift.String
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/registeredCapital`.
-                            public var registeredCapital: Swift.String
-                            /// The applicant's name, masked.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/applicantMaskedName`.
-                            public var applicantMaskedName: Swift.String
-                            /// The asking person's roles in it.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/roles`.
-                            public var roles: [Components.Schemas.PartyRole]
-                            /// The asking person's share in hundredths of a percent; absent when they invest nothing.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/shareBasisPoints`.
-                            public var shareBasisPoints: Swift.Int?
-                            /// When the asking person's confirmation counted; absent while it has not.
-                            ///
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/confirmedAt`.
-                            public var confirmedAt: Foundation.Date?
-                            /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/OpeningsPayload/state`.
-                            public var state: Components.Schemas.OpeningState
-                            /// Creates a new `OpeningsPayloadPayload`.
-                            ///
-                            /// - Parameters:
-                            ///   - trackingNumber:
-                            ///   - proposedName:
-                            ///   - _type:
-                            ///   - registeredCapital:
-                            ///   - applicantMaskedName: The applicant's name, masked.
-                            ///   - roles: The asking person's roles in it.
-                            ///   - shareBasisPoints: The asking person's share in hundredths of a percent; absent when they invest nothing.
-                            ///   - confirmedAt: When the asking person's confirmation counted; absent while it has not.
-                            ///   - state:
-                            public init(
-                                trackingNumber: Swift.String,
-                                proposedName: Swift.String,
-                                _type: Swift.String,
-                                registeredCapital: Swift.String,
-                                applicantMaskedName: Swift.String,
-                                roles: [Components.Schemas.PartyRole],
-                                shareBasisPoints: Swift.Int? = nil,
-                                confirmedAt: Foundation.Date? = nil,
-                                state: Components.Schemas.OpeningState
-                            ) {
-                                self.trackingNumber = trackingNumber
-                                self.proposedName = proposedName
-                                self._type = _type
-                                self.registeredCapital = registeredCapital
-                                self.applicantMaskedName = applicantMaskedName
-                                self.roles = roles
-                                self.shareBasisPoints = shareBasisPoints
-                                self.confirmedAt = confirmedAt
-                                self.state = state
-                            }
-                            public enum CodingKeys: String, CodingKey {
-                                case trackingNumber
-                                case proposedName
-                                case _type = "type"
-                                case registeredCapital
-                                case applicantMaskedName
-                                case roles
-                                case shareBasisPoints
-                                case confirmedAt
-                                case state
-                            }
-                        }
-                        /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/openings`.
-                        public typealias OpeningsPayload = [Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayloadPayload]
-                        /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/json/openings`.
-                        public var openings: Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayload
-                        /// Creates a new `JsonPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - openings:
-                        public init(openings: Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload.OpeningsPayload) {
-                            self.openings = openings
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case openings
-                        }
-                    }
                     /// - Remark: Generated from `#/paths/v1/openings/mine/POST/responses/200/content/application\/json`.
-                    case json(Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload)
+                    case json(Components.Schemas.OpeningList)
                     /// The associated value of the enum case if `self` is `.json`.
                     ///
                     /// - Throws: An error if `self` is not `.json`.
                     /// - SeeAlso: `.json`.
-                    public var json: Operations.PostOpeningsMine.Output.Ok.Body.JsonPayload {
+                    public var json: Components.Schemas.OpeningList {
                         get throws {
                             switch self {
                             case let .json(body):
@@ -4409,28 +4030,13 @@ public enum Operations {
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/applications/progress/POST/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
-                    /// - Remark: Generated from `#/paths/v1/applications/progress/POST/responses/200/content/json`.
-                    public struct JsonPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/applications/progress/POST/responses/200/content/json/applications`.
-                        public var applications: [Components.Schemas.ApplicationProgress]
-                        /// Creates a new `JsonPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - applications:
-                        public init(applications: [Components.Schemas.ApplicationProgress]) {
-                            self.applications = applications
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case applications
-                        }
-                    }
                     /// - Remark: Generated from `#/paths/v1/applications/progress/POST/responses/200/content/application\/json`.
-                    case json(Operations.PostApplicationsProgress.Output.Ok.Body.JsonPayload)
+                    case json(Components.Schemas.ProgressList)
                     /// The associated value of the enum case if `self` is `.json`.
                     ///
                     /// - Throws: An error if `self` is not `.json`.
                     /// - SeeAlso: `.json`.
-                    public var json: Operations.PostApplicationsProgress.Output.Ok.Body.JsonPayload {
+                    public var json: Components.Schemas.ProgressList {
                         get throws {
                             switch self {
                             case let .json(body):
@@ -4620,44 +4226,8 @@ public enum Operations {
             public var headers: Operations.PostApplicationsByNumberStatus.Input.Headers
             /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json`.
-                public struct JsonPayload: Codable, Hashable, Sendable {
-                    /// Any status but received, where every application starts.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json/status`.
-                    @frozen public enum StatusPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                        case underReview = "under-review"
-                        case moreMaterials = "more-materials"
-                        case approved = "approved"
-                        case refused = "refused"
-                    }
-                    /// Any status but received, where every application starts.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json/status`.
-                    public var status: Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload.StatusPayload
-                    /// What to bring (more-materials) or why (refused); required for those two.
-                    ///
-                    /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/json/note`.
-                    public var note: Swift.String?
-                    /// Creates a new `JsonPayload`.
-                    ///
-                    /// - Parameters:
-                    ///   - status: Any status but received, where every application starts.
-                    ///   - note: What to bring (more-materials) or why (refused); required for those two.
-                    public init(
-                        status: Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload.StatusPayload,
-                        note: Swift.String? = nil
-                    ) {
-                        self.status = status
-                        self.note = note
-                    }
-                    public enum CodingKeys: String, CodingKey {
-                        case status
-                        case note
-                    }
-                }
                 /// - Remark: Generated from `#/paths/v1/applications/{number}/status/POST/requestBody/content/application\/json`.
-                case json(Operations.PostApplicationsByNumberStatus.Input.Body.JsonPayload)
+                case json(Components.Schemas.StatusChange)
             }
             public var body: Operations.PostApplicationsByNumberStatus.Input.Body
             /// Creates a new `Input`.
@@ -4967,28 +4537,13 @@ public enum Operations {
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
-                    /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content/json`.
-                    public struct JsonPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content/json/deliveries`.
-                        public var deliveries: [Components.Schemas.DeliveryRecord]
-                        /// Creates a new `JsonPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - deliveries:
-                        public init(deliveries: [Components.Schemas.DeliveryRecord]) {
-                            self.deliveries = deliveries
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case deliveries
-                        }
-                    }
                     /// - Remark: Generated from `#/paths/v1/deliveries/GET/responses/200/content/application\/json`.
-                    case json(Operations.GetDeliveries.Output.Ok.Body.JsonPayload)
+                    case json(Components.Schemas.DeliveryList)
                     /// The associated value of the enum case if `self` is `.json`.
                     ///
                     /// - Throws: An error if `self` is not `.json`.
                     /// - SeeAlso: `.json`.
-                    public var json: Operations.GetDeliveries.Output.Ok.Body.JsonPayload {
+                    public var json: Components.Schemas.DeliveryList {
                         get throws {
                             switch self {
                             case let .json(body):

@@ -231,9 +231,9 @@ public enum RegistryRoutes {
         router.group("v1").get("health") { _, _ in
             // 503 while the database does not answer: a load balancer takes the replica out, a kiosk backs off.
             guard store.availability?.isAvailable ?? true else {
-                return try json(HealthStatus(status: "store-unavailable", serverTime: Date(), version: KioskCore.version), status: .serviceUnavailable)
+                return try json(HealthStatus(status: .storeUnavailable, serverTime: Date(), version: Yitiji.version), status: .serviceUnavailable)
             }
-            return try json(HealthStatus(status: "ok", serverTime: Date(), version: KioskCore.version))
+            return try json(HealthStatus(status: .ok, serverTime: Date(), version: Yitiji.version))
         }
         // Anyone holding a printed document may ask what it said: unauthenticated, rate-limited.
         let verifications = RateLimiter(burst: options.verificationBurst, perSecond: options.verificationsPerSecond)

@@ -2,7 +2,7 @@ import Foundation
 
 /// An enterprise name's four parts (企业名称: 行政区划 + 字号 + 行业 + 组织形式), e.g.
 /// 演示市 · 云端 · 科技 · 有限公司.
-public struct EnterpriseNameParts: Codable, Sendable, Equatable {
+public struct EnterpriseNameParts: Codable, Sendable, Hashable {
     public var region: String
     /// 字号: what tells the enterprise apart.
     public var core: String
@@ -20,13 +20,20 @@ public struct EnterpriseNameParts: Codable, Sendable, Equatable {
 }
 
 /// A registered name a proposed one collides with.
-public struct NameConflict: Codable, Sendable, Equatable {
-    /// `identical`, or `similar` (the same 字号 in the same region and industry).
-    public var kind: String
+public struct NameConflict: Codable, Sendable, Hashable {
+    /// How close the registered name is.
+    public enum Kind: String, Codable, Sendable, Hashable {
+        /// The same name.
+        case identical
+        /// The same 字号 in the same region and industry.
+        case similar
+    }
+
+    public var kind: Kind
     public var name: String
     public var uscc: String
 
-    public init(kind: String, name: String, uscc: String) {
+    public init(kind: Kind, name: String, uscc: String) {
         self.kind = kind
         self.name = name
         self.uscc = uscc
@@ -34,9 +41,20 @@ public struct NameConflict: Codable, Sendable, Equatable {
 }
 
 /// The registry's answer on a proposed name (企业名称自主申报).
-public struct NameCheckResult: Codable, Sendable, Equatable {
-    /// `available`, `conflict`, `forbidden` or `malformed`.
-    public var verdict: String
+public struct NameCheckResult: Codable, Sendable, Hashable {
+    /// What the registry says of the name.
+    public enum Verdict: String, Codable, Sendable, Hashable {
+        /// Free to declare.
+        case available
+        /// A registered name is identical or too close (`conflicts`).
+        case conflict
+        /// It uses words that cannot be declared (`forbiddenWords`).
+        case forbidden
+        /// It lacks a part (`detail` says which).
+        case malformed
+    }
+
+    public var verdict: Verdict
     public var name: String
     public var parts: EnterpriseNameParts?
     public var conflicts: [NameConflict]
@@ -45,7 +63,7 @@ public struct NameCheckResult: Codable, Sendable, Equatable {
     /// What is wrong, in words, when not available.
     public var detail: String?
 
-    public init(verdict: String, name: String, parts: EnterpriseNameParts?, conflicts: [NameConflict] = [], forbiddenWords: [String] = [],
+    public init(verdict: Verdict, name: String, parts: EnterpriseNameParts?, conflicts: [NameConflict] = [], forbiddenWords: [String] = [],
                 detail: String? = nil) {
         self.verdict = verdict
         self.name = name
@@ -55,7 +73,7 @@ public struct NameCheckResult: Codable, Sendable, Equatable {
         self.detail = detail
     }
 
-    public var available: Bool { verdict == "available" }
+    public var available: Bool { verdict == .available }
 }
 
 /// The name rules: how a name splits into its parts, which words it may not use, and when two
@@ -115,28 +133,28 @@ public enum EnterpriseNames {
         let text = name.trimmingCharacters(in: .whitespaces)
         let parts: EnterpriseNameParts
         switch parse(text) {
-        case .failure(let problem): return NameCheckResult(verdict: "malformed", name: text, parts: nil, detail: problem.description)
+        case .failure(let problem): return NameCheckResult(verdict: .malformed, name: text, parts: nil, detail: problem.description)
         case .success(let value): parts = value
         }
         let words = forbiddenWords(in: text)
         if !words.isEmpty {
-            return NameCheckResult(verdict: "forbidden", name: text, parts: parts, forbiddenWords: words,
+            return NameCheckResult(verdict: .forbidden, name: text, parts: parts, forbiddenWords: words,
                                    detail: "the name uses \(words.joined(separator: "、"))")
         }
         var conflicts: [NameConflict] = []
         for candidate in candidates {
             if candidate.name == text {
-                conflicts.append(NameConflict(kind: "identical", name: candidate.name, uscc: candidate.uscc))
+                conflicts.append(NameConflict(kind: .identical, name: candidate.name, uscc: candidate.uscc))
             } else if case .success(let other) = parse(candidate.name), other.core == parts.core, other.region == parts.region,
                       other.industry == parts.industry {
-                conflicts.append(NameConflict(kind: "similar", name: candidate.name, uscc: candidate.uscc))
+                conflicts.append(NameConflict(kind: .similar, name: candidate.name, uscc: candidate.uscc))
             }
         }
         if !conflicts.isEmpty {
-            return NameCheckResult(verdict: "conflict", name: text, parts: parts, conflicts: conflicts,
+            return NameCheckResult(verdict: .conflict, name: text, parts: parts, conflicts: conflicts,
                                    detail: "the name is the same as or close to \(conflicts.map(\.name).joined(separator: "、"))")
         }
-        return NameCheckResult(verdict: "available", name: text, parts: parts)
+        return NameCheckResult(verdict: .available, name: text, parts: parts)
     }
 }
 

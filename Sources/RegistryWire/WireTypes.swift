@@ -306,7 +306,7 @@ public struct BatchItem: Codable, Sendable, Hashable {
 }
 
 /// A batch of submissions, processed in order.
-public struct BatchRequest: Codable, Sendable {
+public struct BatchRequest: Codable, Sendable, Hashable {
     public var items: [BatchItem]
     public init(items: [BatchItem]) { self.items = items }
 }
@@ -326,7 +326,7 @@ public struct BatchResult: Codable, Sendable, Hashable {
 }
 
 /// The answer to a batch, one result per item, in order.
-public struct BatchResponse: Codable, Sendable {
+public struct BatchResponse: Codable, Sendable, Hashable {
     public var results: [BatchResult]
     public init(results: [BatchResult]) { self.results = results }
 }
@@ -349,10 +349,16 @@ public struct PrintAuthorization: Codable, Sendable, Hashable {
 
 /// `GET /v1/health`: the registry is up, and its clock.
 public struct HealthStatus: Codable, Sendable, Hashable {
-    public var status: String
+    /// Whether the registry can answer: `ok`, or `store-unavailable` (its database does not answer).
+    public enum Condition: String, Codable, Sendable, Hashable {
+        case ok
+        case storeUnavailable = "store-unavailable"
+    }
+
+    public var status: Condition
     public var serverTime: Date
     public var version: String
-    public init(status: String, serverTime: Date, version: String) {
+    public init(status: Condition, serverTime: Date, version: String) {
         self.status = status
         self.serverTime = serverTime
         self.version = version

@@ -16,7 +16,7 @@ public enum PrincipalRole: String, Codable, Sendable, CaseIterable {
 /// The names the hall routes take, checked before anything is looked up.
 public enum HallNames {
     /// A site id: 1 to 64 of A-Z a-z 0-9 . _ -.
-    public static func isSite(_ text: String) -> Bool { KioskSignature.isValidKioskId(text) }
+    public static func isSite(_ text: String) -> Bool { KioskIdentifier.isValid(text) }
 
     /// A queue: one capital letter, the prefix of its numbers (A023).
     public static func isQueue(_ text: String) -> Bool {
