@@ -54,10 +54,22 @@ import Testing
             return nil
         }
         #expect(codes == ["rating.duplicate-visit", "submission.invalid", "idempotency.key-reused", nil])
+        // A key new in a batch and sent again in it: the same receipt; with another body, 409.
+        let twice = try await store.submit(kioskId: "DG-0001", [
+            try item(.ratings, key: "k5", rating("v5")),
+            try item(.ratings, key: "k5", rating("v5")),
+            try item(.ratings, key: "k5", rating("v6")),
+        ], now: now)
+        guard case .success(let fifth)?? = twice.first, case .success(let repeated)?? = twice.dropFirst().first else {
+            Issue.record("not recorded once: \(twice)")
+            return
+        }
+        #expect(fifth == repeated)
+        if case .failure(let problem)?? = twice.last { #expect(problem.code == "idempotency.key-reused") } else { Issue.record("\(twice)") }
         // The same key from another kiosk is another request.
         #expect(try await store.submit(kioskId: "DG-0002", [try item(.ratings, key: "k1", rating("v1"))], now: now).first??.isSuccess == true)
         #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(-3600)) == 0)
-        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 2)
+        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 3)
 
         // Keys forgotten, a kiosk offline for longer resends: the original receipt, never a second
         // application or rating; another body under the same tracking number or visit is refused.

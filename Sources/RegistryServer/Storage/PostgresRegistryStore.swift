@@ -294,19 +294,23 @@ public final class PostgresRegistryStore: RegistryStore {
                 return out
             }
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(kioskId)))", logger: logger)
+            // Every key of the batch looked up at once, under the kiosk's lock (only this kiosk's
+            // submissions write its keys); keys this batch keeps are added as it goes.
+            var kept: [String: (kind: String, bodyHash: String, receipt: String)] = [:]
+            let keys = Array(Set(items.map(\.idempotencyKey)))
+            for try await (key, kind, hash, receipt) in try await connection.query(
+                "SELECT key, kind, body_hash, receipt FROM idempotency WHERE kiosk_id = \(kioskId) AND key = ANY(\(keys))",
+                logger: logger).decode((String, String, String, String).self) {
+                kept[key] = (kind, hash, receipt)
+            }
             var results: [Result<SubmissionReceipt, Problem>?] = []
             var stopped = false
             for item in items {
                 if stopped { results.append(nil); continue }
                 let key = item.idempotencyKey, kind = item.kind.rawValue
-                var seen: (String, String, String)?
-                for try await row in try await connection.query("SELECT kind, body_hash, receipt FROM idempotency WHERE kiosk_id = \(kioskId) AND key = \(key)",
-                                                                logger: logger).decode((String, String, String).self) {
-                    seen = row
-                }
-                if let seen {
-                    if seen.1 == item.bodyHash && seen.0 == kind {
-                        results.append(.success(try SQLiteRegistryStore.decode(SubmissionReceipt.self, seen.2)))
+                if let seen = kept[key] {
+                    if seen.bodyHash == item.bodyHash && seen.kind == kind {
+                        results.append(.success(try SQLiteRegistryStore.decode(SubmissionReceipt.self, seen.receipt)))
                     } else {
                         results.append(.failure(Problem(statusCode: 409, code: "idempotency.key-reused", title: "Idempotency key reused",
                                                         detail: "key \(key.prefix(128)) was used before with a different request; use a new key for a new request")))
@@ -359,6 +363,7 @@ public final class PostgresRegistryStore: RegistryStore {
                                   VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at)))
                     UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId) AND \(item.kind == .heartbeats)
                     """, logger: logger)
+                kept[key] = (kind, item.bodyHash, receiptText)
                 if let verification = item.verification, let recordKey = VerificationRecord.recordKey(code: verification.code) {
                     let record = try SQLiteRegistryStore.encode(verification)
                     try await connection.query("""
