@@ -190,13 +190,17 @@ public final class ReaderPoller: Sendable {
     private func loop() {
         var lastReason: String?
         while !isStopped {
-            let transport: any ReaderTransport
-            do { transport = try opener() } catch {
-                if lastReason != error.description {
-                    lastReason = error.description
-                    emit(.disconnected(reason: error.description))
+            // No reader to poll: said once per reason, then tried again after the reopen interval.
+            func waitForReader(_ reason: String) {
+                if lastReason != reason {
+                    lastReason = reason
+                    emit(.disconnected(reason: reason))
                 }
                 sleep(reopenIntervalMilliseconds)
+            }
+            let transport: any ReaderTransport
+            do { transport = try opener() } catch {
+                waitForReader(error.description)
                 continue
             }
             let reader = SAMReader(transport: transport, timing: timing)
@@ -205,11 +209,7 @@ public final class ReaderPoller: Sendable {
             do { samID = try reader.samIdentifier() } catch where error.isDisconnect {
                 // Opened, but gone at its first command (e.g. its USB locked up): not connected.
                 transport.close()
-                if lastReason != error.description {
-                    lastReason = error.description
-                    emit(.disconnected(reason: error.description))
-                }
-                sleep(reopenIntervalMilliseconds)
+                waitForReader(error.description)
                 continue
             } catch { samID = nil }
             lastReason = nil

@@ -183,6 +183,7 @@ public final class USBDeviceHandle: @unchecked Sendable {
             }
         }
         let actual = Int(max(0, min(transfer.pointee.actual_length, Int32(count))))
+        let named = String(format: "0x%02X", endpoint)
         switch transfer.pointee.status {
         case LIBUSB_TRANSFER_COMPLETED:
             if !isIn, actual != data.count { throw .timeout }
@@ -193,11 +194,11 @@ public final class USBDeviceHandle: @unchecked Sendable {
         case LIBUSB_TRANSFER_NO_DEVICE:
             throw .disconnected
         case LIBUSB_TRANSFER_STALL:
-            throw .io("endpoint \(String(format: "0x%02X", endpoint)) stalled")
+            throw .io("endpoint \(named) stalled")
         case LIBUSB_TRANSFER_OVERFLOW:
-            throw .io("the reader sent more than the \(count) bytes asked for on endpoint \(String(format: "0x%02X", endpoint))")
+            throw .io("the reader sent more than the \(count) bytes asked for on endpoint \(named)")
         default:
-            throw .io("transfer on endpoint \(String(format: "0x%02X", endpoint)) failed")
+            throw .io("transfer on endpoint \(named) failed")
         }
     }
 
