@@ -213,7 +213,7 @@ struct Serve: AsyncParsableCommand {
             }
             metricsApp = Application(router: metricsRouter, configuration: .init(address: .hostname("127.0.0.1", port: metricsPort)))
         }
-        RegistryRoutes.add(to: router, store: store, options: options)
+        let parking = RegistryRoutes.add(to: router, store: store, options: options)
         let limits = ConnectionLimits(maxConnections: maxConnections, headerTimeout: .seconds(Int64(headerTimeout)),
                                       bodyTimeout: .seconds(Int64(bodyTimeout)))
         var tls: TLSConfiguration?
@@ -225,7 +225,7 @@ struct Serve: AsyncParsableCommand {
         } else if !Loopback.isLoopback(String(parts[0])) {
             FileHandle.standardError.write(Data("registryd: serving plain HTTP on \(parts[0]): ID numbers cross the network in clear; give --tls-certificate and --tls-key\n".utf8))
         }
-        let app = Application(router: router, server: try limits.server(tls: tls),
+        let app = Application(router: router, server: try limits.server(tls: tls, parking: parking),
                               configuration: limits.configuration(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8480)))
         guard let metricsApp else { return try await app.runService() }
         let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: metricsApp)],

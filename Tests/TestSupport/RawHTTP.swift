@@ -59,6 +59,28 @@ public final class RawHTTPConnection {
         return Self.parse(buffer)
     }
 
+    /// Reads `count` answers sent one after another on this connection (pipelined requests'),
+    /// each within what is left of `timeout` seconds: as many as came complete, in order.
+    public func readResponses(_ count: Int, timeout: TimeInterval = 5) -> [(status: Int, body: String)] {
+        var buffer = Data(), answers: [(status: Int, body: String)] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        while answers.count < count {
+            if let (parsed, used) = Self.parseOne(buffer) {
+                answers.append(parsed)
+                buffer = Data(buffer.dropFirst(used))
+                continue
+            }
+            guard Date() < deadline else { break }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000))) > 0 else { break }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { break }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        return answers
+    }
+
     /// True when the server closes the connection within `timeout` seconds.
     public func closedByPeer(within timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -72,7 +94,10 @@ public final class RawHTTPConnection {
         return false
     }
 
-    static func parse(_ data: Data) -> (status: Int, body: String)? {
+    static func parse(_ data: Data) -> (status: Int, body: String)? { parseOne(data)?.answer }
+
+    /// The first answer in `data` and how many bytes it took.
+    static func parseOne(_ data: Data) -> (answer: (status: Int, body: String), used: Int)? {
         guard let end = data.range(of: Data("\r\n\r\n".utf8)) else { return nil }
         let head = String(decoding: data[data.startIndex..<end.lowerBound], as: UTF8.self)
         let lines = head.components(separatedBy: "\r\n")
@@ -83,7 +108,7 @@ public final class RawHTTPConnection {
         }
         let body = data[end.upperBound...]
         guard body.count >= length else { return nil }
-        return (status, String(decoding: body.prefix(length), as: UTF8.self))
+        return ((status, String(decoding: body.prefix(length), as: UTF8.self)), end.upperBound - data.startIndex + length)
     }
 
     /// One request on a fresh connection: `method target`, the headers, the body.

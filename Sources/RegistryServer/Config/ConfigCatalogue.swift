@@ -30,10 +30,13 @@ public actor ConfigCatalogue {
     /// Held polls the last change woke, and when: the herd a publish sets off.
     private var lastWake: (count: Int, at: ContinuousClock.Instant)?
 
+    /// A held poll: woken with the new revision, or nil at its deadline.
     struct Waiter {
         let after: Int64
         let deadline: ContinuousClock.Instant
-        let continuation: CheckedContinuation<Int64?, Never>
+        /// True once no one waits any more (a parked poll's connection closed or was answered).
+        let isGone: @Sendable () -> Bool
+        let wake: @Sendable (Int64?) -> Void
     }
 
     /// A catalogue over `store`.
@@ -101,17 +104,33 @@ public actor ConfigCatalogue {
                     continuation.resume(returning: nil)
                     return
                 }
-                waiters[id] = Waiter(after: after, deadline: deadline, continuation: continuation)
-                heldGauge.record(waiters.count)
-                if watcher == nil { watcher = Task { await self.watch() } }
+                enqueue(id, Waiter(after: after, deadline: deadline, isGone: { false }, wake: { continuation.resume(returning: $0) }))
             }
         } onCancel: {
             Task { await self.release(id) }
         }
     }
 
+    /// Parks a poll with no task waiting: `wake` is called once, with the new revision when it
+    /// differs from `after`, or with nil at `deadline`; never once `isGone` says true (the
+    /// watcher forgets such a poll at its next look).
+    func park(after: Int64, until deadline: ContinuousClock.Instant, isGone: @escaping @Sendable () -> Bool,
+              wake: @escaping @Sendable (Int64?) -> Void) {
+        if known > after { return wake(known) }
+        known = max(known, after)
+        let id = nextWaiter
+        nextWaiter += 1
+        enqueue(id, Waiter(after: after, deadline: deadline, isGone: isGone, wake: wake))
+    }
+
+    private func enqueue(_ id: Int, _ waiter: Waiter) {
+        waiters[id] = waiter
+        heldGauge.record(waiters.count)
+        if watcher == nil { watcher = Task { await self.watch() } }
+    }
+
     private func release(_ id: Int) {
-        waiters.removeValue(forKey: id)?.continuation.resume(returning: nil)
+        waiters.removeValue(forKey: id)?.wake(nil)
         heldGauge.record(waiters.count)
     }
 
@@ -122,10 +141,11 @@ public actor ConfigCatalogue {
             if let revision = try? await store.configRevision() { known = max(known, revision) }
             let now = ContinuousClock.now
             var woken = 0
-            for (id, waiter) in waiters where known != waiter.after || waiter.deadline <= now {
+            for (id, waiter) in waiters where known != waiter.after || waiter.deadline <= now || waiter.isGone() {
                 waiters.removeValue(forKey: id)
+                if waiter.isGone() { continue }
                 if known != waiter.after { woken += 1 }
-                waiter.continuation.resume(returning: known != waiter.after ? known : nil)
+                waiter.wake(known != waiter.after ? known : nil)
             }
             if woken > 0 { lastWake = (woken, now) }
             heldGauge.record(waiters.count)

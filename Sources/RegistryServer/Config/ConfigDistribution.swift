@@ -164,42 +164,17 @@ extension SQLiteRegistryStore: ConfigBundleStore {
 /// bundles differ from `etag`, else when they change, else after `wait` seconds),
 /// `GET /v1/config/bundles/{id}` and `POST /v1/config/reports`. All signed by the kiosk.
 public enum ConfigRoutes {
-    /// Adds the routes: `reads` and `reports` are signed groups with their body limits.
-    public static func add(reads: RouterGroup<RegistryRequestContext>, reports: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore,
-                           options: RegistryOptions = RegistryOptions()) {
-        let (timestampKey, validity) = (options.timestampKey, options.statementValidity)
+    /// Adds the routes: `reads` and `reports` are signed groups with their body limits. Answers
+    /// the desk that also serves polls parked below the routes (`ConfigPollParking`).
+    @discardableResult
+    static func add(reads: RouterGroup<RegistryRequestContext>, reports: RouterGroup<RegistryRequestContext>, store: any ConfigBundleStore,
+                    options: RegistryOptions = RegistryOptions()) -> AnnouncementDesk {
         let catalogue = ConfigCatalogue(store: store)
-        let spread = ConfigSpread(perSecond: options.bundleDownloadsPerSecond)
+        let desk = AnnouncementDesk(catalogue: catalogue, options: options)
         reads.get("config/announcements") { request, context in
             let kioskId = try context.requireKiosk()
-            let site = request.uri.queryParameters.get("site")
-            if let site, !KioskSignature.isValidKioskId(site) {
-                throw Problem(status: .badRequest, code: "request.invalid", title: "Invalid site", detail: "site must be 1 to 64 of A-Z a-z 0-9 . _ -")
-            }
-            let known = request.uri.queryParameters.get("etag")
-            let wait = min(max(request.uri.queryParameters.get("wait", as: Int.self) ?? 0, 0), 60)
-            let (first, atStart) = try await catalogue.announcements(kioskId: kioskId, site: site)
-            var current = atStart
-            if let known, known == current.etag, wait > 0 {
-                // Held without a database read of its own: the catalogue's one watcher wakes it.
-                // A graceful stop (a rolling restart) ends the wait: the kiosk gets its answer now
-                // and polls again, on another replica or this one restarted, instead of a cut connection.
-                let deadline = ContinuousClock.now + .seconds(wait)
-                current = try await cancelWhenGracefulShutdown {
-                    var current = atStart, revision = first
-                    while let changed = await catalogue.waitForChange(after: revision, until: deadline) {
-                        revision = changed
-                        current = ConfigAnnouncements.newest(of: try await catalogue.bundles(at: changed), kioskId: kioskId, site: site)
-                        if current.etag != known { break }
-                    }
-                    return current
-                }
-            }
-            current = spread.apply(spread.seconds(herd: await catalogue.herd), to: current)
-            if let timestampKey {
-                current.statement = try freshnessStatement(for: current, kioskId: kioskId, key: timestampKey, validity: validity)
-            }
-            return try RegistryRoutes.json(current)
+            let poll = try await desk.open(kioskId: kioskId, query: try AnnouncementQuery(request.uri))
+            return try RegistryRoutes.json(try await desk.finish(try await desk.hold(poll), kioskId: kioskId))
         }
         reads.get("config/bundles/:id") { _, context in
             _ = try context.requireKiosk()
@@ -220,6 +195,7 @@ public enum ConfigRoutes {
             try await store.record(report: report, kioskId: kioskId)
             return Response(status: .noContent)
         }
+        return desk
     }
 }
 

@@ -47,11 +47,14 @@ public struct RegistryRequestContext: RequestContext {
     /// The verified signer, when its key has one of the `wanted` roles; a 403 problem otherwise.
     public func require(_ wanted: PrincipalRole...) throws -> String {
         guard let kioskId else { throw SignatureFailure.missingHeaders("the request is not signed").problem }
-        guard let role, wanted.contains(role) else {
-            throw Problem(status: .forbidden, code: "auth.wrong-role", title: "Not allowed for this key",
-                          detail: "\(kioskId) is registered as \(role?.rawValue ?? "nothing"); this needs a \(wanted.map(\.rawValue).joined(separator: " or ")) key")
-        }
+        guard let role, wanted.contains(role) else { throw Self.wrongRole(kioskId, role, wanted: wanted) }
         return kioskId
+    }
+
+    /// The 403 problem of a signer whose key has `role` where one of `wanted` is needed.
+    static func wrongRole(_ signer: String, _ role: PrincipalRole?, wanted: [PrincipalRole]) -> Problem {
+        Problem(status: .forbidden, code: "auth.wrong-role", title: "Not allowed for this key",
+                detail: "\(signer) is registered as \(role?.rawValue ?? "nothing"); this needs a \(wanted.map(\.rawValue).joined(separator: " or ")) key")
     }
 }
 
@@ -105,6 +108,62 @@ public struct RegistryOptions: Sendable {
     public init() {}
 }
 
+/// Who signed a request, once its signature and nonce are checked.
+public struct RequestSigner: Sendable, Equatable {
+    /// The signer's ID (a kiosk's, a counter's, the booking system's).
+    public var id: String
+    /// What its key may do.
+    public var role: PrincipalRole
+    /// Its site, if it has one.
+    public var site: String?
+}
+
+/// The signature check of a request, in the order that lets a stranger cost least: the headers'
+/// form, the signer's key and the clock before a body byte is read (`admit`), then the signature
+/// over method, target and body and the nonce against replays (`verify`).
+struct RequestAuthenticator: Sendable {
+    /// A request whose headers passed: verify it once its body is read.
+    struct Admission {
+        let signed: SignedRequestHeaders
+        let found: (principal: Principal, remembered: Bool)
+    }
+
+    let principals: PrincipalDirectory
+    let replays: ReplayGuard
+
+    /// Whether a request whose header values are `values(name)` carries any signature header.
+    static func signatureHeaders(_ values: (String) -> [String]) -> Bool {
+        ![KioskSignature.kioskIdHeader, KioskSignature.timestampHeader, KioskSignature.nonceHeader,
+          KioskSignature.signatureHeader].allSatisfy { values($0).isEmpty }
+    }
+
+    /// Checks the headers' form, looks the signer's key up and compares the clock.
+    /// A store that does not answer throws its own error (answered 503).
+    func admit(_ values: (String) -> [String]) async throws -> Admission {
+        let signed = try SignedRequestHeaders(values: values)
+        guard let found = try await principals.principal(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
+        try signed.checkClock(now: Date())
+        return Admission(signed: signed, found: found)
+    }
+
+    /// Verifies the signature over `method`, `target` and `body` and records the nonce.
+    func verify(_ admission: Admission, method: String, target: String, body: ByteBuffer) async throws -> RequestSigner {
+        let signed = admission.signed
+        var principal = admission.found.principal
+        do {
+            try signed.verify(method: method, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
+        } catch {
+            // A remembered key may have been replaced a moment ago: check against the store's before refusing.
+            guard admission.found.remembered else { throw error }
+            guard let current = try await principals.fresh(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
+            principal = current
+            try signed.verify(method: method, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
+        }
+        try await replays.admit(signed)
+        return RequestSigner(id: signed.kioskId, role: principal.role, site: principal.site)
+    }
+}
+
 /// Authenticates every request of the routes it guards: the signature headers are checked for
 /// form, the kiosk's key is looked up and the clock compared before a single body byte is read;
 /// then at most `bodyLimit` bytes are read, the signature verified and the nonce recorded against
@@ -112,15 +171,13 @@ public struct RegistryOptions: Sendable {
 /// (the `--public-reads` enterprise routes); a request with some of them is still checked.
 public struct KioskAuthenticationMiddleware: RouterMiddleware {
     public typealias Context = RegistryRequestContext
-    let principals: PrincipalDirectory
-    let replays: ReplayGuard
+    let authenticator: RequestAuthenticator
     let bodyLimit: Int
     let allowAnonymous: Bool
 
-    /// Guards routes whose bodies hold at most `bodyLimit` bytes; signers' keys come from `principals`.
-    init(principals: PrincipalDirectory, replays: ReplayGuard, bodyLimit: Int, allowAnonymous: Bool = false) {
-        self.principals = principals
-        self.replays = replays
+    /// Guards routes whose bodies hold at most `bodyLimit` bytes.
+    init(authenticator: RequestAuthenticator, bodyLimit: Int, allowAnonymous: Bool = false) {
+        self.authenticator = authenticator
         self.bodyLimit = bodyLimit
         self.allowAnonymous = allowAnonymous
     }
@@ -130,21 +187,12 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
         context.kioskId = nil
         context.role = nil
         context.site = nil
-        func values(_ name: String) -> [String] {
-            let wanted = name.lowercased()
-            return input.headers.filter { $0.name.canonicalName == wanted }.map(\.value)
-        }
-        if allowAnonymous, [KioskSignature.kioskIdHeader, KioskSignature.timestampHeader, KioskSignature.nonceHeader,
-                            KioskSignature.signatureHeader].allSatisfy({ values($0).isEmpty }) {
+        let values = { (name: String) in RegistryRoutes.values(name, in: input.headers) }
+        if allowAnonymous, !RequestAuthenticator.signatureHeaders(values) {
             return try await next(input, context)
         }
         do {
-            let signed = try SignedRequestHeaders(values: values)
-            guard let found = try await principals.principal(id: signed.kioskId) else {
-                throw SignatureFailure.unknownKiosk(signed.kioskId)
-            }
-            var principal = found.principal
-            try signed.checkClock(now: Date())
+            let admission = try await authenticator.admit(values)
             if let length = input.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
                 throw Self.tooLarge(bodyLimit)
             }
@@ -153,20 +201,10 @@ public struct KioskAuthenticationMiddleware: RouterMiddleware {
             do { body = try await request.collectBody(upTo: bodyLimit) } catch {
                 throw Self.tooLarge(bodyLimit)
             }
-            let (method, target) = (request.method.rawValue, request.uri.string)
-            do {
-                try signed.verify(method: method, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
-            } catch {
-                // A remembered key may have been replaced a moment ago: check against the store's before refusing.
-                guard found.remembered else { throw error }
-                guard let current = try await principals.fresh(id: signed.kioskId) else { throw SignatureFailure.unknownKiosk(signed.kioskId) }
-                principal = current
-                try signed.verify(method: method, pathAndQuery: target, body: body.readableBytesView, publicKey: principal.publicKey)
-            }
-            try await replays.admit(signed)
-            context.kioskId = signed.kioskId
-            context.role = principal.role
-            context.site = principal.site
+            let signer = try await authenticator.verify(admission, method: request.method.rawValue, target: request.uri.string, body: body)
+            context.kioskId = signer.id
+            context.role = signer.role
+            context.site = signer.site
             return try await next(request, context)
         } catch let failure as SignatureFailure {
             throw failure.problem
@@ -188,8 +226,13 @@ public enum RegistryRoutes {
 
     /// The first value of header `name` (case-insensitive).
     static func header(_ name: String, in request: Request) -> String? {
+        values(name, in: request.headers).first
+    }
+
+    /// Every value of header `name` (case-insensitive), in order.
+    static func values(_ name: String, in headers: HTTPFields) -> [String] {
         let wanted = name.lowercased()
-        return request.headers.first { $0.name.canonicalName == wanted }?.value
+        return headers.filter { $0.name.canonicalName == wanted }.map(\.value)
     }
 
     /// The request's `Idempotency-Key`, checked: 400 `idempotency.key-missing` saying what one key
@@ -217,15 +260,20 @@ public enum RegistryRoutes {
     }
 
     /// Adds the routes to `router`: the path check first, `GET /v1/health` unsigned, every other
-    /// route behind `KioskAuthenticationMiddleware` with its own body limit.
-    public static func add(to router: Router<RegistryRequestContext>, store: any RegistryStore, options: RegistryOptions = RegistryOptions()) {
+    /// route behind `KioskAuthenticationMiddleware` with its own body limit. Answers what holds
+    /// configuration polls below the routes (give it to `ConnectionLimits.server`), nil when the
+    /// store keeps no configuration.
+    @discardableResult
+    public static func add(to router: Router<RegistryRequestContext>, store: any RegistryStore,
+                           options: RegistryOptions = RegistryOptions()) -> ConfigPollParking? {
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: StoreOutageMiddleware(availability: store.availability))
         let housekeeping = Housekeeping(store: store, retention: options.idempotencyRetention)
         let replays = ReplayGuard(capacity: options.replayCapacity)
         let principals = PrincipalDirectory(store: store, lifetime: options.keyMemory)
+        let authenticator = RequestAuthenticator(principals: principals, replays: replays)
         func signed(_ limit: Int, allowAnonymous: Bool = false) -> RouterGroup<RegistryRequestContext> {
-            router.group("v1").add(middleware: KioskAuthenticationMiddleware(principals: principals, replays: replays, bodyLimit: limit,
+            router.group("v1").add(middleware: KioskAuthenticationMiddleware(authenticator: authenticator, bodyLimit: limit,
                                                                              allowAnonymous: allowAnonymous))
         }
         router.group("v1").get("health") { _, _ in
@@ -312,7 +360,11 @@ public enum RegistryRoutes {
         if let hall = store as? any HallStore {
             HallRoutes.add(questions: questions, reads: reads, store: hall, housekeeping: housekeeping)
         }
-        if let configs = store as? any ConfigBundleStore { ConfigRoutes.add(reads: reads, reports: submissions, store: configs, options: options) }
+        var parking: ConfigPollParking?
+        if let configs = store as? any ConfigBundleStore {
+            let desk = ConfigRoutes.add(reads: reads, reports: submissions, store: configs, options: options)
+            parking = ConfigPollParking(desk: desk, authenticator: authenticator, availability: store.availability)
+        }
         /// Enterprise reads need a kiosk unless `--public-reads` lets them through.
         let anonymousReads = options.publicReads
         @Sendable func reader(_ context: RegistryRequestContext) throws {
@@ -442,6 +494,7 @@ public enum RegistryRoutes {
                 }
             }))
         }
+        return parking
     }
 
     /// Checks an item's key and body; a bad body becomes the item's problem (422). An application's

@@ -241,10 +241,12 @@ public struct ConnectionLimits: Sendable {
 
     /// HTTP/1.1 with the deadlines and small header limits (8 KiB a field, 32 KiB in all, 64 fields),
     /// over TLS when `tls` is given (the handshake counts against the head deadline).
-    public func server(tls: TLSConfiguration? = nil) throws -> HTTPServerBuilder {
+    /// With `parking`, configuration polls are taken out of each connection after the deadlines' handler.
+    public func server(tls: TLSConfiguration? = nil, parking: ConfigPollParking? = nil) throws -> HTTPServerBuilder {
         let (head, body) = (headerTimeout, bodyTimeout)
         let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: head, bodyTimeout: body)],
+            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: head, bodyTimeout: body) as any RemovableChannelHandler]
+                + (parking.map { [$0.handler()] } ?? []),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 64)))
         guard let tls else { return http1 }
         return try .tls(http1, tlsConfiguration: tls)
