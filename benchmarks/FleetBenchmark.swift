@@ -407,7 +407,6 @@ func fleetShard(_ arguments: [String]) throws {
     // request, so thousands of connections in one pool would measure the simulator, not registryd.
     var http = RegistryClient.httpConfiguration  // connecting as the kiosk does
     http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2 * 100 + 16
-    http.connectionPool.idleTimeout = .seconds(70)
     let clients = (0..<(count + 99) / 100).map { _ in HTTPClient(eventLoopGroupProvider: .singleton, configuration: http) }
     let recorder = FleetRecorder(timeline: timeline, kiosks: count)
     var kiosks: [SimulatedKiosk] = []

@@ -8,25 +8,66 @@ final class BenchRegistry {
     let process = Process()
     let port: Int
     let dir: String
+    /// The store registryd runs on: `--db FILE`, or a private PostgreSQL server's arguments when
+    /// `BENCH_STORE=postgres` (started here with scripts/testbeds/postgres.sh, stopped with it).
+    let storeArguments: [String]
+    let postgres: Bool
+
+    /// Which store the registry benchmarks use, as `BENCH_STORE` says (sqlite by default).
+    static var store: String { ProcessInfo.processInfo.environment["BENCH_STORE"] ?? "sqlite" }
 
     init(credentials: KioskCredentials, extra: [String] = []) throws {
         let registryd = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("registryd").path
         guard FileManager.default.fileExists(atPath: registryd) else { throw BenchError("build registryd in the same configuration first") }
         dir = NSTemporaryDirectory() + "/bench-registry-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        switch Self.store {
+        case "sqlite":
+            postgres = false
+            storeArguments = ["--db", dir + "/registry.sqlite"]
+        case "postgres":
+            postgres = true
+            // The server runs as its own user: the folder must be open to it.
+            chmod(dir, 0o755)
+            try Self.script(["start", dir + "/pg"])
+            let environment = try String(contentsOfFile: dir + "/pg/env", encoding: .utf8)
+            var values: [String: String] = [:]
+            for line in environment.split(separator: "\n") {
+                let pair = line.replacingOccurrences(of: "export ", with: "").split(separator: "=", maxSplits: 1)
+                if pair.count == 2 { values[String(pair[0])] = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+            }
+            guard let socket = values["YITIJI_PG_SOCKET"], let user = values["YITIJI_PG_USER"], let database = values["YITIJI_PG_DATABASE"] else {
+                throw BenchError("scripts/testbeds/postgres.sh wrote no socket, user and database")
+            }
+            storeArguments = ["--postgres-socket", socket, "--postgres-user", user, "--postgres-database", database]
+        default:
+            throw BenchError("BENCH_STORE is sqlite or postgres, not '\(Self.store)'")
+        }
         let add = Process()
         add.executableURL = URL(fileURLWithPath: registryd)
-        add.arguments = ["kiosk", "add", credentials.kioskId, "--public-key", credentials.publicKeyBase64, "--db", dir + "/registry.sqlite"]
+        add.arguments = ["kiosk", "add", credentials.kioskId, "--public-key", credentials.publicKeyBase64] + storeArguments
         add.standardOutput = FileHandle.nullDevice
         try add.run()
         add.waitUntilExit()
         port = Int.random(in: 30000...45000)
         process.executableURL = URL(fileURLWithPath: registryd)
-        process.arguments = ["--db", dir + "/registry.sqlite", "--listen", "127.0.0.1:\(port)",
-                             "--seed", repository + "/scripts/testbeds/demo-seed.json"] + extra
+        process.arguments = storeArguments + ["--listen", "127.0.0.1:\(port)",
+                                              "--seed", repository + "/scripts/testbeds/demo-seed.json"] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+    }
+
+    /// Runs scripts/testbeds/postgres.sh with `arguments`.
+    static func script(_ arguments: [String]) throws {
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: "/bin/bash")
+        run.arguments = [repository + "/scripts/testbeds/postgres.sh"] + arguments
+        run.standardOutput = FileHandle.nullDevice
+        run.standardError = FileHandle.nullDevice
+        try run.run()
+        run.waitUntilExit()
+        guard run.terminationStatus == 0 else { throw BenchError("scripts/testbeds/postgres.sh \(arguments.joined(separator: " ")) failed") }
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -42,6 +83,7 @@ final class BenchRegistry {
     func stop() {
         process.terminate()
         process.waitUntilExit()
+        if postgres { try? Self.script(["stop", dir + "/pg"]) }
         try? FileManager.default.removeItem(atPath: dir)
     }
 }
@@ -128,8 +170,8 @@ func relayDrainBenchmark() async throws {
     task.cancel()
     _ = await task.result
     let dead = try await outbox.status().deadLetters
-    print(String(format: "outbox relay drain to registryd (loopback, batches of %d, 3 streams): %d items in %.2f s = %.0f items/s (%d dead letters)",
-                 policy.batchSize, total, seconds, Double(total) / seconds, dead))
+    print("outbox relay drain to registryd (\(BenchRegistry.store), loopback, batches of \(policy.batchSize), 3 streams): "
+          + String(format: "%d items in %.2f s = %.0f items/s (%d dead letters)", total, seconds, Double(total) / seconds, dead))
 }
 
 /// Signed reads: GET /v1/enterprises/{uscc} through the registry client, 32 at a time.

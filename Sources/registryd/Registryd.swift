@@ -110,7 +110,7 @@ struct Serve: AsyncParsableCommand {
     var keyMemorySeconds: Int = 0
     @Option(help: "Most connections open at once; more wait in the listen backlog.")
     var maxConnections: Int = 4096
-    @Option(help: "Seconds a connection may take to send a request's head (from connecting, or after the previous answer); then it is closed.")
+    @Option(help: "Seconds a connection may take to send a request's head (from connecting, or after the previous answer); then it is closed. Keep it above the 15 s after which kiosks close idle connections themselves.")
     var headerTimeout: Int = 20
     @Option(help: "Seconds a request's body may take to arrive after its head; then the connection is closed.")
     var bodyTimeout: Int = 30

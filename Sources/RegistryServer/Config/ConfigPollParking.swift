@@ -206,8 +206,9 @@ final class ConfigPollHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let parking: ConfigPollParking
     /// Requests passed on to the server whose answers have not ended.
     private var passedOn = 0
-    /// The poll taken: its head, and its ticket once its head and end were read.
-    private var poll: (head: HTTPRequest, ticket: PollTicket?, started: ContinuousClock.Instant)?
+    /// The poll taken: its head until its end was read, then its ticket (the head is not kept
+    /// while the poll is held: only whether the client asked to close after the answer).
+    private var poll: (head: HTTPRequest?, ticket: PollTicket?, closing: Bool, started: ContinuousClock.Instant)?
     /// Parts that arrived behind the poll, handed on after its answer.
     private var behind: [HTTPRequestPart] = []
     private var behindBytes = 0
@@ -217,6 +218,14 @@ final class ConfigPollHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var quiesceEvent: Any?
 
     init(parking: ConfigPollParking) { self.parking = parking }
+
+    /// Every connection keeps a receive buffer of the size its reads start at (NIO's default: 2
+    /// KiB). A fleet's connections mostly carry small signed requests and wait: they start at
+    /// 1 KiB, which still holds a poll whole, and grow as larger bodies arrive.
+    func handlerAdded(context: ChannelHandlerContext) {
+        let sizing = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536)
+        _ = try? context.channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: sizing)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
@@ -238,7 +247,7 @@ final class ConfigPollHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         switch part {
         case .head(let head) where passedOn == 0 && parking.takes(head):
-            poll = (head, nil, .now)
+            poll = (head, nil, head.headerFields[.connection]?.lowercased().contains("close") ?? false, .now)
         case .head:
             passedOn += 1
             context.fireChannelRead(data)
@@ -276,6 +285,7 @@ final class ConfigPollHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let head = poll?.head else { return }
         let ticket = PollTicket()
         poll?.ticket = ticket
+        poll?.head = nil
         if quiesceEvent != nil { _ = ticket.quiesce() }
         parking.start(head, ticket: ticket, reply: replier(context: context, ticket: ticket))
     }
@@ -298,7 +308,7 @@ final class ConfigPollHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var head = HTTPResponse(status: reply.status)
         head.headerFields[.contentType] = reply.contentType
         head.headerFields[.contentLength] = String(reply.body.count)
-        let close = poll.head.headerFields[.connection]?.lowercased().contains("close") ?? false
+        let close = poll.closing
         if close { head.headerFields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: reply.body))), promise: nil)
