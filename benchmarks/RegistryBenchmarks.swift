@@ -54,20 +54,34 @@ final class BenchRegistry {
         process.arguments = storeArguments + ["--listen", "127.0.0.1:\(port)",
                                               "--seed", repository + "/scripts/testbeds/demo-seed.json"] + extra
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: dir + "/registryd.log", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: dir + "/registryd.log")
         try process.run()
     }
 
-    /// Runs scripts/testbeds/postgres.sh with `arguments`.
+    /// The end of registryd's log, for a benchmark that failed.
+    var logTail: String {
+        let text = (try? String(contentsOfFile: dir + "/registryd.log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(10).joined(separator: "\n")
+    }
+
+    /// Runs scripts/testbeds/postgres.sh with `arguments`: spawned and waited for with waitpid,
+    /// since the server it leaves behind inherits descriptors that keep Foundation's `Process`
+    /// waiting for ever.
     static func script(_ arguments: [String]) throws {
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/bin/bash")
-        run.arguments = [repository + "/scripts/testbeds/postgres.sh"] + arguments
-        run.standardOutput = FileHandle.nullDevice
-        run.standardError = FileHandle.nullDevice
-        try run.run()
-        run.waitUntilExit()
-        guard run.terminationStatus == 0 else { throw BenchError("scripts/testbeds/postgres.sh \(arguments.joined(separator: " ")) failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = (["/bin/bash", repository + "/scripts/testbeds/postgres.sh"] + arguments).map { strdup($0) }
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv + [nil], environ)
+        var status: Int32 = 0
+        guard spawned == 0, waitpid(pid, &status, 0) == pid, status == 0 else {
+            throw BenchError("scripts/testbeds/postgres.sh \(arguments.joined(separator: " ")) failed")
+        }
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -165,7 +179,14 @@ func relayDrainBenchmark() async throws {
     let total = try await outbox.status().depth
     let start = DispatchTime.now().uptimeNanoseconds
     let task = Task { try await relay.run() }
-    while try await outbox.status().depth > 0 { try await Task.sleep(for: .milliseconds(5)) }
+    while try await outbox.status().depth > 0 {
+        guard DispatchTime.now().uptimeNanoseconds - start < 300_000_000_000 else {
+            task.cancel()
+            let status = try await outbox.status()
+            throw BenchError("the outbox still held \(status.depth) items after 300 s; registryd's log ends:\n\(registry.logTail)")
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     task.cancel()
     _ = await task.result

@@ -66,10 +66,23 @@ import Testing
         }
         #expect(fifth == repeated)
         if case .failure(let problem)?? = twice.last { #expect(problem.code == "idempotency.key-reused") } else { Issue.record("\(twice)") }
+        // A visit new in a batch, rated again in it under other keys: the same receipt for the same
+        // body (a resend whose key was lost), a refusal for another rating.
+        let visitTwice = try await store.submit(kioskId: "DG-0001", [
+            try item(.ratings, key: "k6", rating("v7")),
+            try item(.ratings, key: "k7", rating("v7")),
+            try item(.ratings, key: "k8", rating("v7", level: 2)),
+        ], now: now)
+        guard case .success(let rated)?? = visitTwice.first, case .success(let resent)?? = visitTwice.dropFirst().first else {
+            Issue.record("the visit was not recorded once: \(visitTwice)")
+            return
+        }
+        #expect(rated == resent)
+        if case .failure(let problem)?? = visitTwice.last { #expect(problem.code == "rating.duplicate-visit") } else { Issue.record("\(visitTwice)") }
         // The same key from another kiosk is another request.
         #expect(try await store.submit(kioskId: "DG-0002", [try item(.ratings, key: "k1", rating("v1"))], now: now).first??.isSuccess == true)
         #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(-3600)) == 0)
-        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 3)
+        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 4)
 
         // Keys forgotten, a kiosk offline for longer resends: the original receipt, never a second
         // application or rating; another body under the same tracking number or visit is refused.

@@ -303,6 +303,27 @@ public final class PostgresRegistryStore: RegistryStore {
                 logger: logger).decode((String, String, String, String).self) {
                 kept[key] = (kind, hash, receipt)
             }
+            // Every natural key of the batch looked up at once too, one query per kind and column
+            // (each hits the kind's own index); the batch's own inserts are added as it goes, so
+            // that a second item with the same natural key finds the first, as a query would.
+            var onRecord: [String: (number: String, body: String, received: Double)] = [:]
+            func naturalKey(_ kind: String, _ column: String, _ value: String) -> String { "\(kind)\u{1F}\(column)\u{1F}\(value)" }
+            let wanted = Dictionary(grouping: items.filter { kept[$0.idempotencyKey] == nil && $0.invalid == nil }.compactMap { item in
+                item.naturalKey.map { (kind: item.kind.rawValue, column: $0.column, value: $0.value) }
+            }, by: { "\($0.kind)\u{1F}\($0.column)" })
+            for group in wanted.values {
+                guard let first = group.first else { continue }
+                let (kind, values) = (first.kind, Array(Set(group.map(\.value))))
+                let query: PostgresQuery = first.column == "visit_id"
+                    ? "SELECT visit_id, registry_number, body, received_at FROM submission WHERE kind = \(kind) AND kiosk_id = \(kioskId) AND visit_id = ANY(\(values))"
+                    : "SELECT tracking_number, registry_number, body, received_at FROM submission WHERE kind = \(kind) AND kiosk_id = \(kioskId) AND tracking_number = ANY(\(values))"
+                for try await (value, number, body, received) in try await connection.query(query, logger: logger).decode((String, String, String, Double).self) {
+                    onRecord[naturalKey(kind, first.column, value)] = (number, body, received)
+                }
+            }
+            // The keys kept and the heartbeat seen, written once for the batch at its end.
+            var keptRows: (keys: [String], kinds: [String], hashes: [String], receipts: [String]) = ([], [], [], [])
+            var heartbeat = false
             var results: [Result<SubmissionReceipt, Problem>?] = []
             var stopped = false
             for item in items {
@@ -320,16 +341,10 @@ public final class PostgresRegistryStore: RegistryStore {
                 }
                 if let problem = item.invalid { results.append(.failure(problem)); continue }
                 // A late resend whose key was forgotten: found again by what makes it unique.
-                if let natural = item.naturalKey {
-                    let query: PostgresQuery = natural.column == "visit_id"
-                        ? "SELECT registry_number, body, received_at FROM submission WHERE kind = \(kind) AND kiosk_id = \(kioskId) AND visit_id = \(natural.value)"
-                        : "SELECT registry_number, body, received_at FROM submission WHERE kind = \(kind) AND kiosk_id = \(kioskId) AND tracking_number = \(natural.value)"
-                    var found: (String, String, Double)?
-                    for try await row in try await connection.query(query, logger: logger).decode((String, String, Double).self) { found = row }
-                    if let (number, body, received) = found {
-                        results.append(StoredSubmission.resent(item, kioskId: kioskId, registryNumber: number, body: body, receivedAt: received))
-                        continue
-                    }
+                if let natural = item.naturalKey, let found = onRecord[naturalKey(kind, natural.column, natural.value)] {
+                    results.append(StoredSubmission.resent(item, kioskId: kioskId, registryNumber: found.number, body: found.body,
+                                                           receivedAt: found.received))
+                    continue
                 }
                 if let ticket = item.ticket, let problem = try await Self.apply(ticket, kioskId: kioskId, connection, logger) {
                     results.append(.failure(problem))
@@ -357,13 +372,13 @@ public final class PostgresRegistryStore: RegistryStore {
                 try await Self.indexParties(item, registryNumber: number, now: now, connection, logger)
                 try await Self.recordConfirmation(item, kioskId: kioskId, registryNumber: number, now: now, connection, logger)
                 let receiptText = try SQLiteRegistryStore.encode(receipt)
-                // The key kept and, for a heartbeat, the kiosk seen: one round trip.
-                try await connection.query("""
-                    WITH kept AS (INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
-                                  VALUES (\(kioskId), \(key), \(kind), \(item.bodyHash), \(receiptText), \(at)))
-                    UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId) AND \(item.kind == .heartbeats)
-                    """, logger: logger)
                 kept[key] = (kind, item.bodyHash, receiptText)
+                keptRows.keys.append(key)
+                keptRows.kinds.append(kind)
+                keptRows.hashes.append(item.bodyHash)
+                keptRows.receipts.append(receiptText)
+                heartbeat = heartbeat || item.kind == .heartbeats
+                if let natural = item.naturalKey { onRecord[naturalKey(kind, natural.column, natural.value)] = (number, body, at) }
                 if let verification = item.verification, let recordKey = VerificationRecord.recordKey(code: verification.code) {
                     let record = try SQLiteRegistryStore.encode(verification)
                     try await connection.query("""
@@ -372,6 +387,16 @@ public final class PostgresRegistryStore: RegistryStore {
                         """, logger: logger)
                 }
                 results.append(.success(receipt))
+            }
+            if !keptRows.keys.isEmpty {
+                // The keys kept and, after a heartbeat, the kiosk seen: one round trip for the batch.
+                try await connection.query("""
+                    WITH kept AS (INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
+                                  SELECT \(kioskId), key, kind, hash, receipt, \(at)
+                                  FROM unnest(\(keptRows.keys)::text[], \(keptRows.kinds)::text[], \(keptRows.hashes)::text[],
+                                              \(keptRows.receipts)::text[]) AS kept(key, kind, hash, receipt))
+                    UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId) AND \(heartbeat)
+                    """, logger: logger)
             }
             return results
         }
