@@ -55,6 +55,15 @@ import Testing
         return try #require(object["etag"] as? String)
     }
 
+    /// A connection holding a poll for the announcements as they are (60 s), once registryd says it holds it.
+    static func heldPoll(_ registry: Registry) async throws -> (connection: RawHTTPConnection, etag: String) {
+        let etag = try Self.etag(registry)
+        let connection = try RawHTTPConnection(port: registry.process.port)
+        connection.send(try Self.poll("/v1/config/announcements?etag=\(etag)&wait=60", as: try #require(kiosk)))
+        #expect(await waitUntil(10) { registry.held == 1 }, "the poll was never held")
+        return (connection, etag)
+    }
+
     @Test func aPollIsAuthenticatedAndCheckedAsTheRouteIs() throws {
         let registry = try Registry()
         defer { registry.stop() }
@@ -137,11 +146,7 @@ import Testing
     @Test func aClientPilingRequestsBehindAHeldPollIsCutOff() async throws {
         let registry = try Registry()
         defer { registry.stop() }
-        let kiosk = try #require(Self.kiosk)
-        let etag = try Self.etag(registry)
-        let connection = try RawHTTPConnection(port: registry.process.port)
-        connection.send(try Self.poll("/v1/config/announcements?etag=\(etag)&wait=60", as: kiosk))
-        #expect(await waitUntil(10) { registry.held == 1 })
+        let (connection, _) = try await Self.heldPoll(registry)
         let flood = String(repeating: "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: \(String(repeating: "p", count: 200))\r\n\r\n", count: 600)
         connection.send(flood)
         #expect(connection.closedByPeer(within: 10), "registryd kept 150 KiB of requests behind a held poll")
@@ -154,11 +159,7 @@ import Testing
     @Test func aPublishWakesAParkedPoll() async throws {
         let registry = try Registry()
         defer { registry.stop() }
-        let kiosk = try #require(Self.kiosk)
-        let etag = try Self.etag(registry)
-        let connection = try RawHTTPConnection(port: registry.process.port)
-        connection.send(try Self.poll("/v1/config/announcements?etag=\(etag)&wait=60", as: kiosk))
-        #expect(await waitUntil(10) { registry.held == 1 })
+        let (connection, etag) = try await Self.heldPoll(registry)
         let file = registry.dir.path + "/fleet-1.json"
         try Signers().bundle(version: 1, files: ["texts.yaml": Data("welcome: 欢迎\n".utf8)]).write(to: URL(fileURLWithPath: file))
         let published = Date()

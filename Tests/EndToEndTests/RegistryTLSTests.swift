@@ -47,7 +47,13 @@ import Testing
         let bed = try Self.bed()
         defer { bed.stop() }
         #expect(bed.registry.baseURL.hasPrefix("https://"))
-        #expect(try await bed.client(ca: "ca.pem").enterprise(uscc: Self.uscc).legalRepresentative == "张三")
+        let pinned = try bed.client(ca: "ca.pem")
+        #expect(try await pinned.enterprise(uscc: Self.uscc).legalRepresentative == "张三")
+        // The configuration poll, held below the HTTP server's tasks, over TLS as over plain HTTP.
+        let first = try await pinned.configAnnouncements(site: nil, etag: nil, wait: 0)
+        let sent = Date()
+        #expect(try await pinned.configAnnouncements(site: nil, etag: first.etag, wait: 1).etag == first.etag)
+        #expect(Date().timeIntervalSince(sent) >= 0.9, "the poll was not held")
         let otherCA = try bed.client(ca: "other-ca.pem"), noCA = try bed.client(ca: nil)
         let why = await Self.untrusted { () async throws(RegistryClientError) in _ = try await otherCA.health() }
         #expect(why?.contains("registry.caFile") == true, "\(why ?? "talked")")
