@@ -98,7 +98,7 @@ final class KioskStack {
     func hallTickets() throws -> [(number: String, state: String, priority: Bool)] {
         let queue = try DatabaseQueue(path: registry.database)
         return try queue.read {
-            try Row.fetchAll($0, sql: "SELECT number, state, priority FROM hall_ticket ORDER BY issued_at, ticket_id").map {
+            try Row.fetchAll($0, sql: "SELECT number, state, priority FROM hall_ticket ORDER BY issued_at, length(number), number").map {
                 (number: $0["number"], state: $0["state"], priority: ($0["priority"] as Int) != 0)
             }
         }

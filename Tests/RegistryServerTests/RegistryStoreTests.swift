@@ -205,6 +205,22 @@ import Testing
         #expect(code(try await store.callNext(site: "hall-1", queue: "B", counter: 2, caller: "W2", key: nil, now: now)) == "hall.queue-empty")
         let figures = try await store.hallFigures(site: "hall-1", now: now)
         #expect(figures.queues.first?.lastCalled == "A002" && figures.queues.first?.lastCounter == 2 && figures.queues.first?.waiting == 0)
+
+        // Numbers a kiosk gave offline within one second (times travel in whole seconds), reported
+        // out of order and with ticket ids in the opposite order: called in their own order.
+        let sameSecond = now.addingTimeInterval(-30)
+        for (id, number) in [("offline-aa", "CK1000"), ("offline-bb", "CK002"), ("offline-zz", "CK001"), ("offline-cc", "CK999")] {
+            let ticket = HallTicket(ticketId: id, site: "hall-1", queue: "C", number: number, serviceCode: "SC-ESTATE", issuedAt: sameSecond,
+                                    priority: false, state: .waiting, ahead: 0)
+            if case .success = try await printed(ticket, offline: true) {} else { Issue.record("offline report \(number) refused") }
+        }
+        #expect(try await store.ticket(id: "offline-bb", now: now)?.ahead == 1)
+        #expect(try await store.ticket(id: "offline-aa", now: now)?.ahead == 3)
+        var calledInOrder: [String] = []
+        for call in 1...4 {
+            calledInOrder.append(try await store.callNext(site: "hall-1", queue: "C", counter: 1, caller: "W1", key: "c-\(call)", now: now).get().number)
+        }
+        #expect(calledInOrder == ["CK001", "CK002", "CK999", "CK1000"])
     }
 
     /// Applications' progress every store must keep: received on arrival, moved on by the back

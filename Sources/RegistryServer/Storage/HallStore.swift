@@ -39,6 +39,11 @@ public protocol HallStore: Sendable {
 
 /// The rules both stores apply, and the problems they answer.
 enum HallRules {
+    /// The order a queue is called in: priority first, then the time of issue. Times travel in
+    /// whole seconds, so numbers issued in the same second (two citizens at one kiosk, offline)
+    /// go in their own order: AK002 after AK001, A1000 after A999.
+    static let queueOrder = "priority DESC, issued_at, length(number), number, ticket_id"
+
     static func problem(_ status: Int, _ code: String, _ title: String, _ detail: String, facts: [String: String]? = nil) -> Problem {
         var p = Problem(statusCode: status, code: code, title: title, detail: detail)
         p.facts = facts
@@ -134,9 +139,11 @@ extension SQLiteRegistryStore: HallStore {
     static func ahead(_ db: Database, _ row: Row) throws -> Int {
         try Int.fetchOne(db, sql: """
             SELECT COUNT(*) FROM hall_ticket WHERE site = ? AND day = ? AND queue = ? AND state = 'waiting' AND ticket_id <> ?
-              AND (priority > ? OR (priority = ? AND (issued_at < ? OR (issued_at = ? AND ticket_id < ?))))
+              AND (priority > ? OR (priority = ? AND (issued_at < ? OR (issued_at = ?
+                   AND (length(number) < ? OR (length(number) = ? AND number < ?))))))
             """, arguments: [row["site"], row["day"], row["queue"], row["ticket_id"], row["priority"], row["priority"],
-                             row["issued_at"], row["issued_at"], row["ticket_id"]]) ?? 0
+                             row["issued_at"], row["issued_at"], (row["number"] as String).utf8.count, (row["number"] as String).utf8.count,
+                             row["number"]]) ?? 0
     }
 
     static func ticketRow(_ db: Database, _ id: String) throws -> Row? {
@@ -208,7 +215,7 @@ extension SQLiteRegistryStore: HallStore {
             }
             guard let next = try Row.fetchOne(db, sql: """
                 SELECT * FROM hall_ticket WHERE site = ? AND day = ? AND queue = ? AND state = 'waiting'
-                ORDER BY priority DESC, issued_at, ticket_id LIMIT 1
+                ORDER BY \(HallRules.queueOrder) LIMIT 1
                 """, arguments: [site, HallNames.day(of: now), hallQueue]) else { return .failure(HallRules.queueEmpty(hallQueue)) }
             let id: String = next["ticket_id"]
             try db.execute(sql: "UPDATE hall_ticket SET state = 'called', counter = ?, called_at = ? WHERE ticket_id = ?",

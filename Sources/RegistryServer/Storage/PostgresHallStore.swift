@@ -45,10 +45,12 @@ extension PostgresRegistryStore: HallStore {
     }
 
     static func ahead(_ connection: PostgresConnection, _ c: TicketColumns, _ logger: Logger) async throws -> Int {
-        let (id, site, day, queue, priority, issued) = (c.0, c.1, c.2, c.3, c.7, c.6)
+        let (id, site, day, queue, number, priority, issued) = (c.0, c.1, c.2, c.3, c.4, c.7, c.6)
+        let length = number.utf8.count
         for try await n in try await connection.query("""
             SELECT COUNT(*) FROM hall_ticket WHERE site = \(site) AND day = \(day) AND queue = \(queue) AND state = 'waiting' AND ticket_id <> \(id)
-              AND (priority > \(priority) OR (priority = \(priority) AND (issued_at < \(issued) OR (issued_at = \(issued) AND ticket_id < \(id)))))
+              AND (priority > \(priority) OR (priority = \(priority) AND (issued_at < \(issued) OR (issued_at = \(issued)
+                   AND (length(number) < \(length) OR (length(number) = \(length) AND number < \(number)))))))
             """, logger: logger).decode(Int.self) { return n }
         return 0
     }
@@ -145,7 +147,7 @@ extension PostgresRegistryStore: HallStore {
             var next: String?
             for try await id in try await connection.query("""
                 SELECT ticket_id FROM hall_ticket WHERE site = \(site) AND day = \(day) AND queue = \(queue) AND state = 'waiting'
-                ORDER BY priority DESC, issued_at, ticket_id LIMIT 1
+                ORDER BY \(unescaped: HallRules.queueOrder) LIMIT 1
                 """, logger: logger).decode(String.self) { next = id }
             guard let id = next else { return .failure(HallRules.queueEmpty(queue)) }
             try await connection.query("UPDATE hall_ticket SET state = 'called', counter = \(counter), called_at = \(at) WHERE ticket_id = \(id)",
