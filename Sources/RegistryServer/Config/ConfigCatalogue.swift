@@ -94,10 +94,7 @@ public actor ConfigCatalogue {
     /// Waits until the revision differs from `after` (answers the new one) or `deadline` passes
     /// (answers nil); a cancelled request stops waiting at once.
     public func waitForChange(after: Int64, until deadline: ContinuousClock.Instant) async -> Int64? {
-        if known > after { return known }
-        known = max(known, after)
-        let id = nextWaiter
-        nextWaiter += 1
+        guard let id = claim(after: after) else { return known }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 if Task.isCancelled {
@@ -116,11 +113,16 @@ public actor ConfigCatalogue {
     /// watcher forgets such a poll at its next look).
     func park(after: Int64, until deadline: ContinuousClock.Instant, isGone: @escaping @Sendable () -> Bool,
               wake: @escaping @Sendable (Int64?) -> Void) {
-        if known > after { return wake(known) }
-        known = max(known, after)
-        let id = nextWaiter
-        nextWaiter += 1
+        guard let id = claim(after: after) else { return wake(known) }
         enqueue(id, Waiter(after: after, deadline: deadline, isGone: isGone, wake: wake))
+    }
+
+    /// A waiter's id, or nil when a revision newer than `after` is known already (answer it at once).
+    private func claim(after: Int64) -> Int? {
+        if known > after { return nil }
+        known = max(known, after)
+        defer { nextWaiter += 1 }
+        return nextWaiter
     }
 
     private func enqueue(_ id: Int, _ waiter: Waiter) {
@@ -141,11 +143,13 @@ public actor ConfigCatalogue {
             if let revision = try? await store.configRevision() { known = max(known, revision) }
             let now = ContinuousClock.now
             var woken = 0
-            for (id, waiter) in waiters where known != waiter.after || waiter.deadline <= now || waiter.isGone() {
+            for (id, waiter) in waiters {
+                let gone = waiter.isGone(), changed = known != waiter.after
+                guard gone || changed || waiter.deadline <= now else { continue }
                 waiters.removeValue(forKey: id)
-                if waiter.isGone() { continue }
-                if known != waiter.after { woken += 1 }
-                waiter.wake(known != waiter.after ? known : nil)
+                if gone { continue }
+                if changed { woken += 1 }
+                waiter.wake(changed ? known : nil)
             }
             if woken > 0 { lastWake = (woken, now) }
             heldGauge.record(waiters.count)

@@ -48,9 +48,7 @@ public final class ConfigPollParking: Sendable {
     func start(_ head: HTTPRequest, ticket: PollTicket, reply: @escaping @Sendable (PollReply) -> Void) {
         Task {
             do {
-                if let availability, case .unavailable(let reason, _) = availability.state {
-                    throw StoreUnavailable(reason: reason).problem
-                }
+                if let refusal = availability?.refusal { throw refusal }
                 let values = { (name: String) in RegistryRoutes.values(name, in: head.headerFields) }
                 let signer: RequestSigner
                 do {
@@ -77,7 +75,7 @@ public final class ConfigPollParking: Sendable {
         case .answerNow: return reply(await answer(poll))
         case .parked: break
         }
-        guard let deadline = poll.deadline else { return }
+        guard let deadline = poll.deadline else { return reply(await answer(poll)) }
         await desk.catalogue.park(after: poll.revision, until: deadline, isGone: { ticket.isGone }) { changed in
             Task { await self.woken(poll, by: changed, ticket: ticket, reply: reply) }
         }
@@ -121,15 +119,8 @@ struct PollReply: Sendable {
 
     /// The problem the route would have answered for `error`.
     init(_ error: any Error) {
-        let problem: Problem
-        if let error = error as? Problem {
-            problem = error
-        } else if StoreUnavailable.isOutage(error) {
-            problem = StoreUnavailable(reason: StoreUnavailable.describe(error)).problem
-        } else {
-            problem = Problem(status: .internalServerError, code: "internal", title: "Internal error",
-                              detail: "the registry could not answer; try again later")
-        }
+        let problem = error as? Problem ?? StoreUnavailable.problem(for: error)
+            ?? Problem(status: .internalServerError, code: "internal", title: "Internal error", detail: "the registry could not answer; try again later")
         status = problem.status
         contentType = "application/problem+json"
         body = (try? RegistryJSON.encoder().encode(problem)) ?? Data()

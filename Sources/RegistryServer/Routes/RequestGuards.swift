@@ -18,15 +18,13 @@ public struct StoreOutageMiddleware<Context: RequestContext>: RouterMiddleware {
     public init(availability: StoreAvailability?) { self.availability = availability }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let availability, case .unavailable(let reason, _) = availability.state, request.uri.path != "/v1/health" {
-            throw StoreUnavailable(reason: reason).problem
-        }
+        if let refusal = availability?.refusal, request.uri.path != "/v1/health" { throw refusal }
         do {
             return try await next(request, context)
         } catch let problem as Problem {
             throw problem
-        } catch where StoreUnavailable.isOutage(error) {
-            throw StoreUnavailable(reason: StoreUnavailable.describe(error)).problem
+        } catch {
+            throw StoreUnavailable.problem(for: error) ?? error
         }
     }
 }

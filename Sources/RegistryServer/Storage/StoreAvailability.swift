@@ -38,6 +38,13 @@ public final class StoreAvailability: Sendable {
     /// True while the last probe succeeded.
     public var isAvailable: Bool { inner.withLock { $0.state == .available } }
 
+    /// The 503 problem a request is refused with while the probe says the database does not
+    /// answer; nil while it does.
+    public var refusal: Problem? {
+        guard case .unavailable(let reason, _) = state else { return nil }
+        return StoreUnavailable(reason: reason).problem
+    }
+
     /// Records a failed probe: the store is unavailable and everyone waiting for that is woken.
     public func markUnavailable(_ reason: String) {
         let woken: [CheckedContinuation<Void, Never>]? = inner.withLock { inner in
@@ -152,6 +159,11 @@ public struct StoreUnavailable: Error, CustomStringConvertible, Sendable {
     /// Whether `error` says the database could not be reached or stopped answering (as opposed
     /// to refusing a statement): a lost or refused connection, a server shutting down, the
     /// pool's connection breaker, a transaction that met any of these, SQLite busy or locked.
+    /// The 503 problem for `error` when it means the database went away (`isOutage`); nil otherwise.
+    public static func problem(for error: any Error) -> Problem? {
+        isOutage(error) ? StoreUnavailable(reason: describe(error)).problem : nil
+    }
+
     public static func isOutage(_ error: any Error) -> Bool {
         switch error {
         case is StoreUnavailable:
