@@ -140,12 +140,26 @@ DISRUPT
   *) disrupt_args=() ;;
 esac
 
+# PostgreSQL's CPU seconds so far: the server, its live backends and those that have ended.
+pg_cpu() {
+  local main ticks=0 pid
+  main="$(head -1 "$dir/pg/data/postmaster.pid" 2>/dev/null)" || { echo 0; return; }
+  ticks=$(awk '{print $14+$15+$16+$17}' "/proc/$main/stat" 2>/dev/null || echo 0)
+  for pid in $(ps --ppid "$main" -o pid= 2>/dev/null); do
+    ticks=$((ticks + $(awk '{print $14+$15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  python3 -c "import os,sys; print('%.1f' % (int(sys.argv[1]) / os.sysconf('SC_CLK_TCK')))" "$ticks"
+}
+psql_registry() {
+  psql -h "$(dirname "$YITIJI_PG_SOCKET")" -p "${YITIJI_PG_SOCKET##*.}" -U registry -d registry -Atc "$1" 2>/dev/null
+}
+
 pg_peak=0
 if [ "$engine" = postgres ]; then
+  pg_cpu_start="$(pg_cpu)"
   ( peak=0
     while sleep 1; do
-      n="$(psql -h "$(dirname "$YITIJI_PG_SOCKET")" -p "${YITIJI_PG_SOCKET##*.}" -U registry -d registry -Atc \
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'registry'" 2>/dev/null || echo 0)"
+      n="$(psql_registry "SELECT count(*) FROM pg_stat_activity WHERE datname = 'registry'" || echo 0)"
       [ "$n" -gt "$peak" ] && peak="$n" && echo "$peak" >"$dir/pg-peak"
     done ) &
   sampler=$!
@@ -159,7 +173,8 @@ status=0
 if [ "$engine" = postgres ]; then
   kill "$sampler" 2>/dev/null || true
   pg_peak="$(cat "$dir/pg-peak" 2>/dev/null || echo 0)"
-  echo "PostgreSQL: peak $pg_peak connections to the registry database"
+  echo "PostgreSQL: peak $pg_peak connections to the registry database; $(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$pg_cpu_start" "$(pg_cpu)") s of CPU over the run"
+  echo "PostgreSQL rows kept: $(psql_registry "SELECT (SELECT count(*) FROM submission) || ' submissions, ' || (SELECT count(*) FROM idempotency) || ' idempotency keys'")"
 fi
 [ "$status" -eq 0 ] || exit "$status"
 if [ -n "$disrupt" ]; then

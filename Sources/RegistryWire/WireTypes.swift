@@ -273,6 +273,12 @@ public struct Heartbeat: Codable, Sendable, Hashable {
         if outboxDepth < 0 { return "outboxDepth must not be negative" }
         if deviceStatus.count > 64 { return "deviceStatus holds at most 64 devices" }
         if configVersion.count > 64 { return "configVersion holds at most 64 characters" }
+        // Shown on an operator's terminal (`registryd kiosk status`): plain text only.
+        if !PlainText.isPlain(configVersion) { return "configVersion holds no control characters" }
+        if let bad = deviceStatus.first(where: { !(1...64).contains($0.key.count) || !(1...64).contains($0.value.count)
+                                                   || !PlainText.isPlain($0.key) || !PlainText.isPlain($0.value) }) {
+            return "deviceStatus '\(PlainText.printable(String(bad.key.prefix(64))))': a device and its state are 1 to 64 characters, no control characters"
+        }
         return nil
     }
 }

@@ -237,7 +237,7 @@ struct Serve: AsyncParsableCommand {
 /// Registers and lists kiosks.
 struct Kiosk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Register, list and remove kiosks, hall counters and the booking system.",
-                                                    subcommands: [Add.self, Import.self, List.self, Remove.self])
+                                                    subcommands: [Add.self, Import.self, List.self, Status.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -359,6 +359,37 @@ struct Kiosk: AsyncParsableCommand {
                 let seen = k.lastHeartbeatAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"
                 print("\(k.id)\t\(k.role.rawValue)\t\(k.site ?? "-")\t\(k.publicKey)\tlast heartbeat \(seen)\t\(k.note)")
             }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show each kiosk as its newest heartbeat tells it: last heard, configuration, outbox, devices not ok.",
+            discussion: "Ends with a summary line. Exits 0 whatever the fleet's state; use --attention for the kiosks to visit.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "A kiosk unheard for more than this many minutes counts as silent (kiosks send a heartbeat a minute).")
+        var silentAfter: Double = 5
+        @Option(help: "An outbox holding this many items counts as a backlog.")
+        var backlog: Int = 100
+        @Flag(help: "Only kiosks that need a visit: silent, never heard, a device not ok, or a backlog.")
+        var attention = false
+        @Flag(help: "JSON output.")
+        var json = false
+
+        func validate() throws {
+            guard silentAfter > 0, silentAfter <= 10_080 else { throw ValidationError("--silent-after is 1 minute to 7 days (10080)") }
+            guard backlog > 0 else { throw ValidationError("--backlog is at least 1 item") }
+        }
+
+        func run() async throws {
+            let now = Date()
+            var status = FleetStatus(try await store.with { try await $0.kiosks() }, now: now, silentAfter: silentAfter * 60, backlog: backlog)
+            if json {
+                if attention { status.kiosks = status.kiosks.filter { $0.needsAttention(backlog: backlog) } }
+                print(String(decoding: try RegistryJSON.encoder().encode(status), as: UTF8.self))
+                return
+            }
+            print(status.text(now: now, onlyAttention: attention))
         }
     }
 

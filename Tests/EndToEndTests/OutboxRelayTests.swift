@@ -78,7 +78,7 @@ import Testing
                 #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submission WHERE kind = ?", arguments: [kind]) == count, "\(kind)")
                 #expect(try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT idempotency_key) FROM submission WHERE kind = ?", arguments: [kind]) == count)
             }
-            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submission WHERE kind = 'heartbeats'") == 1)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM kiosk_status WHERE registry_number LIKE 'XT-%'") == 1)
             let delivered = try String.fetchAll(db, sql: "SELECT tracking_number FROM submission WHERE kind = 'applications' ORDER BY id")
             #expect(delivered == tracking)  // each once, in the order queued
             let visits = try String.fetchAll(db, sql: "SELECT visit_id FROM submission WHERE kind = 'ratings' ORDER BY id")

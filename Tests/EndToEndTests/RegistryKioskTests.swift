@@ -176,6 +176,61 @@ import Testing
         #expect(try ProcessRunner.run(registryd, ["kiosk", "list", "--db", db]).stdout.isEmpty)
     }
 
+    /// A technician's view of the fleet from its heartbeats: one row per kiosk however many it
+    /// sends, the newest state shown, a late older heartbeat not shown, a kiosk never heard flagged.
+    @Test func theFleetIsShownAsItsHeartbeatsTellIt() async throws {
+        let bed = try Self.bed()
+        defer { bed.stop() }
+        let quiet = try KioskCredentials.generate(kioskId: "DG-0009")
+        try bed.registry.register(quiet.kioskId, publicKey: quiet.publicKeyBase64)
+        let client = bed.client(), encoder = RegistryJSON.encoder()
+        let newest = Heartbeat(deviceStatus: ["reader": "ok", "printer.a4": "online/paper-out/toner-full"], outboxDepth: 250,
+                               configVersion: "fleet=3", sentAt: Date())
+        let older = Heartbeat(deviceStatus: ["reader": "ok"], outboxDepth: 0, configVersion: "fleet=2", sentAt: Date().addingTimeInterval(-120))
+        let first = try await client.submit(kind: .heartbeats, idempotencyKey: "hb-newest", body: try encoder.encode(newest))
+        let late = try await client.submit(kind: .heartbeats, idempotencyKey: "hb-older", body: try encoder.encode(older))
+        #expect(late.registryNumber != first.registryNumber && late.registryNumber.hasPrefix("XT-"))
+        #expect(try await client.submit(kind: .heartbeats, idempotencyKey: "hb-newest", body: try encoder.encode(newest)) == first)
+        var changed = newest
+        changed.outboxDepth = 1
+        let changedBody = try encoder.encode(changed)
+        #expect(await Self.refusalCode { () async throws(RegistryClientError) in
+            _ = try await client.submit(kind: .heartbeats, idempotencyKey: "hb-newest", body: changedBody)
+        } == "idempotency.key-reused")
+        let registryd = BuiltProducts.path("registryd"), db = bed.registry.database
+        let status = try ProcessRunner.run(registryd, ["kiosk", "status", "--db", db])
+        let lines = status.stdout.split(separator: "\n").map(String.init)
+        #expect(status.status == 0 && lines.count == 3, "\(status.stdout) \(status.stderr)")
+        let shown = lines.first { $0.hasPrefix("DG-0001\t") } ?? ""
+        #expect(shown.contains("\theard ") && shown.contains("\tconfig fleet=3\toutbox 250 BACKLOG\tprinter.a4 online/paper-out/toner-full"), "\(shown)")
+        #expect(lines.contains("DG-0009\t-\tNEVER heard\tconfig -\toutbox -\t-"), "\(lines)")
+        #expect(lines.last == "2 kiosks: 1 heard within 5 min, 0 silent, 1 never heard; 1 with a device not ok; 1 with 100 or more items waiting")
+        let json = try ProcessRunner.run(registryd, ["kiosk", "status", "--attention", "--backlog", "300", "--json", "--db", db])
+        let decoded = try RegistryJSON.decoder().decode(FleetStatusView.self, from: Data(json.stdout.utf8))
+        #expect(decoded.kiosks.map(\.id) == ["DG-0001", "DG-0009"] && decoded.backlog == 300, "\(json.stdout)")
+        // What a technician might mistype is refused with what to give.
+        for (arguments, says) in [(["--silent-after", "0"], "--silent-after is 1 minute"), (["--backlog=0"], "--backlog is at least 1"),
+                                  (["--silent-after", "soon"], "silent-after")] {
+            let refused = try ProcessRunner.run(registryd, ["kiosk", "status", "--db", db] + arguments)
+            #expect(refused.status != 0 && refused.stderr.contains(says), "\(arguments): \(refused.stderr)")
+        }
+        // Heartbeats leave one row per kiosk: no submission, no kept key.
+        let queue = try DatabaseQueue(path: db)
+        let counts = try await queue.read { db in
+            [try Int.fetchOne(db, sql: "SELECT count(*) FROM kiosk_status") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM submission WHERE kind = 'heartbeats'") ?? -1,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM idempotency WHERE kind = 'heartbeats'") ?? -1]
+        }
+        #expect(counts == [1, 0, 0])
+    }
+
+    /// What `registryd kiosk status --json` prints, as a script reads it.
+    struct FleetStatusView: Decodable {
+        struct Kiosk: Decodable { let id: String }
+        let kiosks: [Kiosk]
+        let backlog: Int
+    }
+
     @Test func aRollOutsKeyListIsImportedWholeOrNotAtAll() throws {
         let dir = try TemporaryDirectory(prefix: "registry-import")
         defer { dir.remove() }

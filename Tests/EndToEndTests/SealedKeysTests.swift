@@ -68,7 +68,7 @@ struct SealedKeysTests {
         #expect(eventually(30) { bed.curl(bed.technicianSocket, "GET", "/v1/diagnostics/outbox").1.contains(#""depth":0"#) },
                 "the sealed heartbeat was opened and delivered: \(bed.curl(bed.technicianSocket, "GET", "/v1/diagnostics/outbox").1)")
         let database = try DatabaseQueue(path: registry.database)
-        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM submission WHERE kind = 'heartbeats'") ?? 0 } >= 1)
+        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM kiosk_status") ?? 0 } == 1)
         #expect(!fm.fileExists(atPath: keys + "/outbox.key"), "kioskd made no new plain key")
 
         let diag = try ProcessRunner.run(BuiltProducts.path("kioskctl"), ["diag", "keys", "--json", "--config", bed.configDirectory,

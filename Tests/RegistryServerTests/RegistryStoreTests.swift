@@ -82,7 +82,8 @@ import Testing
         // The same key from another kiosk is another request.
         #expect(try await store.submit(kioskId: "DG-0002", [try item(.ratings, key: "k1", rating("v1"))], now: now).first??.isSuccess == true)
         #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(-3600)) == 0)
-        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(1)) == 4)
+
+        try await exerciseHeartbeats(store, now: now)
 
         // Keys forgotten, a kiosk offline for longer resends: the original receipt, never a second
         // application or rating; another body under the same tracking number or visit is refused.
@@ -114,6 +115,70 @@ import Testing
         #expect(try await store.documentKeys(keyId: "00000000").isEmpty)
         #expect(try await store.removeKiosk(id: "DG-0001"))
         #expect(try await store.kioskKey(id: "DG-0001") == nil)
+    }
+
+    /// Heartbeats are kept as the kiosk's newest state: a number each from the submissions'
+    /// sequence, no submission row or kept key, the same receipt for a resend of the newest, a
+    /// late older one answered but not kept, and a clock running ahead pins nothing.
+    static func exerciseHeartbeats(_ store: any RegistryStore, now: Date) async throws {
+        func beat(_ devices: [String: String], depth: Int = 0, version: String = "fleet=3", sent: Date) -> Heartbeat {
+            Heartbeat(deviceStatus: devices, outboxDepth: depth, configVersion: version, sentAt: Date(timeIntervalSince1970: sent.timeIntervalSince1970.rounded(.down)))
+        }
+        func newest() async throws -> Heartbeat? { try await store.kiosks().first { $0.id == "DG-0001" }?.lastHeartbeat }
+        func number(_ result: Result<SubmissionReceipt, Problem>??) throws -> Int {
+            let receipt = try #require(try result??.get())
+            return try #require(Int(receipt.registryNumber.split(separator: "-").last ?? ""))
+        }
+        let first = beat(["reader": "ok", "printer.a4": "ok"], sent: now)
+        let sent = try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-1", first)], now: now)
+        let receipt = try #require(try sent.first??.get())
+        #expect(receipt.registryNumber.hasPrefix("XT-"))
+        #expect(try await newest() == first)
+        #expect(try await store.kiosks().first { $0.id == "DG-0001" }?.lastHeartbeatAt != nil)
+        // The same heartbeat again: the same receipt; another body under its key, or a rating's key: 409.
+        #expect(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-1", first)], now: now.addingTimeInterval(5)).first??.get() == receipt)
+        var changed = first
+        changed.outboxDepth = 7
+        #expect(code(try #require(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-1", changed)], now: now).first ?? nil)) == "idempotency.key-reused")
+        #expect(code(try #require(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "k1", changed)], now: now).first ?? nil)) == "idempotency.key-reused")
+        // A newer one replaces the state; an older one arriving late is answered and not kept.
+        let second = beat(["reader": "ok", "printer.a4": "online/paper-out/toner-low"], depth: 250, sent: now.addingTimeInterval(60))
+        let late = beat(["reader": "missing"], version: "fleet=2", sent: now.addingTimeInterval(-600))
+        let numbers = [try number(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-2", second)], now: now.addingTimeInterval(60)).first),
+                       try number(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-0", late)], now: now.addingTimeInterval(61)).first)]
+        #expect(try await newest() == second)
+        // In a batch with a rating: both recorded, numbers from one sequence, never the same.
+        let third = beat(["reader": "ok"], sent: now.addingTimeInterval(120))
+        let batch = try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-3", third), try item(.ratings, key: "k-hb", rating("v-hb")),
+                                                                try item(.heartbeats, key: "hb-3", third)], now: now.addingTimeInterval(120))
+        let batchNumbers = [try number(batch.first), try number(batch.dropFirst().first)]
+        #expect(try batch.last??.get() == batch.first??.get())
+        let firstNumber = try number(sent.first)
+        #expect(Set(numbers + batchNumbers).count == 4 && numbers[0] > firstNumber, "\(numbers) \(batchNumbers)")
+        #expect(try await newest() == third)
+        // What would act on an operator's terminal, or not fit a line, is refused and keeps nothing.
+        for (index, devices) in [["printer.a4": "\u{1B}]0;owned\u{07}"], ["reader\n": "ok"], ["reader": ""],
+                                 [String(repeating: "d", count: 65): "ok"], ["reader": "ok\u{202E}"]].enumerated() {
+            let refused = try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-bad-\(index)", beat(devices, sent: now.addingTimeInterval(121)))],
+                                                 now: now.addingTimeInterval(121))
+            #expect(code(try #require(refused.first ?? nil)) == "submission.invalid", "\(devices)")
+        }
+        #expect(code(try #require(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-bad-version", beat(["reader": "ok"], version: "3\u{1B}[2J", sent: now.addingTimeInterval(121)))],
+                                                         now: now.addingTimeInterval(121)).first ?? nil)) == "submission.invalid")
+        #expect(try await newest() == third)
+        // A kiosk whose clock runs a year ahead is kept as of its arrival: the next heartbeat replaces it.
+        let ahead = beat(["reader": "ok"], version: "ahead", sent: now.addingTimeInterval(365 * 86_400))
+        #expect(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-ahead", ahead)], now: now.addingTimeInterval(180)).first??.isSuccess == true)
+        let fourth = beat(["reader": "ok"], version: "fleet=4", sent: now.addingTimeInterval(240))
+        #expect(try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-4", fourth)], now: now.addingTimeInterval(240)).first??.isSuccess == true)
+        #expect(try await newest()?.configVersion == "fleet=4")
+        // An hour of heartbeats keeps no key: only the ratings' are there to forget (four before, one here).
+        for minute in 5..<65 {
+            _ = try await store.submit(kioskId: "DG-0001", [try item(.heartbeats, key: "hb-\(minute)", beat(["reader": "ok"], sent: now.addingTimeInterval(Double(minute) * 60)))],
+                                       now: now.addingTimeInterval(Double(minute) * 60))
+        }
+        #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(3 * 3600)) == 5)
+        #expect(try await newest()?.sentAt == beat([:], sent: now.addingTimeInterval(64 * 60)).sentAt)
     }
 
     static func code<T>(_ result: Result<T, Problem>) -> String? {

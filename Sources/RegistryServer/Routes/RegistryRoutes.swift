@@ -517,6 +517,7 @@ public enum RegistryRoutes {
         var pension: PensionConfirmation?
         var cardLoss: CardLossReport?
         var partyConfirmation: PartyConfirmation?
+        var heartbeat: Heartbeat?
         do {
             switch kind {
             case .applications:
@@ -533,7 +534,9 @@ public enum RegistryRoutes {
                 problem = value.problem()
                 verification = value.verification
             case .heartbeats:
-                problem = try decoder.decode(Heartbeat.self, from: body).problem()
+                let value = try decoder.decode(Heartbeat.self, from: body)
+                problem = value.problem()
+                heartbeat = value
             case .deliveries:
                 let value = try decoder.decode(DeliveryRequest.self, from: body)
                 problem = value.problem()
@@ -573,6 +576,7 @@ public enum RegistryRoutes {
             stored.pension = pension
             stored.cardLoss = cardLoss
             stored.partyConfirmation = partyConfirmation
+            stored.heartbeat = heartbeat
             stored.confirmationWindow = window
         }
         return stored

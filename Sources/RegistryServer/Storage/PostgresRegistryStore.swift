@@ -174,7 +174,7 @@ public final class PostgresRegistryStore: RegistryStore {
             "CREATE INDEX IF NOT EXISTS document_key_id ON document_key(key_id)",
             "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
         ] + Self.hallMigration + Self.progressMigration + Self.deliveryMigration + Self.pensionMigration + Self.cardLossMigration
-            + Self.openingMigration + Self.configMigration
+            + Self.openingMigration + Self.configMigration + Self.heartbeatMigration
         // A schema these very statements made is left alone: DDL takes table locks, and run under a
         // fleet's traffic (a replica restarting, a `registryd config publish`) it stalls the other
         // replicas' writes or deadlocks with them.
@@ -272,11 +272,14 @@ public final class PostgresRegistryStore: RegistryStore {
 
     public func kiosks() async throws -> [KioskEntry] {
         var out: [KioskEntry] = []
-        let rows = try await client.query("SELECT id, public_key, added_at, note, last_heartbeat_at, role, site FROM kiosk ORDER BY id", logger: logger)
-        for try await (id, key, added, note, seen, role, site) in rows.decode((String, String, Double, String, Double?, String, String?).self) {
+        let rows = try await client.query("""
+            SELECT id, public_key, added_at, note, last_heartbeat_at, role, site, kiosk_status.body
+            FROM kiosk LEFT JOIN kiosk_status ON kiosk_status.kiosk_id = kiosk.id ORDER BY id
+            """, logger: logger)
+        for try await (id, key, added, note, seen, role, site, heartbeat) in rows.decode((String, String, Double, String, Double?, String, String?, String?).self) {
             out.append(KioskEntry(id: id, publicKey: key, addedAt: Date(timeIntervalSince1970: added), note: note,
                                   lastHeartbeatAt: seen.map { Date(timeIntervalSince1970: $0) }, role: PrincipalRole(rawValue: role) ?? .kiosk,
-                                  site: site))
+                                  site: site, lastHeartbeat: Heartbeats.decode(heartbeat)))
         }
         return out
     }
@@ -287,6 +290,12 @@ public final class PostgresRegistryStore: RegistryStore {
         let day = HallNames.day(of: now)
         let logger = self.logger
         let at = now.timeIntervalSince1970
+        // A fleet's commonest request, a single heartbeat, is one statement on the pool: no
+        // transaction, no kiosk lock.
+        if items.count == 1, let item = items.first, item.invalid == nil, let heartbeat = item.heartbeat {
+            let client = self.client
+            return [try await Self.beat(item, heartbeat, kioskId: kioskId, now: now, day: day) { try await client.query($0, logger: logger) }]
+        }
         return try await client.withTransaction(logger: logger) { connection in
             func strings(_ query: PostgresQuery) async throws -> [String] {
                 var out: [String] = []
@@ -321,9 +330,8 @@ public final class PostgresRegistryStore: RegistryStore {
                     onRecord[naturalKey(kind, first.column, value)] = (number, body, received)
                 }
             }
-            // The keys kept and the heartbeat seen, written once for the batch at its end.
+            // The keys kept, written once for the batch at its end.
             var keptRows: (keys: [String], kinds: [String], hashes: [String], receipts: [String]) = ([], [], [], [])
-            var heartbeat = false
             var results: [Result<SubmissionReceipt, Problem>?] = []
             var stopped = false
             for item in items {
@@ -333,8 +341,7 @@ public final class PostgresRegistryStore: RegistryStore {
                     if seen.bodyHash == item.bodyHash && seen.kind == kind {
                         results.append(.success(try SQLiteRegistryStore.decode(SubmissionReceipt.self, seen.receipt)))
                     } else {
-                        results.append(.failure(Problem(statusCode: 409, code: "idempotency.key-reused", title: "Idempotency key reused",
-                                                        detail: "key \(key.prefix(128)) was used before with a different request; use a new key for a new request")))
+                        results.append(.failure(StoredSubmission.keyReused(key)))
                         stopped = true
                     }
                     continue
@@ -350,13 +357,21 @@ public final class PostgresRegistryStore: RegistryStore {
                     results.append(.failure(problem))
                     continue
                 }
+                if let heartbeat = item.heartbeat {
+                    let result = try await Self.beat(item, heartbeat, kioskId: kioskId, now: now, day: day) {
+                        try await connection.query($0, logger: logger)
+                    }
+                    if case .failure = result { stopped = true }
+                    results.append(result)
+                    continue
+                }
                 // The number comes from the row's id (at least eight digits), in the insert itself.
                 let prefix = "\(SQLiteRegistryStore.prefix(item.kind))-\(day)-"
                 let body = String(decoding: item.body, as: UTF8.self)
                 var inserted: String?
                 for try await value in try await connection.query("""
                     INSERT INTO submission (id, kind, registry_number, kiosk_id, idempotency_key, tracking_number, visit_id, body, received_at)
-                    SELECT n, \(kind), \(prefix) || CASE WHEN n >= 100000000 THEN n::text ELSE lpad(n::text, 8, '0') END,
+                    SELECT n, \(kind), \(prefix) || \(unescaped: Self.numberFromSequence),
                            \(kioskId), \(key), \(item.trackingNumber), \(item.visitId), \(body), \(at)
                     FROM (SELECT nextval('submission_id_seq') AS n) AS next
                     RETURNING registry_number
@@ -377,7 +392,6 @@ public final class PostgresRegistryStore: RegistryStore {
                 keptRows.kinds.append(kind)
                 keptRows.hashes.append(item.bodyHash)
                 keptRows.receipts.append(receiptText)
-                heartbeat = heartbeat || item.kind == .heartbeats
                 if let natural = item.naturalKey { onRecord[naturalKey(kind, natural.column, natural.value)] = (number, body, at) }
                 if let verification = item.verification, let recordKey = VerificationRecord.recordKey(code: verification.code) {
                     let record = try SQLiteRegistryStore.encode(verification)
@@ -389,13 +403,12 @@ public final class PostgresRegistryStore: RegistryStore {
                 results.append(.success(receipt))
             }
             if !keptRows.keys.isEmpty {
-                // The keys kept and, after a heartbeat, the kiosk seen: one round trip for the batch.
+                // The keys kept: one round trip for the batch.
                 try await connection.query("""
-                    WITH kept AS (INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
-                                  SELECT \(kioskId), key, kind, hash, receipt, \(at)
-                                  FROM unnest(\(keptRows.keys)::text[], \(keptRows.kinds)::text[], \(keptRows.hashes)::text[],
-                                              \(keptRows.receipts)::text[]) AS kept(key, kind, hash, receipt))
-                    UPDATE kiosk SET last_heartbeat_at = \(at) WHERE id = \(kioskId) AND \(heartbeat)
+                    INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at)
+                    SELECT \(kioskId), key, kind, hash, receipt, \(at)
+                    FROM unnest(\(keptRows.keys)::text[], \(keptRows.kinds)::text[], \(keptRows.hashes)::text[],
+                                \(keptRows.receipts)::text[]) AS kept(key, kind, hash, receipt)
                     """, logger: logger)
             }
             return results

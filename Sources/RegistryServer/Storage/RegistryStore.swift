@@ -32,6 +32,8 @@ public struct KioskEntry: Sendable, Codable, Equatable {
     public var role: PrincipalRole = .kiosk
     /// The site (hall) it stands in.
     public var site: String?
+    /// The newest heartbeat it sent (its devices, outbox depth and configuration), if any.
+    public var lastHeartbeat: Heartbeat? = nil
 }
 
 /// One submission as the store receives it: already checked, with its body's hash.
@@ -62,6 +64,8 @@ public struct StoredSubmission: Sendable {
     public var cardLoss: CardLossReport?
     /// For party confirmations: the confirmation, kept by its application's tracking number.
     public var partyConfirmation: PartyConfirmation?
+    /// For heartbeats: the heartbeat, kept as its kiosk's newest state.
+    public var heartbeat: Heartbeat?
     /// For applications: how long the parties have to confirm, from arrival.
     public var confirmationWindow: TimeInterval = Openings.defaultWindow
 
@@ -90,6 +94,12 @@ public struct StoredSubmission: Sendable {
         case .partyConfirmations: return partyConfirmation.map { ("tracking_number", $0.confirmationId) }
         case .printRecords, .heartbeats: return nil
         }
+    }
+
+    /// The 409 problem of `key` sent again with another body or kind.
+    static func keyReused(_ key: String) -> Problem {
+        Problem(statusCode: 409, code: "idempotency.key-reused", title: "Idempotency key reused",
+                detail: "key \(key.prefix(128)) was used before with a different request; use a new key for a new request")
     }
 
     /// The answer to `item` when a submission with its natural key is on record already: the
@@ -261,6 +271,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             Self.registerPensionMigration(&migrator)
             Self.registerCardLossMigration(&migrator)
             Self.registerOpeningMigration(&migrator)
+            Self.registerHeartbeatMigration(&migrator)
             try migrator.migrate(queue)
             try migrateConfig()
         } catch {
@@ -354,11 +365,14 @@ public final class SQLiteRegistryStore: RegistryStore {
 
     public func kiosks() async throws -> [KioskEntry] {
         try await queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM kiosk ORDER BY id").map { row in
+            try Row.fetchAll(db, sql: """
+                SELECT kiosk.*, kiosk_status.body AS heartbeat FROM kiosk LEFT JOIN kiosk_status ON kiosk_status.kiosk_id = kiosk.id ORDER BY kiosk.id
+                """).map { row in
                 KioskEntry(id: row["id"], publicKey: (row["public_key"] as Data).base64EncodedString(),
                            addedAt: Date(timeIntervalSince1970: row["added_at"]), note: row["note"],
                            lastHeartbeatAt: (row["last_heartbeat_at"] as Double?).map { Date(timeIntervalSince1970: $0) },
-                           role: PrincipalRole(rawValue: row["role"]) ?? .kiosk, site: row["site"])
+                           role: PrincipalRole(rawValue: row["role"]) ?? .kiosk, site: row["site"],
+                           lastHeartbeat: Heartbeats.decode(row["heartbeat"]))
             }
         }
     }
@@ -391,8 +405,7 @@ public final class SQLiteRegistryStore: RegistryStore {
                     if row["body_hash"] == item.bodyHash && row["kind"] == item.kind.rawValue {
                         results.append(.success(try SQLiteRegistryStore.decode(SubmissionReceipt.self, row["receipt"])))
                     } else {
-                        results.append(.failure(Problem(statusCode: 409, code: "idempotency.key-reused", title: "Idempotency key reused",
-                                                        detail: "key \(item.idempotencyKey.prefix(128)) was used before with a different request; use a new key for a new request")))
+                        results.append(.failure(StoredSubmission.keyReused(item.idempotencyKey)))
                         stopped = true
                     }
                     continue
@@ -410,13 +423,19 @@ public final class SQLiteRegistryStore: RegistryStore {
                     results.append(.failure(problem))
                     continue
                 }
+                if let heartbeat = item.heartbeat {
+                    let result = try Self.beat(item, heartbeat, kioskId: kioskId, now: now, day: day, db)
+                    if case .failure = result { stopped = true }
+                    results.append(result)
+                    continue
+                }
                 try db.execute(sql: """
                     INSERT INTO submission (kind, registry_number, kiosk_id, idempotency_key, tracking_number, visit_id, body, received_at)
                     VALUES (?, 'pending-' || ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [item.kind.rawValue, UUID().uuidString, kioskId, item.idempotencyKey, item.trackingNumber, item.visitId,
                                      String(decoding: item.body, as: UTF8.self), now.timeIntervalSince1970])
                 let id = db.lastInsertedRowID
-                let number = "\(SQLiteRegistryStore.prefix(item.kind))-\(day)-\(String(format: "%08lld", id))"
+                let number = Self.registryNumber(item.kind, day: day, id)
                 try db.execute(sql: "UPDATE submission SET registry_number = ? WHERE id = ?", arguments: [number, id])
                 let receipt = SubmissionReceipt(kind: item.kind, registryNumber: number, receivedAt: now)
                 if let application = item.application {
@@ -430,9 +449,6 @@ public final class SQLiteRegistryStore: RegistryStore {
                 try db.execute(sql: "INSERT INTO idempotency (kiosk_id, key, kind, body_hash, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                arguments: [kioskId, item.idempotencyKey, item.kind.rawValue, item.bodyHash,
                                            try SQLiteRegistryStore.encode(receipt), now.timeIntervalSince1970])
-                if item.kind == .heartbeats {
-                    try db.execute(sql: "UPDATE kiosk SET last_heartbeat_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, kioskId])
-                }
                 if let verification = item.verification, let key = VerificationRecord.recordKey(code: verification.code) {
                     // The first record of a code stands: a later one cannot rewrite what was printed.
                     try db.execute(sql: "INSERT OR IGNORE INTO verification (record_key, record, kiosk_id, recorded_at) VALUES (?, ?, ?, ?)",
