@@ -179,6 +179,12 @@ import Testing
         }
         #expect(try await store.forgetIdempotencyKeys(before: now.addingTimeInterval(3 * 3600)) == 5)
         #expect(try await newest()?.sentAt == beat([:], sent: now.addingTimeInterval(64 * 60)).sentAt)
+        // A kiosk removed and registered again under its ID starts unheard.
+        let key = try #require(try await store.kioskKey(id: "DG-0001"))
+        #expect(try await store.removeKiosk(id: "DG-0001"))
+        try await store.addKiosk(id: "DG-0001", publicKey: key, note: "南城")
+        #expect(try await newest() == nil)
+        #expect(try await store.kiosks().first { $0.id == "DG-0001" }?.lastHeartbeatAt == nil)
     }
 
     static func code<T>(_ result: Result<T, Problem>) -> String? {

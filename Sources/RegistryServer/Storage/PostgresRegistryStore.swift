@@ -267,7 +267,11 @@ public final class PostgresRegistryStore: RegistryStore {
     }
 
     public func removeKiosk(id: String) async throws -> Bool {
-        try await !strings("DELETE FROM kiosk WHERE id = \(id) RETURNING id").isEmpty
+        // A kiosk registered again under the ID starts unheard.
+        try await !strings("""
+            WITH status AS (DELETE FROM kiosk_status WHERE kiosk_id = \(id))
+            DELETE FROM kiosk WHERE id = \(id) RETURNING id
+            """).isEmpty
     }
 
     public func kiosks() async throws -> [KioskEntry] {

@@ -359,7 +359,10 @@ public final class SQLiteRegistryStore: RegistryStore {
     public func removeKiosk(id: String) async throws -> Bool {
         try await queue.write { db in
             try db.execute(sql: "DELETE FROM kiosk WHERE id = ?", arguments: [id])
-            return db.changesCount > 0
+            let removed = db.changesCount > 0
+            // A kiosk registered again under the ID starts unheard.
+            try db.execute(sql: "DELETE FROM kiosk_status WHERE kiosk_id = ?", arguments: [id])
+            return removed
         }
     }
 
