@@ -172,8 +172,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "yitiji-bench", dependencies: [
-            "KioskDaemon", "RegistryServer",
+            "KioskDaemon", "RegistryServer", "RegistryAPI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             "KioskCore", "IDCardReader", "Printing", "Registry", "KioskConfig",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,7 +1,10 @@
 import Foundation
 import GRDB
 import KioskCore
+import HTTPTypes
+import OpenAPIRuntime
 import Registry
+import RegistryAPI
 
 /// A registryd child process for the registry benchmarks (built next to this program).
 final class BenchRegistry {
@@ -255,4 +258,33 @@ func signReads() throws {
         text += "\(headers[KioskSignature.timestampHeader] ?? "") \(headers[KioskSignature.nonceHeader] ?? "") \(headers[KioskSignature.signatureHeader] ?? "")\n"
     }
     try text.write(toFile: out + "/signed.txt", atomically: true, encoding: .utf8)
+}
+
+/// A batch's answer of 200 receipts decoded by the generated registry client, made per call as
+/// `RegistryClient` makes it: with the runtime's default date transcoder, then with the registry's.
+func generatedClientDecodeBenchmark() async throws {
+    struct Canned: ClientTransport {
+        let body: Data
+        func send(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String) async throws -> (HTTPResponse, HTTPBody?) {
+            (HTTPResponse(status: .ok, headerFields: [.contentType: "application/json"]), HTTPBody(self.body))
+        }
+    }
+    let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+    let answer = BatchResponse(results: (0..<200).map {
+        BatchResult(idempotencyKey: "key-\($0)", receipt: SubmissionReceipt(kind: .ratings, registryNumber: "PJ-20261205-\(100_000 + $0)", receivedAt: now),
+                    problem: nil)
+    })
+    let transport = Canned(body: try RegistryJSON.encoder().encode(answer))
+    let request = BatchRequest(items: [BatchItem(kind: .ratings, idempotencyKey: "key-0", body: Data("{}".utf8))])
+    for (name, configuration) in [("runtime's default transcoder", Configuration()), ("RegistryDateTranscoder", RegistryClient.wireConfiguration)] {
+        var samples: [Double] = []
+        for _ in 0..<500 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let client = Client(serverURL: URL(fileURLWithPath: "/"), configuration: configuration, transport: transport)
+            let decoded = try await client.postSubmissions(body: .json(request)).ok.body.json
+            guard decoded.results.count == 200 else { throw BenchError("decoded \(decoded.results.count) results") }
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        report("generated client: a batch answer of 200 receipts (\(name))", samples)
+    }
 }

@@ -238,6 +238,7 @@ let benchmarks: [(name: String, run: () throws -> Void)] = [
 let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
     ("outbox-enqueue", outboxEnqueueBenchmark),
     ("relay-drain", { try runAsync(relayDrainBenchmark) }),
+    ("client-decode", { try runAsync(generatedClientDecodeBenchmark) }),
     ("registry-reads", { try runAsync(signedReadBenchmark) }),
     ("sign-reads", signReads),
     ("config-apply", { try runAsync(configApplyBenchmark) }),

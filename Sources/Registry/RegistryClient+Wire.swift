@@ -33,8 +33,13 @@ extension RegistryClient {
     /// The client generated from `openapi/registry.yaml`, sending through this client's policy.
     /// Made per call: it holds this client, which must not hold it back.
     var api: Client {
-        Client(serverURL: Self.wireServerURL, transport: RegistryWireTransport(client: self))
+        Client(serverURL: Self.wireServerURL, configuration: Self.wireConfiguration, transport: RegistryWireTransport(client: self))
     }
+
+    /// The generated client's settings: dates as `RegistryJSON` writes them, through
+    /// `RegistryDateTranscoder` (the runtime's default makes an ICU date formatter per client and
+    /// parses every date under one lock).
+    public static let wireConfiguration = Configuration(dateTranscoder: RegistryDateTranscoder())
 
     /// The generated client's server URL; the transport sends to the endpoint's base URL instead.
     static let wireServerURL = URL(fileURLWithPath: "/")
@@ -55,4 +60,12 @@ extension RegistryClient {
             throw .malformedAnswer("the answer is not one openapi/registry.yaml lists (\(error))")
         }
     }
+}
+
+/// ISO 8601 dates in whole seconds and UTC (`2026-12-05T15:04:05Z`), as `RegistryJSON` encodes
+/// them, with Foundation's format style: no formatter object, no lock, no ICU.
+public struct RegistryDateTranscoder: DateTranscoder {
+    public init() {}
+    public func encode(_ date: Date) throws -> String { Date.ISO8601FormatStyle().format(date) }
+    public func decode(_ text: String) throws -> Date { try Date.ISO8601FormatStyle().parse(text) }
 }
