@@ -5,6 +5,7 @@ import HTTPTypes
 import OpenAPIRuntime
 import Registry
 import RegistryAPI
+import RegistryServer
 
 /// A registryd child process for the registry benchmarks (built next to this program).
 final class BenchRegistry {
@@ -286,5 +287,44 @@ func generatedClientDecodeBenchmark() async throws {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         report("generated client: a batch answer of 200 receipts (\(name))", samples)
+    }
+}
+
+/// The CPU registryd's configuration catalogue spends holding a fleet's long polls with no
+/// publish: `BENCH_HELD` polls (12,500 by default, a quarter of 50,000 kiosks) waiting at once,
+/// each ending at its own deadline (1 to 60 s) and polled again at once, as kiosks do.
+func catalogueWatchBenchmark() async throws {
+    let held = Int(ProcessInfo.processInfo.environment["BENCH_HELD"] ?? "") ?? 12_500
+    let dir = NSTemporaryDirectory() + "yitiji-catalogue-\(getpid())"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let catalogue = ConfigCatalogue(store: try SQLiteRegistryStore(path: dir + "/registry.sqlite"))
+    let stop = ContinuousClock.now + .seconds(25)
+    let answered = Locked(0)
+    func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for i in 0..<held {
+            group.addTask {
+                var wait = Duration.milliseconds(1000 + (i * 59_000) / held)
+                while ContinuousClock.now < stop {
+                    _ = await catalogue.waitForChange(after: 0, until: min(stop, ContinuousClock.now + wait))
+                    answered.withLock { $0 += 1 }
+                    wait = .seconds(60)
+                }
+            }
+        }
+        // Measured once every poll is held, for 15 s.
+        try await Task.sleep(for: .seconds(5))
+        let (cpu, start, before) = (cpuSeconds(), ContinuousClock.now, answered.withLock { $0 })
+        try await Task.sleep(for: .seconds(15))
+        let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
+        let used = cpuSeconds() - cpu, ended = answered.withLock { $0 } - before
+        print("configuration catalogue holding \(held) polls (\(String(format: "%.0f", Double(ended) / seconds)) deadlines a second): "
+              + "\(String(format: "%.1f", used / seconds * 1000)) ms of CPU a second (\(String(format: "%.1f", used / seconds * 100)) % of a core)")
+        try await group.waitForAll()
     }
 }

@@ -239,6 +239,7 @@ let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
     ("outbox-enqueue", outboxEnqueueBenchmark),
     ("relay-drain", { try runAsync(relayDrainBenchmark) }),
     ("client-decode", { try runAsync(generatedClientDecodeBenchmark) }),
+    ("catalogue-watch", { try runAsync(catalogueWatchBenchmark) }),
     ("registry-reads", { try runAsync(signedReadBenchmark) }),
     ("sign-reads", signReads),
     ("config-apply", { try runAsync(configApplyBenchmark) }),

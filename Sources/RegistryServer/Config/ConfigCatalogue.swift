@@ -143,13 +143,17 @@ public actor ConfigCatalogue {
             if let revision = try? await store.configRevision() { known = max(known, revision) }
             let now = ContinuousClock.now
             var woken = 0
+            // Chosen first and removed after: removing while iterating would copy the whole table.
+            var done: [(id: Int, wake: (@Sendable (Int64?) -> Void)?, revision: Int64?)] = []
             for (id, waiter) in waiters {
                 let gone = waiter.isGone(), changed = known != waiter.after
                 guard gone || changed || waiter.deadline <= now else { continue }
+                done.append((id, gone ? nil : waiter.wake, changed ? known : nil))
+                if changed && !gone { woken += 1 }
+            }
+            for (id, wake, revision) in done {
                 waiters.removeValue(forKey: id)
-                if gone { continue }
-                if changed { woken += 1 }
-                waiter.wake(changed ? known : nil)
+                wake?(revision)
             }
             if woken > 0 { lastWake = (woken, now) }
             heldGauge.record(waiters.count)
