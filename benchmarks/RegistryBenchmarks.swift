@@ -3,6 +3,7 @@ import GRDB
 import KioskCore
 import HTTPTypes
 import OpenAPIRuntime
+import PostgresNIO
 import Registry
 import RegistryAPI
 import RegistryServer
@@ -33,16 +34,7 @@ final class BenchRegistry {
             postgres = true
             // The server runs as its own user: the folder must be open to it.
             chmod(dir, 0o755)
-            try Self.script(["start", dir + "/pg"])
-            let environment = try String(contentsOfFile: dir + "/pg/env", encoding: .utf8)
-            var values: [String: String] = [:]
-            for line in environment.split(separator: "\n") {
-                let pair = line.replacingOccurrences(of: "export ", with: "").split(separator: "=", maxSplits: 1)
-                if pair.count == 2 { values[String(pair[0])] = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
-            }
-            guard let socket = values["YITIJI_PG_SOCKET"], let user = values["YITIJI_PG_USER"], let database = values["YITIJI_PG_DATABASE"] else {
-                throw BenchError("scripts/testbeds/postgres.sh wrote no socket, user and database")
-            }
+            let (socket, user, database) = try Self.startPostgres(dir + "/pg")
             storeArguments = ["--postgres-socket", socket, "--postgres-user", user, "--postgres-database", database]
         default:
             throw BenchError("BENCH_STORE is sqlite or postgres, not '\(Self.store)'")
@@ -61,6 +53,21 @@ final class BenchRegistry {
         FileManager.default.createFile(atPath: dir + "/registryd.log", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: dir + "/registryd.log")
         try process.run()
+    }
+
+    /// Starts a private PostgreSQL server in `dir` (scripts/testbeds/postgres.sh): its socket, user and database.
+    static func startPostgres(_ dir: String) throws -> (socket: String, user: String, database: String) {
+        try script(["start", dir])
+        let environment = try String(contentsOfFile: dir + "/env", encoding: .utf8)
+        var values: [String: String] = [:]
+        for line in environment.split(separator: "\n") {
+            let pair = line.replacingOccurrences(of: "export ", with: "").split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { values[String(pair[0])] = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        }
+        guard let socket = values["YITIJI_PG_SOCKET"], let user = values["YITIJI_PG_USER"], let database = values["YITIJI_PG_DATABASE"] else {
+            throw BenchError("scripts/testbeds/postgres.sh wrote no socket, user and database")
+        }
+        return (socket, user, database)
     }
 
     /// The end of registryd's log, for a benchmark that failed.
@@ -326,5 +333,89 @@ func catalogueWatchBenchmark() async throws {
         print("configuration catalogue holding \(held) polls (\(String(format: "%.0f", Double(ended) / seconds)) deadlines a second): "
               + "\(String(format: "%.1f", used / seconds * 1000)) ms of CPU a second (\(String(format: "%.1f", used / seconds * 100)) % of a core)")
         try await group.waitForAll()
+    }
+}
+
+/// Enterprise name search on a registry of `BENCH_ENTERPRISES` (100,000 by default) generated
+/// names, SQLite (or PostgreSQL with `BENCH_STORE=postgres`): the indexed search beside the scan
+/// it replaced (`name LIKE '%…%' ORDER BY name LIMIT 20` over the whole table, its records decoded
+/// as the store decodes them), in one run.
+func nameSearchBenchmark() async throws {
+    let count = Int(ProcessInfo.processInfo.environment["BENCH_ENTERPRISES"] ?? "") ?? 100_000
+    let demo = try RegistrySeed.load(Data(contentsOf: URL(fileURLWithPath: repository + "/scripts/testbeds/demo-seed.json")))
+    guard let template = demo.enterprises.first else { throw BenchError("the demo seed holds no enterprise") }
+    let cities = ["东莞市", "广州市", "深圳市", "佛山市", "惠州市", "中山市", "珠海市", "江门市", "肇庆市", "清远市"]
+    let pool = Array("云端聚源华信启航宏图瑞丰锦程鸿福东方新华金盛恒达永安泰和嘉禾天成博远卓越万通汇丰长城星辰明德正业鼎盛隆昌安泰富源茂林春晖海纳同心诚信创新智联优品乐活美佳康宁顺发兴旺")
+    let trades = ["科技", "商贸", "物流", "餐饮管理", "建筑工程", "文化传媒", "医疗器械", "农业发展", "电子", "服装", "食品", "教育咨询"]
+    var generator = SystemRandomNumberGenerator()
+    var records: [EnterpriseRecord] = []
+    for i in 0..<count {
+        var record = template
+        record.enterprise.uscc = String(format: "91441900MA%08d", i)
+        let mark = String([pool.randomElement(using: &generator) ?? "云", pool.randomElement(using: &generator) ?? "端"])
+        record.enterprise.name = (cities.randomElement(using: &generator) ?? "") + mark + (trades.randomElement(using: &generator) ?? "") + "有限公司"
+        records.append(record)
+    }
+    let sample = records[count / 2].enterprise.name
+    let markAndTrade = String(sample.dropFirst(3).dropLast(4))
+    let queries = [("a mark and trade, \(markAndTrade)", markAndTrade), ("a mark, \(markAndTrade.prefix(2))", String(markAndTrade.prefix(2))),
+                   ("a common word, 科技", "科技"), ("a name no one has, 不存在的公司", "不存在的公司"), ("one character, 云", "云")]
+    let dir = NSTemporaryDirectory() + "yitiji-names-\(getpid())"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    chmod(dir, 0o755)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let store: any RegistryStore
+    let scan: @Sendable (String) async throws -> Int
+    var stopPostgres: (() -> Void)?
+    if BenchRegistry.store == "postgres" {
+        let (socket, user, database) = try BenchRegistry.startPostgres(dir + "/pg")
+        stopPostgres = { try? BenchRegistry.script(["stop", dir + "/pg"]) }
+        let postgres = PostgresRegistryStore(client: PostgresRegistryStore.makeClient(unixSocketPath: socket, username: user, database: database))
+        let direct = PostgresRegistryStore.makeClient(unixSocketPath: socket, username: user, database: database)
+        let pools = [Task { await postgres.run() }, Task { await direct.run() }]
+        let previous = stopPostgres
+        stopPostgres = { pools.forEach { $0.cancel() }; previous?() }
+        try await postgres.migrate()
+        store = postgres
+        scan = { name in
+            let pattern = "%" + name + "%"
+            var found = 0
+            for try await record in try await direct.query("SELECT record FROM enterprise WHERE name LIKE \(pattern) ORDER BY name LIMIT 20").decode(String.self) {
+                _ = EnterpriseListing(try RegistryJSON.decoder().decode(EnterpriseRecord.self, from: Data(record.utf8)))
+                found += 1
+            }
+            return found
+        }
+    } else {
+        store = try SQLiteRegistryStore(path: dir + "/registry.sqlite")
+        let direct = try DatabasePool(path: dir + "/registry.sqlite")
+        scan = { name in
+            try await direct.read { db in
+                try String.fetchAll(db, sql: "SELECT record FROM enterprise WHERE name LIKE ? ORDER BY name LIMIT 20", arguments: ["%" + name + "%"])
+                    .map { EnterpriseListing(try RegistryJSON.decoder().decode(EnterpriseRecord.self, from: Data($0.utf8))) }.count
+            }
+        }
+    }
+    defer { stopPostgres?() }
+    let loadStart = Date()
+    try await store.load(RegistrySeed(enterprises: records, persons: []))
+    print(String(format: "name search over %d enterprises (%@): loaded with the index in %.1f s", count, BenchRegistry.store, Date().timeIntervalSince(loadStart)))
+    for (label, query) in queries {
+        var indexed: [Double] = [], scanned: [Double] = []
+        var found = (0, 0)
+        for round in 0..<20 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            found.0 = try await store.searchEnterprises(name: query, limit: 20).count
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            if round < 5 { found.1 = try await scan(query) }
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            indexed.append(Double(t1 - t0) / 1e9)
+            if round < 5 { scanned.append(Double(t2 - t1) / 1e9) }
+        }
+        guard found.0 == found.1 else { throw BenchError("\(label): the index found \(found.0), the scan \(found.1)") }
+        indexed.sort()
+        scanned.sort()
+        print(String(format: "  %@: %d found; indexed median %.2f ms, the scan median %.2f ms", label, found.0,
+                     indexed[indexed.count / 2] * 1000, scanned[scanned.count / 2] * 1000))
     }
 }

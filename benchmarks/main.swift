@@ -240,13 +240,14 @@ let registryBenchmarks: [(name: String, run: () throws -> Void)] = [
     ("relay-drain", { try runAsync(relayDrainBenchmark) }),
     ("client-decode", { try runAsync(generatedClientDecodeBenchmark) }),
     ("catalogue-watch", { try runAsync(catalogueWatchBenchmark) }),
+    ("name-search", { try runAsync(nameSearchBenchmark) }),
     ("registry-reads", { try runAsync(signedReadBenchmark) }),
     ("sign-reads", signReads),
     ("config-apply", { try runAsync(configApplyBenchmark) }),
     ("config-fanout", { try runAsync { try await configFanoutBenchmark(kiosks: Int(ProcessInfo.processInfo.environment["BENCH_KIOSKS"] ?? "") ?? 100) } }),
 ]
 let wanted = Set(arguments)
-let needsTestBed: Set<String> = ["usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout", "config-apply", "sign-reads"]
+let needsTestBed: Set<String> = ["name-search", "usb-read", "print-latency", "relay-drain", "registry-reads", "config-fanout", "config-apply", "sign-reads"]
 for bench in benchmarks + registryBenchmarks where wanted.isEmpty ? !needsTestBed.contains(bench.name) : wanted.contains(bench.name) {
     do { try bench.run() } catch { print("\(bench.name): failed: \(error)") }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KioskCore
 import Registry
 @testable import RegistryServer
@@ -185,6 +186,42 @@ import Testing
         try await store.addKiosk(id: "DG-0001", publicKey: key, note: "南城")
         #expect(try await newest() == nil)
         #expect(try await store.kiosks().first { $0.id == "DG-0001" }?.lastHeartbeatAt == nil)
+    }
+
+    /// Name search through the index of character pairs answers what reading every name answers:
+    /// the same enterprises in the same order, for short, long, rare, common and absent queries,
+    /// and a renamed enterprise under its new name only.
+    /// SQLite's `LIKE` ignores the case of ASCII letters (`caseFolded`), PostgreSQL's does not.
+    static func exerciseNameSearch(_ store: any RegistryStore, caseFolded: Bool) async throws {
+        var seed = try RegistrySeed.load(Data(contentsOf: URL(fileURLWithPath: seedPath)))
+        let template = try #require(seed.enterprises.first)
+        let parts = ["云端", "聚源", "华南", "ABC", "云", "端云", "科技", "%_"]
+        for i in 0..<160 {
+            var record = template
+            record.enterprise.uscc = String(format: "91440000MA%08d", i)
+            record.enterprise.name = "测试市" + parts[i % 8] + parts[(i / 8) % 8] + (i % 3 == 0 ? "有限公司" : "商行") + (i % 5 == 0 ? "AbC" : "")
+            seed.enterprises.append(record)
+        }
+        try await store.load(seed)
+        let names = seed.enterprises.map(\.enterprise.name)
+        for query in ["云端", "端云", "云", "司", "ABC", "C商", "AbC", "有限公司", "测试市云端科技有限公司", "云端科技有限公司AbC", "端云华南商行", "不存在",
+                      "测试市云端云端云端云端科技", "%", "%_", "_云_端_", "市ABC聚"] {
+            let literal = query.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "")
+            for limit in [3, 100] {
+                func folded(_ text: String) -> String { caseFolded ? String(text.map { $0.isASCII ? Character($0.lowercased()) : $0 }) : text }
+                let expected = names.filter { literal.isEmpty || folded($0).contains(folded(literal)) }
+                    .sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }.prefix(limit)
+                let found = try await store.searchEnterprises(name: query, limit: limit).map(\.enterprise.name)
+                #expect(found == Array(expected), "\(query) limit \(limit)")
+            }
+        }
+        // Renamed by a later load: found by the new name, not by the old.
+        var renamed = template
+        renamed.enterprise.uscc = String(format: "91440000MA%08d", 7)
+        renamed.enterprise.name = "测试市改名后贸易商行"
+        try await store.load(RegistrySeed(enterprises: [renamed], persons: []))
+        #expect(try await store.searchEnterprises(name: "改名后", limit: 5).map(\.enterprise.uscc) == [renamed.enterprise.uscc])
+        #expect(try await store.searchEnterprises(name: names[8 + 7 - 8], limit: 5).map(\.enterprise.uscc).contains(renamed.enterprise.uscc) == false)
     }
 
     static func code<T>(_ result: Result<T, Problem>) -> String? {
@@ -466,6 +503,23 @@ import Testing
         try await Self.exerciseDeliveries(try SQLiteRegistryStore(path: dir.path + "/deliveries.sqlite"))
         try await Self.exercisePension(try SQLiteRegistryStore(path: dir.path + "/pension.sqlite"))
         try await Self.exerciseOpening(try SQLiteRegistryStore(path: dir.path + "/opening.sqlite"))
+        try await Self.exerciseNameSearch(try SQLiteRegistryStore(path: dir.path + "/names.sqlite"), caseFolded: true)
+    }
+
+    /// A SQLite registry from before the name index gets it when it is next opened.
+    @Test func aRegistryFromBeforeTheNameIndexGetsItWhenOpened() async throws {
+        let dir = try TemporaryDirectory(prefix: "store-names")
+        defer { dir.remove() }
+        let path = dir.path + "/r.sqlite"
+        let store = try SQLiteRegistryStore(path: path)
+        try await store.load(try RegistrySeed.load(Data(contentsOf: URL(fileURLWithPath: Self.seedPath))))
+        let before = try await store.searchEnterprises(name: "云端", limit: 100)
+        try await store.queue.write { db in
+            try db.execute(sql: "DROP TABLE enterprise_gram; DELETE FROM grdb_migrations WHERE identifier = 'v13-enterprise-grams'")
+        }
+        let reopened = try SQLiteRegistryStore(path: path)
+        #expect(try await reopened.searchEnterprises(name: "云端", limit: 100) == before && before.count >= 4)
+        #expect(try await reopened.queue.read { try Int.fetchOne($0, sql: "SELECT count(DISTINCT uscc) FROM enterprise_gram") } == 36)
     }
 
     @Test func postgres() async throws {
@@ -494,6 +548,13 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(2), "migrate waited on a table lock")
         try await holding.value
         try await Self.exercise(store)
+        try await Self.exerciseNameSearch(store, caseFolded: false)  // before other exercises add enterprises
+        // A database from before the name index gets it at the next start.
+        let before = try await store.searchEnterprises(name: "云端", limit: 100)
+        try await store.client.query("DROP TABLE enterprise_gram", logger: store.logger)
+        try await store.client.query("UPDATE registry_schema SET digest = 'older'", logger: store.logger)
+        try await store.migrate()
+        #expect(try await store.searchEnterprises(name: "云端", limit: 100) == before && before.count > 10)
         try await Self.exerciseHall(store)
         try await Self.exerciseProgress(store)
         try await Self.exerciseDeliveries(store)

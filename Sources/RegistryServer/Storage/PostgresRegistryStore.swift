@@ -174,7 +174,7 @@ public final class PostgresRegistryStore: RegistryStore {
             "CREATE INDEX IF NOT EXISTS document_key_id ON document_key(key_id)",
             "CREATE INDEX IF NOT EXISTS document_key_kiosk ON document_key(kiosk_id)",
         ] + Self.hallMigration + Self.progressMigration + Self.deliveryMigration + Self.pensionMigration + Self.cardLossMigration
-            + Self.openingMigration + Self.configMigration + Self.heartbeatMigration
+            + Self.openingMigration + Self.configMigration + Self.heartbeatMigration + Self.nameIndexMigration
         // A schema these very statements made is left alone: DDL takes table locks, and run under a
         // fleet's traffic (a replica restarting, a `registryd config publish`) it stalls the other
         // replicas' writes or deadlocks with them.
@@ -184,6 +184,7 @@ public final class PostgresRegistryStore: RegistryStore {
             // Several registryd processes may start at once.
             try await connection.query("SELECT pg_advisory_xact_lock(7461)", logger: logger)
             for statement in statements { try await connection.query(statement, logger: logger) }
+            try await Self.backfillNameIndex(connection, logger)
             try await connection.query("CREATE TABLE IF NOT EXISTS registry_schema (id INTEGER PRIMARY KEY, digest TEXT NOT NULL)", logger: logger)
             try await connection.query("""
                 INSERT INTO registry_schema (id, digest) VALUES (1, \(digest)) ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest
@@ -202,8 +203,7 @@ public final class PostgresRegistryStore: RegistryStore {
     }
 
     public func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing] {
-        let pattern = "%" + name.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "").replacingOccurrences(of: "\\", with: "") + "%"
-        return try await strings("SELECT record FROM enterprise WHERE name LIKE \(pattern) ORDER BY name LIMIT \(limit)")
+        try await search(literal: EnterpriseNameIndex.literal(name), limit: limit)
             .map { EnterpriseListing(try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0)) }
     }
 
@@ -230,6 +230,10 @@ public final class PostgresRegistryStore: RegistryStore {
                     ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, record = EXCLUDED.record
                     """, logger: logger)
             }
+            // The last name given for a code stands, as in the table.
+            let names = Dictionary(rows.map { ($0.0, $0.1) }, uniquingKeysWith: { _, last in last })
+            try await Self.indexNames(names.map { (uscc: $0.key, name: $0.value) }, connection, logger)
+
             for (id, record) in persons {
                 try await connection.query("""
                     INSERT INTO person (id_number, record) VALUES (\(id), \(record))
@@ -237,6 +241,9 @@ public final class PostgresRegistryStore: RegistryStore {
                     """, logger: logger)
             }
         }
+        // The planner's figures and the visibility map for the new rows now, not at autovacuum's
+        // next round: without them a search reads far more of the name index than it needs.
+        try await client.query("VACUUM (ANALYZE) enterprise_gram", logger: logger)
     }
 
     public func kioskKey(id: String) async throws -> Data? {

@@ -272,6 +272,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             Self.registerCardLossMigration(&migrator)
             Self.registerOpeningMigration(&migrator)
             Self.registerHeartbeatMigration(&migrator)
+            Self.registerNameIndexMigration(&migrator)
             try migrator.migrate(queue)
             try migrateConfig()
         } catch {
@@ -295,11 +296,8 @@ public final class SQLiteRegistryStore: RegistryStore {
     }
 
     public func searchEnterprises(name: String, limit: Int) async throws -> [EnterpriseListing] {
-        let pattern = "%" + name.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
-        let rows = try await queue.read { db in
-            try String.fetchAll(db, sql: "SELECT record FROM enterprise WHERE name LIKE ? ORDER BY name LIMIT ?",
-                                arguments: [pattern, limit])
-        }
+        let literal = EnterpriseNameIndex.literal(name)
+        let rows = try await queue.read { db in try Self.search(literal: literal, limit: limit, db) }
         return try rows.map { EnterpriseListing(try SQLiteRegistryStore.decode(EnterpriseRecord.self, $0)) }
     }
 
@@ -321,6 +319,7 @@ public final class SQLiteRegistryStore: RegistryStore {
             for record in seed.enterprises {
                 try db.execute(sql: "INSERT OR REPLACE INTO enterprise (uscc, name, record) VALUES (?, ?, ?)",
                                arguments: [record.enterprise.uscc, record.enterprise.name, try SQLiteRegistryStore.encode(record)])
+                try Self.indexName(uscc: record.enterprise.uscc, name: record.enterprise.name, db)
             }
             for person in seed.persons {
                 try db.execute(sql: "INSERT OR REPLACE INTO person (id_number, record) VALUES (?, ?)",
