@@ -10,7 +10,7 @@ import Testing
 
 /// A probe the test steers: answers, fails, or hangs.
 final class SteeredProbe: StoreProbe {
-    enum Behaviour: Sendable { case answer, fail, hang }
+    enum Behaviour: Sendable { case answer, fail, hang, hangTimes(Int) }
     let behaviour = Locked(Behaviour.answer)
     let resets = Locked(0)
 
@@ -19,6 +19,9 @@ final class SteeredProbe: StoreProbe {
         case .answer: return
         case .fail: throw StoreUnavailable(reason: "connection refused")
         case .hang: try await Task.sleep(for: .seconds(3600))
+        case .hangTimes(let times):
+            behaviour.withLock { $0 = times > 1 ? .hangTimes(times - 1) : .answer }
+            try await Task.sleep(for: .seconds(3600))
         }
     }
 
@@ -43,12 +46,28 @@ struct StoreAvailabilityTests {
         probe.behaviour.withLock { $0 = .answer }
         #expect(await waitUntil(5) { availability.isAvailable })
 
-        // A probe that never answers counts as a failure once its timeout passes.
+        // A probe that never answers counts as a failure once its timeout passes three times in a row.
         probe.behaviour.withLock { $0 = .hang }
         let started = ContinuousClock.now
         await availability.waitUntilUnavailable()
-        #expect(ContinuousClock.now - started < .seconds(3))
-        if case .unavailable(let reason, _) = availability.state { #expect(reason.contains("did not answer")) }
+        #expect(ContinuousClock.now - started < .seconds(3) && ContinuousClock.now - started >= .milliseconds(600))
+        if case .unavailable(let reason, _) = availability.state { #expect(reason.contains("did not answer") && reason.contains("3 times in a row")) }
+    }
+
+    /// A database slow for a probe or two, as under a burst, is not refused: only a run of slow
+    /// probes is an outage.
+    @Test func aSlowProbeOrTwoLeavesTheStoreAvailable() async throws {
+        let availability = StoreAvailability()
+        let probe = SteeredProbe()
+        probe.behaviour.withLock { $0 = .hangTimes(2) }
+        let running = Task { await availability.run(probe: probe, interval: .milliseconds(20), timeout: .milliseconds(200)) }
+        defer { running.cancel() }
+        let tripped = Task { await availability.waitUntilUnavailable(); return !Task.isCancelled }
+        #expect(await waitUntil(5) { probe.resets.withLock { $0 } >= 2 && probe.behaviour.withLock { if case .answer = $0 { true } else { false } } })
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(availability.isAvailable)
+        tripped.cancel()
+        #expect(await tripped.value == false, "the store was marked unavailable")
     }
 
     @Test func aCallWaitingWhenTheStoreGoesAwayIsLetGoAndNewCallsFailAtOnce() async throws {

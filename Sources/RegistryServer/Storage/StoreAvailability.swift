@@ -107,20 +107,31 @@ public final class StoreAvailability: Sendable {
         }
     }
 
-    /// Probes every `interval` until the task is cancelled: a probe that throws or takes longer
-    /// than `timeout` marks the store unavailable, one that returns marks it available.
-    public func run(probe: any StoreProbe, interval: Duration = .seconds(1), timeout: Duration = .seconds(2)) async {
+    /// Probes every `interval` until the task is cancelled: a probe that throws (connection
+    /// refused, reset, the server shutting down) marks the store unavailable at once; probes that
+    /// take longer than `timeout` do so only `slowProbes` times in a row, since a database that is
+    /// slow under a burst still answers, and refusing everything for one slow probe turned a busy
+    /// second into a fleet-wide outage. One that returns marks it available.
+    public func run(probe: any StoreProbe, interval: Duration = .seconds(1), timeout: Duration = .seconds(2), slowProbes: Int = 3) async {
+        var slowInARow = 0
         while !Task.isCancelled {
             do {
-                try await withThrowingTaskGroup(of: Bool.self) { group in
+                let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
                     group.addTask { try await probe.check(); return true }
                     group.addTask { try await Task.sleep(for: timeout); return false }
                     defer { group.cancelAll() }
-                    guard try await group.next() == true else {
-                        throw StoreUnavailable(reason: "the database did not answer within \(timeout)")
+                    return try await group.next() == true
+                }
+                if answered {
+                    slowInARow = 0
+                    markAvailable()
+                } else {
+                    slowInARow += 1
+                    await probe.reset()
+                    if slowInARow >= max(1, slowProbes) {
+                        markUnavailable("the database did not answer within \(timeout), \(slowInARow) times in a row")
                     }
                 }
-                markAvailable()
             } catch is CancellationError where Task.isCancelled {
                 break
             } catch {
