@@ -50,7 +50,7 @@ struct StoreAvailabilityTests {
         probe.behaviour.withLock { $0 = .hang }
         let started = ContinuousClock.now
         await availability.waitUntilUnavailable()
-        #expect(ContinuousClock.now - started < .seconds(3) && ContinuousClock.now - started >= .milliseconds(600))
+        #expect(ContinuousClock.now - started < .seconds(5) && ContinuousClock.now - started >= .milliseconds(600))
         if case .unavailable(let reason, _) = availability.state { #expect(reason.contains("did not answer") && reason.contains("3 times in a row")) }
     }
 
@@ -60,7 +60,8 @@ struct StoreAvailabilityTests {
         let availability = StoreAvailability()
         let probe = SteeredProbe()
         probe.behaviour.withLock { $0 = .hangTimes(2) }
-        let running = Task { await availability.run(probe: probe, interval: .milliseconds(20), timeout: .milliseconds(200)) }
+        // A second's timeout: an answering probe is never late by that much, however busy the machine.
+        let running = Task { await availability.run(probe: probe, interval: .milliseconds(20), timeout: .seconds(1)) }
         defer { running.cancel() }
         let tripped = Task { await availability.waitUntilUnavailable(); return !Task.isCancelled }
         #expect(await waitUntil(5) { probe.resets.withLock { $0 } >= 2 && probe.behaviour.withLock { if case .answer = $0 { true } else { false } } })
