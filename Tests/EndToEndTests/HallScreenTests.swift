@@ -145,7 +145,7 @@ import Testing
         tmux.waitFor("请选择服务项目")
 
         // Moved to now: checked in, a priority number printed.
-        try book(now.addingTimeInterval(-60), HallDayTime.endOfDay(now, within: 1800))
+        try book(HallDayTime.startOfDay(now, within: 60), HallDayTime.endOfDay(now, within: 1800))
         screen = takeNumber(tmux, item: Self.checkIn)
         #expect(screen.contains("预约签到成功") && screen.contains("B001"), "\(screen)")
         #expect(eventually(10) { bed.cups.printed("receipt").count == 1 })
@@ -281,27 +281,5 @@ extension HallScreenTests {
         let log = bed.kioskd.process.log
         #expect(!log.contains("19912345678") && !log.contains("13812345678") && !log.contains("Chuangye"))
         try bed.reader.control("remove")
-    }
-}
-
-/// The hall's day and hour (Beijing time), for appointments that lie within one day.
-enum HallDayTime {
-    static var calendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
-        return calendar
-    }
-
-    static func hour(_ date: Date) -> Int { calendar.component(.hour, from: date) }
-
-    /// `date` less `seconds`, but no earlier than the start of its day.
-    static func startOfDay(_ date: Date, within seconds: TimeInterval) -> Date {
-        max(date.addingTimeInterval(-seconds), calendar.startOfDay(for: date))
-    }
-
-    /// `date` plus `seconds`, but no later than the last second of its day.
-    static func endOfDay(_ date: Date, within seconds: TimeInterval) -> Date {
-        let next = calendar.startOfDay(for: date).addingTimeInterval(86_400 - 1)
-        return min(date.addingTimeInterval(seconds), next)
     }
 }

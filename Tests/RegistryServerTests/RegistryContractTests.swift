@@ -209,7 +209,7 @@ struct ContractRegistry {
                                       serviceCode: ticket.serviceCode, issuedAt: ticket.issuedAt, offline: false)
             _ = try await registry.submit(kind: .tickets, idempotencyKey: "ticket-report-1", body: try encoder.encode(report))
             let slot = Appointment(id: "booking-0001", site: "hall-1", serviceCode: "SC-ESTATE", queue: "A", idNumber: Self.representative.idNumber,
-                                   name: "张三", startsAt: now.addingTimeInterval(-300), endsAt: now.addingTimeInterval(600))
+                                   name: "张三", startsAt: HallDayTime.startOfDay(now, within: 300), endsAt: HallDayTime.endOfDay(now, within: 600))
             let bookings = client(booking)
             _ = try await bookings.storeAppointment(slot)
             _ = try await bookings.storeAppointment(slot)                                          // 200: the same one again
