@@ -328,7 +328,7 @@ func catalogueWatchBenchmark() async throws {
         try await Task.sleep(for: .seconds(5))
         let (cpu, start, before) = (cpuSeconds(), ContinuousClock.now, answered.withLock { $0 })
         try await Task.sleep(for: .seconds(15))
-        let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
+        let seconds = (ContinuousClock.now - start).seconds
         let used = cpuSeconds() - cpu, ended = answered.withLock { $0 } - before
         print("configuration catalogue holding \(held) polls (\(String(format: "%.0f", Double(ended) / seconds)) deadlines a second): "
               + "\(String(format: "%.1f", used / seconds * 1000)) ms of CPU a second (\(String(format: "%.1f", used / seconds * 100)) % of a core)")

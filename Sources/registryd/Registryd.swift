@@ -377,16 +377,17 @@ struct Kiosk: AsyncParsableCommand {
         var json = false
 
         func validate() throws {
-            guard silentAfter > 0, silentAfter <= 10_080 else { throw ValidationError("--silent-after is 1 minute to 7 days (10080)") }
+            guard (1...10_080).contains(silentAfter) else { throw ValidationError("--silent-after is 1 minute to 7 days (10080)") }
             guard backlog > 0 else { throw ValidationError("--backlog is at least 1 item") }
         }
 
         func run() async throws {
             let now = Date()
-            var status = FleetStatus(try await store.with { try await $0.kiosks() }, now: now, silentAfter: silentAfter * 60, backlog: backlog)
+            let status = FleetStatus(try await store.with { try await $0.kiosks() }, now: now, silentAfter: silentAfter * 60, backlog: backlog)
             if json {
-                if attention { status.kiosks = status.kiosks.filter { $0.needsAttention(backlog: backlog) } }
-                print(String(decoding: try RegistryJSON.encoder().encode(status), as: UTF8.self))
+                var shown = status
+                if attention { shown.kiosks = status.needingAttention }
+                print(String(decoding: try RegistryJSON.encoder().encode(shown), as: UTF8.self))
                 return
             }
             print(status.text(now: now, onlyAttention: attention))

@@ -209,7 +209,8 @@ import Testing
         let decoded = try RegistryJSON.decoder().decode(FleetStatusView.self, from: Data(json.stdout.utf8))
         #expect(decoded.kiosks.map(\.id) == ["DG-0001", "DG-0009"] && decoded.backlog == 300, "\(json.stdout)")
         // What a technician might mistype is refused with what to give.
-        for (arguments, says) in [(["--silent-after", "0"], "--silent-after is 1 minute"), (["--backlog=0"], "--backlog is at least 1"),
+        for (arguments, says) in [(["--silent-after", "0"], "--silent-after is 1 minute"), (["--silent-after", "0.5"], "--silent-after is 1 minute"),
+                                  (["--silent-after", "nan"], "--silent-after is 1 minute"), (["--backlog=0"], "--backlog is at least 1"),
                                   (["--silent-after", "soon"], "silent-after")] {
             let refused = try ProcessRunner.run(registryd, ["kiosk", "status", "--db", db] + arguments)
             #expect(refused.status != 0 && refused.stderr.contains(says), "\(arguments): \(refused.stderr)")

@@ -45,11 +45,14 @@ public struct FleetStatus: Sendable, Codable, Equatable {
         }
     }
 
+    /// The kiosks a technician should visit.
+    public var needingAttention: [Kiosk] { kiosks.filter { $0.needsAttention(backlog: backlog) } }
+
     /// The report as text: a line per kiosk (tab-separated: ID, site, last heard, configuration,
     /// outbox, devices), then a summary line.
     public func text(now: Date, onlyAttention: Bool = false) -> String {
         var lines: [String] = []
-        for kiosk in kiosks where !onlyAttention || kiosk.needsAttention(backlog: backlog) {
+        for kiosk in onlyAttention ? needingAttention : kiosks {
             let heard = kiosk.lastHeartbeatAt.map { (kiosk.silent ? "SILENT " : "heard ") + Self.age(now.timeIntervalSince($0)) + " ago" } ?? "NEVER heard"
             let devices = kiosk.troubles.isEmpty
                 ? (kiosk.lastHeartbeatAt == nil ? "-" : "devices ok")
